@@ -1,0 +1,136 @@
+# SPDX-License-Identifier: ISC
+#
+# tiktok-mirror: make, make test, make demo, make install, make asan,
+# make valgrind, make lint, make clean.
+#
+# `make test` and `make demo` first check the Debian packages they need;
+# as root they install what is missing, otherwise they print the exact
+# apt-get line and stop.
+
+VERSION     = 0.1.0
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+PKG_CONFIG ?= pkg-config
+PYTHON     ?= python3
+
+# Build folder; `make asan` uses build/asan.
+B ?= build
+
+PKGS = libuv libcurl yaml-0.1 sqlite3
+# Debian packages for building, testing and the demo.
+DEBS = gcc make pkg-config libcurl4-openssl-dev libuv1-dev libsqlite3-dev \
+       libjsmn-dev libyaml-dev libcmocka-dev python3 openssl sqlite3 \
+       ca-certificates
+
+WARN = -Wall -Wextra -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
+       -Wmissing-declarations -Wshadow -Wpointer-arith -Wcast-qual \
+       -Wwrite-strings -Wundef -Wvla -Wnull-dereference \
+       -Werror=implicit-function-declaration
+CFLAGS ?= -O2 -g
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DVERSION='"$(VERSION)"' -Ilib \
+             $(WARN) $(PKG_CFLAGS) $(CFLAGS) -MMD -MP
+
+LIB_SRCS    = $(wildcard lib/*.c)
+DAEMON_SRCS = $(wildcard daemon/*.c)
+UNIT_SRCS   = $(wildcard tests/unit/test_*.c)
+LIB_OBJS    = $(LIB_SRCS:%.c=$(B)/%.o)
+DAEMON_OBJS = $(DAEMON_SRCS:%.c=$(B)/%.o)
+UNIT_BINS   = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
+LIBA        = $(B)/libtiktokmirror.a
+PROG        = $(B)/tiktok-mirror
+
+all: $(PROG)
+
+$(B)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBA): $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(PROG): $(DAEMON_OBJS) $(LIBA)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(DAEMON_OBJS) $(LIBA) $(PKG_LIBS) -lm
+
+$(B)/tests/%: $(B)/tests/unit/%.o $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBA) $(PKG_LIBS) -lcmocka -lm
+
+# Unit tests reach the shared test data in place, never copied.
+SHARED ?= $(abspath ../shared)
+
+deps:
+	@missing=""; \
+	for p in $(DEBS); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' \
+	    || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	  else \
+	    echo "missing Debian packages; run as root:"; \
+	    echo "  apt-get install$$missing"; exit 1; \
+	  fi; \
+	fi
+
+build-tests: $(PROG) $(UNIT_BINS)
+
+test:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory build-tests
+	@TM_BIN=$(abspath $(PROG)) TM_SHARED=$(SHARED) \
+	  $(PYTHON) tests/run.py $(UNIT_BINS) tests/e2e
+
+demo:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all
+	@TM_BIN=$(abspath $(PROG)) $(PYTHON) tests/demo.py
+
+ASAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+             -fno-sanitize-recover=all
+asan:
+	@$(MAKE) --no-print-directory B=build/asan CFLAGS="$(ASAN_FLAGS)" \
+	  LDFLAGS="-fsanitize=address,undefined" test
+
+valgrind:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory build-tests
+	@TM_BIN=$(abspath $(PROG)) TM_SHARED=$(SHARED) TM_VALGRIND=1 \
+	  $(PYTHON) tests/run.py $(UNIT_BINS) tests/e2e
+
+lint:
+	@! grep -nE '\b(sprintf|vsprintf|strcpy|strcat|strncpy|strncat|strtok|gets|atoi|atol)\(' \
+	  lib/*.c daemon/*.c || { echo "banned function"; exit 1; }
+	@! grep -nE 'SSL_VERIFY(PEER|HOST)' lib/*.c daemon/*.c || { echo "TLS verification must stay on"; exit 1; }
+
+format:
+	clang-format -i lib/*.[ch] daemon/*.[ch] tests/unit/*.[ch]
+
+install: $(PROG)
+	install -D -m 0755 $(PROG) $(DESTDIR)$(BINDIR)/tiktok-mirror
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/tiktok-mirror/tiktok-mirror.yaml ]; then \
+	  echo "keeping existing $(DESTDIR)$(SYSCONFDIR)/tiktok-mirror/tiktok-mirror.yaml"; \
+	else \
+	  install -D -m 0640 etc/tiktok-mirror.yaml \
+	    $(DESTDIR)$(SYSCONFDIR)/tiktok-mirror/tiktok-mirror.yaml; \
+	fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/tiktok-mirror
+
+clean:
+	rm -rf build
+
+.PHONY: all deps build-tests test demo asan valgrind lint format install \
+        uninstall clean
+.SECONDARY:
+
+-include $(LIB_OBJS:.o=.d) $(DAEMON_OBJS:.o=.d) $(UNIT_SRCS:%.c=$(B)/%.d)

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The YAML configuration (design.md, "Configuration"). cfg_load() reads the
+ * whole file with libyaml, checks every key, type and range, resolves paths
+ * and defaults, and either fills a complete struct cfg or fails with one
+ * message "FILE:LINE:COLUMN: what is wrong; what to do". Nothing is ever
+ * half-configured.
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CFG_NAME_MAX 64	      /* [A-Za-z0-9_-]{1,64} */
+#define CFG_MAX_ACCOUNTS 1000 /* more accounts are a config error */
+#define CFG_QUANTITY_ALL -1   /* quantity: all */
+#define CFG_DEFAULT_PATH "/etc/tiktok-mirror/tiktok-mirror.yaml"
+
+struct cfg_account {
+	char name[CFG_NAME_MAX + 1];
+	int has_before;	   /* 0: no "before" filter */
+	int64_t before_ms; /* exclusive upper bound on create_time*1000 */
+	int64_t start;	   /* 1-based, default 1 */
+	int64_t quantity;  /* default 20; CFG_QUANTITY_ALL for "all" */
+	int64_t cache;	   /* seconds, default 3600, >= 60 */
+};
+
+struct cfg {
+	char *path; /* as given */
+	char *dir;  /* the folder that holds the config file */
+
+	/* Resolved paths: absolute, or relative to the cwd as given. */
+	char *database; /* default $STATE_DIRECTORY/mirror.db, else beside */
+	char *secrets;	/* default .../secrets.db */
+	char *covers;	/* default .../covers */
+
+	char *client_key;
+	char *client_secret; /* inline, or read from client_secret_file */
+	char *redirect_uri;
+	char *api_url;	/* default https://open.tiktokapis.com, no trailing / */
+	char *auth_url; /* default https://www.tiktok.com/v2/auth/authorize/ */
+	char *ca_file;	/* NULL when not set */
+	int64_t rate_limit;  /* requests per minute per endpoint, default 600 */
+	int64_t concurrency; /* parallel transfers, default 4, 1..64 */
+
+	char *on_change; /* NULL when not set */
+	char *metrics;	 /* NULL when not set; resolved path */
+
+	struct cfg_account *accounts;
+	size_t naccounts;
+};
+
+/*
+ * Load and validate 'path'. On success returns 0 and fills 'cfg' (free it
+ * with cfg_free()). On failure returns -1, leaves nothing to free, and puts
+ * "PATH:LINE:COLUMN: message" (or "PATH: message" when there is no
+ * position, e.g. the file cannot be read) into 'err'. LINE and COLUMN are
+ * 1-based and point at the offending key or value.
+ */
+int cfg_load(struct cfg *cfg, const char *path, char *err, size_t errlen);
+void cfg_free(struct cfg *cfg);
+
+/* The account named 'name', or NULL. */
+const struct cfg_account *cfg_account(const struct cfg *, const char *name);
+
+/*
+ * Parse a "before" value: YYYY-MM-DD (00:00:00 UTC that day) or an RFC 3339
+ * time with offset. Returns 0 and the time in unix milliseconds, or -1.
+ */
+int cfg_parse_before(const char *s, int64_t *ms);
+
+#endif

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Logging to stderr, one line per message. Under systemd ($JOURNAL_STREAM
+ * set) each line starts with an sd-daemon priority prefix so journald keeps
+ * the level; on a terminal or in a file each line starts with an ISO 8601
+ * time and a level word. Messages are written with one write(2) so lines
+ * from different processes do not interleave.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define LOG_LINE_MAX 2048
+
+static int log_level = LOG_NORMAL;
+static int log_journal;
+
+static const struct {
+	const char *prefix;
+	const char *word;
+} levels[] = {
+	{"<3>", "error"},
+	{"<4>", "warning"},
+	{"<6>", "info"},
+	{"<7>", "debug"},
+};
+
+enum { LV_ERR, LV_WARN, LV_INFO, LV_DEBUG };
+
+void
+log_init(int verbosity)
+{
+	log_level = verbosity;
+	log_journal = getenv("JOURNAL_STREAM") != NULL;
+}
+
+int
+log_verbosity(void)
+{
+	return log_level;
+}
+
+static void vlog(int, const char *, va_list)
+    __attribute__((format(printf, 2, 0)));
+
+static void
+vlog(int lv, const char *fmt, va_list ap)
+{
+	char line[LOG_LINE_MAX], when[32];
+	struct tm tm;
+	time_t t;
+	int saved = errno, n;
+	size_t len;
+
+	if (log_journal) {
+		n = snprintf(line, sizeof(line), "%s", levels[lv].prefix);
+	} else {
+		t = time(NULL);
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		n = snprintf(line, sizeof(line), "%s %s: ", when,
+		    levels[lv].word);
+	}
+	len = n < 0 ? 0 : (size_t)n;
+	if (len < sizeof(line)) {
+		n = vsnprintf(line + len, sizeof(line) - len, fmt, ap);
+		if (n > 0)
+			len += (size_t)n;
+	}
+	if (len > sizeof(line) - 2)
+		len = sizeof(line) - 2;
+	line[len++] = '\n';
+	(void)!write(STDERR_FILENO, line, len);
+	errno = saved;
+}
+
+#define LOGFN(name, lv, min)                                                   \
+	void name(const char *fmt, ...)                                        \
+	{                                                                      \
+		va_list ap;                                                    \
+                                                                               \
+		if (log_level < (min))                                         \
+			return;                                                \
+		va_start(ap, fmt);                                             \
+		vlog(lv, fmt, ap);                                             \
+		va_end(ap);                                                    \
+	}
+
+LOGFN(log_err, LV_ERR, LOG_QUIET)
+LOGFN(log_warnx, LV_WARN, LOG_NORMAL)
+LOGFN(log_info, LV_INFO, LOG_NORMAL)
+LOGFN(log_debug, LV_DEBUG, LOG_VERBOSE)
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LV_ERR, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
+static size_t
+utf8_seq(const unsigned char *s, size_t n)
+{
+	size_t len, i;
+	unsigned int cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return len;
+}
+
+char *
+log_escape(const char *s, size_t len, char *out, size_t outlen)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, o = 0, seq;
+
+	if (outlen == 0)
+		return out;
+	while (i < len) {
+		seq = utf8_seq(u + i, len - i);
+		if (seq == 1 && (u[i] < 0x20 || u[i] == 0x7f || u[i] == '\\'))
+			seq = 0;
+		if (seq == 0) {
+			if (o + 4 + 4 > outlen)
+				break;
+			snprintf(out + o, outlen - o, "\\x%02x", u[i]);
+			o += 4;
+			i++;
+			continue;
+		}
+		if (o + seq + 4 > outlen)
+			break;
+		memcpy(out + o, u + i, seq);
+		o += seq;
+		i += seq;
+	}
+	if (i < len && outlen >= 4) {
+		if (o + 4 > outlen)
+			o = outlen - 4;
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+char *
+log_url(const char *url, char *out, size_t outlen)
+{
+	size_t n = strcspn(url, "?#");
+
+	return log_escape(url, n, out, outlen);
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Logging to stderr. Under systemd ($JOURNAL_STREAM set) every line carries
+ * an sd-daemon priority prefix ("<3>" ...); otherwise an ISO 8601 time and a
+ * level word. The one global state of lib/ lives here.
+ */
+#ifndef LOG_H
+#define LOG_H
+
+#include <stddef.h>
+
+#define LOG_QUIET -1 /* errors only */
+#define LOG_NORMAL 0
+#define LOG_VERBOSE 1 /* debug lines too */
+
+void log_init(int verbosity);
+int log_verbosity(void);
+
+/* Errors, warnings, information and debug lines. errno is preserved. */
+void log_err(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+/* Log an error and exit(1). For broken invariants and start-up only. */
+void fatalx(const char *, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+
+/*
+ * Copy untrusted text into 'out' for logging: control bytes and invalid
+ * UTF-8 become \xNN, and the result is cut at 'outlen' - 1 bytes with "..."
+ * when longer. Returns 'out'.
+ */
+char *log_escape(const char *s, size_t len, char *out, size_t outlen);
+
+/*
+ * Copy a URL without its query string or fragment (signatures and tokens
+ * live there) into 'out'. Returns 'out'.
+ */
+char *log_url(const char *url, char *out, size_t outlen);
+
+#endif

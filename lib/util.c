@@ -1,0 +1,490 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Small helpers shared by every module. Allocation failures are fatal here
+ * so that no other code needs an out-of-memory branch.
+ */
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+
+void *
+xmalloc(size_t size)
+{
+	void *p;
+
+	if (size == 0)
+		size = 1;
+	p = malloc(size);
+	if (p == NULL)
+		fatalx("out of memory allocating %zu bytes", size);
+	return p;
+}
+
+void *
+xcalloc(size_t n, size_t size)
+{
+	void *p;
+
+	if (n == 0 || size == 0)
+		n = size = 1;
+	p = calloc(n, size);
+	if (p == NULL)
+		fatalx("out of memory allocating %zu x %zu bytes", n, size);
+	return p;
+}
+
+void *
+xreallocarray(void *old, size_t n, size_t size)
+{
+	void *p;
+
+	if (n == 0 || size == 0)
+		n = size = 1;
+	if (n > SIZE_MAX / size)
+		fatalx("allocation overflow: %zu x %zu bytes", n, size);
+	p = realloc(old, n * size);
+	if (p == NULL)
+		fatalx("out of memory allocating %zu x %zu bytes", n, size);
+	return p;
+}
+
+char *
+xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+char *
+xstrndup(const char *s, size_t len)
+{
+	char *p;
+
+	p = xmalloc(len + 1);
+	memcpy(p, s, len);
+	p[len] = '\0';
+	return p;
+}
+
+char *
+xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+
+	va_start(ap, fmt);
+	if (vasprintf(&p, fmt, ap) == -1)
+		fatalx("out of memory formatting a string");
+	va_end(ap);
+	return p;
+}
+
+int
+errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL && errlen > 0) {
+		va_start(ap, fmt);
+		(void)vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+void
+buf_init(struct buf *b, size_t max)
+{
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+	b->max = max;
+}
+
+int
+buf_add(struct buf *b, const void *p, size_t n)
+{
+	size_t want;
+
+	if (n > SIZE_MAX - b->len - 1)
+		return -1;
+	if (b->max != 0 && b->len + n > b->max)
+		return -1;
+	want = b->len + n + 1;
+	if (want > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+
+		while (cap < want)
+			cap *= 2;
+		b->data = xreallocarray(b->data, cap, 1);
+		b->cap = cap;
+	}
+	if (n > 0)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+int
+buf_addstr(struct buf *b, const char *s)
+{
+	return buf_add(b, s, strlen(s));
+}
+
+int
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n, rc;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n == -1)
+		fatalx("out of memory formatting a string");
+	rc = buf_add(b, s, (size_t)n);
+	free(s);
+	return rc;
+}
+
+void
+buf_reset(struct buf *b)
+{
+	b->len = 0;
+	if (b->data != NULL)
+		b->data[0] = '\0';
+}
+
+void
+buf_free(struct buf *b)
+{
+	free(b->data);
+	buf_init(b, b->max);
+}
+
+char *
+buf_take(struct buf *b, size_t *lenp)
+{
+	char *p;
+
+	if (b->data == NULL && buf_add(b, "", 0) == -1)
+		fatalx("buf_take: empty buffer over its cap");
+	p = b->data;
+	if (lenp != NULL)
+		*lenp = b->len;
+	buf_init(b, b->max);
+	return p;
+}
+
+int
+parse_i64(const char *s, size_t len, int64_t min, int64_t max, int64_t *out)
+{
+	uint64_t v = 0, limit;
+	size_t i = 0;
+	int neg = 0;
+
+	if (len > 0 && s[0] == '-') {
+		neg = 1;
+		i = 1;
+	}
+	if (i == len || len - i > 19)
+		return -1;
+	limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+	for (; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		if (v > (limit - (uint64_t)(s[i] - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (neg) {
+		int64_t r = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN
+							  : -(int64_t)v;
+		if (r < min || r > max)
+			return -1;
+		*out = r;
+	} else {
+		if ((int64_t)v < min || (int64_t)v > max)
+			return -1;
+		*out = (int64_t)v;
+	}
+	return 0;
+}
+
+int
+valid_id(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len < 1 || len > 20)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) == -1)
+		fatalx("clock_gettime failed");
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+now_unix(void)
+{
+	return now_ms() / 1000;
+}
+
+int
+rand_bytes(void *buf, size_t len)
+{
+	unsigned char *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		n = getrandom(p, len, 0);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+uint64_t
+rand_below(uint64_t n)
+{
+	uint64_t r, lim;
+
+	if (n <= 1)
+		return 0;
+	lim = UINT64_MAX - UINT64_MAX % n;
+	do {
+		if (rand_bytes(&r, sizeof(r)) == -1)
+			fatalx("getrandom failed");
+	} while (r >= lim);
+	return r % n;
+}
+
+void
+fmt_iso8601(int64_t t, char *out, size_t outlen)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		(void)snprintf(out, outlen, "%lld", (long long)t);
+}
+
+int
+mkdir_p(const char *path, mode_t mode, char *err, size_t errlen)
+{
+	char *p, *s;
+	int rc = -1;
+
+	p = xstrdup(path);
+	for (s = p + 1;; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char c = *s;
+
+		*s = '\0';
+		if (mkdir(p, mode) == -1 && errno != EEXIST) {
+			errf(err, errlen, "%s: cannot create folder: %s", p,
+			    strerror(errno));
+			goto out;
+		}
+		*s = c;
+		if (c == '\0')
+			break;
+	}
+	rc = 0;
+out:
+	free(p);
+	return rc;
+}
+
+int
+fsync_dir(const char *path)
+{
+	int fd, rc, saved;
+
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	rc = fsync(fd);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
+}
+
+char *
+path_join(const char *dir, const char *rel)
+{
+	size_t n;
+
+	if (rel[0] == '/' || dir == NULL || dir[0] == '\0')
+		return xstrdup(rel);
+	n = strlen(dir);
+	if (n > 0 && dir[n - 1] == '/')
+		return xasprintf("%s%s", dir, rel);
+	return xasprintf("%s/%s", dir, rel);
+}
+
+char *
+path_dirname(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return xstrdup(".");
+	if (slash == path)
+		return xstrdup("/");
+	return xstrndup(path, (size_t)(slash - path));
+}
+
+int
+write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+    char *err, size_t errlen)
+{
+	char *tmp = NULL, *dir = NULL;
+	const char *p = data;
+	int fd = -1, rc = -1;
+	ssize_t n;
+
+	tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+	dir = path_dirname(path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+	    mode);
+	if (fd == -1) {
+		errf(err, errlen, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			errf(err, errlen, "%s: write: %s", tmp,
+			    strerror(errno));
+			goto out;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	if (fchmod(fd, mode) == -1 || fsync(fd) == -1) {
+		errf(err, errlen, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (close(fd) == -1) {
+		fd = -1;
+		errf(err, errlen, "%s: close: %s", tmp, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) == -1) {
+		errf(err, errlen, "%s: rename: %s", path, strerror(errno));
+		goto out;
+	}
+	(void)fsync_dir(dir);
+	rc = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	if (rc == -1)
+		(void)unlink(tmp);
+	free(tmp);
+	free(dir);
+	return rc;
+}
+
+char *
+url_escape(const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *u = (const unsigned char *)s;
+	char *out, *o;
+
+	out = o = xmalloc(strlen(s) * 3 + 1);
+	for (; *u != '\0'; u++) {
+		if ((*u >= 'A' && *u <= 'Z') || (*u >= 'a' && *u <= 'z') ||
+		    (*u >= '0' && *u <= '9') || *u == '-' || *u == '.' ||
+		    *u == '_' || *u == '~') {
+			*o++ = (char)*u;
+		} else {
+			*o++ = '%';
+			*o++ = hex[*u >> 4];
+			*o++ = hex[*u & 15];
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+char *
+url_unescape(const char *s, size_t len, int form)
+{
+	char *out, *o;
+	size_t i;
+	int hi, lo;
+
+	out = o = xmalloc(len + 1);
+	for (i = 0; i < len; i++) {
+		if (s[i] == '%') {
+			if (len - i < 3)
+				goto bad;
+			hi = hexval(s[i + 1]);
+			lo = hexval(s[i + 2]);
+			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+				goto bad;
+			*o++ = (char)(hi << 4 | lo);
+			i += 2;
+		} else if (s[i] == '+' && form) {
+			*o++ = ' ';
+		} else if (s[i] == '\0') {
+			goto bad;
+		} else {
+			*o++ = s[i];
+		}
+	}
+	*o = '\0';
+	return out;
+bad:
+	free(out);
+	return NULL;
+}

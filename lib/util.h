@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Small helpers shared by every module: allocation that never returns NULL,
+ * a size-capped growable buffer, the error-buffer idiom, strict number
+ * parsing, the wall clock and a few file-system helpers.
+ */
+#ifndef UTIL_H
+#define UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define container_of(ptr, type, member)                                        \
+	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+#define nitems(a) (sizeof(a) / sizeof((a)[0]))
+
+#define ERRLEN 512
+
+/* Allocation: out of memory is fatal, so these never return NULL. */
+void *xmalloc(size_t);
+void *xcalloc(size_t, size_t);
+void *xreallocarray(void *, size_t, size_t);
+char *xstrdup(const char *);
+char *xstrndup(const char *, size_t);
+char *xasprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Format a message into 'err' (which may be NULL) and return -1, so that an
+ * error path reads: return errf(err, errlen, "...", ...);
+ */
+int errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/*
+ * A growable byte buffer with a hard cap ('max' bytes, 0 for none). The data
+ * is always NUL-terminated. buf_add() returns -1 without changing the buffer
+ * when the cap would be exceeded.
+ */
+struct buf {
+	char *data;
+	size_t len;
+	size_t cap;
+	size_t max;
+};
+
+void buf_init(struct buf *, size_t max);
+int buf_add(struct buf *, const void *, size_t)
+    __attribute__((warn_unused_result));
+int buf_addstr(struct buf *, const char *)
+    __attribute__((warn_unused_result));
+int buf_printf(struct buf *, const char *, ...)
+    __attribute__((format(printf, 2, 3), warn_unused_result));
+void buf_reset(struct buf *);
+void buf_free(struct buf *);
+/* Take ownership of the data (never NULL); the buffer is left empty. */
+char *buf_take(struct buf *, size_t *lenp);
+
+/*
+ * Parse the whole of s[0..len) as a decimal integer in [min, max]. No sign
+ * other than a leading '-', no spaces, no leading '+'. Returns 0 or -1.
+ */
+int parse_i64(const char *s, size_t len, int64_t min, int64_t max,
+    int64_t *out);
+
+/* True when s[0..len) is 1 to 20 ASCII digits: a TikTok id. */
+int valid_id(const char *s, size_t len);
+
+/*
+ * The wall clock in unix seconds and milliseconds. Every module reads time
+ * through these, so tests have one seam to move it.
+ */
+int64_t now_unix(void);
+int64_t now_ms(void);
+
+/* A uniformly distributed random number in [0, n) (n > 0), from getrandom. */
+uint64_t rand_below(uint64_t n);
+/* Fill 'buf' with 'len' random bytes from the kernel. Returns 0 or -1. */
+int rand_bytes(void *buf, size_t len);
+
+/* Format a unix time as ISO 8601 UTC ("2025-06-01T12:00:00Z"). */
+void fmt_iso8601(int64_t t, char *out, size_t outlen);
+
+/*
+ * Percent-encode 's' for a URL query or form body: RFC 3986 unreserved
+ * characters stay, everything else becomes %XX. Returns a new string.
+ */
+char *url_escape(const char *s);
+/*
+ * Decode %XX escapes (and '+' as space when 'form' is set) of s[0..len)
+ * into a new string. Returns NULL when an escape is malformed or decodes to
+ * NUL.
+ */
+char *url_unescape(const char *s, size_t len, int form);
+
+/* mkdir -p with 'mode' for the directories it creates. Returns 0 or -1. */
+int mkdir_p(const char *path, mode_t mode, char *err, size_t errlen);
+/* fsync the directory at 'path'. Returns 0 or -1 (errno set). */
+int fsync_dir(const char *path);
+/* Join a directory and a relative path; an absolute 'rel' is returned as is. */
+char *path_join(const char *dir, const char *rel);
+/* The folder that holds 'path' (a new string; "." for a bare name). */
+char *path_dirname(const char *path);
+
+/*
+ * Write 'len' bytes to a temporary file beside 'path', fsync it, rename it
+ * into place and fsync the folder, so readers see the old or the new file.
+ */
+int write_file_atomic(const char *path, const void *data, size_t len,
+    mode_t mode, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,486 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * `auth NAME [--redirect-url URL | --code CODE]`: authorize an account with
+ * OAuth and PKCE (tiktok-api.md §1). Without options it prints the
+ * authorize URL, keeps the state and verifier in the secrets file, and,
+ * when redirect_uri is a loopback address, listens there for the browser's
+ * redirect. A redirect whose state does not match is answered 400 and its
+ * code is never exchanged. --redirect-url or --code complete a pending
+ * flow later, from another process. `auth` writes only the secrets file; a
+ * running daemon picks the new grant up from there.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include "daemon.h"
+#include "http.h"
+#include "log.h"
+#include "oauth.h"
+#include "secrets.h"
+#include "util.h"
+
+#define AUTH_WAIT_MS (10 * 60 * 1000) /* how long to wait for a redirect */
+#define REQ_MAX 8192		      /* longest redirect request we read */
+
+struct authflow {
+	uv_loop_t loop;
+	struct ctx *c;
+	const char *name;
+	struct secrets *secrets;
+	struct http *http;
+	char state[OAUTH_STATE_LEN + 1];
+	char verifier[OAUTH_VERIFIER_LEN + 1];
+	char *path; /* redirect_uri's path, which the browser comes back to */
+	uv_tcp_t server;
+	uv_timer_t timeout;
+	int listening;
+	int rc;
+};
+
+struct conn {
+	uv_tcp_t tcp;
+	uv_write_t wr;
+	struct authflow *af;
+	char buf[REQ_MAX];
+	size_t len;
+	char *reply;
+	int answered;
+};
+
+static void exchange(struct authflow *, const char *code);
+
+/* Stop listening and waiting; the loop then ends with the exchange. */
+static void
+stop_listening(struct authflow *af)
+{
+	if (!af->listening)
+		return;
+	af->listening = 0;
+	uv_close((uv_handle_t *)&af->server, NULL);
+	uv_close((uv_handle_t *)&af->timeout, NULL);
+}
+
+static void
+on_token(const struct http_response *r, void *arg)
+{
+	struct authflow *af = arg;
+	struct tokens t;
+	char oerr[64], err[ERRLEN];
+	int rc;
+
+	if (r->result != HTTP_OK) {
+		log_err("%s: token request failed: %s; try again with: "
+			"tiktok-mirror auth %s",
+		    af->name, r->error, af->name);
+		return;
+	}
+	rc = oauth_parse_token(r->body, r->len, now_unix(), &t, oerr,
+	    sizeof(oerr), err, sizeof(err));
+	if (rc != 0) {
+		log_err("%s: TikTok refused the authorization code (HTTP %ld):"
+			" %s; start again with: tiktok-mirror auth %s",
+		    af->name, r->status, err, af->name);
+		return;
+	}
+	if (secrets_put(af->secrets, af->name, &t, err, sizeof(err)) == -1) {
+		tokens_clear(&t);
+		log_err("%s: %s", af->name, err);
+		return;
+	}
+	(void)secrets_pending_delete(af->secrets, af->name, NULL, 0);
+	printf("%s: authorized (open_id %s); the next sync mirrors it\n",
+	    af->name, t.open_id && t.open_id[0] ? t.open_id : "unknown");
+	fflush(stdout);
+	tokens_clear(&t);
+	af->rc = EXIT_OK;
+}
+
+static void
+exchange(struct authflow *af, const char *code)
+{
+	const char *hdrs[] = {"Content-Type: application/x-www-form-urlencoded",
+	    "Cache-Control: no-cache", NULL};
+	const struct cfg *cfg = &af->c->cfg;
+	struct http_request req;
+	char *body, *url, err[ERRLEN];
+
+	body = oauth_code_body(cfg, code, af->verifier);
+	url = xasprintf("%s%s", cfg->api_url, OAUTH_TOKEN_PATH);
+	memset(&req, 0, sizeof(req));
+	req.method = HTTP_POST;
+	req.url = url;
+	req.headers = hdrs;
+	req.body = body;
+	req.bodylen = strlen(body);
+	req.fd = -1;
+	if (http_start(af->http, &req, on_token, af, err, sizeof(err)) == NULL)
+		log_err("%s: %s", af->name, err);
+	explicit_bzero(body, strlen(body));
+	free(body);
+	free(url);
+}
+
+static void
+on_conn_close(uv_handle_t *h)
+{
+	struct conn *cn = container_of((uv_tcp_t *)h, struct conn, tcp);
+
+	free(cn->reply);
+	free(cn);
+}
+
+static void
+on_written(uv_write_t *w, int status)
+{
+	struct conn *cn = container_of(w, struct conn, wr);
+
+	(void)status;
+	uv_close((uv_handle_t *)&cn->tcp, on_conn_close);
+}
+
+/* Answer the browser and close the connection. */
+static void
+reply(struct conn *cn, int status, const char *text)
+{
+	uv_buf_t b;
+
+	cn->answered = 1;
+	uv_read_stop((uv_stream_t *)&cn->tcp);
+	cn->reply = xasprintf("HTTP/1.1 %d %s\r\nContent-Type: text/plain; "
+			      "charset=utf-8\r\nContent-Length: %zu\r\n"
+			      "Connection: close\r\n\r\n%s",
+	    status, status == 200 ? "OK" : status == 404 ? "Not Found"
+							 : "Bad Request",
+	    strlen(text), text);
+	b = uv_buf_init(cn->reply, (unsigned int)strlen(cn->reply));
+	if (uv_write(&cn->wr, (uv_stream_t *)&cn->tcp, &b, 1, on_written) != 0)
+		uv_close((uv_handle_t *)&cn->tcp, on_conn_close);
+}
+
+/* A whole request head arrived: check it and maybe exchange the code. */
+static void
+handle_request(struct conn *cn)
+{
+	struct authflow *af = cn->af;
+	char *sp, *target, *code = NULL, *state = NULL, err[ERRLEN];
+	size_t plen = strlen(af->path);
+	int rc;
+
+	if (strncmp(cn->buf, "GET ", 4) != 0) {
+		reply(cn, 400, "expected a GET request\n");
+		return;
+	}
+	target = cn->buf + 4;
+	sp = strchr(target, ' ');
+	if (sp == NULL) {
+		reply(cn, 400, "malformed request\n");
+		return;
+	}
+	*sp = '\0';
+	if (strncmp(target, af->path, plen) != 0 ||
+	    (target[plen] != '\0' && target[plen] != '?')) {
+		reply(cn, 404, "not the redirect path\n");
+		return;
+	}
+	rc = oauth_parse_redirect(target, &code, &state, err, sizeof(err));
+	if (rc == 1) {
+		reply(cn, 400, "Authorization failed; see the terminal.\n");
+		log_err("%s: %s; start again with: tiktok-mirror auth %s",
+		    af->name, err, af->name);
+		stop_listening(af);
+		return;
+	}
+	if (rc == -1) {
+		reply(cn, 400, "No authorization code in this request.\n");
+		return;
+	}
+	if (strcmp(state, af->state) != 0) {
+		/* Never exchange a code we did not ask for (CSRF). */
+		reply(cn, 400, "The state does not match this authorization."
+			       "\n");
+		log_warnx("%s: ignored a redirect with a foreign state",
+		    af->name);
+	} else {
+		reply(cn, 200, "tiktok-mirror: authorized. You can close this "
+			       "window.\n");
+		stop_listening(af);
+		exchange(af, code);
+	}
+	explicit_bzero(code, strlen(code));
+	free(code);
+	free(state);
+}
+
+static void
+on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
+{
+	struct conn *cn = container_of((uv_tcp_t *)h, struct conn, tcp);
+
+	(void)hint;
+	*b = uv_buf_init(cn->buf + cn->len,
+	    (unsigned int)(sizeof(cn->buf) - 1 - cn->len));
+}
+
+static void
+on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+	struct conn *cn = container_of((uv_tcp_t *)s, struct conn, tcp);
+
+	(void)b;
+	if (cn->answered)
+		return;
+	if (n < 0) {
+		uv_close((uv_handle_t *)&cn->tcp, on_conn_close);
+		return;
+	}
+	cn->len += (size_t)n;
+	cn->buf[cn->len] = '\0';
+	if (strstr(cn->buf, "\r\n\r\n") != NULL ||
+	    strstr(cn->buf, "\n\n") != NULL) {
+		cn->buf[strcspn(cn->buf, "\r\n")] = '\0';
+		handle_request(cn);
+	} else if (cn->len >= sizeof(cn->buf) - 1) {
+		reply(cn, 400, "request too large\n");
+	}
+}
+
+static void
+on_connection(uv_stream_t *server, int status)
+{
+	struct authflow *af = container_of((uv_tcp_t *)server, struct authflow,
+	    server);
+	struct conn *cn;
+
+	if (status < 0 || !af->listening)
+		return;
+	cn = xcalloc(1, sizeof(*cn));
+	cn->af = af;
+	uv_tcp_init(&af->loop, &cn->tcp);
+	if (uv_accept(server, (uv_stream_t *)&cn->tcp) != 0 ||
+	    uv_read_start((uv_stream_t *)&cn->tcp, on_alloc, on_read) != 0)
+		uv_close((uv_handle_t *)&cn->tcp, on_conn_close);
+}
+
+static void
+on_timeout(uv_timer_t *t)
+{
+	struct authflow *af = container_of(t, struct authflow, timeout);
+
+	log_err("%s: no redirect arrived within %d minutes; finish later with:"
+		" tiktok-mirror auth %s --redirect-url URL",
+	    af->name, AUTH_WAIT_MS / 60000, af->name);
+	stop_listening(af);
+}
+
+/*
+ * Split an http://HOST:PORT/PATH redirect URI. Returns 0 with a loopback
+ * host, else -1 (then the user completes with --redirect-url).
+ */
+static int
+loopback_uri(const char *uri, char *host, size_t hostlen, int *port,
+    char **path)
+{
+	const char *p, *colon, *slash;
+	int64_t v;
+
+	if (strncmp(uri, "http://", 7) != 0)
+		return -1;
+	p = uri + 7;
+	slash = strchr(p, '/');
+	if (slash == NULL)
+		slash = p + strlen(p);
+	colon = memchr(p, ':', (size_t)(slash - p));
+	if (p[0] == '[') {
+		const char *end = memchr(p, ']', (size_t)(slash - p));
+
+		if (end == NULL || end[1] != ':')
+			return -1;
+		snprintf(host, hostlen, "%.*s", (int)(end - p - 1), p + 1);
+		colon = end + 1;
+	} else {
+		if (colon == NULL)
+			return -1;
+		snprintf(host, hostlen, "%.*s", (int)(colon - p), p);
+	}
+	if (parse_i64(colon + 1, (size_t)(slash - colon - 1), 1, 65535, &v) ==
+	    -1)
+		return -1;
+	*port = (int)v;
+	if (strcmp(host, "localhost") == 0)
+		snprintf(host, hostlen, "127.0.0.1");
+	if (strncmp(host, "127.", 4) != 0 && strcmp(host, "::1") != 0)
+		return -1;
+	*path = xstrndup(*slash ? slash : "/", *slash ? strcspn(slash, "?#")
+						      : 1);
+	return 0;
+}
+
+static int
+listen_redirect(struct authflow *af)
+{
+	struct sockaddr_storage sa;
+	char host[64];
+	int port, r;
+
+	if (loopback_uri(af->c->cfg.redirect_uri, host, sizeof(host), &port,
+		&af->path) == -1)
+		return -1;
+	if (strchr(host, ':') != NULL)
+		r = uv_ip6_addr(host, port, (struct sockaddr_in6 *)&sa);
+	else
+		r = uv_ip4_addr(host, port, (struct sockaddr_in *)&sa);
+	uv_tcp_init(&af->loop, &af->server);
+	if (r == 0)
+		r = uv_tcp_bind(&af->server, (struct sockaddr *)&sa, 0);
+	if (r == 0)
+		r = uv_listen((uv_stream_t *)&af->server, 8, on_connection);
+	if (r != 0) {
+		uv_close((uv_handle_t *)&af->server, NULL);
+		log_err("cannot listen on %s:%d for the redirect: %s; finish "
+			"with: tiktok-mirror auth %s --redirect-url URL",
+		    host, port, uv_strerror(r), af->name);
+		return 1;
+	}
+	uv_timer_init(&af->loop, &af->timeout);
+	uv_timer_start(&af->timeout, on_timeout, AUTH_WAIT_MS, 0);
+	af->listening = 1;
+	return 0;
+}
+
+int
+cmd_auth(struct ctx *c, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"redirect-url", required_argument, NULL, 'r'},
+		{"code", required_argument, NULL, 'C'},
+		{NULL, 0, NULL, 0},
+	};
+	struct authflow af;
+	struct pending_auth p;
+	struct http_opts ho;
+	const char *redirect = NULL, *code = NULL;
+	char challenge[65], err[ERRLEN], *url, *rcode = NULL, *rstate = NULL;
+	int ch, rc;
+
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (ch == 'r')
+			redirect = optarg;
+		else if (ch == 'C')
+			code = optarg;
+		else
+			return usage_error("usage: auth NAME [--redirect-url "
+					   "URL | --code CODE]");
+	}
+	if (optind + 1 != argc || (redirect && code))
+		return usage_error(
+		    "usage: auth NAME [--redirect-url URL | --code CODE]");
+	if ((rc = ctx_load(c)) != 0)
+		return rc;
+	if (ctx_account(c, argv[optind]) == NULL)
+		return EXIT_USAGE;
+	memset(&af, 0, sizeof(af));
+	af.c = c;
+	af.name = argv[optind];
+	af.rc = EXIT_FAIL;
+	af.secrets = secrets_open(c->cfg.secrets, err, sizeof(err));
+	if (af.secrets == NULL) {
+		log_err("%s", err);
+		return EXIT_FAIL;
+	}
+	if (redirect != NULL || code != NULL) {
+		/* Complete a pending flow. */
+		rc = secrets_pending_get(af.secrets, af.name, &p, err,
+		    sizeof(err));
+		if (rc != 0) {
+			log_err("%s: %s; start with: tiktok-mirror auth %s",
+			    af.name,
+			    rc == 1 ? "no pending authorization (or it expired)"
+				    : err,
+			    af.name);
+			secrets_close(af.secrets);
+			return EXIT_FAIL;
+		}
+		snprintf(af.state, sizeof(af.state), "%s", p.state);
+		snprintf(af.verifier, sizeof(af.verifier), "%s", p.verifier);
+		pending_clear(&p);
+		if (redirect != NULL) {
+			rc = oauth_parse_redirect(redirect, &rcode, &rstate,
+			    err, sizeof(err));
+			if (rc != 0) {
+				log_err("%s: %s", af.name, err);
+				secrets_close(af.secrets);
+				return EXIT_FAIL;
+			}
+			if (strcmp(rstate, af.state) != 0) {
+				log_err("%s: the redirect's state does not match"
+					" the pending authorization; start "
+					"again with: tiktok-mirror auth %s",
+				    af.name, af.name);
+				free(rcode);
+				free(rstate);
+				secrets_close(af.secrets);
+				return EXIT_FAIL;
+			}
+			code = rcode;
+		}
+	} else {
+		oauth_state(af.state);
+		oauth_pkce(af.verifier, challenge);
+		if (secrets_pending_put(af.secrets, af.name, af.state,
+			af.verifier, err, sizeof(err)) == -1) {
+			log_err("%s", err);
+			secrets_close(af.secrets);
+			return EXIT_FAIL;
+		}
+	}
+	if (uv_loop_init(&af.loop) != 0) {
+		log_err("cannot start the event loop");
+		secrets_close(af.secrets);
+		return EXIT_FAIL;
+	}
+	memset(&ho, 0, sizeof(ho));
+	ho.ca_file = c->cfg.ca_file;
+	ho.allow_http = strncmp(c->cfg.api_url, "http://", 7) == 0;
+	ho.max_transfers = 1;
+	af.http = http_new(&af.loop, &ho, err, sizeof(err));
+	if (af.http == NULL) {
+		log_err("%s", err);
+	} else if (code != NULL) {
+		exchange(&af, code);
+	} else {
+		url = oauth_authorize_url(&c->cfg, af.state, challenge);
+		printf("To authorize %s, open this URL in a browser logged in "
+		       "to the TikTok account:\n\n  %s\n\n",
+		    af.name, url);
+		free(url);
+		rc = listen_redirect(&af);
+		if (rc == -1) {
+			printf("Then copy the address the browser was sent to "
+			       "and run:\n  tiktok-mirror auth %s "
+			       "--redirect-url 'URL'\n",
+			    af.name);
+			af.rc = EXIT_OK;
+		} else if (rc == 0) {
+			printf("Waiting for the redirect to %s ...\n",
+			    c->cfg.redirect_uri);
+		}
+		fflush(stdout);
+	}
+	uv_run(&af.loop, UV_RUN_DEFAULT);
+	http_free(af.http);
+	uv_run(&af.loop, UV_RUN_DEFAULT);
+	if (uv_loop_close(&af.loop) != 0)
+		log_err("internal error: event loop handles left open");
+	if (rcode != NULL)
+		explicit_bzero(rcode, strlen(rcode));
+	free(rcode);
+	free(rstate);
+	free(af.path);
+	explicit_bzero(af.verifier, sizeof(af.verifier));
+	secrets_close(af.secrets);
+	return af.rc;
+}

@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * `videos NAME [--before DATE] [--start N] [--quantity N|all] [--limit N]
+ * [--date-format FMT] [--json | --tsv]`: the My Videos query, answered from
+ * the mirror alone. Without query options it prints the account's
+ * configured listing in position order; --before/--start/--quantity query
+ * the mirror's live videos differently (the others keep the configured
+ * values). JSON: an array of objects keyed by the videos columns plus
+ * created_at_iso. Otherwise a table on a terminal, TSV elsewhere.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "log.h"
+#include "output.h"
+#include "store.h"
+#include "util.h"
+
+enum format { FMT_TABLE, FMT_TSV, FMT_JSON };
+
+struct vout {
+	enum format fmt;
+	int64_t limit; /* characters of title/description; -1: all */
+	const char *date_format;
+	struct buf b;
+	int n;
+	int failed;
+};
+
+static const char *const TSV_COLS[] = {"account", "id", "position", "title",
+    "description", "duration", "width", "height", "cover", "embed_link",
+    "embed_html", "share_url", "created_at", "created_at_iso",
+    "total_shares", "total_likes", "total_comments", "total_views",
+    "first_seen_at", "updated_at", "deleted_at"};
+
+/* Cut 's' after 'n' characters, never inside a UTF-8 sequence. */
+static char *
+cut(const char *s, int64_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+
+	if (s == NULL)
+		return NULL;
+	while (p[i] != '\0' && n > 0) {
+		i++;
+		while ((p[i] & 0xc0) == 0x80)
+			i++;
+		n--;
+	}
+	return xstrndup(s, n < 0 ? strlen(s) : i);
+}
+
+/* The user's --date-format is a strftime format by design. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+static void
+date_str(const struct vout *o, int64_t t, char *b, size_t len)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (o->date_format == NULL || gmtime_r(&tt, &tm) == NULL ||
+	    strftime(b, len, o->date_format, &tm) == 0)
+		fmt_iso8601(t, b, len);
+}
+#pragma GCC diagnostic pop
+
+static int
+on_video(const struct store_video *v, void *arg)
+{
+	struct vout *o = arg;
+	char *title = cut(v->title, o->limit);
+	char *desc = cut(v->description, o->limit);
+	char iso[64], when[128];
+
+	fmt_iso8601(v->created_at, iso, sizeof(iso));
+	date_str(o, v->created_at, when, sizeof(when));
+	if (o->fmt == FMT_JSON) {
+		struct buf *b = &o->b;
+
+		if (buf_addstr(b, o->n ? ",\n  {" : "\n  {") == -1)
+			fatalx("output too large");
+		out_json_str(b, 1, "account", v->account);
+		out_json_str(b, 0, "id", v->id);
+		out_json_int(b, 0, "position", v->position);
+		out_json_str(b, 0, "title", title);
+		out_json_str(b, 0, "description", desc);
+		out_json_int(b, 0, "duration", v->duration);
+		out_json_int(b, 0, "width", v->width);
+		out_json_int(b, 0, "height", v->height);
+		out_json_str(b, 0, "cover", v->cover);
+		out_json_str(b, 0, "embed_link", v->embed_link);
+		out_json_str(b, 0, "embed_html", v->embed_html);
+		out_json_str(b, 0, "share_url", v->share_url);
+		out_json_int(b, 0, "created_at", v->created_at);
+		out_json_str(b, 0, "created_at_iso", iso);
+		if (o->date_format != NULL)
+			out_json_str(b, 0, "created_at_formatted", when);
+		out_json_int(b, 0, "total_shares", v->total_shares);
+		out_json_int(b, 0, "total_likes", v->total_likes);
+		out_json_int(b, 0, "total_comments", v->total_comments);
+		out_json_int(b, 0, "total_views", v->total_views);
+		out_json_int(b, 0, "first_seen_at", v->first_seen_at);
+		out_json_int(b, 0, "updated_at", v->updated_at);
+		out_json_int(b, 0, "deleted_at", v->deleted_at);
+		if (buf_addstr(b, "}") == -1)
+			fatalx("output too large");
+		if (b->len > 65536 && out_flush(b) == -1)
+			o->failed = 1;
+	} else if (o->fmt == FMT_TSV) {
+		out_tsv_str(stdout, 1, v->account);
+		out_tsv_str(stdout, 0, v->id);
+		out_tsv_int(stdout, 0, v->position);
+		out_tsv_str(stdout, 0, title);
+		out_tsv_str(stdout, 0, desc);
+		out_tsv_int(stdout, 0, v->duration);
+		out_tsv_int(stdout, 0, v->width);
+		out_tsv_int(stdout, 0, v->height);
+		out_tsv_str(stdout, 0, v->cover);
+		out_tsv_str(stdout, 0, v->embed_link);
+		out_tsv_str(stdout, 0, v->embed_html);
+		out_tsv_str(stdout, 0, v->share_url);
+		out_tsv_int(stdout, 0, v->created_at);
+		out_tsv_str(stdout, 0, when);
+		out_tsv_int(stdout, 0, v->total_shares);
+		out_tsv_int(stdout, 0, v->total_likes);
+		out_tsv_int(stdout, 0, v->total_comments);
+		out_tsv_int(stdout, 0, v->total_views);
+		out_tsv_int(stdout, 0, v->first_seen_at);
+		out_tsv_int(stdout, 0, v->updated_at);
+		out_tsv_int(stdout, 0, v->deleted_at);
+		fputc('\n', stdout);
+	} else {
+		char *t = cut(title, 48), esc[256];
+
+		printf("%4s  %-20s  %-20s  %12lld  %-48s  %s\n",
+		    v->position == STORE_NULL ? "-"
+					      : (snprintf(iso, sizeof(iso),
+						     "%lld",
+						     (long long)v->position),
+						    iso),
+		    v->id, when,
+		    (long long)(v->total_views == STORE_NULL ? 0
+							     : v->total_views),
+		    log_escape(t, strlen(t), esc, sizeof(esc)),
+		    v->cover ? v->cover : "-");
+		free(t);
+	}
+	free(title);
+	free(desc);
+	o->n++;
+	return o->failed ? -1 : 0;
+}
+
+int
+cmd_videos(struct ctx *c, int argc, char **argv)
+{
+	static const char USE[] =
+	    "usage: videos NAME [--before DATE] [--start N] [--quantity N|all]"
+	    " [--limit N] [--date-format FMT] [--json | --tsv]";
+	static const struct option longopts[] = {
+		{"before", required_argument, NULL, 'b'},
+		{"start", required_argument, NULL, 's'},
+		{"quantity", required_argument, NULL, 'n'},
+		{"limit", required_argument, NULL, 'l'},
+		{"date-format", required_argument, NULL, 'd'},
+		{"json", no_argument, NULL, 'j'},
+		{"tsv", no_argument, NULL, 't'},
+		{NULL, 0, NULL, 0},
+	};
+	const struct cfg_account *acct;
+	struct store_query q;
+	struct store *st;
+	struct vout o;
+	char err[ERRLEN];
+	size_t i;
+	int ch, rc, query = 0;
+
+	memset(&o, 0, sizeof(o));
+	o.fmt = isatty(STDOUT_FILENO) ? FMT_TABLE : FMT_TSV;
+	o.limit = -1;
+	memset(&q, 0, sizeof(q));
+	q.before_ms = STORE_NULL;
+	q.start = -1;
+	q.quantity = 0;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'b':
+			if (cfg_parse_before(optarg, &q.before_ms) == -1)
+				return usage_error("--before takes YYYY-MM-DD or"
+						   " an RFC 3339 time");
+			query = 1;
+			break;
+		case 's':
+			if (parse_i64(optarg, strlen(optarg), 1, INT32_MAX,
+				&q.start) == -1)
+				return usage_error("--start takes a positive "
+						   "number");
+			query = 1;
+			break;
+		case 'n':
+			if (strcmp(optarg, "all") == 0)
+				q.quantity = -1;
+			else if (parse_i64(optarg, strlen(optarg), 1, INT32_MAX,
+				     &q.quantity) == -1)
+				return usage_error("--quantity takes a positive "
+						   "number or \"all\"");
+			query = 1;
+			break;
+		case 'l':
+			if (parse_i64(optarg, strlen(optarg), 0, INT32_MAX,
+				&o.limit) == -1)
+				return usage_error("--limit takes a number of "
+						   "characters");
+			break;
+		case 'd':
+			o.date_format = optarg;
+			break;
+		case 'j':
+			o.fmt = FMT_JSON;
+			break;
+		case 't':
+			o.fmt = FMT_TSV;
+			break;
+		default:
+			return usage_error("%s", USE);
+		}
+	}
+	if (optind + 1 != argc)
+		return usage_error("%s", USE);
+	if ((rc = ctx_load(c)) != 0)
+		return rc;
+	acct = ctx_account(c, argv[optind]);
+	if (acct == NULL)
+		return EXIT_USAGE;
+	q.listing = !query;
+	if (query) {
+		if (q.before_ms == STORE_NULL && acct->has_before)
+			q.before_ms = acct->before_ms;
+		if (q.start == -1)
+			q.start = acct->start;
+		if (q.quantity == 0)
+			q.quantity = acct->quantity;
+	}
+	st = store_open_ro(c->cfg.database, err, sizeof(err));
+	if (st == NULL) {
+		log_err("%s", err);
+		return EXIT_FAIL;
+	}
+	buf_init(&o.b, 0);
+	if (o.fmt == FMT_JSON && buf_addstr(&o.b, "[") == -1)
+		fatalx("output too large");
+	if (o.fmt == FMT_TSV) {
+		for (i = 0; i < nitems(TSV_COLS); i++)
+			printf("%s%s", i ? "\t" : "", TSV_COLS[i]);
+		putchar('\n');
+	}
+	if (o.fmt == FMT_TABLE)
+		printf("%4s  %-20s  %-20s  %12s  %-48s  %s\n", "POS", "ID",
+		    "CREATED", "VIEWS", "TITLE", "COVER");
+	rc = store_videos(st, acct->name, &q, on_video, &o, err, sizeof(err));
+	store_close(st);
+	if (rc == -1) {
+		log_err("%s", err);
+		buf_free(&o.b);
+		return EXIT_FAIL;
+	}
+	if (o.fmt == FMT_JSON && buf_addstr(&o.b, o.n ? "\n]\n" : "]\n") == -1)
+		fatalx("output too large");
+	if (out_flush(&o.b) == -1 || fflush(stdout) == EOF)
+		o.failed = 1;
+	buf_free(&o.b);
+	return o.failed ? EXIT_FAIL : EXIT_OK;
+}

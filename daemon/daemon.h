@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The tiktok-mirror program: argument parsing and one function per
+ * command, thin over lib/.
+ */
+#ifndef DAEMON_H
+#define DAEMON_H
+
+#include "config.h"
+
+/* Exit statuses (design.md, "Commands"). */
+#define EXIT_OK 0
+#define EXIT_FAIL 1  /* a command or an account's sync failed; lock held */
+#define EXIT_USAGE 2 /* usage or configuration error */
+
+struct ctx {
+	const char *config_path;
+	struct cfg cfg;
+	int loaded;
+};
+
+/* Load the configuration; prints the error. Returns 0 or EXIT_USAGE. */
+int ctx_load(struct ctx *);
+/* The configured account 'name', or NULL after printing an error. */
+const struct cfg_account *ctx_account(struct ctx *, const char *name);
+/* Print "tiktok-mirror: <msg>" and a usage hint; returns EXIT_USAGE. */
+int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+int cmd_auth(struct ctx *, int argc, char **argv);
+int cmd_check(struct ctx *, int argc, char **argv);
+int cmd_status(struct ctx *, int argc, char **argv);
+int cmd_sync(struct ctx *, int argc, char **argv);
+int cmd_videos(struct ctx *, int argc, char **argv);
+
+#endif

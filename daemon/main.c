@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * tiktok-mirror: keep a local, always-readable mirror of TikTok accounts'
+ * videos. This file parses the global options and hands over to a command.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "util.h"
+
+static const char USAGE[] =
+    "usage: tiktok-mirror [-c FILE] [-v | -q] COMMAND [ARGS]\n"
+    "\n"
+    "commands:\n"
+    "  run                 the daemon, in the foreground (systemd "
+    "Type=notify)\n"
+    "  sync [--force] [NAME...]\n"
+    "                      refresh the named (default: all) accounts once\n"
+    "  auth NAME [--redirect-url URL | --code CODE]\n"
+    "                      authorize an account with OAuth (PKCE)\n"
+    "  status [--json]     state, videos, last success, next refresh, "
+    "token expiry\n"
+    "  videos NAME [--before DATE] [--start N] [--quantity N|all]\n"
+    "         [--limit N] [--date-format FMT] [--json | --tsv]\n"
+    "                      the My Videos query, answered from the mirror\n"
+    "  check               validate the configuration and exit\n"
+    "\n"
+    "options:\n"
+    "  -c FILE             configuration file (default $TIKTOK_MIRROR_CONFIG"
+    ",\n"
+    "                      else " CFG_DEFAULT_PATH ")\n"
+    "  -v                  also log debug lines\n"
+    "  -q                  log errors only\n"
+    "  -h, --help          this help\n"
+    "  -V, --version       the version\n"
+    "\n"
+    "Exit status: 0 success, 1 a command or an account's sync failed,\n"
+    "2 usage or configuration error.\n";
+
+int
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("tiktok-mirror: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nrun 'tiktok-mirror --help' for usage\n", stderr);
+	return EXIT_USAGE;
+}
+
+int
+ctx_load(struct ctx *c)
+{
+	char err[ERRLEN];
+
+	if (c->loaded)
+		return 0;
+	if (cfg_load(&c->cfg, c->config_path, err, sizeof(err)) == -1) {
+		log_err("%s", err);
+		return EXIT_USAGE;
+	}
+	c->loaded = 1;
+	return 0;
+}
+
+const struct cfg_account *
+ctx_account(struct ctx *c, const char *name)
+{
+	const struct cfg_account *a = cfg_account(&c->cfg, name);
+	char esc[80];
+
+	if (a == NULL)
+		log_err("no account named '%s' in %s; the accounts are listed "
+			"under 'accounts:'",
+		    log_escape(name, strlen(name), esc, sizeof(esc)),
+		    c->config_path);
+	return a;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(struct ctx *, int, char **);
+} commands[] = {
+	{"auth", cmd_auth},
+	{"check", cmd_check},
+	{"status", cmd_status},
+	{"sync", cmd_sync},
+	{"videos", cmd_videos},
+};
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	struct ctx c;
+	const char *env;
+	size_t i;
+	int ch, verbosity = LOG_NORMAL, rc;
+
+	memset(&c, 0, sizeof(c));
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);
+	env = getenv("TIKTOK_MIRROR_CONFIG");
+	c.config_path = env != NULL && env[0] != '\0' ? env : CFG_DEFAULT_PATH;
+	while ((ch = getopt_long(argc, argv, "+c:hqvV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			c.config_path = optarg;
+			break;
+		case 'h':
+			fputs(USAGE, stdout);
+			return EXIT_OK;
+		case 'q':
+			verbosity = LOG_QUIET;
+			break;
+		case 'v':
+			verbosity = LOG_VERBOSE;
+			break;
+		case 'V':
+			printf("tiktok-mirror %s\n", VERSION);
+			return EXIT_OK;
+		default:
+			fputs("run 'tiktok-mirror --help' for usage\n", stderr);
+			return EXIT_USAGE;
+		}
+	}
+	log_init(verbosity);
+	argc -= optind;
+	argv += optind;
+	if (argc == 0)
+		return usage_error("no command given");
+	for (i = 0; i < nitems(commands); i++) {
+		if (strcmp(argv[0], commands[i].name) != 0)
+			continue;
+		optind = 1;
+		rc = commands[i].fn(&c, argc, argv);
+		if (c.loaded)
+			cfg_free(&c.cfg);
+		return rc;
+	}
+	return usage_error("unknown command '%s'", argv[0]);
+}

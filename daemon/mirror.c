@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * What `sync` and `run` share: taking the database lock, opening the
+ * mirror, the secrets file and the HTTP engine on one loop, and tearing
+ * them down so that uv_loop_close() finds no handle left.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "covers.h"
+#include "daemon.h"
+#include "http.h"
+#include "lock.h"
+#include "log.h"
+#include "mirror.h"
+#include "secrets.h"
+#include "util.h"
+
+int
+mirror_open(struct mirror *m, const struct cfg *cfg, int force)
+{
+	struct http_opts ho;
+	struct sync_opts so;
+	char err[ERRLEN];
+	pid_t holder;
+
+	memset(m, 0, sizeof(*m));
+	m->lockfd = -1;
+	if (uv_loop_init(&m->loop) != 0) {
+		log_err("cannot start the event loop");
+		return EXIT_FAIL;
+	}
+	m->loop_ok = 1;
+	m->lockfd = lock_take(cfg->database, &holder, err, sizeof(err));
+	if (m->lockfd == -1) {
+		if (holder != 0)
+			log_err("%s (pid %ld); to refresh now, ask it: "
+				"kill -USR1 %ld",
+			    err, (long)holder, (long)holder);
+		else
+			log_err("%s", err);
+		goto fail;
+	}
+	if (mkdir_p(cfg->covers, 0750, err, sizeof(err)) == -1) {
+		log_err("%s", err);
+		goto fail;
+	}
+	m->store = store_open(cfg->database, err, sizeof(err));
+	if (m->store == NULL) {
+		log_err("%s", err);
+		goto fail;
+	}
+	m->secrets = secrets_open(cfg->secrets, err, sizeof(err));
+	if (m->secrets == NULL) {
+		log_err("%s", err);
+		goto fail;
+	}
+	memset(&ho, 0, sizeof(ho));
+	ho.ca_file = cfg->ca_file;
+	ho.allow_http = strncmp(cfg->api_url, "http://", 7) == 0;
+	ho.max_transfers = (int)cfg->concurrency;
+	m->http = http_new(&m->loop, &ho, err, sizeof(err));
+	if (m->http == NULL) {
+		log_err("%s", err);
+		goto fail;
+	}
+	memset(&so, 0, sizeof(so));
+	so.loop = &m->loop;
+	so.cfg = cfg;
+	so.store = m->store;
+	so.secrets = m->secrets;
+	so.http = m->http;
+	so.force = force;
+	m->engine = sync_new(&so);
+	return 0;
+fail:
+	mirror_close(m);
+	return EXIT_FAIL;
+}
+
+int
+mirror_close(struct mirror *m)
+{
+	int rc = 0;
+
+	sync_free(m->engine);
+	m->engine = NULL;
+	http_free(m->http);
+	m->http = NULL;
+	if (m->loop_ok) {
+		uv_run(&m->loop, UV_RUN_DEFAULT);
+		if (uv_loop_close(&m->loop) != 0) {
+			log_err("internal error: event loop handles left open");
+			rc = -1;
+		}
+		m->loop_ok = 0;
+	}
+	secrets_close(m->secrets);
+	m->secrets = NULL;
+	store_close(m->store);
+	m->store = NULL;
+	if (m->lockfd != -1)
+		close(m->lockfd);
+	m->lockfd = -1;
+	return rc;
+}

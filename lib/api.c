@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * TikTok Display API v2 responses. Data endpoints answer
+ * {"data": {...}, "error": {"code", "message", "log_id"}} with real HTTP
+ * statuses (tiktok-api.md §0, §3); success is error.code == "ok". Every
+ * value is checked for type and bounds here, because jsmn is no validator.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "json.h"
+#include "log.h"
+#include "util.h"
+
+enum api_status
+api_status(long http_status, const char *body, size_t len, char *err,
+    size_t errlen)
+{
+	struct json j = {0};
+	char *code = NULL, *msg = NULL, *log_id = NULL, jerr[128];
+	char ecode[96], emsg[256];
+	enum api_status rc;
+	int e;
+
+	if (json_parse(&j, body, len, jerr, sizeof(jerr)) == -1 ||
+	    json_type(&j, 0) != JSON_OBJECT) {
+		json_free(&j);
+		if (http_status == 429) {
+			errf(err, errlen, "HTTP 429 (rate limited)");
+			return API_RATE;
+		}
+		if (http_status >= 500) {
+			errf(err, errlen, "HTTP %ld from the server",
+			    http_status);
+			return API_TRANSIENT;
+		}
+		errf(err, errlen, "HTTP %ld with a body that is not JSON (%s)",
+		    http_status, jerr);
+		return http_status == 401 ? API_TOKEN : API_BAD;
+	}
+	e = json_get(&j, 0, "error");
+	if (json_type(&j, e) == JSON_OBJECT) {
+		(void)json_get_string(&j, e, "code", 64, &code, NULL, 0);
+		(void)json_get_string(&j, e, "message", 512, &msg, NULL, 0);
+		(void)json_get_string(&j, e, "log_id", 64, &log_id, NULL, 0);
+	}
+	log_escape(code ? code : "", code ? strlen(code) : 0, ecode,
+	    sizeof(ecode));
+	log_escape(msg ? msg : "", msg ? strlen(msg) : 0, emsg, sizeof(emsg));
+	if (http_status == 200 && code != NULL && strcmp(code, "ok") == 0)
+		rc = API_OK;
+	else if (http_status == 429 ||
+	    (code && strcmp(code, "rate_limit_exceeded") == 0))
+		rc = API_RATE;
+	else if (code && strcmp(code, "access_token_invalid") == 0)
+		rc = API_TOKEN;
+	else if (code && (strcmp(code, "scope_not_authorized") == 0 ||
+			     strcmp(code, "scope_permission_missed") == 0))
+		rc = API_SCOPE;
+	else if (http_status >= 500 ||
+	    (code && strcmp(code, "internal_error") == 0))
+		rc = API_TRANSIENT;
+	else if (http_status == 401)
+		rc = API_TOKEN;
+	else
+		rc = API_BAD;
+	if (rc != API_OK) {
+		if (code != NULL)
+			errf(err, errlen, "HTTP %ld, %s: %s (log_id %s)",
+			    http_status, ecode, emsg,
+			    log_id ? log_escape(log_id, strlen(log_id), jerr,
+					 sizeof(jerr))
+				   : "none");
+		else
+			errf(err, errlen,
+			    "HTTP %ld without a TikTok error envelope",
+			    http_status);
+	}
+	free(code);
+	free(msg);
+	free(log_id);
+	json_free(&j);
+	return rc;
+}
+
+void
+video_clear(struct video *v)
+{
+	free(v->title);
+	free(v->description);
+	free(v->cover_url);
+	free(v->share_url);
+	free(v->embed_link);
+	free(v->embed_html);
+	memset(v, 0, sizeof(*v));
+}
+
+void
+api_page_clear(struct api_page *p)
+{
+	int i;
+
+	for (i = 0; i < p->nvideos; i++)
+		video_clear(&p->videos[i]);
+	memset(p, 0, sizeof(*p));
+}
+
+/* A string member that must be text when present; absent gives NULL. */
+static int
+opt_string(const struct json *j, int obj, const char *key, size_t max,
+    char **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	return json_get_string(j, obj, key, max, out, err, errlen) == -1 ? -1
+									  : 0;
+}
+
+static int
+opt_int(const struct json *j, int obj, const char *key, int64_t max,
+    int64_t *out, char *err, size_t errlen)
+{
+	*out = API_ABSENT;
+	return json_get_int(j, obj, key, 0, max, out, err, errlen) == -1 ? -1
+									 : 0;
+}
+
+/* Decode one video object; returns 0, or -1 when the item must be skipped. */
+static int
+parse_video(const struct json *j, int t, struct video *v, char *err,
+    size_t errlen)
+{
+	int idt;
+	char *id = NULL;
+
+	memset(v, 0, sizeof(*v));
+	if (json_type(j, t) != JSON_OBJECT)
+		return errf(err, errlen, "a video is not an object");
+	idt = json_get(j, t, "id");
+	if (json_string(j, idt, 32, &id, err, errlen) == -1)
+		return errf(err, errlen, "a video has no string id");
+	if (!valid_id(id, strlen(id))) {
+		char esc[80];
+
+		errf(err, errlen, "video id \"%s\" is not 1-20 digits",
+		    log_escape(id, strlen(id), esc, sizeof(esc)));
+		free(id);
+		return -1;
+	}
+	memcpy(v->id, id, strlen(id) + 1);
+	free(id);
+	if (json_get_int(j, t, "create_time", 0, INT64_MAX / 1000,
+		&v->create_time, err, errlen) != 0)
+		return errf(err, errlen, "video %s: no valid create_time",
+		    v->id);
+	if (opt_string(j, t, "title", API_TEXT_MAX, &v->title, err, errlen) ||
+	    opt_string(j, t, "video_description", API_TEXT_MAX,
+		&v->description, err, errlen) ||
+	    opt_string(j, t, "cover_image_url", API_URL_MAX, &v->cover_url,
+		err, errlen) ||
+	    opt_string(j, t, "share_url", API_URL_MAX, &v->share_url, err,
+		errlen) ||
+	    opt_string(j, t, "embed_link", API_URL_MAX, &v->embed_link, err,
+		errlen) ||
+	    opt_string(j, t, "embed_html", API_TEXT_MAX, &v->embed_html, err,
+		errlen) ||
+	    opt_int(j, t, "duration", INT32_MAX, &v->duration, err, errlen) ||
+	    opt_int(j, t, "width", INT32_MAX, &v->width, err, errlen) ||
+	    opt_int(j, t, "height", INT32_MAX, &v->height, err, errlen) ||
+	    opt_int(j, t, "like_count", INT64_MAX, &v->likes, err, errlen) ||
+	    opt_int(j, t, "comment_count", INT64_MAX, &v->comments, err,
+		errlen) ||
+	    opt_int(j, t, "share_count", INT64_MAX, &v->shares, err,
+		errlen) ||
+	    opt_int(j, t, "view_count", INT64_MAX, &v->views, err, errlen)) {
+		char e2[ERRLEN];
+
+		snprintf(e2, sizeof(e2), "video %s: %s", v->id, err);
+		video_clear(v);
+		return errf(err, errlen, "%s", e2);
+	}
+	return 0;
+}
+
+int
+api_parse_videos(const char *body, size_t len, struct api_page *page,
+    char *err, size_t errlen)
+{
+	struct json j = {0};
+	char verr[ERRLEN];
+	int data, arr, t, more, rc = -1;
+
+	memset(page, 0, sizeof(*page));
+	if (json_parse(&j, body, len, err, errlen) == -1)
+		goto out;
+	data = json_get(&j, 0, "data");
+	if (json_type(&j, data) != JSON_OBJECT) {
+		errf(err, errlen, "response has no \"data\" object");
+		goto out;
+	}
+	arr = json_get(&j, data, "videos");
+	if (arr != -1 && json_type(&j, arr) != JSON_ARRAY &&
+	    json_type(&j, arr) != JSON_NULL) {
+		errf(err, errlen, "data.videos is not an array");
+		goto out;
+	}
+	if (json_count(&j, arr) > API_PAGE_MAX) {
+		errf(err, errlen, "page has %d videos, more than %d",
+		    json_count(&j, arr), API_PAGE_MAX);
+		goto out;
+	}
+	for (t = json_first(&j, arr); t != -1; t = json_next(&j, arr, t)) {
+		if (parse_video(&j, t, &page->videos[page->nvideos], verr,
+			sizeof(verr)) == -1) {
+			log_warnx("skipping a video: %s", verr);
+			page->skipped++;
+			continue;
+		}
+		page->nvideos++;
+	}
+	if (json_get_int(&j, data, "cursor", 0, INT64_MAX, &page->cursor, err,
+		errlen) == -1)
+		goto out;
+	more = json_get(&j, data, "has_more");
+	if (more != -1 && json_type(&j, more) != JSON_NULL &&
+	    json_bool(&j, more, &page->has_more) == -1) {
+		errf(err, errlen, "data.has_more is not a boolean");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc == -1)
+		api_page_clear(page);
+	json_free(&j);
+	return rc;
+}
+
+int
+api_parse_user(const char *body, size_t len, char **open_id,
+    char **display_name, char *err, size_t errlen)
+{
+	struct json j = {0};
+	int data, user, rc = -1;
+
+	*open_id = *display_name = NULL;
+	if (json_parse(&j, body, len, err, errlen) == -1)
+		goto out;
+	data = json_get(&j, 0, "data");
+	user = json_get(&j, data, "user");
+	if (json_type(&j, user) != JSON_OBJECT) {
+		errf(err, errlen, "response has no data.user object");
+		goto out;
+	}
+	if (json_get_string(&j, user, "open_id", 256, open_id, err,
+		errlen) == -1 ||
+	    json_get_string(&j, user, "display_name", 4096, display_name, err,
+		errlen) == -1) {
+		free(*open_id);
+		*open_id = NULL;
+		goto out;
+	}
+	rc = 0;
+out:
+	json_free(&j);
+	return rc;
+}
+
+char *
+api_list_body(int64_t cursor_ms, int max_count)
+{
+	if (cursor_ms > 0)
+		return xasprintf("{\"cursor\":%lld,\"max_count\":%d}",
+		    (long long)cursor_ms, max_count);
+	return xasprintf("{\"max_count\":%d}", max_count);
+}
+
+char *
+api_query_body(const char *const *ids, int n)
+{
+	struct buf b;
+	int i;
+
+	buf_init(&b, 0);
+	if (buf_addstr(&b, "{\"filters\":{\"video_ids\":[") == -1)
+		fatalx("api_query_body");
+	for (i = 0; i < n; i++)
+		if (buf_printf(&b, "%s\"%s\"", i ? "," : "", ids[i]) == -1)
+			fatalx("api_query_body");
+	if (buf_addstr(&b, "]}}") == -1)
+		fatalx("api_query_body");
+	return buf_take(&b, NULL);
+}

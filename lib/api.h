@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * TikTok Display API v2: request bodies and response decoding
+ * (tiktok-api.md §0, §2, §3). Pure functions over bytes, so they can be
+ * unit-tested and fuzzed; lib/sync.c sends the requests.
+ */
+#ifndef API_H
+#define API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define API_PAGE_MAX 20	     /* video/list max_count, video/query ids */
+#define API_TEXT_MAX 65536   /* longest title/description/embed kept */
+#define API_URL_MAX 8192     /* longest URL kept */
+
+#define API_USER_INFO "/v2/user/info/"
+#define API_VIDEO_LIST "/v2/video/list/"
+#define API_VIDEO_QUERY "/v2/video/query/"
+#define API_USER_FIELDS "open_id,display_name"
+#define API_VIDEO_FIELDS                                                       \
+	"id,create_time,cover_image_url,share_url,video_description,"        \
+	"duration,height,width,title,embed_html,embed_link,like_count,"      \
+	"comment_count,share_count,view_count"
+
+/* An integer field TikTok did not send is API_ABSENT (stored as NULL). */
+#define API_ABSENT INT64_MIN
+
+struct video {
+	char id[21]; /* 1-20 ASCII digits */
+	int64_t create_time;
+	/* Text fields are NULL when absent, so a refresh keeps what it had. */
+	char *title;
+	char *description;
+	char *cover_url;
+	char *share_url;
+	char *embed_link;
+	char *embed_html;
+	int64_t duration, width, height;
+	int64_t likes, comments, shares, views;
+};
+
+struct api_page {
+	struct video videos[API_PAGE_MAX];
+	int nvideos;
+	int skipped;	/* items dropped for a bad id or create_time */
+	int64_t cursor; /* ms; 0 when absent */
+	int has_more;
+};
+
+/* Outcome classes of a data-endpoint response. */
+enum api_status {
+	API_OK = 0,
+	API_TOKEN,     /* access_token_invalid: refresh, then retry once */
+	API_SCOPE,     /* scope_not_authorized / scope_permission_missed */
+	API_RATE,      /* rate_limit_exceeded or HTTP 429 */
+	API_TRANSIENT, /* 5xx, internal_error, transport failures */
+	API_BAD,       /* a response we cannot use (shape, JSON, 4xx) */
+};
+
+/*
+ * Classify a response by HTTP status and TikTok's error envelope. 'err'
+ * receives "code: message (log_id ...)" for anything but API_OK.
+ */
+enum api_status api_status(long http_status, const char *body, size_t len,
+    char *err, size_t errlen);
+
+/*
+ * Decode a video/list or video/query response body into 'page' (free with
+ * api_page_clear()). Items with an invalid id or create_time are skipped
+ * and counted. Returns 0 or -1 (the page is then empty).
+ */
+int api_parse_videos(const char *body, size_t len, struct api_page *page,
+    char *err, size_t errlen);
+void api_page_clear(struct api_page *);
+void video_clear(struct video *);
+
+/* Decode user/info: open_id and display_name (new strings, may be NULL). */
+int api_parse_user(const char *body, size_t len, char **open_id,
+    char **display_name, char *err, size_t errlen);
+
+/* JSON bodies for video/list and video/query. The caller frees. */
+char *api_list_body(int64_t cursor_ms, int max_count);
+char *api_query_body(const char *const *ids, int n);
+
+#endif

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * One writer per mirror: `run` and `sync` hold an exclusive flock(2) on
+ * "<database>.lock" for as long as they live, with their pid inside so the
+ * next one can say who holds it. The kernel drops the lock when the
+ * process dies, however it dies.
+ */
+#ifndef LOCK_H
+#define LOCK_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/*
+ * Take the lock for 'database'. Returns the lock fd (keep it open), or -1
+ * with 'err'; *holder is the pid of the process that holds it, or 0.
+ */
+int lock_take(const char *database, pid_t *holder, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * TikTok OAuth v2. TikTok names the client "client_key", separates scopes
+ * with commas, and wants the PKCE challenge as lowercase hex of SHA-256
+ * (not base64url): tiktok-api.md §1.1, gotchas 5 and 14.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "json.h"
+#include "log.h"
+#include "oauth.h"
+#include "sha256.h"
+#include "util.h"
+
+void
+oauth_pkce(char verifier[OAUTH_VERIFIER_LEN + 1], char challenge[65])
+{
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				       "abcdefghijklmnopqrstuvwxyz0123456789-._~";
+	int i;
+
+	for (i = 0; i < OAUTH_VERIFIER_LEN; i++)
+		verifier[i] = alphabet[rand_below(sizeof(alphabet) - 1)];
+	verifier[OAUTH_VERIFIER_LEN] = '\0';
+	sha256_hex(verifier, OAUTH_VERIFIER_LEN, challenge);
+}
+
+void
+oauth_state(char state[OAUTH_STATE_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	int i;
+
+	for (i = 0; i < OAUTH_STATE_LEN; i++)
+		state[i] = hex[rand_below(16)];
+	state[OAUTH_STATE_LEN] = '\0';
+}
+
+char *
+oauth_authorize_url(const struct cfg *cfg, const char *state,
+    const char *challenge)
+{
+	char *key = url_escape(cfg->client_key);
+	char *scope = url_escape(OAUTH_SCOPES);
+	char *redir = url_escape(cfg->redirect_uri);
+	char *url;
+
+	url = xasprintf("%s%sclient_key=%s&scope=%s&redirect_uri=%s"
+			"&state=%s&response_type=code&code_challenge=%s"
+			"&code_challenge_method=S256",
+	    cfg->auth_url, strchr(cfg->auth_url, '?') ? "&" : "?", key, scope,
+	    redir, state, challenge);
+	free(key);
+	free(scope);
+	free(redir);
+	return url;
+}
+
+/* "client_key=..&client_secret=.." then the given pairs, form-encoded. */
+static char *
+form(const struct cfg *cfg, const char *const *kv)
+{
+	struct buf b;
+	char *k, *v;
+	int i;
+
+	buf_init(&b, 0);
+	k = url_escape(cfg->client_key);
+	v = url_escape(cfg->client_secret);
+	if (buf_printf(&b, "client_key=%s&client_secret=%s", k, v) == -1)
+		fatalx("form");
+	free(k);
+	free(v);
+	for (i = 0; kv[i] != NULL; i += 2) {
+		v = url_escape(kv[i + 1]);
+		if (buf_printf(&b, "&%s=%s", kv[i], v) == -1)
+			fatalx("form");
+		free(v);
+	}
+	return buf_take(&b, NULL);
+}
+
+char *
+oauth_code_body(const struct cfg *cfg, const char *code, const char *verifier)
+{
+	const char *kv[] = {"code", code, "grant_type", "authorization_code",
+	    "redirect_uri", cfg->redirect_uri, "code_verifier", verifier, NULL};
+
+	return form(cfg, kv);
+}
+
+char *
+oauth_refresh_body(const struct cfg *cfg, const char *refresh_token)
+{
+	const char *kv[] = {"grant_type", "refresh_token", "refresh_token",
+	    refresh_token, NULL};
+
+	return form(cfg, kv);
+}
+
+char *
+oauth_revoke_body(const struct cfg *cfg, const char *access_token)
+{
+	const char *kv[] = {"token", access_token, NULL};
+
+	return form(cfg, kv);
+}
+
+int
+oauth_error_is_fatal(const char *oerr)
+{
+	/* Transient: server_error, temporarily_unavailable (design.md). */
+	return strcmp(oerr, "server_error") != 0 &&
+	    strcmp(oerr, "temporarily_unavailable") != 0;
+}
+
+int
+oauth_parse_token(const char *body, size_t len, int64_t now, struct tokens *t,
+    char *oerr, size_t oerrlen, char *err, size_t errlen)
+{
+	struct json j = {0};
+	char *e = NULL, *desc = NULL, esc[256], esc2[64];
+	int64_t expires_in = -1, refresh_in = -1;
+	int rc = -1;
+
+	memset(t, 0, sizeof(*t));
+	if (oerrlen > 0)
+		oerr[0] = '\0';
+	if (json_parse(&j, body, len, err, errlen) == -1)
+		goto out;
+	if (json_type(&j, 0) != JSON_OBJECT) {
+		errf(err, errlen, "token response is not a JSON object");
+		goto out;
+	}
+	if (json_get_string(&j, 0, "error", 64, &e, NULL, 0) == 0 &&
+	    e[0] != '\0') {
+		(void)json_get_string(&j, 0, "error_description", 512, &desc,
+		    NULL, 0);
+		log_escape(e, strlen(e), esc2, sizeof(esc2));
+		snprintf(oerr, oerrlen, "%s", esc2);
+		errf(err, errlen, "%s: %s", esc2,
+		    desc ? log_escape(desc, strlen(desc), esc, sizeof(esc))
+			 : "no description");
+		rc = 1;
+		goto out;
+	}
+	if (json_get_string(&j, 0, "access_token", 4096, &t->access_token,
+		err, errlen) != 0 ||
+	    json_get_string(&j, 0, "refresh_token", 4096, &t->refresh_token,
+		err, errlen) != 0 ||
+	    json_get_int(&j, 0, "expires_in", 1, INT32_MAX, &expires_in, err,
+		errlen) != 0 ||
+	    json_get_int(&j, 0, "refresh_expires_in", 1, INT32_MAX,
+		&refresh_in, err, errlen) != 0 ||
+	    json_get_string(&j, 0, "open_id", 256, &t->open_id, err,
+		errlen) == -1 ||
+	    json_get_string(&j, 0, "scope", 1024, &t->scope, err,
+		errlen) == -1) {
+		if (t->access_token == NULL || t->refresh_token == NULL ||
+		    expires_in < 0 || refresh_in < 0)
+			errf(err, errlen,
+			    "token response lacks access_token, refresh_token,"
+			    " expires_in or refresh_expires_in");
+		tokens_clear(t);
+		goto out;
+	}
+	if (t->access_token[0] == '\0' || t->refresh_token[0] == '\0') {
+		errf(err, errlen, "token response has an empty token");
+		tokens_clear(t);
+		goto out;
+	}
+	t->issued_at = now;
+	t->access_expires_at = now + expires_in;
+	t->refresh_expires_at = now + refresh_in;
+	rc = 0;
+out:
+	free(e);
+	free(desc);
+	json_free(&j);
+	return rc;
+}
+
+/* Find 'key' in a query string; returns a new decoded value or NULL. */
+static char *
+query_get(const char *q, const char *key, int *bad)
+{
+	size_t klen = strlen(key), n;
+	const char *p = q, *amp;
+	char *v;
+
+	while (*p != '\0') {
+		amp = strchr(p, '&');
+		n = amp ? (size_t)(amp - p) : strlen(p);
+		if (n > klen && strncmp(p, key, klen) == 0 && p[klen] == '=') {
+			v = url_unescape(p + klen + 1, n - klen - 1, 1);
+			if (v == NULL)
+				*bad = 1;
+			return v;
+		}
+		p += n;
+		if (*p == '&')
+			p++;
+	}
+	return NULL;
+}
+
+int
+oauth_parse_redirect(const char *s, char **code, char **state, char *err,
+    size_t errlen)
+{
+	const char *q = strchr(s, '?');
+	char *query, *e, *desc, esc[256], esc2[64];
+	int bad = 0, rc = -1;
+
+	*code = *state = NULL;
+	query = xstrndup(q ? q + 1 : s, strcspn(q ? q + 1 : s, "#"));
+	e = query_get(query, "error", &bad);
+	if (e != NULL && e[0] != '\0') {
+		desc = query_get(query, "error_description", &bad);
+		errf(err, errlen, "authorization failed: %s: %s",
+		    log_escape(e, strlen(e), esc2, sizeof(esc2)),
+		    desc ? log_escape(desc, strlen(desc), esc, sizeof(esc))
+			 : "no description");
+		free(desc);
+		rc = 1;
+		goto out;
+	}
+	*code = query_get(query, "code", &bad);
+	*state = query_get(query, "state", &bad);
+	if (bad || *code == NULL || (*code)[0] == '\0' || *state == NULL) {
+		errf(err, errlen,
+		    "the redirect URL has no valid code and state parameters");
+		free(*code);
+		free(*state);
+		*code = *state = NULL;
+		goto out;
+	}
+	rc = 0;
+out:
+	free(e);
+	free(query);
+	return rc;
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * TikTok OAuth v2 (tiktok-api.md §1): the authorize URL with state and
+ * PKCE, the token request bodies, the token response, and the redirect
+ * that carries the code back. Pure functions; lib/sync.c and daemon/auth.c
+ * send the requests.
+ */
+#ifndef OAUTH_H
+#define OAUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "secrets.h"
+
+#define OAUTH_TOKEN_PATH "/v2/oauth/token/"
+#define OAUTH_REVOKE_PATH "/v2/oauth/revoke/"
+#define OAUTH_SCOPES "user.info.basic,video.list"
+#define OAUTH_VERIFIER_LEN 64
+#define OAUTH_STATE_LEN 32
+
+struct cfg;
+
+/*
+ * A new PKCE pair: a 64-character verifier from [A-Za-z0-9-._~] and its
+ * challenge, the lowercase hex of SHA-256(verifier) as TikTok wants it.
+ */
+void oauth_pkce(char verifier[OAUTH_VERIFIER_LEN + 1], char challenge[65]);
+/* A random state value (hex). */
+void oauth_state(char state[OAUTH_STATE_LEN + 1]);
+
+/* The authorize URL to open in a browser. The caller frees. */
+char *oauth_authorize_url(const struct cfg *, const char *state,
+    const char *challenge);
+
+/* Form bodies for the token and revoke endpoints. The caller frees. */
+char *oauth_code_body(const struct cfg *, const char *code,
+    const char *verifier);
+char *oauth_refresh_body(const struct cfg *, const char *refresh_token);
+char *oauth_revoke_body(const struct cfg *, const char *access_token);
+
+/*
+ * Decode a token endpoint response. OAuth errors come back with HTTP 200
+ * and an "error" member (tiktok-api.md §1.5), so the body decides.
+ * Returns 0 and fills 't' (issue time 'now'); 1 for an OAuth error, with
+ * its code in 'oerr' (e.g. "invalid_grant") and text in 'err'; -1 for a
+ * response that is not a token response.
+ */
+int oauth_parse_token(const char *body, size_t len, int64_t now,
+    struct tokens *t, char *oerr, size_t oerrlen, char *err, size_t errlen);
+
+/*
+ * Take the redirect TikTok sent the browser to: a full URL, a path with a
+ * query, or a bare query string. Returns 0 with the URL-decoded 'code' and
+ * 'state' (new strings); 1 when it carries an OAuth error (the text in
+ * 'err'); -1 when it is malformed.
+ */
+int oauth_parse_redirect(const char *s, char **code, char **state, char *err,
+    size_t errlen);
+
+/* True when a token response error means the grant is gone for good. */
+int oauth_error_is_fatal(const char *oerr);
+
+#endif

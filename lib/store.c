@@ -1,0 +1,1006 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The mirror database. One connection, WAL with a persistent -wal/-shm so
+ * read-only consumers keep working while the daemon is stopped, the file
+ * created 0640 (SQLite gives -wal and -shm the same mode) so the service's
+ * group can read it. A refresh is staged in TEMP tables, private to this
+ * connection and invisible to readers, and applied by store_apply() in one
+ * BEGIN IMMEDIATE transaction that is rolled back on any error (after
+ * SQLITE_FULL or SQLITE_IOERR SQLite may have undone only one statement).
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "api.h"
+#include "store.h"
+#include "util.h"
+
+struct store {
+	sqlite3 *db;
+	char *path;
+	int readonly;
+};
+
+static const char SCHEMA_V1[] =
+    "CREATE TABLE accounts ("
+    "  name               TEXT PRIMARY KEY,"
+    "  open_id            TEXT,"
+    "  display_name       TEXT,"
+    "  state              TEXT NOT NULL,"
+    "  last_attempt_at    INTEGER,"
+    "  last_success_at    INTEGER,"
+    "  next_sync_at       INTEGER,"
+    "  last_error         TEXT,"
+    "  token_expires_at   INTEGER,"
+    "  refresh_expires_at INTEGER"
+    ");"
+    "CREATE TABLE videos ("
+    "  account        TEXT NOT NULL REFERENCES accounts(name),"
+    "  id             TEXT NOT NULL,"
+    "  position       INTEGER,"
+    "  title          TEXT NOT NULL DEFAULT '',"
+    "  description    TEXT NOT NULL DEFAULT '',"
+    "  duration       INTEGER,"
+    "  width          INTEGER,"
+    "  height         INTEGER,"
+    "  cover          TEXT,"
+    "  embed_link     TEXT,"
+    "  embed_html     TEXT,"
+    "  share_url      TEXT,"
+    "  created_at     INTEGER NOT NULL,"
+    "  total_shares   INTEGER,"
+    "  total_likes    INTEGER,"
+    "  total_comments INTEGER,"
+    "  total_views    INTEGER,"
+    "  first_seen_at  INTEGER NOT NULL,"
+    "  updated_at     INTEGER NOT NULL,"
+    "  deleted_at     INTEGER,"
+    "  PRIMARY KEY (account, id)"
+    ");"
+    "CREATE INDEX videos_listing ON videos (account, position);"
+    "CREATE INDEX videos_created ON videos (account, created_at);"
+    /* Where each cover file came from: the URL path without its signed
+     * query, so a new cover is noticed. Internal; consumers ignore it. */
+    "CREATE TABLE cover_sources ("
+    "  account TEXT NOT NULL,"
+    "  id      TEXT NOT NULL,"
+    "  src     TEXT NOT NULL,"
+    "  PRIMARY KEY (account, id)"
+    ");"
+    "CREATE VIEW videos_iso AS SELECT *,"
+    "  strftime('%Y-%m-%dT%H:%M:%SZ', created_at, 'unixepoch')"
+    "    AS created_at_iso,"
+    "  strftime('%Y-%m-%dT%H:%M:%SZ', updated_at, 'unixepoch')"
+    "    AS updated_at_iso,"
+    "  strftime('%Y-%m-%dT%H:%M:%SZ', deleted_at, 'unixepoch')"
+    "    AS deleted_at_iso"
+    "  FROM videos;"
+    "PRAGMA user_version = 1;";
+
+/* What a refresh decided about a staged video's cover. */
+enum cover_state {
+	COVER_PENDING = 0,   /* not decided: keep the row's cover */
+	COVER_NEW = 1,	     /* stage.cover names a new file */
+	COVER_NONE = 2,	     /* no usable cover: NULL */
+	COVER_EXPIRED = 3,   /* signed URL expired: ask video/query */
+	COVER_REQUERIED = 4, /* fresh URL from video/query: fetch again */
+	COVER_GONE = 5,	     /* video/query did not return it: keep */
+};
+
+static const char TEMP_TABLES[] =
+    "CREATE TEMP TABLE IF NOT EXISTS stage ("
+    "  account TEXT NOT NULL, id TEXT NOT NULL, seq INTEGER NOT NULL,"
+    "  position INTEGER, title TEXT, description TEXT, duration INTEGER,"
+    "  width INTEGER, height INTEGER, cover_url TEXT, cover_src TEXT,"
+    "  embed_link TEXT, embed_html TEXT, share_url TEXT,"
+    "  created_at INTEGER NOT NULL, shares INTEGER, likes INTEGER,"
+    "  comments INTEGER, views INTEGER,"
+    "  cover_state INTEGER NOT NULL DEFAULT 0," /* enum cover_state */
+    "  cover TEXT,"
+    "  PRIMARY KEY (account, id));"
+    "CREATE INDEX IF NOT EXISTS temp.stage_seq ON stage (account, seq);"
+    "CREATE TEMP TABLE IF NOT EXISTS cand ("
+    "  account TEXT NOT NULL, id TEXT NOT NULL,"
+    "  checked INTEGER NOT NULL DEFAULT 0,"
+    "  found INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (account, id));";
+
+static int
+sqlerr(struct store *s, char *err, size_t errlen, const char *what)
+{
+	return errf(err, errlen, "%s: %s: %s", s->path, what,
+	    sqlite3_errmsg(s->db));
+}
+
+/*
+ * Prepare 'sql' and bind arguments described by 'types': 's' text (NULL
+ * binds NULL), 'i' int64 (STORE_NULL binds NULL). Returns NULL with 'err'.
+ */
+static sqlite3_stmt *
+prep(struct store *s, char *err, size_t errlen, const char *sql,
+    const char *types, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+	int i;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		sqlerr(s, err, errlen, "prepare");
+		return NULL;
+	}
+	va_start(ap, types);
+	for (i = 0; types[i] != '\0'; i++) {
+		if (types[i] == 's') {
+			const char *v = va_arg(ap, const char *);
+
+			if (v == NULL)
+				sqlite3_bind_null(st, i + 1);
+			else
+				sqlite3_bind_text(st, i + 1, v, -1,
+				    SQLITE_TRANSIENT);
+		} else {
+			int64_t v = va_arg(ap, int64_t);
+
+			if (v == STORE_NULL)
+				sqlite3_bind_null(st, i + 1);
+			else
+				sqlite3_bind_int64(st, i + 1, v);
+		}
+	}
+	va_end(ap);
+	return st;
+}
+
+/* Step a prepared statement to completion and finalize it. */
+static int
+run(struct store *s, sqlite3_stmt *st, char *err, size_t errlen)
+{
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		sqlerr(s, err, errlen, "write");
+		sqlite3_finalize(st);
+		return -1;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+/* Run a statement that returns one integer (or NULL as 0). */
+static int64_t
+scalar(struct store *s, sqlite3_stmt *st, char *err, size_t errlen)
+{
+	int64_t v = -1;
+
+	if (st == NULL)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	else
+		sqlerr(s, err, errlen, "read");
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int
+exec(struct store *s, const char *sql, char *err, size_t errlen)
+{
+	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return sqlerr(s, err, errlen, "exec");
+	return 0;
+}
+
+static struct store *
+store_new(const char *path)
+{
+	struct store *s = xcalloc(1, sizeof(*s));
+
+	s->path = xstrdup(path);
+	return s;
+}
+
+/* Check the schema version; create the schema in an empty database. */
+static int
+migrate(struct store *s, char *err, size_t errlen)
+{
+	int64_t v;
+
+	v = scalar(s, prep(s, err, errlen, "PRAGMA user_version", ""), err,
+	    errlen);
+	if (v < 0)
+		return -1;
+	if (v > STORE_SCHEMA_VERSION)
+		return errf(err, errlen,
+		    "%s: schema version %lld is newer than this tiktok-mirror"
+		    " understands (%d); install a newer tiktok-mirror",
+		    s->path, (long long)v, STORE_SCHEMA_VERSION);
+	if (v == STORE_SCHEMA_VERSION)
+		return 0;
+	if (s->readonly)
+		return errf(err, errlen,
+		    "%s: not a tiktok-mirror database (yet); run: "
+		    "tiktok-mirror sync",
+		    s->path);
+	/* Version 0: a new file, or one with tables that are not ours. */
+	if (scalar(s, prep(s, err, errlen,
+			  "SELECT count(*) FROM sqlite_master", ""),
+		err, errlen) != 0)
+		return errf(err, errlen,
+		    "%s: exists but is not a tiktok-mirror database", s->path);
+	if (exec(s, "BEGIN IMMEDIATE", err, errlen) == -1)
+		return -1;
+	if (exec(s, SCHEMA_V1, err, errlen) == -1 ||
+	    exec(s, "COMMIT", err, errlen) == -1) {
+		if (!sqlite3_get_autocommit(s->db))
+			(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+struct store *
+store_open(const char *path, char *err, size_t errlen)
+{
+	struct store *s;
+	int fd, one = 1;
+
+	/* Create the file ourselves so it gets mode 0640 whatever the umask. */
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (fd == -1) {
+		errf(err, errlen, "%s: cannot open the mirror database: %s",
+		    path, strerror(errno));
+		return NULL;
+	}
+	close(fd);
+	s = store_new(path);
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE, NULL) !=
+	    SQLITE_OK) {
+		sqlerr(s, err, errlen, "open");
+		goto fail;
+	}
+	sqlite3_busy_timeout(s->db, 10000);
+	if (exec(s,
+		"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+		" PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=67108864;"
+		" PRAGMA temp_store=FILE;",
+		err, errlen) == -1)
+		goto fail;
+	(void)sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL,
+	    &one);
+	if (migrate(s, err, errlen) == -1 ||
+	    exec(s, TEMP_TABLES, err, errlen) == -1)
+		goto fail;
+	return s;
+fail:
+	store_close(s);
+	return NULL;
+}
+
+struct store *
+store_open_ro(const char *path, char *err, size_t errlen)
+{
+	struct store *s;
+	char *uri, *esc;
+
+	if (access(path, F_OK) == -1) {
+		errf(err, errlen,
+		    "%s: no mirror yet; run: tiktok-mirror sync", path);
+		return NULL;
+	}
+	s = store_new(path);
+	s->readonly = 1;
+	esc = url_escape(path);
+	uri = xasprintf("file:%s?mode=ro", esc);
+	free(esc);
+	if (sqlite3_open_v2(uri, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI,
+		NULL) != SQLITE_OK) {
+		sqlerr(s, err, errlen, "open");
+		free(uri);
+		goto fail;
+	}
+	free(uri);
+	sqlite3_busy_timeout(s->db, 5000);
+	if (migrate(s, err, errlen) == -1)
+		goto fail;
+	return s;
+fail:
+	store_close(s);
+	return NULL;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	if (s->db != NULL)
+		sqlite3_close(s->db);
+	free(s->path);
+	free(s);
+}
+
+static char *
+col_str(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return t == NULL ? NULL : xstrdup((const char *)t);
+}
+
+static int64_t
+col_int(sqlite3_stmt *st, int i)
+{
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return STORE_NULL;
+	return sqlite3_column_int64(st, i);
+}
+
+static const char *
+col_text(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+int
+store_account_ensure(struct store *s, const char *name, char *err,
+    size_t errlen)
+{
+	return run(s,
+	    prep(s, err, errlen,
+		"INSERT OR IGNORE INTO accounts (name, state)"
+		" VALUES (?, 'needs_auth')",
+		"s", name),
+	    err, errlen);
+}
+
+#define ACCOUNT_COLS                                                           \
+	"a.name, a.open_id, a.display_name, a.state, a.last_error,"          \
+	" a.last_attempt_at, a.last_success_at, a.next_sync_at,"             \
+	" a.token_expires_at, a.refresh_expires_at,"                         \
+	" (SELECT count(*) FROM videos v WHERE v.account = a.name"           \
+	"   AND v.deleted_at IS NULL)"
+
+static void
+account_row(sqlite3_stmt *st, struct store_account *a)
+{
+	a->name = col_str(st, 0);
+	a->open_id = col_str(st, 1);
+	a->display_name = col_str(st, 2);
+	a->state = col_str(st, 3);
+	a->last_error = col_str(st, 4);
+	a->last_attempt_at = col_int(st, 5);
+	a->last_success_at = col_int(st, 6);
+	a->next_sync_at = col_int(st, 7);
+	a->token_expires_at = col_int(st, 8);
+	a->refresh_expires_at = col_int(st, 9);
+	a->videos = sqlite3_column_int64(st, 10);
+}
+
+int
+store_account_get(struct store *s, const char *name, struct store_account *a,
+    char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(a, 0, sizeof(*a));
+	st = prep(s, err, errlen,
+	    "SELECT " ACCOUNT_COLS " FROM accounts a WHERE a.name = ?", "s",
+	    name);
+	if (st == NULL)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		account_row(st, a);
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		rc = 1;
+	} else {
+		rc = sqlerr(s, err, errlen, "read");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+void
+store_account_clear(struct store_account *a)
+{
+	free(a->name);
+	free(a->open_id);
+	free(a->display_name);
+	free(a->state);
+	free(a->last_error);
+	memset(a, 0, sizeof(*a));
+}
+
+int
+store_accounts_each(struct store *s,
+    int (*cb)(const struct store_account *, void *), void *arg, char *err,
+    size_t errlen)
+{
+	struct store_account a;
+	sqlite3_stmt *st;
+	int rc, stop = 0;
+
+	st = prep(s, err, errlen,
+	    "SELECT " ACCOUNT_COLS " FROM accounts a ORDER BY a.name", "");
+	if (st == NULL)
+		return -1;
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		account_row(st, &a);
+		stop = cb(&a, arg) == -1;
+		store_account_clear(&a);
+	}
+	if (!stop && rc != SQLITE_DONE) {
+		sqlite3_finalize(st);
+		return sqlerr(s, err, errlen, "read");
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int
+store_account_attempt(struct store *s, const char *name, int64_t now,
+    char *err, size_t errlen)
+{
+	return run(s,
+	    prep(s, err, errlen,
+		"UPDATE accounts SET last_attempt_at = ? WHERE name = ?", "is",
+		now, name),
+	    err, errlen);
+}
+
+int
+store_account_fail(struct store *s, const char *name, const char *state,
+    const char *error, int64_t next_sync_at, char *err, size_t errlen)
+{
+	return run(s,
+	    prep(s, err, errlen,
+		"UPDATE accounts SET state = ?, last_error = ?,"
+		" next_sync_at = coalesce(?, next_sync_at) WHERE name = ?",
+		"ssis", state, error, next_sync_at, name),
+	    err, errlen);
+}
+
+int
+store_account_tokens(struct store *s, const char *name,
+    int64_t token_expires_at, int64_t refresh_expires_at, char *err,
+    size_t errlen)
+{
+	return run(s,
+	    prep(s, err, errlen,
+		"UPDATE accounts SET token_expires_at = ?,"
+		" refresh_expires_at = ? WHERE name = ?"
+		" AND (token_expires_at IS NOT ?1"
+		"      OR refresh_expires_at IS NOT ?2)",
+		"iis", token_expires_at, refresh_expires_at, name),
+	    err, errlen);
+}
+
+int
+store_stage_begin(struct store *s, const char *account, char *err,
+    size_t errlen)
+{
+	if (run(s, prep(s, err, errlen, "DELETE FROM stage WHERE account = ?",
+		       "s", account),
+		err, errlen) == -1)
+		return -1;
+	return run(s,
+	    prep(s, err, errlen, "DELETE FROM cand WHERE account = ?", "s",
+		account),
+	    err, errlen);
+}
+
+int
+store_stage_add(struct store *s, const char *account, int64_t seq,
+    int64_t position, const struct video *v, const char *cover_src,
+    char *err, size_t errlen)
+{
+	return run(s,
+	    prep(s, err, errlen,
+		"INSERT OR IGNORE INTO stage (account, id, seq, position,"
+		" title, description, duration, width, height, cover_url,"
+		" cover_src, embed_link, embed_html, share_url, created_at,"
+		" shares, likes, comments, views)"
+		" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		"ssiissiiisssssiiiii", account, v->id, seq, position, v->title,
+		v->description, v->duration, v->width, v->height, v->cover_url,
+		cover_src, v->embed_link, v->embed_html, v->share_url,
+		v->create_time, v->shares, v->likes, v->comments, v->views),
+	    err, errlen);
+}
+
+int
+store_stage_covers(struct store *s, const char *account, int pass,
+    int64_t after, struct store_cover_item *items, int max, char *err,
+    size_t errlen)
+{
+	sqlite3_stmt *st;
+	const char *id;
+	int n = 0, rc;
+
+	st = prep(s, err, errlen,
+	    "SELECT s.seq, s.id, s.cover_url, v.cover,"
+	    " c.src IS NOT NULL AND c.src = s.cover_src"
+	    " FROM stage s"
+	    " LEFT JOIN videos v ON v.account = s.account AND v.id = s.id"
+	    " LEFT JOIN cover_sources c ON c.account = s.account"
+	    "   AND c.id = s.id"
+	    " WHERE s.account = ? AND s.seq > ? AND s.position IS NOT NULL"
+	    " AND s.cover_state = ? ORDER BY s.seq LIMIT ?",
+	    "siii", account, after,
+	    (int64_t)(pass == 1 ? COVER_PENDING : COVER_REQUERIED),
+	    (int64_t)max);
+	if (st == NULL)
+		return -1;
+	while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_cover_item *it = &items[n++];
+
+		memset(it, 0, sizeof(*it));
+		it->seq = sqlite3_column_int64(st, 0);
+		id = col_text(st, 1);
+		snprintf(it->id, sizeof(it->id), "%s", id ? id : "");
+		it->url = col_str(st, 2);
+		it->cover = col_str(st, 3);
+		it->same_src = sqlite3_column_int(st, 4);
+	}
+	if (n < max && rc != SQLITE_DONE) {
+		while (n > 0)
+			store_cover_item_clear(&items[--n]);
+		sqlite3_finalize(st);
+		return sqlerr(s, err, errlen, "read");
+	}
+	sqlite3_finalize(st);
+	return n;
+}
+
+void
+store_cover_item_clear(struct store_cover_item *it)
+{
+	free(it->url);
+	free(it->cover);
+	memset(it, 0, sizeof(*it));
+}
+
+int
+store_stage_expired(struct store *s, const char *account, const char *id,
+    char *err, size_t errlen)
+{
+	return run(s,
+	    prep(s, err, errlen,
+		"UPDATE stage SET cover_state = ? WHERE account = ? AND id = ?",
+		"iss", (int64_t)COVER_EXPIRED, account, id),
+	    err, errlen);
+}
+
+int
+store_stage_expired_next(struct store *s, const char *account,
+    char (*ids)[21], int max, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	const char *id;
+	int n = 0, i;
+
+	st = prep(s, err, errlen,
+	    "SELECT id FROM stage WHERE account = ? AND cover_state = ?"
+	    " ORDER BY seq LIMIT ?",
+	    "sii", account, (int64_t)COVER_EXPIRED, (int64_t)max);
+	if (st == NULL)
+		return -1;
+	while (n < max && sqlite3_step(st) == SQLITE_ROW) {
+		id = col_text(st, 0);
+		snprintf(ids[n++], 21, "%s", id ? id : "");
+	}
+	sqlite3_finalize(st);
+	for (i = 0; i < n; i++)
+		if (run(s,
+			prep(s, err, errlen,
+			    "UPDATE stage SET cover_state = ?"
+			    " WHERE account = ? AND id = ?",
+			    "iss", (int64_t)COVER_GONE, account, ids[i]),
+			err, errlen) == -1)
+			return -1;
+	return n;
+}
+
+int
+store_stage_set_cover(struct store *s, const char *account, const char *id,
+    const char *rel, char *err, size_t errlen)
+{
+	return run(s,
+	    prep(s, err, errlen,
+		"UPDATE stage SET cover_state = ?, cover = ?"
+		" WHERE account = ? AND id = ?",
+		"isss", (int64_t)(rel ? COVER_NEW : COVER_NONE), rel, account,
+		id),
+	    err, errlen);
+}
+
+int
+store_stage_set_url(struct store *s, const char *account, const char *id,
+    const char *url, char *err, size_t errlen)
+{
+	return run(s,
+	    prep(s, err, errlen,
+		"UPDATE stage SET cover_url = ?, cover_state = ?"
+		" WHERE account = ? AND id = ?",
+		"siss", url, (int64_t)COVER_REQUERIED, account, id),
+	    err, errlen);
+}
+
+int
+store_stage_candidates(struct store *s, const char *account, int64_t lo,
+    int64_t hi, int64_t *live, char *err, size_t errlen)
+{
+	if (hi == STORE_NULL)
+		hi = INT64_MAX;
+	*live = scalar(s,
+	    prep(s, err, errlen,
+		"SELECT count(*) FROM videos WHERE account = ?"
+		" AND deleted_at IS NULL AND created_at >= ? AND created_at < ?",
+		"sii", account, lo, hi),
+	    err, errlen);
+	if (*live < 0)
+		return -1;
+	if (run(s, prep(s, err, errlen, "DELETE FROM cand WHERE account = ?",
+		       "s", account),
+		err, errlen) == -1)
+		return -1;
+	if (run(s,
+		prep(s, err, errlen,
+		    "INSERT INTO cand (account, id) SELECT account, id"
+		    " FROM videos v WHERE account = ?1 AND deleted_at IS NULL"
+		    " AND created_at >= ?2 AND created_at < ?3"
+		    " AND NOT EXISTS (SELECT 1 FROM stage s"
+		    "   WHERE s.account = v.account AND s.id = v.id)",
+		    "sii", account, lo, hi),
+		err, errlen) == -1)
+		return -1;
+	return (int)sqlite3_changes(s->db);
+}
+
+int
+store_candidates_next(struct store *s, const char *account, char (*ids)[21],
+    int max, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	const char *id;
+	int n = 0, i;
+
+	st = prep(s, err, errlen,
+	    "SELECT id FROM cand WHERE account = ? AND checked = 0"
+	    " ORDER BY id LIMIT ?",
+	    "si", account, (int64_t)max);
+	if (st == NULL)
+		return -1;
+	while (n < max && sqlite3_step(st) == SQLITE_ROW) {
+		id = col_text(st, 0);
+		snprintf(ids[n++], 21, "%s", id ? id : "");
+	}
+	sqlite3_finalize(st);
+	for (i = 0; i < n; i++)
+		if (run(s,
+			prep(s, err, errlen,
+			    "UPDATE cand SET checked = 1"
+			    " WHERE account = ? AND id = ?",
+			    "ss", account, ids[i]),
+			err, errlen) == -1)
+			return -1;
+	return n;
+}
+
+int
+store_candidate_found(struct store *s, const char *account, const char *id,
+    char *err, size_t errlen)
+{
+	return run(s,
+	    prep(s, err, errlen,
+		"UPDATE cand SET found = 1 WHERE account = ? AND id = ?", "ss",
+		account, id),
+	    err, errlen);
+}
+
+int
+store_candidates_missing(struct store *s, const char *account, char *err,
+    size_t errlen)
+{
+	return (int)scalar(s,
+	    prep(s, err, errlen,
+		"SELECT count(*) FROM cand WHERE account = ? AND checked = 1"
+		" AND found = 0",
+		"s", account),
+	    err, errlen);
+}
+
+/*
+ * The values a staged row would give the video: what TikTok sent, or what
+ * the mirror has when TikTok left a field out (nothing is ever blanked).
+ */
+#define STAGED_VALUES                                                          \
+	"s.account AS account, s.id AS id, s.position AS position,"           \
+	" coalesce(s.title, v.title, '') AS title,"                           \
+	" coalesce(s.description, v.description, '') AS description,"         \
+	" coalesce(s.duration, v.duration) AS duration,"                      \
+	" coalesce(s.width, v.width) AS width,"                               \
+	" coalesce(s.height, v.height) AS height,"                            \
+	" CASE s.cover_state WHEN 1 THEN s.cover WHEN 2 THEN NULL"            \
+	"   ELSE v.cover END AS cover,"                                       \
+	" coalesce(s.embed_link, v.embed_link) AS embed_link,"                \
+	" coalesce(s.embed_html, v.embed_html) AS embed_html,"                \
+	" coalesce(s.share_url, v.share_url) AS share_url,"                   \
+	" s.created_at AS created_at,"                                        \
+	" coalesce(s.shares, v.total_shares) AS total_shares,"                \
+	" coalesce(s.likes, v.total_likes) AS total_likes,"                   \
+	" coalesce(s.comments, v.total_comments) AS total_comments,"          \
+	" coalesce(s.views, v.total_views) AS total_views"
+
+#define VIDEO_COLS                                                             \
+	"account, id, position, title, description, duration, width, height," \
+	" cover, embed_link, embed_html, share_url, created_at,"              \
+	" total_shares, total_likes, total_comments, total_views"
+
+/* True (in the upsert) when a video's own values differ. */
+#define FIELDS_DIFFER                                                          \
+	"(title IS NOT excluded.title OR description IS NOT"                  \
+	" excluded.description OR duration IS NOT excluded.duration"          \
+	" OR width IS NOT excluded.width OR height IS NOT excluded.height"    \
+	" OR cover IS NOT excluded.cover"                                     \
+	" OR embed_link IS NOT excluded.embed_link"                           \
+	" OR embed_html IS NOT excluded.embed_html"                           \
+	" OR share_url IS NOT excluded.share_url"                             \
+	" OR created_at IS NOT excluded.created_at"                           \
+	" OR total_shares IS NOT excluded.total_shares"                       \
+	" OR total_likes IS NOT excluded.total_likes"                         \
+	" OR total_comments IS NOT excluded.total_comments"                   \
+	" OR total_views IS NOT excluded.total_views)"
+
+/* The same comparison between a staged row's values (x) and a video (v). */
+#define STAGED_DIFFERS                                                         \
+	"(x.title IS NOT v.title OR x.description IS NOT v.description"       \
+	" OR x.duration IS NOT v.duration OR x.width IS NOT v.width"          \
+	" OR x.height IS NOT v.height OR x.cover IS NOT v.cover"              \
+	" OR x.embed_link IS NOT v.embed_link"                                \
+	" OR x.embed_html IS NOT v.embed_html"                                \
+	" OR x.share_url IS NOT v.share_url"                                  \
+	" OR x.created_at IS NOT v.created_at"                                \
+	" OR x.total_shares IS NOT v.total_shares"                            \
+	" OR x.total_likes IS NOT v.total_likes"                              \
+	" OR x.total_comments IS NOT v.total_comments"                        \
+	" OR x.total_views IS NOT v.total_views)"
+
+#define STAGED_KEPT                                                            \
+	"(SELECT " STAGED_VALUES " FROM stage s LEFT JOIN videos v"           \
+	"  ON v.account = s.account AND v.id = s.id"                          \
+	"  WHERE s.account = ?1 AND s.position IS NOT NULL)"
+
+static int
+apply_tx(struct store *s, const char *account, const struct store_apply *a,
+    struct store_counts *c, char *err, size_t errlen)
+{
+	int64_t n;
+
+	if (a->apply_deletions) {
+		if (run(s,
+			prep(s, err, errlen,
+			    "UPDATE videos SET deleted_at = ?2, position = NULL"
+			    " WHERE account = ?1 AND deleted_at IS NULL"
+			    " AND id IN (SELECT id FROM cand WHERE account = ?1"
+			    "   AND checked = 1 AND found = 0)",
+			    "si", account, a->now),
+			err, errlen) == -1)
+			return -1;
+		c->deleted = sqlite3_changes(s->db);
+	}
+	/* Count what the upsert will do before it does it. */
+	n = scalar(s,
+	    prep(s, err, errlen,
+		"SELECT count(*) FROM stage s WHERE s.account = ?"
+		" AND s.position IS NOT NULL AND NOT EXISTS (SELECT 1 FROM"
+		" videos v WHERE v.account = s.account AND v.id = s.id)",
+		"s", account),
+	    err, errlen);
+	if (n < 0)
+		return -1;
+	c->new = n;
+	n = scalar(s,
+	    prep(s, err, errlen,
+		"SELECT count(*) FROM (SELECT " STAGED_VALUES
+		" FROM stage s JOIN videos v ON v.account = s.account"
+		" AND v.id = s.id WHERE s.account = ?1"
+		" AND s.position IS NOT NULL) AS x"
+		" JOIN videos v ON v.account = x.account AND v.id = x.id"
+		" WHERE " STAGED_DIFFERS,
+		"s", account),
+	    err, errlen);
+	if (n < 0)
+		return -1;
+	c->updated = n;
+	n = scalar(s,
+	    prep(s, err, errlen,
+		"SELECT count(*) FROM stage s JOIN videos v"
+		" ON v.account = s.account AND v.id = s.id"
+		" WHERE s.account = ? AND s.position IS NOT NULL"
+		" AND v.deleted_at IS NOT NULL",
+		"s", account),
+	    err, errlen);
+	if (n < 0)
+		return -1;
+	c->restored = n;
+	if (run(s,
+		prep(s, err, errlen,
+		    "INSERT INTO videos (" VIDEO_COLS
+		    ", first_seen_at, updated_at, deleted_at)"
+		    " SELECT *, ?2, ?2, NULL FROM " STAGED_KEPT " WHERE true"
+		    " ON CONFLICT (account, id) DO UPDATE SET"
+		    " position = excluded.position, title = excluded.title,"
+		    " description = excluded.description,"
+		    " duration = excluded.duration, width = excluded.width,"
+		    " height = excluded.height, cover = excluded.cover,"
+		    " embed_link = excluded.embed_link,"
+		    " embed_html = excluded.embed_html,"
+		    " share_url = excluded.share_url,"
+		    " created_at = excluded.created_at,"
+		    " total_shares = excluded.total_shares,"
+		    " total_likes = excluded.total_likes,"
+		    " total_comments = excluded.total_comments,"
+		    " total_views = excluded.total_views,"
+		    " deleted_at = NULL,"
+		    " updated_at = CASE WHEN " FIELDS_DIFFER
+		    " THEN excluded.updated_at ELSE updated_at END"
+		    " WHERE " FIELDS_DIFFER
+		    " OR position IS NOT excluded.position"
+		    " OR deleted_at IS NOT NULL",
+		    "si", account, a->now),
+		err, errlen) == -1)
+		return -1;
+	/* Rows that fell out of the kept slice keep their values. */
+	if (run(s,
+		prep(s, err, errlen,
+		    "UPDATE videos SET position = NULL WHERE account = ?1"
+		    " AND position IS NOT NULL AND NOT EXISTS (SELECT 1"
+		    " FROM stage s WHERE s.account = ?1 AND s.id = videos.id"
+		    " AND s.position IS NOT NULL)",
+		    "s", account),
+		err, errlen) == -1)
+		return -1;
+	if (run(s,
+		prep(s, err, errlen,
+		    "INSERT OR REPLACE INTO cover_sources (account, id, src)"
+		    " SELECT account, id, cover_src FROM stage"
+		    " WHERE account = ? AND cover_state = 1"
+		    " AND cover_src IS NOT NULL",
+		    "s", account),
+		err, errlen) == -1)
+		return -1;
+	if (run(s,
+		prep(s, err, errlen,
+		    "DELETE FROM cover_sources WHERE account = ?1 AND id IN"
+		    " (SELECT id FROM videos WHERE account = ?1"
+		    "  AND cover IS NULL)",
+		    "s", account),
+		err, errlen) == -1)
+		return -1;
+	return run(s,
+	    prep(s, err, errlen,
+		"UPDATE accounts SET state = 'ok', last_error = NULL,"
+		" last_success_at = ?2, next_sync_at = ?3,"
+		" open_id = coalesce(?4, open_id),"
+		" display_name = coalesce(?5, display_name),"
+		" token_expires_at = ?6, refresh_expires_at = ?7"
+		" WHERE name = ?1",
+		"siissii", account, a->now, a->next_sync_at, a->open_id,
+		a->display_name, a->token_expires_at, a->refresh_expires_at),
+	    err, errlen);
+}
+
+int
+store_apply(struct store *s, const char *account, const struct store_apply *a,
+    struct store_counts *out, char *err, size_t errlen)
+{
+	struct store_counts c = {0};
+
+	if (exec(s, "BEGIN IMMEDIATE", err, errlen) == -1)
+		return -1;
+	if (apply_tx(s, account, a, &c, err, errlen) == -1 ||
+	    exec(s, "COMMIT", err, errlen) == -1) {
+		if (!sqlite3_get_autocommit(s->db))
+			(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	if (out != NULL)
+		*out = c;
+	(void)store_stage_begin(s, account, NULL, 0);
+	return 0;
+}
+
+int
+store_cover_used(struct store *s, const char *account, const char *rel)
+{
+	int64_t n;
+
+	n = scalar(s,
+	    prep(s, NULL, 0,
+		"SELECT EXISTS (SELECT 1 FROM videos WHERE account = ?"
+		" AND cover = ?)",
+		"ss", account, rel),
+	    NULL, 0);
+	/* On error, keep the file: never delete what we cannot check. */
+	return n != 0;
+}
+
+int
+store_videos(struct store *s, const char *account, const struct store_query *q,
+    int (*cb)(const struct store_video *, void *), void *arg, char *err,
+    size_t errlen)
+{
+	struct store_video v;
+	sqlite3_stmt *st;
+	int rc, stop = 0;
+
+	if (q->listing)
+		st = prep(s, err, errlen,
+		    "SELECT " VIDEO_COLS ", first_seen_at, updated_at,"
+		    " deleted_at FROM videos WHERE account = ?"
+		    " AND deleted_at IS NULL AND position IS NOT NULL"
+		    " ORDER BY position",
+		    "s", account);
+	else
+		st = prep(s, err, errlen,
+		    "SELECT " VIDEO_COLS ", first_seen_at, updated_at,"
+		    " deleted_at FROM videos WHERE account = ?"
+		    " AND deleted_at IS NULL AND created_at * 1000 < ?"
+		    " ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+		    "siii", account,
+		    q->before_ms == STORE_NULL ? INT64_MAX : q->before_ms,
+		    q->quantity, q->start - 1);
+	if (st == NULL)
+		return -1;
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		v.account = col_text(st, 0);
+		v.id = col_text(st, 1);
+		v.position = col_int(st, 2);
+		v.title = col_text(st, 3);
+		v.description = col_text(st, 4);
+		v.duration = col_int(st, 5);
+		v.width = col_int(st, 6);
+		v.height = col_int(st, 7);
+		v.cover = col_text(st, 8);
+		v.embed_link = col_text(st, 9);
+		v.embed_html = col_text(st, 10);
+		v.share_url = col_text(st, 11);
+		v.created_at = col_int(st, 12);
+		v.total_shares = col_int(st, 13);
+		v.total_likes = col_int(st, 14);
+		v.total_comments = col_int(st, 15);
+		v.total_views = col_int(st, 16);
+		v.first_seen_at = col_int(st, 17);
+		v.updated_at = col_int(st, 18);
+		v.deleted_at = col_int(st, 19);
+		stop = cb(&v, arg) == -1;
+	}
+	if (!stop && rc != SQLITE_DONE) {
+		sqlite3_finalize(st);
+		return sqlerr(s, err, errlen, "read");
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+void
+store_checkpoint(struct store *s)
+{
+	(void)sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+	    NULL, NULL);
+}

@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The mirror database (design.md, "The mirror database", schema version 1).
+ * The daemon is its only writer. A refresh stages what it lists in
+ * connection-private TEMP tables as pages arrive, so memory stays bounded,
+ * then store_apply() changes the account's visible rows in one
+ * transaction. Nothing outside lib/store.c speaks SQL to the mirror.
+ */
+#ifndef STORE_H
+#define STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_SCHEMA_VERSION 1
+#define STORE_NULL INT64_MIN /* an integer column that is NULL */
+
+struct store;
+struct video;
+
+/*
+ * Open the mirror for writing, creating it (mode 0640) with the schema,
+ * WAL kept persistent so readers work while the daemon is stopped. Returns
+ * NULL with 'err'.
+ */
+struct store *store_open(const char *path, char *err, size_t errlen);
+/* Open an existing mirror read-only, as consumers do. */
+struct store *store_open_ro(const char *path, char *err, size_t errlen);
+void store_close(struct store *);
+
+struct store_account {
+	char *name;
+	char *open_id;
+	char *display_name;
+	char *state; /* "ok" | "needs_auth" | "error" */
+	char *last_error;
+	int64_t last_attempt_at, last_success_at, next_sync_at;
+	int64_t token_expires_at, refresh_expires_at; /* STORE_NULL if NULL */
+	int64_t videos;				       /* live videos */
+};
+
+/* Make sure an accounts row exists (state 'needs_auth' when new). */
+int store_account_ensure(struct store *, const char *name, char *err,
+    size_t errlen);
+/* Returns 0 and fills 'a' (free with store_account_clear()), 1 if absent. */
+int store_account_get(struct store *, const char *name, struct store_account *a,
+    char *err, size_t errlen);
+void store_account_clear(struct store_account *);
+/* Call 'cb' for every accounts row in name order; stops if cb returns -1. */
+int store_accounts_each(struct store *,
+    int (*cb)(const struct store_account *, void *), void *arg, char *err,
+    size_t errlen);
+
+/* Record the start of a refresh attempt. */
+int store_account_attempt(struct store *, const char *name, int64_t now,
+    char *err, size_t errlen);
+/* A failed refresh: state, last_error and when to try again. */
+int store_account_fail(struct store *, const char *name, const char *state,
+    const char *error, int64_t next_sync_at, char *err, size_t errlen);
+/* Token expiry times (never the tokens themselves). */
+int store_account_tokens(struct store *, const char *name,
+    int64_t token_expires_at, int64_t refresh_expires_at, char *err,
+    size_t errlen);
+
+/* Start staging a refresh of 'account' (drops anything staged before). */
+int store_stage_begin(struct store *, const char *account, char *err,
+    size_t errlen);
+/*
+ * Stage one listed video: 'seq' is its place in the listing, 'position' its
+ * place in the kept slice or STORE_NULL when it is listed but not kept,
+ * 'cover_src' the cover URL without its signed query. A video listed twice
+ * keeps its first place. Returns 0 or -1.
+ */
+int store_stage_add(struct store *, const char *account, int64_t seq,
+    int64_t position, const struct video *v, const char *cover_src,
+    char *err, size_t errlen);
+
+/* A kept, staged video whose cover may need fetching. */
+struct store_cover_item {
+	int64_t seq;
+	char id[21];
+	char *url;	/* signed cover URL from this refresh, or NULL */
+	char *cover;	/* the row's current cover, or NULL */
+	int same_src;	/* the current cover came from the same URL path */
+};
+
+/*
+ * Up to 'max' kept staged videos with seq > 'after', in seq order, into
+ * 'items' (free each with store_cover_item_clear()): in pass 1 those not
+ * decided yet, in pass 2 those with a fresh URL from video/query. Returns
+ * the count or -1.
+ */
+int store_stage_covers(struct store *, const char *account, int pass,
+    int64_t after, struct store_cover_item *items, int max, char *err,
+    size_t errlen);
+void store_cover_item_clear(struct store_cover_item *);
+/* The outcome for one cover: a new file (rel) or, with rel NULL, none. */
+int store_stage_set_cover(struct store *, const char *account, const char *id,
+    const char *rel, char *err, size_t errlen);
+/* The cover URL of a staged video expired (HTTP 403). */
+int store_stage_expired(struct store *, const char *account, const char *id,
+    char *err, size_t errlen);
+/* Up to 'max' staged videos whose cover URL expired (taken). Count or -1. */
+int store_stage_expired_next(struct store *, const char *account,
+    char (*ids)[21], int max, char *err, size_t errlen);
+/* A fresh signed cover URL for a staged video (from video/query). */
+int store_stage_set_url(struct store *, const char *account, const char *id,
+    const char *url, char *err, size_t errlen);
+
+/*
+ * Deletion candidates: live videos with created_at in [lo, hi) (hi may be
+ * STORE_NULL for no bound) that this listing did not return. Fills a
+ * private table and returns the number of candidates, with the number of
+ * live videos in the range in *live; -1 on error.
+ */
+int store_stage_candidates(struct store *, const char *account, int64_t lo,
+    int64_t hi, int64_t *live, char *err, size_t errlen);
+/* Up to 'max' unchecked candidates (marked checked). Returns count or -1. */
+int store_candidates_next(struct store *, const char *account,
+    char (*ids)[21], int max, char *err, size_t errlen);
+/* video/query still returned 'id': it is not deleted. */
+int store_candidate_found(struct store *, const char *account, const char *id,
+    char *err, size_t errlen);
+/* Checked candidates video/query did not return. Returns count or -1. */
+int store_candidates_missing(struct store *, const char *account, char *err,
+    size_t errlen);
+
+struct store_apply {
+	int64_t now;
+	const char *open_id;	  /* NULL keeps the stored value */
+	const char *display_name; /* NULL keeps the stored value */
+	int64_t next_sync_at;
+	int64_t token_expires_at, refresh_expires_at;
+	int apply_deletions; /* mark missing candidates deleted */
+};
+
+struct store_counts {
+	int64_t new, updated, deleted, restored, unchanged;
+};
+
+/*
+ * Apply the staged refresh in one transaction: new and changed rows (a row
+ * is written only when a value changed), positions, deletions, and the
+ * accounts row (state 'ok'). On any error everything is rolled back.
+ */
+int store_apply(struct store *, const char *account,
+    const struct store_apply *, struct store_counts *out, char *err,
+    size_t errlen);
+
+/* True when some row of 'account' names cover 'rel'. */
+int store_cover_used(struct store *, const char *account, const char *rel);
+
+/* A row of the videos table, borrowed for the duration of a callback. */
+struct store_video {
+	const char *account, *id, *title, *description, *cover;
+	const char *embed_link, *embed_html, *share_url;
+	int64_t position, duration, width, height, created_at;
+	int64_t total_shares, total_likes, total_comments, total_views;
+	int64_t first_seen_at, updated_at, deleted_at;
+};
+
+/*
+ * The My Videos query. With 'listing' set: the configured listing, live
+ * videos in position order. Otherwise live videos newest first, created
+ * before 'before_ms' (STORE_NULL: no bound), from the 'start'-th (1-based),
+ * at most 'quantity' (-1: all).
+ */
+struct store_query {
+	int listing;
+	int64_t before_ms;
+	int64_t start;
+	int64_t quantity;
+};
+
+int store_videos(struct store *, const char *account,
+    const struct store_query *, int (*cb)(const struct store_video *, void *),
+    void *arg, char *err, size_t errlen);
+
+/* Checkpoint the WAL after refreshes so readers cannot grow it forever. */
+void store_checkpoint(struct store *);
+
+#endif

@@ -1,0 +1,1158 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The refresh engine. One job per account refresh walks these steps, each
+ * driven by HTTP completions on the loop:
+ *
+ *   token    refresh the access token ahead of expiry; a rotated refresh
+ *            token is written durably before it is used (tiktok-api.md §5.1)
+ *   user     user/info for open_id and display_name
+ *   list     video/list pages (newest first, cursor in ms, at most 20),
+ *            staged in the database as they arrive; paging stops once
+ *            start - 1 + quantity videos are in hand or has_more is false
+ *   query    live videos in the listed range that the listing did not
+ *            return are confirmed missing through video/query
+ *   covers   the covers this refresh lacks, several at once; an expired
+ *            signed URL (403) gets a fresh one from video/query
+ *   apply    one transaction, then cover files no row names are removed
+ *
+ * API calls of one job are sequential; retries back off exponentially with
+ * full jitter, and every data endpoint shares one rate limiter for the app.
+ * Any failure leaves the mirrored rows as they were.
+ */
+#include <sys/queue.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "covers.h"
+#include "http.h"
+#include "log.h"
+#include "oauth.h"
+#include "ratelimit.h"
+#include "secrets.h"
+#include "sync.h"
+#include "util.h"
+
+#define MAX_ATTEMPTS 4		/* tries per API request within a refresh */
+#define BACKOFF_BASE_MS 1000
+#define BACKOFF_CAP_MS 30000
+#define RATE_PENALTY_MS 5000	/* a 429 without Retry-After */
+#define MAX_EMPTY_PAGES 50	/* has_more with nothing, in a row */
+#define COVER_BATCH 64
+#define API_TIMEOUT_MS 60000
+#define COVER_TIMEOUT_MS 120000
+#define REFRESH_MARGIN_MAX 3600 /* seconds before expiry to refresh */
+
+enum endpoint { EP_TOKEN, EP_USER, EP_LIST, EP_QUERY, EP_COUNT };
+
+static const char *const ep_path[EP_COUNT] = {
+	OAUTH_TOKEN_PATH,
+	API_USER_INFO "?fields=" API_USER_FIELDS,
+	API_VIDEO_LIST "?fields=" API_VIDEO_FIELDS,
+	API_VIDEO_QUERY "?fields=" API_VIDEO_FIELDS,
+};
+
+struct job;
+typedef void (*job_fn)(struct job *);
+typedef void (*job_resp_fn)(struct job *, const struct http_response *);
+
+/* One API request of a job, kept so that it can be retried. */
+struct api_call {
+	enum endpoint ep;
+	char *body;
+	job_resp_fn ok;
+	int attempts;
+};
+
+/* One cover download. */
+struct dl {
+	struct job *job;
+	struct http_xfer *xfer;
+	int fd;
+	char *tmpname;
+	char id[21];
+	int keep_old; /* the row has a cover file to fall back on */
+	LIST_ENTRY(dl) entry;
+};
+
+struct job {
+	struct sync_engine *e;
+	struct cfg_account acct;
+	sync_done_cb done;
+	void *arg;
+	uv_timer_t timer; /* rate-limit waits and retry backoff */
+	struct http_xfer *xfer;
+	struct api_call call;
+	struct api_call saved; /* a call waiting for a token refresh */
+	job_fn after_token;
+	int finished;
+
+	struct tokens tok;
+	int refreshed; /* the access token was refreshed in this job */
+	char *open_id, *display_name;
+
+	/* Listing. */
+	int64_t cursor, seq, kept, min_created;
+	int exhausted, empty_pages;
+
+	/* Deletions. */
+	int64_t live;
+	int apply_deletions;
+
+	/* Covers. */
+	int pass;
+	int64_t cover_after;
+	struct store_cover_item batch[COVER_BATCH];
+	int nbatch, ibatch, batch_eof, covers_done;
+	int requeried; /* covers sent to video/query for a fresh URL */
+	LIST_HEAD(, dl) dls;
+	int ndl;
+
+	struct sync_result res;
+	char error[ERRLEN];
+	LIST_ENTRY(job) entry;
+};
+
+struct sync_engine {
+	struct sync_opts o;
+	struct ratelimit rl[EP_COUNT];
+	LIST_HEAD(, job) jobs;
+	char **swept; /* accounts whose covers folder was swept */
+	size_t nswept;
+};
+
+static void step_user(struct job *);
+static void list_next(struct job *);
+static int query_start(struct job *);
+static void query_next(struct job *);
+static void covers_start(struct job *, int pass);
+static void covers_pump(struct job *);
+static void requery_next(struct job *);
+static void apply(struct job *);
+static void api_send(struct job *);
+
+struct sync_engine *
+sync_new(const struct sync_opts *o)
+{
+	struct sync_engine *e = xcalloc(1, sizeof(*e));
+	int i;
+
+	e->o = *o;
+	for (i = 0; i < EP_COUNT; i++)
+		ratelimit_init(&e->rl[i], o->cfg->rate_limit);
+	LIST_INIT(&e->jobs);
+	return e;
+}
+
+int
+sync_busy(const struct sync_engine *e, const char *name)
+{
+	struct job *j;
+
+	LIST_FOREACH(j, &e->jobs, entry)
+		if (strcmp(j->acct.name, name) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+on_job_close(uv_handle_t *h)
+{
+	struct job *j = container_of((uv_timer_t *)h, struct job, timer);
+
+	free(j);
+}
+
+/* Stop everything the job has in flight and release what it owns. */
+static void
+job_release(struct job *j)
+{
+	struct dl *d;
+	int i;
+
+	if (j->xfer != NULL) {
+		http_cancel(j->xfer);
+		j->xfer = NULL;
+	}
+	while ((d = LIST_FIRST(&j->dls)) != NULL) {
+		LIST_REMOVE(d, entry);
+		http_cancel(d->xfer);
+		covers_discard(d->fd, j->e->o.cfg->covers, j->acct.name,
+		    d->tmpname);
+		free(d->tmpname);
+		free(d);
+	}
+	for (i = j->ibatch; i < j->nbatch; i++)
+		store_cover_item_clear(&j->batch[i]);
+	j->nbatch = j->ibatch = 0;
+	free(j->call.body);
+	free(j->saved.body);
+	j->call.body = j->saved.body = NULL;
+	tokens_clear(&j->tok);
+	free(j->open_id);
+	free(j->display_name);
+	j->open_id = j->display_name = NULL;
+	LIST_REMOVE(j, entry);
+	uv_timer_stop(&j->timer);
+	uv_close((uv_handle_t *)&j->timer, on_job_close);
+}
+
+void
+sync_free(struct sync_engine *e)
+{
+	size_t i;
+
+	if (e == NULL)
+		return;
+	while (!LIST_EMPTY(&e->jobs))
+		job_release(LIST_FIRST(&e->jobs));
+	for (i = 0; i < e->nswept; i++)
+		free(e->swept[i]);
+	free(e->swept);
+	free(e);
+}
+
+/* End the job: report, then release. */
+static void
+job_finish(struct job *j)
+{
+	struct sync_result res;
+
+	if (j->finished)
+		return;
+	j->finished = 1;
+	res = j->res;
+	res.account = j->acct.name;
+	if (!res.ok)
+		res.error = j->error;
+	/* The callback may look at the result; release afterwards. */
+	if (j->done != NULL)
+		j->done(&res, j->arg);
+	job_release(j);
+}
+
+/* Fail the refresh: the account keeps its rows and gets 'state'. */
+static void job_fail(struct job *, const char *, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+job_fail(struct job *j, const char *state, const char *fmt, ...)
+{
+	char err[ERRLEN];
+	va_list ap;
+
+	if (j->finished)
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(j->error, sizeof(j->error), fmt, ap);
+	va_end(ap);
+	j->res.ok = 0;
+	j->res.state = state;
+	if (store_account_fail(j->e->o.store, j->acct.name, state, j->error,
+		STORE_NULL, err, sizeof(err)) == -1)
+		log_err("%s: %s", j->acct.name, err);
+	if (strcmp(state, "needs_auth") == 0)
+		log_err("%s: %s", j->acct.name, j->error);
+	else
+		log_warnx("%s: %s", j->acct.name, j->error);
+	job_finish(j);
+}
+
+static void
+job_fail_auth(struct job *j, const char *why)
+{
+	job_fail(j, "needs_auth", "%s; run: tiktok-mirror auth %s", why,
+	    j->acct.name);
+}
+
+/* Full jitter: a random delay in [0, min(cap, base * 2^attempt)]. */
+static int64_t
+backoff_ms(int attempt)
+{
+	int64_t bound = BACKOFF_BASE_MS;
+
+	while (attempt-- > 0 && bound < BACKOFF_CAP_MS)
+		bound *= 2;
+	if (bound > BACKOFF_CAP_MS)
+		bound = BACKOFF_CAP_MS;
+	return bound / 2 + (int64_t)rand_below((uint64_t)bound / 2 + 1);
+}
+
+static void
+on_api_timer(uv_timer_t *t)
+{
+	api_send(container_of(t, struct job, timer));
+}
+
+/* Send the current call after 'delay_ms' and any rate-limit wait. */
+static void
+api_schedule(struct job *j, int64_t delay_ms)
+{
+	struct sync_engine *e = j->e;
+	int64_t now = (int64_t)uv_now(e->o.loop);
+
+	if (j->call.ep != EP_TOKEN)
+		delay_ms += ratelimit_reserve(&e->rl[j->call.ep],
+		    now + delay_ms);
+	if (delay_ms > 0)
+		uv_timer_start(&j->timer, on_api_timer, (uint64_t)delay_ms, 0);
+	else
+		api_send(j);
+}
+
+static void
+api_call(struct job *j, enum endpoint ep, char *body, job_resp_fn ok)
+{
+	free(j->call.body);
+	j->call.ep = ep;
+	j->call.body = body;
+	j->call.ok = ok;
+	j->call.attempts = 0;
+	api_schedule(j, 0);
+}
+
+/* Retry the current call, or fail the job once it has been tried enough. */
+static void
+api_retry(struct job *j, long retry_after, const char *why)
+{
+	int64_t delay;
+
+	if (++j->call.attempts >= MAX_ATTEMPTS) {
+		job_fail(j, "error", "%s (after %d attempts)", why,
+		    j->call.attempts);
+		return;
+	}
+	delay = backoff_ms(j->call.attempts - 1);
+	if (retry_after >= 0 && retry_after * 1000 > delay)
+		delay = retry_after * 1000;
+	log_debug("%s: %s; retrying in %lld ms", j->acct.name, why,
+	    (long long)delay);
+	api_schedule(j, delay);
+}
+
+static void start_refresh(struct job *, job_fn);
+
+static void
+resume_saved(struct job *j)
+{
+	free(j->call.body);
+	j->call = j->saved;
+	memset(&j->saved, 0, sizeof(j->saved));
+	api_schedule(j, 0);
+}
+
+static void
+on_api_done(const struct http_response *r, void *arg)
+{
+	struct job *j = arg;
+	struct sync_engine *e = j->e;
+	char err[ERRLEN];
+	enum api_status st;
+
+	j->xfer = NULL;
+	if (r->result != HTTP_OK) {
+		if (r->result == HTTP_E_TLS || r->result == HTTP_E_PROTOCOL) {
+			job_fail(j, "error", "%s: %s", ep_path[j->call.ep],
+			    r->error);
+			return;
+		}
+		snprintf(err, sizeof(err), "%s: %s", ep_path[j->call.ep],
+		    r->error);
+		api_retry(j, -1, err);
+		return;
+	}
+	if (j->call.ep == EP_TOKEN) {
+		/* OAuth errors come with HTTP 200: the body decides. */
+		if (r->status >= 500) {
+			snprintf(err, sizeof(err),
+			    "token endpoint answered HTTP %ld", r->status);
+			api_retry(j, r->retry_after, err);
+			return;
+		}
+		j->call.ok(j, r);
+		return;
+	}
+	st = api_status(r->status, r->body, r->len, err, sizeof(err));
+	switch (st) {
+	case API_OK:
+		j->call.ok(j, r);
+		return;
+	case API_TOKEN:
+		if (j->refreshed) {
+			job_fail(j, "error", "%s: %s", ep_path[j->call.ep],
+			    err);
+			return;
+		}
+		/* Refresh once, then send the same request again. */
+		j->saved = j->call;
+		memset(&j->call, 0, sizeof(j->call));
+		start_refresh(j, resume_saved);
+		return;
+	case API_SCOPE:
+		job_fail_auth(j, "the authorization lacks a scope");
+		return;
+	case API_RATE:
+		ratelimit_penalize(&e->rl[j->call.ep],
+		    (int64_t)uv_now(e->o.loop),
+		    r->retry_after >= 0 ? r->retry_after * 1000
+					: RATE_PENALTY_MS);
+		/* FALLTHROUGH */
+	case API_TRANSIENT:
+	case API_BAD:
+		break;
+	}
+	{
+		char why[ERRLEN + 64];
+
+		snprintf(why, sizeof(why), "%s: %s", ep_path[j->call.ep], err);
+		api_retry(j, r->retry_after, why);
+	}
+}
+
+static void
+api_send(struct job *j)
+{
+	const struct cfg *cfg = j->e->o.cfg;
+	const char *hdrs[4];
+	struct http_request req;
+	char *auth = NULL, *url, err[ERRLEN];
+	int n = 0;
+
+	memset(&req, 0, sizeof(req));
+	url = xasprintf("%s%s", cfg->api_url, ep_path[j->call.ep]);
+	req.url = url;
+	req.fd = -1;
+	req.timeout_ms = API_TIMEOUT_MS;
+	req.method = j->call.body != NULL ? HTTP_POST : HTTP_GET;
+	req.body = j->call.body;
+	req.bodylen = j->call.body ? strlen(j->call.body) : 0;
+	if (j->call.ep == EP_TOKEN) {
+		hdrs[n++] = "Content-Type: application/x-www-form-urlencoded";
+		hdrs[n++] = "Cache-Control: no-cache";
+	} else {
+		auth = xasprintf("Authorization: Bearer %s",
+		    j->tok.access_token);
+		hdrs[n++] = auth;
+		if (req.body != NULL)
+			hdrs[n++] = "Content-Type: application/json";
+	}
+	hdrs[n] = NULL;
+	req.headers = hdrs;
+	j->res.requests++;
+	j->xfer = http_start(j->e->o.http, &req, on_api_done, j, err,
+	    sizeof(err));
+	if (auth != NULL) {
+		explicit_bzero(auth, strlen(auth));
+		free(auth);
+	}
+	free(url);
+	if (j->xfer == NULL)
+		job_fail(j, "error", "%s: %s", ep_path[j->call.ep], err);
+}
+
+/* Tokens. */
+
+static void
+save_token_expiry(struct job *j)
+{
+	char err[ERRLEN];
+
+	if (store_account_tokens(j->e->o.store, j->acct.name,
+		j->tok.access_expires_at, j->tok.refresh_expires_at, err,
+		sizeof(err)) == -1)
+		log_warnx("%s: %s", j->acct.name, err);
+}
+
+static void
+on_token(struct job *j, const struct http_response *r)
+{
+	struct tokens t;
+	char oerr[64], err[ERRLEN];
+	int rc;
+
+	rc = oauth_parse_token(r->body, r->len, now_unix(), &t, oerr,
+	    sizeof(oerr), err, sizeof(err));
+	if (rc == 1) {
+		if (oauth_error_is_fatal(oerr)) {
+			char why[ERRLEN + 64];
+
+			snprintf(why, sizeof(why),
+			    "refresh token rejected (%s)", oerr);
+			job_fail_auth(j, why);
+		} else {
+			char why[ERRLEN + 64];
+
+			snprintf(why, sizeof(why), "token refresh: %s", err);
+			api_retry(j, r->retry_after, why);
+		}
+		return;
+	}
+	if (rc == -1) {
+		char why[ERRLEN + 64];
+
+		snprintf(why, sizeof(why), "token refresh: HTTP %ld: %s",
+		    r->status, err);
+		api_retry(j, r->retry_after, why);
+		return;
+	}
+	if (t.open_id == NULL || t.open_id[0] == '\0') {
+		free(t.open_id);
+		t.open_id = j->tok.open_id ? xstrdup(j->tok.open_id) : NULL;
+	}
+	if (t.scope == NULL || t.scope[0] == '\0') {
+		free(t.scope);
+		t.scope = j->tok.scope ? xstrdup(j->tok.scope) : NULL;
+	}
+	/* Durable before use: the old refresh token no longer works. */
+	if (secrets_put(j->e->o.secrets, j->acct.name, &t, err,
+		sizeof(err)) == -1) {
+		tokens_clear(&t);
+		job_fail(j, "error",
+		    "cannot save the refreshed tokens: %s; if this persists,"
+		    " run: tiktok-mirror auth %s",
+		    err, j->acct.name);
+		return;
+	}
+	tokens_clear(&j->tok);
+	j->tok = t;
+	log_debug("%s: access token refreshed", j->acct.name);
+	save_token_expiry(j);
+	j->after_token(j);
+}
+
+static void
+start_refresh(struct job *j, job_fn then)
+{
+	j->refreshed = 1;
+	j->after_token = then;
+	api_call(j, EP_TOKEN,
+	    oauth_refresh_body(j->e->o.cfg, j->tok.refresh_token), on_token);
+}
+
+static void
+step_token(struct job *j)
+{
+	char err[ERRLEN], when[32];
+	int64_t now = now_unix(), margin;
+	int rc;
+
+	rc = secrets_get(j->e->o.secrets, j->acct.name, &j->tok, err,
+	    sizeof(err));
+	if (rc == 1) {
+		job_fail_auth(j, "not authorized yet");
+		return;
+	}
+	if (rc == -1) {
+		job_fail(j, "error", "%s", err);
+		return;
+	}
+	save_token_expiry(j);
+	if (j->tok.refresh_expires_at <= now) {
+		char why[96];
+
+		fmt_iso8601(j->tok.refresh_expires_at, when, sizeof(when));
+		snprintf(why, sizeof(why), "refresh token expired at %s",
+		    when);
+		job_fail_auth(j, why);
+		return;
+	}
+	/* Refresh ahead of expiry, by a margin that scales with lifetime. */
+	margin = (j->tok.access_expires_at - j->tok.issued_at) / 10;
+	if (margin > REFRESH_MARGIN_MAX)
+		margin = REFRESH_MARGIN_MAX;
+	if (margin < 0)
+		margin = 0;
+	if (j->tok.access_expires_at - margin <= now)
+		start_refresh(j, step_user);
+	else
+		step_user(j);
+}
+
+/* user/info */
+
+static void
+on_user(struct job *j, const struct http_response *r)
+{
+	char *open_id, *name, err[ERRLEN];
+
+	if (api_parse_user(r->body, r->len, &open_id, &name, err,
+		sizeof(err)) == -1) {
+		char why[ERRLEN + 32];
+
+		snprintf(why, sizeof(why), "user/info: %s", err);
+		api_retry(j, -1, why);
+		return;
+	}
+	free(j->open_id);
+	free(j->display_name);
+	j->open_id = open_id;
+	j->display_name = name;
+	if (store_stage_begin(j->e->o.store, j->acct.name, err,
+		sizeof(err)) == -1) {
+		job_fail(j, "error", "%s", err);
+		return;
+	}
+	j->cursor = j->acct.has_before ? j->acct.before_ms : 0;
+	list_next(j);
+}
+
+static void
+step_user(struct job *j)
+{
+	api_call(j, EP_USER, NULL, on_user);
+}
+
+/* video/list */
+
+/* The cover URL's path, without scheme, host and signed query. */
+static char *
+url_path(const char *url)
+{
+	const char *p = strstr(url, "://");
+
+	p = p != NULL ? strchr(p + 3, '/') : url;
+	if (p == NULL)
+		return xstrdup("/");
+	return xstrndup(p, strcspn(p, "?#"));
+}
+
+static int
+stage_video(struct job *j, const struct video *v, int64_t position)
+{
+	char *src = v->cover_url ? url_path(v->cover_url) : NULL;
+	char err[ERRLEN];
+	int rc;
+
+	rc = store_stage_add(j->e->o.store, j->acct.name, j->seq, position, v,
+	    src, err, sizeof(err));
+	free(src);
+	if (rc == -1)
+		job_fail(j, "error", "%s", err);
+	return rc;
+}
+
+static void
+on_list(struct job *j, const struct http_response *r)
+{
+	struct api_page p;
+	char err[ERRLEN];
+	int i, full = 0;
+
+	if (api_parse_videos(r->body, r->len, &p, err, sizeof(err)) == -1) {
+		char why[ERRLEN + 32];
+
+		snprintf(why, sizeof(why), "video/list: %s", err);
+		api_retry(j, -1, why);
+		return;
+	}
+	for (i = 0; i < p.nvideos && !full; i++) {
+		const struct video *v = &p.videos[i];
+		int64_t pos = STORE_NULL;
+
+		/* Kept when create_time * 1000 < before (exclusive). */
+		if (j->acct.has_before &&
+		    v->create_time * 1000 >= j->acct.before_ms)
+			continue;
+		j->seq++;
+		if (j->seq == 1 || v->create_time < j->min_created)
+			j->min_created = v->create_time;
+		if (j->seq >= j->acct.start)
+			pos = ++j->kept;
+		if (stage_video(j, v, pos) == -1) {
+			api_page_clear(&p);
+			return;
+		}
+		if (j->acct.quantity != CFG_QUANTITY_ALL &&
+		    j->kept >= j->acct.quantity)
+			full = 1;
+	}
+	if (!full && !p.has_more)
+		j->exhausted = 1;
+	if (!full && p.has_more) {
+		if (p.cursor <= 0 || (j->cursor > 0 && p.cursor >= j->cursor)) {
+			job_fail(j, "error",
+			    "video/list: the cursor did not decrease (%lld"
+			    " after %lld); will try again later",
+			    (long long)p.cursor, (long long)j->cursor);
+			api_page_clear(&p);
+			return;
+		}
+		j->empty_pages = p.nvideos == 0 ? j->empty_pages + 1 : 0;
+		if (j->empty_pages > MAX_EMPTY_PAGES) {
+			job_fail(j, "error",
+			    "video/list: %d empty pages in a row",
+			    j->empty_pages);
+			api_page_clear(&p);
+			return;
+		}
+		j->cursor = p.cursor;
+		api_page_clear(&p);
+		list_next(j);
+		return;
+	}
+	api_page_clear(&p);
+	j->res.videos = j->kept;
+	if (query_start(j) == 0)
+		query_next(j);
+}
+
+static void
+list_next(struct job *j)
+{
+	api_call(j, EP_LIST, api_list_body(j->cursor, API_PAGE_MAX), on_list);
+}
+
+/* Deletions: video/query confirms what the listing no longer returns. */
+
+static void
+on_query(struct job *j, const struct http_response *r)
+{
+	struct api_page p;
+	char err[ERRLEN];
+	int i;
+
+	if (api_parse_videos(r->body, r->len, &p, err, sizeof(err)) == -1) {
+		char why[ERRLEN + 32];
+
+		snprintf(why, sizeof(why), "video/query: %s", err);
+		api_retry(j, -1, why);
+		return;
+	}
+	for (i = 0; i < p.nvideos; i++)
+		if (store_candidate_found(j->e->o.store, j->acct.name,
+			p.videos[i].id, err, sizeof(err)) == -1) {
+			api_page_clear(&p);
+			job_fail(j, "error", "%s", err);
+			return;
+		}
+	api_page_clear(&p);
+	query_next(j);
+}
+
+static int
+query_start(struct job *j)
+{
+	struct store *st = j->e->o.store;
+	char err[ERRLEN];
+	int64_t lo, hi;
+
+	/*
+	 * The listed range: everything older than 'before' down to the
+	 * oldest video seen, or to the beginning when paging ran out. Videos
+	 * in the oldest second are left out: the listing may have stopped
+	 * inside it.
+	 */
+	lo = j->exhausted ? 0 : j->min_created + 1;
+	hi = j->acct.has_before ? (j->acct.before_ms + 999) / 1000 : STORE_NULL;
+	if (store_stage_candidates(st, j->acct.name, lo, hi, &j->live, err,
+		sizeof(err)) == -1) {
+		job_fail(j, "error", "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+query_next(struct job *j)
+{
+	struct store *st = j->e->o.store;
+	char ids[API_PAGE_MAX][21], err[ERRLEN];
+	const char *idp[API_PAGE_MAX];
+	int n, i, missing;
+
+	n = store_candidates_next(st, j->acct.name, ids, API_PAGE_MAX, err,
+	    sizeof(err));
+	if (n == -1) {
+		job_fail(j, "error", "%s", err);
+		return;
+	}
+	if (n > 0) {
+		for (i = 0; i < n; i++)
+			idp[i] = ids[i];
+		api_call(j, EP_QUERY, api_query_body(idp, n), on_query);
+		return;
+	}
+	missing = store_candidates_missing(st, j->acct.name, err, sizeof(err));
+	if (missing == -1) {
+		job_fail(j, "error", "%s", err);
+		return;
+	}
+	/* The over-half guard (design.md, "Deletions"). */
+	if (missing > 0 && j->live >= 4 && (int64_t)missing * 2 > j->live &&
+	    !j->e->o.force) {
+		job_fail(j, "error",
+		    "refusing to mark %d of %lld live videos deleted; if they"
+		    " are really gone, run: tiktok-mirror sync --force %s",
+		    missing, (long long)j->live, j->acct.name);
+		return;
+	}
+	j->apply_deletions = missing > 0;
+	covers_start(j, 1);
+}
+
+/* Covers. */
+
+static void
+dl_free(struct dl *d)
+{
+	LIST_REMOVE(d, entry);
+	d->job->ndl--;
+	free(d->tmpname);
+	free(d);
+}
+
+/* A cover could not be had: keep the old file if there is one. */
+static int
+cover_failed(struct job *j, const char *id, int keep_old)
+{
+	char err[ERRLEN];
+
+	j->res.cover_failures++;
+	if (keep_old)
+		return 0;
+	if (store_stage_set_cover(j->e->o.store, j->acct.name, id, NULL, err,
+		sizeof(err)) == -1) {
+		job_fail(j, "error", "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+on_dl_done(const struct http_response *r, void *arg)
+{
+	struct dl *d = arg;
+	struct job *j = d->job;
+	const struct cfg *cfg = j->e->o.cfg;
+	char err[ERRLEN], *rel = NULL;
+	int fd = d->fd;
+
+	d->fd = -1;
+	if (r->result == HTTP_OK && r->status == 200) {
+		if (covers_commit(fd, cfg->covers, j->acct.name, d->id,
+			d->tmpname, &rel, err, sizeof(err)) == 0) {
+			j->res.covers++;
+			if (store_stage_set_cover(j->e->o.store, j->acct.name,
+				d->id, rel, err, sizeof(err)) == -1) {
+				free(rel);
+				dl_free(d);
+				job_fail(j, "error", "%s", err);
+				return;
+			}
+			free(rel);
+		} else {
+			log_warnx("%s: %s", j->acct.name, err);
+			if (cover_failed(j, d->id, d->keep_old) == -1) {
+				dl_free(d);
+				return;
+			}
+		}
+		dl_free(d);
+		covers_pump(j);
+		return;
+	}
+	covers_discard(fd, cfg->covers, j->acct.name, d->tmpname);
+	if (r->result == HTTP_E_WRITE) {
+		dl_free(d);
+		job_fail(j, "error", "cannot write covers: %s", r->error);
+		return;
+	}
+	if (r->result == HTTP_OK && r->status == 403 && j->pass == 1) {
+		/* The signed URL expired: ask video/query for a fresh one. */
+		if (store_stage_expired(j->e->o.store, j->acct.name, d->id,
+			err, sizeof(err)) == -1) {
+			dl_free(d);
+			job_fail(j, "error", "%s", err);
+			return;
+		}
+	} else {
+		if (r->result == HTTP_OK)
+			log_warnx("%s: cover %s: HTTP %ld", j->acct.name,
+			    d->id, r->status);
+		else
+			log_warnx("%s: cover %s: %s", j->acct.name, d->id,
+			    r->error);
+		if (cover_failed(j, d->id, d->keep_old) == -1) {
+			dl_free(d);
+			return;
+		}
+	}
+	dl_free(d);
+	covers_pump(j);
+}
+
+static void
+dl_start(struct job *j, const struct store_cover_item *it, int keep_old)
+{
+	static const char *const hdrs[] = {
+	    "Accept: image/webp, image/jpeg, image/png", NULL};
+	const struct cfg *cfg = j->e->o.cfg;
+	struct http_request req;
+	char err[ERRLEN], *tmp;
+	struct dl *d;
+	int fd;
+
+	fd = covers_tmp_open(cfg->covers, j->acct.name, it->id, &tmp, err,
+	    sizeof(err));
+	if (fd == -1) {
+		job_fail(j, "error", "cannot write covers: %s", err);
+		return;
+	}
+	d = xcalloc(1, sizeof(*d));
+	d->job = j;
+	d->fd = fd;
+	d->tmpname = tmp;
+	d->keep_old = keep_old;
+	memcpy(d->id, it->id, sizeof(d->id));
+	memset(&req, 0, sizeof(req));
+	req.method = HTTP_GET;
+	req.url = it->url;
+	req.headers = hdrs;
+	req.max_body = COVERS_MAX_BYTES;
+	req.timeout_ms = COVER_TIMEOUT_MS;
+	req.fd = fd;
+	LIST_INSERT_HEAD(&j->dls, d, entry);
+	j->ndl++;
+	j->res.requests++;
+	d->xfer = http_start(j->e->o.http, &req, on_dl_done, d, err,
+	    sizeof(err));
+	if (d->xfer == NULL) {
+		char esc[128];
+
+		log_warnx("%s: cover %s (%s): %s", j->acct.name, it->id,
+		    log_url(it->url, esc, sizeof(esc)), err);
+		covers_discard(fd, cfg->covers, j->acct.name, tmp);
+		dl_free(d);
+		(void)cover_failed(j, it->id, keep_old);
+	}
+}
+
+static void
+covers_start(struct job *j, int pass)
+{
+	j->pass = pass;
+	j->cover_after = 0;
+	j->nbatch = j->ibatch = 0;
+	j->batch_eof = 0;
+	j->covers_done = 0;
+	covers_pump(j);
+}
+
+static void
+covers_pump(struct job *j)
+{
+	const struct cfg *cfg = j->e->o.cfg;
+	char err[ERRLEN];
+	int n, have;
+
+	while (!j->finished && j->ndl < cfg->concurrency) {
+		struct store_cover_item *it;
+
+		if (j->ibatch == j->nbatch) {
+			j->nbatch = j->ibatch = 0;
+			if (j->batch_eof)
+				break;
+			n = store_stage_covers(j->e->o.store, j->acct.name,
+			    j->pass, j->cover_after, j->batch, COVER_BATCH,
+			    err, sizeof(err));
+			if (n == -1) {
+				job_fail(j, "error", "%s", err);
+				return;
+			}
+			if (n < COVER_BATCH)
+				j->batch_eof = 1;
+			if (n == 0)
+				break;
+			j->nbatch = n;
+			j->cover_after = j->batch[n - 1].seq;
+		}
+		it = &j->batch[j->ibatch++];
+		have = it->cover != NULL &&
+		    covers_exists(cfg->covers, it->cover);
+		/* Fetch when the cover is new, changed or missing on disk. */
+		if (it->url != NULL &&
+		    (j->pass == 2 || !have || !it->same_src))
+			dl_start(j, it, have);
+		store_cover_item_clear(it);
+	}
+	if (j->finished || j->ndl > 0 || j->ibatch < j->nbatch ||
+	    !j->batch_eof || j->covers_done)
+		return;
+	j->covers_done = 1;
+	if (j->pass == 1)
+		requery_next(j);
+	else
+		apply(j);
+}
+
+/* Fresh signed URLs for covers whose URL expired during this refresh. */
+static void
+on_requery(struct job *j, const struct http_response *r)
+{
+	struct api_page p;
+	char err[ERRLEN];
+	int i;
+
+	if (api_parse_videos(r->body, r->len, &p, err, sizeof(err)) == -1) {
+		char why[ERRLEN + 32];
+
+		snprintf(why, sizeof(why), "video/query: %s", err);
+		api_retry(j, -1, why);
+		return;
+	}
+	for (i = 0; i < p.nvideos; i++) {
+		if (p.videos[i].cover_url == NULL)
+			continue;
+		if (store_stage_set_url(j->e->o.store, j->acct.name,
+			p.videos[i].id, p.videos[i].cover_url, err,
+			sizeof(err)) == -1) {
+			api_page_clear(&p);
+			job_fail(j, "error", "%s", err);
+			return;
+		}
+	}
+	api_page_clear(&p);
+	requery_next(j);
+}
+
+static void
+requery_next(struct job *j)
+{
+	char ids[API_PAGE_MAX][21], err[ERRLEN];
+	const char *idp[API_PAGE_MAX];
+	int n, i;
+
+	n = store_stage_expired_next(j->e->o.store, j->acct.name, ids,
+	    API_PAGE_MAX, err, sizeof(err));
+	if (n == -1) {
+		job_fail(j, "error", "%s", err);
+		return;
+	}
+	if (n > 0) {
+		for (i = 0; i < n; i++)
+			idp[i] = ids[i];
+		j->requeried += n;
+		api_call(j, EP_QUERY, api_query_body(idp, n), on_requery);
+		return;
+	}
+	if (j->pass == 1 && j->requeried > 0)
+		covers_start(j, 2);
+	else
+		apply(j);
+}
+
+/* Apply. */
+
+struct sweep_arg {
+	struct store *store;
+	const char *account;
+};
+
+static int
+sweep_keep(const char *rel, void *arg)
+{
+	struct sweep_arg *a = arg;
+
+	return store_cover_used(a->store, a->account, rel);
+}
+
+/* True the first time an account is seen by this engine. */
+static int
+first_sweep(struct sync_engine *e, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < e->nswept; i++)
+		if (strcmp(e->swept[i], name) == 0)
+			return 0;
+	e->swept = xreallocarray(e->swept, e->nswept + 1, sizeof(*e->swept));
+	e->swept[e->nswept++] = xstrdup(name);
+	return 1;
+}
+
+static void
+apply(struct job *j)
+{
+	struct sync_engine *e = j->e;
+	const struct cfg *cfg = e->o.cfg;
+	struct store_apply a;
+	struct sweep_arg sa;
+	char err[ERRLEN];
+	int removed;
+
+	if (covers_sync(cfg->covers, j->acct.name) == -1) {
+		job_fail(j, "error", "cannot sync the covers folder %s/%s",
+		    cfg->covers, j->acct.name);
+		return;
+	}
+	memset(&a, 0, sizeof(a));
+	a.now = now_unix();
+	a.open_id = j->open_id;
+	a.display_name = j->display_name;
+	a.next_sync_at = a.now + j->acct.cache;
+	a.token_expires_at = j->tok.access_expires_at;
+	a.refresh_expires_at = j->tok.refresh_expires_at;
+	a.apply_deletions = j->apply_deletions;
+	if (store_apply(e->o.store, j->acct.name, &a, &j->res.counts, err,
+		sizeof(err)) == -1) {
+		job_fail(j, "error", "%s; the previous data is unchanged", err);
+		return;
+	}
+	store_checkpoint(e->o.store);
+	if (j->res.covers > 0 || j->res.counts.deleted > 0 ||
+	    first_sweep(e, j->acct.name)) {
+		sa.store = e->o.store;
+		sa.account = j->acct.name;
+		removed = covers_sweep(cfg->covers, j->acct.name, sweep_keep,
+		    &sa, err, sizeof(err));
+		if (removed == -1)
+			log_warnx("%s: %s", j->acct.name, err);
+		else if (removed > 0)
+			log_debug("%s: removed %d unused cover files",
+			    j->acct.name, removed);
+	}
+	j->res.ok = 1;
+	j->res.state = "ok";
+	job_finish(j);
+}
+
+/* Start the job from the loop, so 'done' never runs inside sync_account(). */
+static void
+on_job_start(uv_timer_t *t)
+{
+	struct job *j = container_of(t, struct job, timer);
+	struct store *st = j->e->o.store;
+	char err[ERRLEN];
+
+	if (store_account_ensure(st, j->acct.name, err, sizeof(err)) == -1 ||
+	    store_account_attempt(st, j->acct.name, now_unix(), err,
+		sizeof(err)) == -1) {
+		job_fail(j, "error", "%s", err);
+		return;
+	}
+	step_token(j);
+}
+
+int
+sync_account(struct sync_engine *e, const struct cfg_account *acct,
+    sync_done_cb done, void *arg)
+{
+	struct job *j;
+
+	if (sync_busy(e, acct->name))
+		return -1;
+	j = xcalloc(1, sizeof(*j));
+	j->e = e;
+	j->acct = *acct;
+	j->done = done;
+	j->arg = arg;
+	LIST_INIT(&j->dls);
+	uv_timer_init(e->o.loop, &j->timer);
+	LIST_INSERT_HEAD(&e->jobs, j, entry);
+	uv_timer_start(&j->timer, on_job_start, 0, 0);
+	return 0;
+}

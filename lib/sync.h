@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The refresh engine shared by `sync` and `run`: refresh one account's
+ * token when needed, list its videos page by page into the staging tables,
+ * confirm deletions through video/query, fetch the covers it lacks, and
+ * apply everything in one transaction (design.md, "Behaviour that users
+ * rely on"). Every account refreshes concurrently on one libuv loop within
+ * app.concurrency transfers and the shared per-endpoint rate limit.
+ */
+#ifndef SYNC_H
+#define SYNC_H
+
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "config.h"
+#include "store.h"
+
+struct http;
+struct secrets;
+struct sync_engine;
+
+struct sync_opts {
+	uv_loop_t *loop;
+	const struct cfg *cfg; /* must outlive the engine's jobs */
+	struct store *store;
+	struct secrets *secrets;
+	struct http *http;
+	int force; /* apply a refresh that would delete over half */
+};
+
+struct sync_result {
+	const char *account;
+	int ok;
+	const char *state; /* "ok" | "needs_auth" | "error" */
+	const char *error; /* NULL when ok */
+	struct store_counts counts;
+	int64_t requests; /* API, token and cover requests made */
+	int64_t covers;	  /* covers downloaded */
+	int64_t cover_failures;
+	int64_t videos; /* kept videos listed */
+};
+
+/* Called once per sync_account(), from the loop, when the refresh ends. */
+typedef void (*sync_done_cb)(const struct sync_result *, void *arg);
+
+struct sync_engine *sync_new(const struct sync_opts *);
+/*
+ * Cancel every refresh (their callbacks are not called; nothing is
+ * applied) and free the engine once the loop has closed its handles.
+ * NULL-safe.
+ */
+void sync_free(struct sync_engine *);
+
+/*
+ * Start refreshing 'acct' (copied). Returns 0, or -1 when that account is
+ * already refreshing.
+ */
+int sync_account(struct sync_engine *, const struct cfg_account *acct,
+    sync_done_cb done, void *arg);
+
+/* True while 'name' is refreshing. */
+int sync_busy(const struct sync_engine *, const char *name);
+
+#endif

@@ -145,7 +145,7 @@ main(int argc, char **argv)
 	for (i = 0; i < nitems(commands); i++) {
 		if (strcmp(argv[0], commands[i].name) != 0)
 			continue;
-		optind = 1;
+		optind = 0; /* GNU getopt: start over, forget "+" */
 		rc = commands[i].fn(&c, argc, argv);
 		if (c.loaded)
 			cfg_free(&c.cfg);

@@ -174,7 +174,7 @@ parse_video(const struct json *j, int t, struct video *v, char *err,
 	    opt_int(j, t, "share_count", INT64_MAX, &v->shares, err,
 		errlen) ||
 	    opt_int(j, t, "view_count", INT64_MAX, &v->views, err, errlen)) {
-		char e2[ERRLEN];
+		char e2[ERRLEN + 32];
 
 		snprintf(e2, sizeof(e2), "video %s: %s", v->id, err);
 		video_clear(v);

@@ -9,6 +9,8 @@
 #ifndef CONFIG_H
 #define CONFIG_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -59,6 +61,14 @@ struct cfg {
  * 1-based and point at the offending key or value.
  */
 int cfg_load(struct cfg *cfg, const char *path, char *err, size_t errlen);
+/*
+ * The same for a file already read into data[0..len) (the fuzz harness):
+ * 'path' names it in messages and anchors relative paths, and 'mode' stands
+ * for its permission bits (an inline client_secret needs mode & 077 == 0).
+ * client_secret_file and ca_file are still read from disk.
+ */
+int cfg_load_mem(struct cfg *cfg, const char *path, const char *data,
+    size_t len, mode_t mode, char *err, size_t errlen);
 void cfg_free(struct cfg *cfg);
 
 /* The account named 'name', or NULL. */

@@ -67,7 +67,7 @@ covers_tmp_open(const char *root, const char *account, const char *id,
 	r = (unsigned int)rand_below(1u << 31);
 	name = xasprintf(COVERS_TMP_PREFIX "%s-%08x", id, r);
 	fd = openat(dfd, name,
-	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+	    O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
 	if (fd == -1) {
 		errf(err, errlen, "%s/%s/%s: %s", root, account, name,
 		    strerror(errno));

@@ -100,4 +100,7 @@ void http_cancel(struct http_xfer *);
 /* Number of transfers running or queued. */
 int http_pending(const struct http *);
 
+/* Number of transfers running (at most max_transfers). */
+int http_running(const struct http *);
+
 #endif

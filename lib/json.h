@@ -52,7 +52,8 @@ int json_count(const struct json *, int tok);
 
 /*
  * The token after the whole subtree of 'tok' (its next sibling when 'tok'
- * is a member), or j->ntok at the end of the document.
+ * is a member), or j->ntok at the end of the document or when 'tok' is not
+ * a token. The subtree of an object key includes its value.
  */
 int json_skip(const struct json *, int tok);
 
@@ -96,9 +97,17 @@ int json_int(const struct json *, int tok, int64_t min, int64_t max,
 int json_bool(const struct json *, int tok, int *out);
 
 /*
+ * The raw text of token 'tok' (a string without its quotes, escapes not
+ * decoded; a number as written) and its length in *lenp, or NULL when 'tok'
+ * is not a token. Points into the caller's text; not NUL-terminated.
+ */
+const char *json_raw(const struct json *, int tok, size_t *lenp);
+
+/*
  * Convenience for object members: json_get() then json_string()/json_int().
  * A missing or null member returns 1 and leaves *out untouched; a member of
- * the wrong type or out of range returns -1 with 'err' naming the key.
+ * the wrong type or out of range, or an 'obj' that is not an object, returns
+ * -1 with 'err' naming the key.
  */
 int json_get_string(const struct json *, int obj, const char *key,
     size_t maxlen, char **out, char *err, size_t errlen);

@@ -1,0 +1,1272 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The YAML configuration (design.md, "Configuration"). The file is read
+ * once through one descriptor (at most CFG_FILE_MAX bytes) and walked with
+ * libyaml's event parser by a small recursive-descent reader that knows the
+ * exact shape of the file: a mapping of top-level keys, an "app" mapping and
+ * an "accounts" list of mappings. Anything else is an error at the event
+ * where it starts, so the reader never descends into a structure it does
+ * not expect and nesting is bounded by the shape itself.
+ *
+ * Hostile input is expected (reliability-notes.md §6): anchors and aliases
+ * are refused (no billion laughs), and so are tags, a second document,
+ * scalars over CFG_SCALAR_MAX bytes and NUL characters. Exactly one event
+ * is held at a time and deleted before the next is read; the parser is
+ * deleted on every path.
+ *
+ * Errors are "PATH:LINE:COLUMN: message" with LINE and COLUMN 1-based at the
+ * offending key or value (libyaml's marks are 0-based), or "PATH: message"
+ * when there is no position. Content errors come first, in file order; then
+ * the checks that look at the file system (the config's own mode when it
+ * holds client_secret, client_secret_file, ca_file).
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <yaml.h>
+
+#include "config.h"
+#include "log.h"
+#include "util.h"
+
+#define CFG_FILE_MAX (1024 * 1024) /* the configuration file */
+#define CFG_SCALAR_MAX 4096	   /* any one key or value */
+#define CFG_SECRET_MAX 4096	   /* client_secret_file */
+
+#define START_MAX 100000
+#define QUANTITY_MAX 1000000
+#define CACHE_MIN 60
+#define CACHE_MAX 31536000 /* a year */
+#define CONCURRENCY_MAX 64
+
+#define DEFAULT_QUANTITY 20
+#define DEFAULT_CACHE 3600
+#define DEFAULT_RATE_LIMIT 600
+#define DEFAULT_CONCURRENCY 4
+#define DEFAULT_API_URL "https://open.tiktokapis.com"
+#define DEFAULT_AUTH_URL "https://www.tiktok.com/v2/auth/authorize/"
+#define DEFAULT_NAME "TikTok"
+
+#define EMPTY_MSG                                                              \
+	"no settings in the file; it needs app: (client_key, "                 \
+	"client_secret_file, redirect_uri) and accounts:"
+
+/* The "!!" tag handle's prefix (YAML 1.1). */
+#define YAML_TAG "tag:yaml.org,2002:"
+
+/* Echoed keys and values are escaped and cut to this size. */
+#define ECHO_MAX 68
+
+enum {
+	T_DATABASE,
+	T_SECRETS,
+	T_COVERS,
+	T_APP,
+	T_ON_CHANGE,
+	T_METRICS,
+	T_ACCOUNTS,
+	NTOP
+};
+static const char *const top_keys[NTOP] = {"database", "secrets", "covers",
+    "app", "on_change", "metrics", "accounts"};
+
+enum {
+	A_CLIENT_KEY,
+	A_CLIENT_SECRET,
+	A_CLIENT_SECRET_FILE,
+	A_REDIRECT_URI,
+	A_API_URL,
+	A_AUTH_URL,
+	A_CA_FILE,
+	A_RATE_LIMIT,
+	A_CONCURRENCY,
+	NAPP
+};
+static const char *const app_keys[NAPP] = {"client_key", "client_secret",
+    "client_secret_file", "redirect_uri", "api_url", "auth_url", "ca_file",
+    "rate_limit", "concurrency"};
+
+enum { C_NAME, C_BEFORE, C_START, C_QUANTITY, C_CACHE, NACCOUNT };
+static const char *const account_keys[NACCOUNT] = {"name", "before",
+    "start", "quantity", "cache"};
+
+/* A key of a mapping: whether it was given, where, and where its value is. */
+struct seen {
+	int set;
+	yaml_mark_t key;
+	yaml_mark_t val;
+};
+
+/* Per account, while loading: where it starts and whether it has a name. */
+struct acct_info {
+	yaml_mark_t start;
+	yaml_mark_t name;
+	int named;
+};
+
+struct loader {
+	yaml_parser_t parser;
+	int parser_ok;
+	yaml_event_t ev; /* the current event, when have_ev */
+	int have_ev;
+	yaml_mark_t vmark; /* where the last value read starts */
+
+	const char *path;
+	const char *data;
+	size_t len;
+	mode_t mode;
+	char *err;
+	size_t errlen;
+
+	struct cfg *cfg;
+	yaml_mark_t root;
+	struct seen top[NTOP];
+	struct seen app[NAPP];
+	char *secret_file; /* resolved client_secret_file */
+	struct acct_info *info;
+	size_t cap;
+};
+
+static int fail(struct loader *, const yaml_mark_t *, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+fail(struct loader *ld, const yaml_mark_t *m, const char *fmt, ...)
+{
+	char msg[ERRLEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (m == NULL)
+		return errf(ld->err, ld->errlen, "%s: %s", ld->path, msg);
+	return errf(ld->err, ld->errlen, "%s:%zu:%zu: %s", ld->path,
+	    m->line + 1, m->column + 1, msg);
+}
+
+/* Escape and cut untrusted text for a message. */
+static const char *
+echo(const void *s, size_t len, char out[ECHO_MAX])
+{
+	return log_escape(s, len, out, ECHO_MAX);
+}
+
+/* The 0-based line and column (in characters) of byte 'off' of the input. */
+static void
+offset_mark(const struct loader *ld, size_t off, yaml_mark_t *m)
+{
+	size_t i;
+
+	memset(m, 0, sizeof(*m));
+	m->index = off;
+	for (i = 0; i < off && i < ld->len; i++) {
+		if (ld->data[i] == '\n') {
+			m->line++;
+			m->column = 0;
+		} else if (((unsigned char)ld->data[i] & 0xc0) != 0x80)
+			m->column++;
+	}
+}
+
+/* Report the error libyaml's parser stopped at. */
+static int
+syntax_error(struct loader *ld)
+{
+	const yaml_parser_t *p = &ld->parser;
+	const char *problem = p->problem != NULL ? p->problem : "parse error";
+	yaml_mark_t m;
+
+	switch (p->error) {
+	case YAML_MEMORY_ERROR:
+		return fail(ld, NULL, "out of memory while parsing");
+	case YAML_READER_ERROR:
+		offset_mark(ld, p->problem_offset, &m);
+		if (p->problem_value != -1)
+			return fail(ld, &m, "invalid text: %s (byte 0x%02x); "
+			    "the file must be UTF-8", problem,
+			    (unsigned)p->problem_value & 0xff);
+		return fail(ld, &m, "invalid text: %s; the file must be UTF-8",
+		    problem);
+	default:
+		if (p->context != NULL)
+			return fail(ld, &p->problem_mark,
+			    "invalid YAML: %s (%s at line %zu, column %zu)",
+			    problem, p->context, p->context_mark.line + 1,
+			    p->context_mark.column + 1);
+		return fail(ld, &p->problem_mark, "invalid YAML: %s", problem);
+	}
+}
+
+/*
+ * Read the next event into ld->ev, deleting the previous one, and refuse
+ * what this loader never accepts anywhere: aliases, anchors, tags, NUL
+ * characters and over-long scalars.
+ */
+static int
+next(struct loader *ld)
+{
+	yaml_event_t *ev = &ld->ev;
+	const yaml_char_t *anchor = NULL, *tag = NULL;
+	char e[ECHO_MAX];
+	size_t n;
+
+	if (ld->have_ev) {
+		yaml_event_delete(ev);
+		ld->have_ev = 0;
+	}
+	if (!yaml_parser_parse(&ld->parser, ev))
+		return syntax_error(ld);
+	ld->have_ev = 1;
+
+	switch (ev->type) {
+	case YAML_ALIAS_EVENT:
+		anchor = ev->data.alias.anchor;
+		return fail(ld, &ev->start_mark,
+		    "aliases (*%s) are not supported; write the value out",
+		    echo(anchor, strlen((const char *)anchor), e));
+	case YAML_SCALAR_EVENT:
+		anchor = ev->data.scalar.anchor;
+		tag = ev->data.scalar.tag;
+		break;
+	case YAML_SEQUENCE_START_EVENT:
+		anchor = ev->data.sequence_start.anchor;
+		tag = ev->data.sequence_start.tag;
+		break;
+	case YAML_MAPPING_START_EVENT:
+		anchor = ev->data.mapping_start.anchor;
+		tag = ev->data.mapping_start.tag;
+		break;
+	default:
+		break;
+	}
+	if (anchor != NULL)
+		return fail(ld, &ev->start_mark,
+		    "anchors (&%s) are not supported; write the value out",
+		    echo(anchor, strlen((const char *)anchor), e));
+	if (tag != NULL) {
+		/* Show "!!int" as written, not "tag:yaml.org,2002:int". */
+		n = strlen((const char *)tag);
+		if (n > sizeof(YAML_TAG) - 1 &&
+		    memcmp(tag, YAML_TAG, sizeof(YAML_TAG) - 1) == 0)
+			return fail(ld, &ev->start_mark,
+			    "tags (!!%s) are not supported; remove the tag",
+			    echo(tag + sizeof(YAML_TAG) - 1,
+				n - (sizeof(YAML_TAG) - 1), e));
+		return fail(ld, &ev->start_mark,
+		    "tags (%s) are not supported; remove the tag",
+		    echo(tag, n, e));
+	}
+	if (ev->type == YAML_SCALAR_EVENT) {
+		if (ev->data.scalar.length > CFG_SCALAR_MAX)
+			return fail(ld, &ev->start_mark,
+			    "value is longer than %d bytes", CFG_SCALAR_MAX);
+		if (memchr(ev->data.scalar.value, '\0',
+			ev->data.scalar.length) != NULL)
+			return fail(ld, &ev->start_mark,
+			    "value contains a NUL character");
+	}
+	return 0;
+}
+
+/* True for a plain empty scalar, "~" or null: a key without a value. */
+static int
+is_null(const yaml_event_t *ev)
+{
+	const char *v = (const char *)ev->data.scalar.value;
+
+	if (ev->type != YAML_SCALAR_EVENT ||
+	    ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return 0;
+	return ev->data.scalar.length == 0 || strcmp(v, "~") == 0 ||
+	    strcmp(v, "null") == 0 || strcmp(v, "Null") == 0 ||
+	    strcmp(v, "NULL") == 0;
+}
+
+/* What an event starts, for "must be X, not Y" messages. */
+static const char *
+kind(const yaml_event_t *ev)
+{
+	switch (ev->type) {
+	case YAML_MAPPING_START_EVENT:
+		return "a mapping";
+	case YAML_SEQUENCE_START_EVENT:
+		return "a list";
+	default:
+		return is_null(ev) ? "an empty value" : "a single value";
+	}
+}
+
+static void
+join_keys(const char *const *keys, size_t n, char *out, size_t outlen)
+{
+	size_t i, o = 0;
+	int w;
+
+	out[0] = '\0';
+	for (i = 0; i < n && o < outlen; i++) {
+		w = snprintf(out + o, outlen - o, "%s%s", i ? ", " : "",
+		    keys[i]);
+		if (w < 0)
+			break;
+		o += (size_t)w;
+	}
+}
+
+static int
+find_key(const char *const *keys, size_t n, const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strlen(keys[i]) == len && memcmp(keys[i], s, len) == 0)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * Read the next key of the mapping being walked. Returns 1 with its index
+ * in 'keys', 0 at the end of the mapping, or -1 on error: a key that is not
+ * a scalar, an unknown key (where names the mapping: "", " in app") or one
+ * seen before.
+ */
+static int
+next_key(struct loader *ld, const char *const *keys, size_t nkeys,
+    struct seen *seen, const char *where, size_t *idx)
+{
+	const yaml_event_t *ev = &ld->ev;
+	const char *k;
+	char e[ECHO_MAX], list[256];
+	size_t len;
+	int i;
+
+	if (next(ld) == -1)
+		return -1;
+	if (ev->type == YAML_MAPPING_END_EVENT)
+		return 0;
+	if (ev->type != YAML_SCALAR_EVENT)
+		return fail(ld, &ev->start_mark,
+		    "a key must be a word such as name:, not %s", kind(ev));
+	k = (const char *)ev->data.scalar.value;
+	len = ev->data.scalar.length;
+	i = find_key(keys, nkeys, k, len);
+	if (i == -1) {
+		echo(k, len, e);
+		if (keys == top_keys && find_key(app_keys, NAPP, k, len) != -1)
+			return fail(ld, &ev->start_mark,
+			    "unknown key '%s'; it belongs under app:", e);
+		if (keys == top_keys &&
+		    find_key(account_keys, NACCOUNT, k, len) != -1)
+			return fail(ld, &ev->start_mark,
+			    "unknown key '%s'; it belongs to an account "
+			    "under accounts:", e);
+		join_keys(keys, nkeys, list, sizeof(list));
+		return fail(ld, &ev->start_mark,
+		    "unknown key '%s'%s; expected one of: %s", e, where, list);
+	}
+	if (seen[i].set)
+		return fail(ld, &ev->start_mark,
+		    "duplicate key '%s'%s (first at line %zu); keep one",
+		    keys[i], where, seen[i].key.line + 1);
+	seen[i].set = 1;
+	seen[i].key = ev->start_mark;
+	*idx = (size_t)i;
+	return 1;
+}
+
+/*
+ * Read a value that must be a non-null scalar. 'what' completes "KEY must
+ * be ..." for a mapping or a list.
+ */
+static int
+get_scalar(struct loader *ld, const char *key, const char *what)
+{
+	const yaml_event_t *ev = &ld->ev;
+
+	if (next(ld) == -1)
+		return -1;
+	ld->vmark = ev->start_mark;
+	if (ev->type != YAML_SCALAR_EVENT)
+		return fail(ld, &ev->start_mark, "%s must be %s, not %s", key,
+		    what, kind(ev));
+	if (is_null(ev))
+		return fail(ld, &ev->start_mark,
+		    "%s has no value; give %s, or remove the line", key, what);
+	return 0;
+}
+
+#define S_CMD 1 /* a shell command: tabs and newlines allowed */
+
+/* A non-empty string without control characters, copied into *out. */
+static int
+get_string(struct loader *ld, const char *key, const char *what, int flags,
+    char **out)
+{
+	const unsigned char *v;
+	size_t len, i;
+
+	if (get_scalar(ld, key, what) == -1)
+		return -1;
+	v = ld->ev.data.scalar.value;
+	len = ld->ev.data.scalar.length;
+	if (len == 0)
+		return fail(ld, &ld->vmark, "%s must not be empty", key);
+	for (i = 0; i < len; i++) {
+		if ((flags & S_CMD) && (v[i] == '\t' || v[i] == '\n'))
+			continue;
+		if (v[i] < 0x20 || v[i] == 0x7f)
+			return fail(ld, &ld->vmark,
+			    "%s must not contain control characters", key);
+	}
+	*out = xstrndup((const char *)v, len);
+	return 0;
+}
+
+/* A path, resolved against the config file's folder. */
+static int
+get_path(struct loader *ld, const char *key, char **out)
+{
+	char *s;
+
+	if (get_string(ld, key, "a path", 0, &s) == -1)
+		return -1;
+	*out = path_join(ld->cfg->dir, s);
+	free(s);
+	return 0;
+}
+
+#define U_QUERY 1 /* a query string is allowed */
+#define U_BASE 2  /* trailing slashes are removed */
+
+/*
+ * An absolute http:// or https:// URL with a host, without spaces, user
+ * information or fragment. The scheme is lowercased.
+ */
+static int
+check_url(char *u, int flags)
+{
+	size_t n, host, len, i;
+
+	if (strncasecmp(u, "https://", 8) == 0)
+		n = 8;
+	else if (strncasecmp(u, "http://", 7) == 0)
+		n = 7;
+	else
+		return -1;
+	for (i = 0; i < n - 3; i++)
+		u[i] = (char)tolower((unsigned char)u[i]);
+	host = strcspn(u + n, "/?#");
+	if (host == 0 || memchr(u + n, '@', host) != NULL)
+		return -1;
+	if (strchr(u, '#') != NULL)
+		return -1;
+	if (!(flags & U_QUERY) && strchr(u, '?') != NULL)
+		return -1;
+	len = strlen(u);
+	for (i = 0; i < len; i++)
+		if ((unsigned char)u[i] <= 0x20 || u[i] == 0x7f)
+			return -1;
+	if (flags & U_BASE)
+		while (len > n + host && u[len - 1] == '/')
+			u[--len] = '\0';
+	return 0;
+}
+
+static int
+get_url(struct loader *ld, const char *key, int flags, const char *what,
+    char **out)
+{
+	char *s;
+
+	if (get_string(ld, key, "a URL", 0, &s) == -1)
+		return -1;
+	if (check_url(s, flags) == -1) {
+		free(s);
+		return fail(ld, &ld->vmark, "%s must be %s", key, what);
+	}
+	*out = s;
+	return 0;
+}
+
+/* A plain decimal integer scalar in [min, max], without leading zeros. */
+static int
+parse_int(const yaml_event_t *ev, int64_t min, int64_t max, int64_t *out)
+{
+	const char *v = (const char *)ev->data.scalar.value;
+	size_t len = ev->data.scalar.length;
+
+	if (len > 1 && v[0] == '0')
+		return -1;
+	if (len > 2 && v[0] == '-' && v[1] == '0')
+		return -1;
+	return parse_i64(v, len, min, max, out);
+}
+
+static int
+get_int(struct loader *ld, const char *key, int64_t min, int64_t max,
+    const char *what, int64_t *out)
+{
+	const yaml_event_t *ev = &ld->ev;
+	int64_t v;
+
+	if (get_scalar(ld, key, what) == -1)
+		return -1;
+	if (parse_int(ev, min, max, &v) == -1)
+		return fail(ld, &ld->vmark, "%s must be %s", key, what);
+	if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return fail(ld, &ld->vmark,
+		    "%s must be %s, written without quotes", key, what);
+	*out = v;
+	return 0;
+}
+
+static int
+get_quantity(struct loader *ld, int64_t *out)
+{
+	static const char what[] = "a positive integer or \"all\"";
+	const yaml_event_t *ev = &ld->ev;
+	const char *v;
+	int64_t q;
+
+	if (get_scalar(ld, "quantity", what) == -1)
+		return -1;
+	v = (const char *)ev->data.scalar.value;
+	if (strcmp(v, "all") == 0) {
+		*out = CFG_QUANTITY_ALL;
+		return 0;
+	}
+	if (parse_int(ev, 1, INT64_MAX, &q) == -1)
+		return fail(ld, &ld->vmark, "quantity must be %s", what);
+	if (q > QUANTITY_MAX)
+		return fail(ld, &ld->vmark,
+		    "quantity must be at most %d; use \"all\" for the whole "
+		    "account", QUANTITY_MAX);
+	if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return fail(ld, &ld->vmark,
+		    "quantity must be %s, written without quotes", what);
+	*out = q;
+	return 0;
+}
+
+static int
+valid_name(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len < 1 || len > CFG_NAME_MAX)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_' &&
+		    s[i] != '-')
+			return 0;
+	return 1;
+}
+
+static int
+get_name(struct loader *ld, size_t idx)
+{
+	struct cfg *cfg = ld->cfg;
+	const char *v;
+	size_t len, i;
+
+	if (get_scalar(ld, "name", "a name") == -1)
+		return -1;
+	v = (const char *)ld->ev.data.scalar.value;
+	len = ld->ev.data.scalar.length;
+	if (!valid_name(v, len))
+		return fail(ld, &ld->vmark,
+		    "name must be 1 to %d letters, digits, '_' or '-'",
+		    CFG_NAME_MAX);
+	for (i = 0; i < idx; i++)
+		if (ld->info[i].named && strcmp(cfg->accounts[i].name, v) == 0)
+			return fail(ld, &ld->vmark,
+			    "duplicate account name '%s' (first at line %zu); "
+			    "every account needs its own name", v,
+			    ld->info[i].name.line + 1);
+	memcpy(cfg->accounts[idx].name, v, len + 1);
+	ld->info[idx].named = 1;
+	ld->info[idx].name = ld->vmark;
+	return 0;
+}
+
+static int
+get_before(struct loader *ld, struct cfg_account *a)
+{
+	if (get_scalar(ld, "before", "a date") == -1)
+		return -1;
+	if (cfg_parse_before((const char *)ld->ev.data.scalar.value,
+		&a->before_ms) == -1)
+		return fail(ld, &ld->vmark,
+		    "before must be a real date (YYYY-MM-DD) or an RFC 3339 "
+		    "time with offset, e.g. 2025-06-01 or "
+		    "2025-06-01T12:00:00+02:00");
+	a->has_before = 1;
+	return 0;
+}
+
+/* One entry of accounts:, whose MAPPING-START is the current event. */
+static int
+parse_account(struct loader *ld, size_t idx)
+{
+	struct cfg_account *a = &ld->cfg->accounts[idx];
+	struct seen seen[NACCOUNT];
+	size_t k;
+	int r;
+
+	memset(seen, 0, sizeof(seen));
+	while ((r = next_key(ld, account_keys, NACCOUNT, seen,
+		    " in this account", &k)) == 1) {
+		switch (k) {
+		case C_NAME:
+			r = get_name(ld, idx);
+			break;
+		case C_BEFORE:
+			r = get_before(ld, a);
+			break;
+		case C_START:
+			r = get_int(ld, "start", 1, START_MAX,
+			    "an integer from 1 to 100000", &a->start);
+			break;
+		case C_QUANTITY:
+			r = get_quantity(ld, &a->quantity);
+			break;
+		case C_CACHE:
+			r = get_int(ld, "cache", CACHE_MIN, CACHE_MAX,
+			    "a number of seconds from 60 to 31536000",
+			    &a->cache);
+			break;
+		}
+		if (r == -1)
+			return -1;
+	}
+	return r;
+}
+
+static int
+parse_accounts(struct loader *ld)
+{
+	struct cfg *cfg = ld->cfg;
+	const yaml_event_t *ev = &ld->ev;
+	struct cfg_account *a;
+	yaml_mark_t list;
+	size_t i;
+
+	if (next(ld) == -1)
+		return -1;
+	list = ev->start_mark;
+	if (is_null(ev))
+		return fail(ld, &list,
+		    "accounts has no value; add at least one account "
+		    "(- name: NAME)");
+	if (ev->type != YAML_SEQUENCE_START_EVENT)
+		return fail(ld, &list,
+		    "accounts must be a list of accounts, each starting with "
+		    "'- ', not %s", kind(ev));
+	for (;;) {
+		if (next(ld) == -1)
+			return -1;
+		if (ev->type == YAML_SEQUENCE_END_EVENT)
+			break;
+		if (cfg->naccounts == CFG_MAX_ACCOUNTS)
+			return fail(ld, &ev->start_mark,
+			    "too many accounts; at most %d are supported",
+			    CFG_MAX_ACCOUNTS);
+		if (ev->type != YAML_MAPPING_START_EVENT)
+			return fail(ld, &ev->start_mark,
+			    "an account must be a mapping of keys such as "
+			    "name: and cache:, not %s", kind(ev));
+		if (cfg->naccounts == ld->cap) {
+			ld->cap = ld->cap ? ld->cap * 2 : 4;
+			cfg->accounts = xreallocarray(cfg->accounts, ld->cap,
+			    sizeof(*cfg->accounts));
+			ld->info = xreallocarray(ld->info, ld->cap,
+			    sizeof(*ld->info));
+		}
+		a = &cfg->accounts[cfg->naccounts];
+		memset(a, 0, sizeof(*a));
+		a->start = 1;
+		a->quantity = DEFAULT_QUANTITY;
+		a->cache = DEFAULT_CACHE;
+		memset(&ld->info[cfg->naccounts], 0, sizeof(*ld->info));
+		ld->info[cfg->naccounts].start = ev->start_mark;
+		cfg->naccounts++;
+		if (parse_account(ld, cfg->naccounts - 1) == -1)
+			return -1;
+	}
+	if (cfg->naccounts == 0)
+		return fail(ld, &list,
+		    "accounts must list at least one account (- name: NAME)");
+	if (cfg->naccounts == 1 && !ld->info[0].named) {
+		memcpy(cfg->accounts[0].name, DEFAULT_NAME,
+		    sizeof(DEFAULT_NAME));
+		return 0;
+	}
+	for (i = 0; i < cfg->naccounts; i++)
+		if (!ld->info[i].named)
+			return fail(ld, &ld->info[i].start,
+			    "this account has no name; with several accounts "
+			    "every one needs name:");
+	return 0;
+}
+
+static int
+parse_app(struct loader *ld)
+{
+	static const char rdr[] =
+	    "an absolute http:// or https:// URL: the redirect URI "
+	    "registered for your TikTok app";
+	static const char api[] =
+	    "an http:// or https:// URL without query or fragment, "
+	    "e.g. " DEFAULT_API_URL;
+	static const char auth[] = "an http:// or https:// URL without "
+				   "fragment, e.g. " DEFAULT_AUTH_URL;
+	struct cfg *cfg = ld->cfg;
+	const yaml_event_t *ev = &ld->ev;
+	const yaml_mark_t *at = &ld->top[T_APP].key, *second;
+	struct seen *s = ld->app;
+	size_t k;
+	int r;
+
+	if (next(ld) == -1)
+		return -1;
+	if (ev->type != YAML_MAPPING_START_EVENT)
+		return fail(ld, &ev->start_mark,
+		    "app must be a mapping of keys such as client_key: and "
+		    "redirect_uri:, not %s", kind(ev));
+	while ((r = next_key(ld, app_keys, NAPP, s, " in app", &k)) == 1) {
+		switch (k) {
+		case A_CLIENT_KEY:
+			r = get_string(ld, "client_key", "a string", 0,
+			    &cfg->client_key);
+			break;
+		case A_CLIENT_SECRET:
+			r = get_string(ld, "client_secret", "a string", 0,
+			    &cfg->client_secret);
+			break;
+		case A_CLIENT_SECRET_FILE:
+			r = get_path(ld, "client_secret_file",
+			    &ld->secret_file);
+			break;
+		case A_REDIRECT_URI:
+			r = get_url(ld, "redirect_uri", U_QUERY, rdr,
+			    &cfg->redirect_uri);
+			break;
+		case A_API_URL:
+			r = get_url(ld, "api_url", U_BASE, api, &cfg->api_url);
+			break;
+		case A_AUTH_URL:
+			r = get_url(ld, "auth_url", U_QUERY, auth,
+			    &cfg->auth_url);
+			break;
+		case A_CA_FILE:
+			r = get_path(ld, "ca_file", &cfg->ca_file);
+			break;
+		case A_RATE_LIMIT:
+			r = get_int(ld, "rate_limit", 1, INT64_MAX,
+			    "a positive integer (requests per minute)",
+			    &cfg->rate_limit);
+			break;
+		case A_CONCURRENCY:
+			r = get_int(ld, "concurrency", 1, CONCURRENCY_MAX,
+			    "an integer from 1 to 64", &cfg->concurrency);
+			break;
+		}
+		if (r == -1)
+			return -1;
+		s[k].val = ld->vmark;
+	}
+	if (r == -1)
+		return -1;
+
+	if (!s[A_CLIENT_KEY].set)
+		return fail(ld, at,
+		    "missing key 'client_key' in app; add the client key of "
+		    "your TikTok app");
+	if (s[A_CLIENT_SECRET].set && s[A_CLIENT_SECRET_FILE].set) {
+		/* Point at whichever of the two comes second. */
+		second = &s[A_CLIENT_SECRET].key;
+		if (s[A_CLIENT_SECRET_FILE].key.index > second->index)
+			second = &s[A_CLIENT_SECRET_FILE].key;
+		return fail(ld, second,
+		    "app has both client_secret and client_secret_file; "
+		    "keep one");
+	}
+	if (!s[A_CLIENT_SECRET].set && !s[A_CLIENT_SECRET_FILE].set)
+		return fail(ld, at,
+		    "missing client secret in app; add client_secret_file: "
+		    "FILE (or client_secret:)");
+	if (!s[A_REDIRECT_URI].set)
+		return fail(ld, at,
+		    "missing key 'redirect_uri' in app; add the redirect URI "
+		    "registered for your TikTok app");
+	return 0;
+}
+
+/* The top-level mapping, whose MAPPING-START is the current event. */
+static int
+parse_top(struct loader *ld)
+{
+	struct cfg *cfg = ld->cfg;
+	struct seen *s = ld->top;
+	size_t k;
+	int r;
+
+	while ((r = next_key(ld, top_keys, NTOP, s, "", &k)) == 1) {
+		switch (k) {
+		case T_DATABASE:
+			r = get_path(ld, "database", &cfg->database);
+			break;
+		case T_SECRETS:
+			r = get_path(ld, "secrets", &cfg->secrets);
+			break;
+		case T_COVERS:
+			r = get_path(ld, "covers", &cfg->covers);
+			break;
+		case T_APP:
+			r = parse_app(ld);
+			break;
+		case T_ON_CHANGE:
+			r = get_string(ld, "on_change", "a shell command",
+			    S_CMD, &cfg->on_change);
+			break;
+		case T_METRICS:
+			r = get_path(ld, "metrics", &cfg->metrics);
+			break;
+		case T_ACCOUNTS:
+			r = parse_accounts(ld);
+			break;
+		}
+		if (r == -1)
+			return -1;
+		s[k].val = ld->vmark;
+	}
+	if (r == -1)
+		return -1;
+	if (!s[T_APP].set)
+		return fail(ld, &ld->root,
+		    "missing key 'app'; add app: with client_key, "
+		    "client_secret_file and redirect_uri");
+	if (!s[T_ACCOUNTS].set)
+		return fail(ld, &ld->root,
+		    "missing key 'accounts'; add accounts: with at least one "
+		    "account (- name: NAME)");
+	return 0;
+}
+
+static int
+parse_stream(struct loader *ld)
+{
+	const yaml_event_t *ev = &ld->ev;
+
+	if (next(ld) == -1) /* STREAM-START */
+		return -1;
+	if (next(ld) == -1)
+		return -1;
+	if (ev->type == YAML_STREAM_END_EVENT)
+		return fail(ld, NULL, EMPTY_MSG);
+	if (next(ld) == -1) /* the root node */
+		return -1;
+	if (is_null(ev))
+		return fail(ld, NULL, EMPTY_MSG);
+	if (ev->type != YAML_MAPPING_START_EVENT)
+		return fail(ld, &ev->start_mark,
+		    "the file must be a mapping of keys such as app: and "
+		    "accounts:, not %s", kind(ev));
+	ld->root = ev->start_mark;
+	if (parse_top(ld) == -1)
+		return -1;
+	if (next(ld) == -1) /* DOCUMENT-END */
+		return -1;
+	if (next(ld) == -1)
+		return -1;
+	if (ev->type != YAML_STREAM_END_EVENT)
+		return fail(ld, &ev->start_mark,
+		    "a second YAML document is not allowed; keep one");
+	return 0;
+}
+
+/*
+ * Read the regular file open on 'fd', at most 'max' bytes, into a new
+ * NUL-terminated buffer. Returns 0, or -1 with errno set: EFBIG when the
+ * file is larger than 'max', EINVAL when it is not a regular file.
+ */
+static int
+read_fd(int fd, size_t max, char **datap, size_t *lenp, struct stat *st)
+{
+	char *data;
+	size_t len = 0;
+	ssize_t n;
+
+	if (fstat(fd, st) == -1)
+		return -1;
+	if (!S_ISREG(st->st_mode)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (st->st_size > (off_t)max) {
+		errno = EFBIG;
+		return -1;
+	}
+	data = xmalloc(max + 1);
+	while (len < max + 1) {
+		n = read(fd, data + len, max + 1 - len);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > max) {
+		errno = EFBIG;
+		goto fail;
+	}
+	data[len] = '\0';
+	*datap = data;
+	*lenp = len;
+	return 0;
+fail:
+	explicit_bzero(data, len);
+	free(data);
+	return -1;
+}
+
+/* Open and read 'path' (see read_fd). */
+static int
+read_file(const char *path, size_t max, char **datap, size_t *lenp,
+    struct stat *st)
+{
+	int fd, rc, saved;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd == -1)
+		return -1;
+	rc = read_fd(fd, max, datap, lenp, st);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
+}
+
+static const char *
+read_error(int e)
+{
+	if (e == EINVAL)
+		return "not a regular file";
+	return strerror(e);
+}
+
+/*
+ * Read client_secret_file: one line, its newline trimmed, no control
+ * characters, not empty.
+ */
+static int
+load_secret_file(struct loader *ld)
+{
+	const yaml_mark_t *at = &ld->app[A_CLIENT_SECRET_FILE].val;
+	const char *f = ld->secret_file;
+	struct stat st;
+	char *data;
+	size_t len, i;
+
+	if (read_file(f, CFG_SECRET_MAX, &data, &len, &st) == -1) {
+		if (errno == EFBIG)
+			return fail(ld, at,
+			    "client_secret_file %s is larger than %d bytes; "
+			    "it must hold only the client secret", f,
+			    CFG_SECRET_MAX);
+		return fail(ld, at, "cannot read client_secret_file %s: %s", f,
+		    read_error(errno));
+	}
+	if (len > 0 && data[len - 1] == '\n')
+		data[--len] = '\0';
+	if (len > 0 && data[len - 1] == '\r')
+		data[--len] = '\0';
+	for (i = 0; i < len; i++)
+		if ((unsigned char)data[i] < 0x20 || data[i] == 0x7f)
+			break;
+	if (len == 0 || i < len) {
+		explicit_bzero(data, len);
+		free(data);
+		if (len == 0)
+			return fail(ld, at,
+			    "client_secret_file %s is empty; put the client "
+			    "secret of your TikTok app in it", f);
+		return fail(ld, at,
+		    "client_secret_file %s must hold the secret on one line, "
+		    "without control characters", f);
+	}
+	ld->cfg->client_secret = data;
+	return 0;
+}
+
+/* Defaults, then the checks that look at the file system. */
+static int
+finish(struct loader *ld)
+{
+	struct cfg *cfg = ld->cfg;
+	const char *state, *base, *what;
+	char *first = NULL;
+	struct stat st;
+	int fd, e;
+
+	if (cfg->api_url == NULL)
+		cfg->api_url = xstrdup(DEFAULT_API_URL);
+	if (cfg->auth_url == NULL)
+		cfg->auth_url = xstrdup(DEFAULT_AUTH_URL);
+
+	/* systemd may pass several folders, colon-separated: use the first. */
+	state = getenv("STATE_DIRECTORY");
+	if (state != NULL && state[0] != '\0' && state[0] != ':')
+		base = first = xstrndup(state, strcspn(state, ":"));
+	else
+		base = cfg->dir;
+	if (cfg->database == NULL)
+		cfg->database = path_join(base, "mirror.db");
+	if (cfg->secrets == NULL)
+		cfg->secrets = path_join(base, "secrets.db");
+	if (cfg->covers == NULL)
+		cfg->covers = path_join(base, "covers");
+	free(first);
+
+	/* An inline secret: the file must be like an ssh private key. */
+	if (cfg->client_secret != NULL && (ld->mode & 077) != 0) {
+		what = (ld->mode & 044) ? "readable" : "writable";
+		return fail(ld, &ld->app[A_CLIENT_SECRET].key,
+		    "the file contains client_secret but is %s by "
+		    "group/others (mode %04o); chmod 600 %s or use "
+		    "client_secret_file", what, (unsigned)(ld->mode & 07777),
+		    ld->path);
+	}
+	if (ld->secret_file != NULL && load_secret_file(ld) == -1)
+		return -1;
+	if (cfg->ca_file != NULL) {
+		fd = open(cfg->ca_file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (fd == -1 || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+			e = fd == -1 ? errno : EINVAL;
+			if (fd != -1)
+				close(fd);
+			return fail(ld, &ld->app[A_CA_FILE].val,
+			    "cannot read ca_file %s: %s", cfg->ca_file,
+			    read_error(e));
+		}
+		close(fd);
+	}
+	return 0;
+}
+
+int
+cfg_load_mem(struct cfg *cfg, const char *path, const char *data,
+    size_t len, mode_t mode, char *err, size_t errlen)
+{
+	struct loader ld;
+	int rc = -1;
+
+	memset(cfg, 0, sizeof(*cfg));
+	memset(&ld, 0, sizeof(ld));
+	ld.path = path;
+	ld.data = data;
+	ld.len = len;
+	ld.mode = mode;
+	ld.err = err;
+	ld.errlen = errlen;
+	ld.cfg = cfg;
+	cfg->path = xstrdup(path);
+	cfg->dir = path_dirname(path);
+	cfg->rate_limit = DEFAULT_RATE_LIMIT;
+	cfg->concurrency = DEFAULT_CONCURRENCY;
+
+	if (!yaml_parser_initialize(&ld.parser)) {
+		errf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	ld.parser_ok = 1;
+	yaml_parser_set_input_string(&ld.parser, (const unsigned char *)data,
+	    len);
+	if (parse_stream(&ld) == -1 || finish(&ld) == -1)
+		goto out;
+	rc = 0;
+out:
+	if (ld.have_ev)
+		yaml_event_delete(&ld.ev);
+	if (ld.parser_ok)
+		yaml_parser_delete(&ld.parser);
+	free(ld.secret_file);
+	free(ld.info);
+	if (rc == -1)
+		cfg_free(cfg);
+	return rc;
+}
+
+int
+cfg_load(struct cfg *cfg, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	char *data;
+	size_t len;
+	int rc;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (read_file(path, CFG_FILE_MAX, &data, &len, &st) == -1) {
+		if (errno == EFBIG)
+			return errf(err, errlen,
+			    "%s: larger than %d bytes; is it the right file?",
+			    path, CFG_FILE_MAX);
+		return errf(err, errlen, "%s: cannot read: %s", path,
+		    read_error(errno));
+	}
+	rc = cfg_load_mem(cfg, path, data, len, st.st_mode, err, errlen);
+	explicit_bzero(data, len);
+	free(data);
+	return rc;
+}
+
+void
+cfg_free(struct cfg *cfg)
+{
+	if (cfg == NULL)
+		return;
+	free(cfg->path);
+	free(cfg->dir);
+	free(cfg->database);
+	free(cfg->secrets);
+	free(cfg->covers);
+	free(cfg->client_key);
+	if (cfg->client_secret != NULL) {
+		explicit_bzero(cfg->client_secret, strlen(cfg->client_secret));
+		free(cfg->client_secret);
+	}
+	free(cfg->redirect_uri);
+	free(cfg->api_url);
+	free(cfg->auth_url);
+	free(cfg->ca_file);
+	free(cfg->on_change);
+	free(cfg->metrics);
+	free(cfg->accounts);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+const struct cfg_account *
+cfg_account(const struct cfg *cfg, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->naccounts; i++)
+		if (strcmp(cfg->accounts[i].name, name) == 0)
+			return &cfg->accounts[i];
+	return NULL;
+}
+
+/* Parse exactly 'n' ASCII digits. */
+static int
+digits(const char *s, int n, int *out)
+{
+	int i, v = 0;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+month_days(int y, int m)
+{
+	static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
+	    30, 31};
+
+	if (m == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))
+		return 29;
+	return days[m - 1];
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
+static int64_t
+days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/*
+ * RFC 3339 section 5.6: full-date ["T" full-time], where full-time is
+ * HH:MM:SS[.frac](Z|+HH:MM|-HH:MM). 't', 'z' and a space for 'T' are
+ * accepted (RFC 3339 notes them); leap seconds (:60) are not. Fractions
+ * below a millisecond are dropped.
+ */
+int
+cfg_parse_before(const char *s, int64_t *ms)
+{
+	int y, mo, d, h = 0, mi = 0, sec = 0, frac = 0, off = 0, oh, om, i;
+	const char *p;
+	int64_t t;
+
+	if (digits(s, 4, &y) == -1 || s[4] != '-' ||
+	    digits(s + 5, 2, &mo) == -1 || s[7] != '-' ||
+	    digits(s + 8, 2, &d) == -1)
+		return -1;
+	if (mo < 1 || mo > 12 || d < 1 || d > month_days(y, mo))
+		return -1;
+	p = s + 10;
+	if (*p != '\0') {
+		if (*p != 'T' && *p != 't' && *p != ' ')
+			return -1;
+		p++;
+		if (digits(p, 2, &h) == -1 || p[2] != ':' ||
+		    digits(p + 3, 2, &mi) == -1 || p[5] != ':' ||
+		    digits(p + 6, 2, &sec) == -1)
+			return -1;
+		if (h > 23 || mi > 59 || sec > 59)
+			return -1;
+		p += 8;
+		if (*p == '.') {
+			p++;
+			if (*p < '0' || *p > '9')
+				return -1;
+			for (i = 0; *p >= '0' && *p <= '9'; i++, p++)
+				if (i < 3)
+					frac = frac * 10 + (*p - '0');
+			for (; i < 3; i++)
+				frac *= 10;
+		}
+		if (*p == 'Z' || *p == 'z')
+			p++;
+		else if (*p == '+' || *p == '-') {
+			if (digits(p + 1, 2, &oh) == -1 || p[3] != ':' ||
+			    digits(p + 4, 2, &om) == -1 || oh > 23 || om > 59)
+				return -1;
+			off = (oh * 60 + om) * (*p == '-' ? -1 : 1);
+			p += 6;
+		} else
+			return -1;
+		if (*p != '\0')
+			return -1;
+	}
+	t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
+	    (int64_t)off * 60;
+	if (t < 0)
+		return -1;
+	*ms = t * 1000 + frac;
+	return 0;
+}

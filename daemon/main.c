@@ -92,6 +92,7 @@ static const struct {
 } commands[] = {
 	{"auth", cmd_auth},
 	{"check", cmd_check},
+	{"run", cmd_run},
 	{"status", cmd_status},
 	{"sync", cmd_sync},
 	{"videos", cmd_videos},

@@ -530,6 +530,22 @@ get_int(struct loader *ld, const char *key, int64_t min, int64_t max,
 	return 0;
 }
 
+/*
+ * The shortest cache interval: 60 s, or less for tests only when
+ * $TIKTOK_MIRROR_TEST_MIN_CACHE holds a smaller number of seconds (so
+ * end-to-end tests can watch several refreshes in a few seconds).
+ */
+static int64_t
+cache_min(void)
+{
+	const char *s = getenv("TIKTOK_MIRROR_TEST_MIN_CACHE");
+	int64_t v;
+
+	if (s != NULL && parse_i64(s, strlen(s), 1, CACHE_MIN, &v) == 0)
+		return v;
+	return CACHE_MIN;
+}
+
 static int
 get_quantity(struct loader *ld, int64_t *out)
 {
@@ -641,7 +657,7 @@ parse_account(struct loader *ld, size_t idx)
 			r = get_quantity(ld, &a->quantity);
 			break;
 		case C_CACHE:
-			r = get_int(ld, "cache", CACHE_MIN, CACHE_MAX,
+			r = get_int(ld, "cache", cache_min(), CACHE_MAX,
 			    "a number of seconds from 60 to 31536000",
 			    &a->cache);
 			break;
@@ -1043,7 +1059,9 @@ finish(struct loader *ld)
 
 	/* An inline secret: the file must be like an ssh private key. */
 	if (cfg->client_secret != NULL && (ld->mode & 077) != 0) {
-		what = (ld->mode & 044) ? "readable" : "writable";
+		what = (ld->mode & 044)	  ? "readable"
+		    : (ld->mode & 022) ? "writable"
+				       : "accessible";
 		return fail(ld, &ld->app[A_CLIENT_SECRET].key,
 		    "the file contains client_secret but is %s by "
 		    "group/others (mode %04o); chmod 600 %s or use "

@@ -54,11 +54,13 @@ struct cfg {
 };
 
 /*
- * Load and validate 'path'. On success returns 0 and fills 'cfg' (free it
- * with cfg_free()). On failure returns -1, leaves nothing to free, and puts
- * "PATH:LINE:COLUMN: message" (or "PATH: message" when there is no
- * position, e.g. the file cannot be read) into 'err'. LINE and COLUMN are
- * 1-based and point at the offending key or value.
+ * Load and validate 'path'. 'cfg' is overwritten, so it must not hold a
+ * loaded configuration (load a reload into a second struct, then swap). On
+ * success returns 0 and fills 'cfg' (free it with cfg_free()). On failure
+ * returns -1, leaves nothing to free, and puts "PATH:LINE:COLUMN: message"
+ * (or "PATH: message" when there is no position, e.g. the file cannot be
+ * read) into 'err'. LINE and COLUMN are 1-based and point at the offending
+ * key or value.
  */
 int cfg_load(struct cfg *cfg, const char *path, char *err, size_t errlen);
 /*

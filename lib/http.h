@@ -43,7 +43,8 @@ struct http_request {
 	size_t bodylen;
 	size_t max_body;  /* size cap in bytes; 0: HTTP_BODY_MAX */
 	long timeout_ms;  /* total, from when the transfer starts; 0: 60 s */
-	int fd;		  /* >= 0: write the body to this fd, not to memory */
+	int fd;		  /* -1: body in memory; >= 0: written to this
+			     blocking fd instead (0 is an fd: set -1) */
 };
 
 enum http_result {
@@ -74,7 +75,13 @@ struct http_response {
  */
 typedef void (*http_done_cb)(const struct http_response *, void *arg);
 
-/* Create the process's HTTP engine on 'loop'. Returns NULL with 'err'. */
+/*
+ * Create the process's HTTP engine on 'loop'. Returns NULL with 'err'
+ * (max_transfers < 1, an unreadable ca_file or one without a PEM
+ * certificate). Each engine holds one curl_global_init() reference, dropped
+ * when http_free()'s close callbacks have run; libcurl counts them, so the
+ * program needs no curl_global_cleanup() of its own.
+ */
 struct http *http_new(uv_loop_t *loop, const struct http_opts *, char *err,
     size_t errlen);
 

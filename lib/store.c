@@ -475,6 +475,18 @@ store_account_fail(struct store *s, const char *name, const char *state,
 }
 
 int
+store_account_next(struct store *s, const char *name, int64_t at, char *err,
+    size_t errlen)
+{
+	return run(s,
+	    prep(s, err, errlen,
+		"UPDATE accounts SET next_sync_at = ?1 WHERE name = ?2"
+		" AND next_sync_at IS NOT ?1",
+		"is", at, name),
+	    err, errlen);
+}
+
+int
 store_account_tokens(struct store *s, const char *name,
     int64_t token_expires_at, int64_t refresh_expires_at, char *err,
     size_t errlen)

@@ -57,6 +57,9 @@ int store_account_attempt(struct store *, const char *name, int64_t now,
 /* A failed refresh: state, last_error and when to try again. */
 int store_account_fail(struct store *, const char *name, const char *state,
     const char *error, int64_t next_sync_at, char *err, size_t errlen);
+/* When the next refresh is planned. */
+int store_account_next(struct store *, const char *name, int64_t at,
+    char *err, size_t errlen);
 /* Token expiry times (never the tokens themselves). */
 int store_account_tokens(struct store *, const char *name,
     int64_t token_expires_at, int64_t refresh_expires_at, char *err,

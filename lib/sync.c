@@ -120,6 +120,7 @@ struct job {
 struct sync_engine {
 	struct sync_opts o;
 	struct ratelimit rl[EP_COUNT];
+	int64_t rate_limit; /* what the limiters were sized for */
 	LIST_HEAD(, job) jobs;
 	char **swept; /* accounts whose covers folder was swept */
 	size_t nswept;
@@ -142,10 +143,24 @@ sync_new(const struct sync_opts *o)
 	int i;
 
 	e->o = *o;
+	e->rate_limit = o->cfg->rate_limit;
 	for (i = 0; i < EP_COUNT; i++)
 		ratelimit_init(&e->rl[i], o->cfg->rate_limit);
 	LIST_INIT(&e->jobs);
 	return e;
+}
+
+void
+sync_set_cfg(struct sync_engine *e, const struct cfg *cfg)
+{
+	int i;
+
+	if (cfg->rate_limit != e->rate_limit) {
+		e->rate_limit = cfg->rate_limit;
+		for (i = 0; i < EP_COUNT; i++)
+			ratelimit_init(&e->rl[i], cfg->rate_limit);
+	}
+	e->o.cfg = cfg;
 }
 
 int

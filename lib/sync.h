@@ -60,6 +60,13 @@ void sync_free(struct sync_engine *);
 int sync_account(struct sync_engine *, const struct cfg_account *acct,
     sync_done_cb done, void *arg);
 
+/*
+ * Use 'cfg' from now on (a reloaded configuration with the same paths).
+ * Refreshes in flight take its values from their next step; nothing keeps
+ * a pointer into the old one, which the caller may then free.
+ */
+void sync_set_cfg(struct sync_engine *, const struct cfg *cfg);
+
 /* True while 'name' is refreshing. */
 int sync_busy(const struct sync_engine *, const char *name);
 

@@ -81,6 +81,7 @@ class Emulator:
         self.http_port = None
         self.https_port = None
         self.ca = None
+        self.pid = None
         self._ssl = None
         self._atexit = False
 

@@ -22,7 +22,59 @@ HTTP client's unit tests. Python 3 standard library only.
                             [--ready-file FILE] [--verbose]
 
 The ready file gets {"http", "https", "ca", "pid", "dir"} once both ports
-listen. SIGTERM/SIGINT stop it; so does the death of the parent process.
+listen. SIGTERM/SIGINT stop it; so does the death of the parent process
+(or --max-lifetime, default 24 h). tests/emu.py wraps all of this.
+
+Time is now() = real time + a settable offset; token, code and cover-URL
+expiry, the rate window and generated defaults all follow it.
+
+Control interface (JSON in and out, both ports; errors are 4xx
+{"error": "..."}):
+  POST /_emu/reset                   everything back to defaults
+  GET|POST /_emu/config              partial update of DEFAULT_CONFIG knobs
+  GET|POST /_emu/clock               {"offset": s} or {"advance": s}
+  GET|POST /_emu/users               {"name", "display_name", optional
+                                     bio_description, is_verified,
+                                     follower_count, following_count,
+                                     likes_count} -> {"open_id", ...}
+  POST /_emu/login                   {"user", "deny": bool, "scopes": [..]}
+                                     (user null: nobody logged in)
+  GET|POST /_emu/videos              {"user", "videos": [{...}]} add or
+                                     replace by id; GET ?user=NAME
+  POST /_emu/videos/generate         {"user", "count", "newest", "step",
+                                     "seed", "formats"} -> {"count", "total"}
+  POST /_emu/videos/update           {"user", "id", fields..., "new_cover"}
+  POST /_emu/videos/delete|hide|unhide  {"user", "ids": [...]}
+  POST /_emu/tokens/expire           {"user", "access": true, "refresh":
+                                     false, "code": false}
+  POST /_emu/tokens/revoke           {"user"}: all the user's grants
+  GET|POST /_emu/faults              {"faults": [rule, ...]} appends
+  POST /_emu/faults/clear
+  GET  /_emu/state[?user=&videos=0&covers=0]   the truth, no tokens
+  GET  /_emu/counters, POST /_emu/counters/reset
+  GET  /_emu/log?since=SEQ           recent requests (Authorization redacted)
+
+Video fields a test may set: id (any non-empty string; default a unique
+19-digit id), create_time (required, or ts in ms), ms (0..999), title,
+video_description, duration, width, height, like_count, comment_count,
+share_count, view_count, is_aigc, cover_format (jpeg|png|webp),
+cover_version, cover_key (videos sharing a key share cover bytes), hidden,
+share_url / embed_link / embed_html (override the derived values),
+raw_title_json / raw_description_json (a JSON value spliced verbatim into
+the API output, e.g. '"\\ud800 lone"'), extra (object merged into every API
+video object, to test unknown fields).
+
+Fault rule: {"path": prefix, "kind", "user", "times" (default 1, -1 =
+forever), "after" (skip the first N matching requests), "prob" (0..1),
+"seed"} plus the kind's parameters. Every matching delay rule applies; of
+the other rules the first matching one fires. Kinds: status {status, code,
+message, retry_after}, oauth_error {error, error_description, status},
+delay {ms, jitter_ms}, drip {bytes_per_sec}, hang, truncate, invalid_json
+{variant: truncated|garbage|html|empty|trailing|unterminated_string|
+bad_escape}, wrong_shape {variant: videos_object|id_number|cursor_string|
+data_array|error_string|top_array|deep_nesting}, drop, short_page {n},
+empty_page, cursor_stuck, internal_error, cover_html, cover_badmagic,
+cover_empty, cover_huge {bytes, chunked}, expired.
 """
 import argparse
 import base64
@@ -874,8 +926,8 @@ class App:
         r["path"] = path
         r["times"] = _int_arg(rule.get("times", 1), "times", -1)
         r["after"] = _int_arg(rule.get("after", 0), "after", 0)
-        if "user" in r and r["user"] is not None:
-            self.user(r["user"])
+        if r.get("user") is not None and not isinstance(r["user"], str):
+            raise ApiError("fault user must be a user name")
         prob = rule.get("prob", 1.0)
         if not isinstance(prob, (int, float)) or not 0 <= prob <= 1:
             raise ApiError("prob must be 0..1")
@@ -1581,6 +1633,8 @@ class App:
             if not isinstance(formats, list) or \
                     any(f not in IMAGE_TYPES for f in formats):
                 raise ApiError("formats must list jpeg, png, webp")
+            if step == 0 and count > 1000:
+                raise ApiError("step 0 fits at most 1000 videos")
             before = len(u.by_id)
             self.generate(u, count, newest, step, seed, formats)
             return json_resp({"count": len(u.by_id) - before,

@@ -1,0 +1,368 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The per-account schedulers of `run` (libuv fs-poll's pattern: a one-shot
+ * timer re-armed on completion, state changes logged rather than every
+ * tick). Each account is IDLE (its timer armed), RUNNING (a refresh in the
+ * engine), or STOPPED (needs authorization; resumed by a new grant).
+ */
+#include <sys/queue.h>
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "scheduler.h"
+#include "secrets.h"
+#include "store.h"
+#include "sync.h"
+#include "util.h"
+
+#define START_JITTER_MS 1000   /* spread of the refreshes at start */
+#define JITTER_MAX_MS 60000    /* spread of the regular refreshes */
+#define BACKOFF_BASE_MAX 60    /* seconds, first retry at most */
+#define BACKOFF_CAP_MAX 3600   /* seconds, longest retry delay */
+
+enum acct_state { A_IDLE, A_RUNNING, A_STOPPED };
+
+struct acct {
+	struct sched *s;
+	uv_timer_t timer;
+	struct cfg_account cfg;
+	enum acct_state state;
+	int failures;
+	int removed;	      /* drop once the running refresh ends */
+	int dirty;	      /* settings changed while running */
+	int64_t grant_issued; /* issued_at of the tokens when stopped */
+	int warned_days;      /* last refresh-token warning threshold */
+	char last[16];	      /* last result state, for change logging */
+	int64_t next_at;
+	LIST_ENTRY(acct) entry;
+};
+
+struct sched {
+	uv_loop_t *loop;
+	struct sync_engine *engine;
+	struct store *store;
+	struct secrets *secrets;
+	sched_change_cb changed;
+	void *arg;
+	LIST_HEAD(, acct) accts;
+};
+
+static void on_timer(uv_timer_t *);
+
+struct sched *
+sched_new(uv_loop_t *loop, struct sync_engine *e, struct store *st,
+    struct secrets *sec, sched_change_cb changed, void *arg)
+{
+	struct sched *s = xcalloc(1, sizeof(*s));
+
+	s->loop = loop;
+	s->engine = e;
+	s->store = st;
+	s->secrets = sec;
+	s->changed = changed;
+	s->arg = arg;
+	LIST_INIT(&s->accts);
+	return s;
+}
+
+static void
+on_acct_close(uv_handle_t *h)
+{
+	free(container_of((uv_timer_t *)h, struct acct, timer));
+}
+
+static void
+acct_drop(struct acct *a)
+{
+	LIST_REMOVE(a, entry);
+	uv_timer_stop(&a->timer);
+	uv_close((uv_handle_t *)&a->timer, on_acct_close);
+}
+
+void
+sched_free(struct sched *s)
+{
+	if (s == NULL)
+		return;
+	while (!LIST_EMPTY(&s->accts))
+		acct_drop(LIST_FIRST(&s->accts));
+	free(s);
+}
+
+static struct acct *
+find(struct sched *s, const char *name)
+{
+	struct acct *a;
+
+	LIST_FOREACH(a, &s->accts, entry)
+		if (strcmp(a->cfg.name, name) == 0)
+			return a;
+	return NULL;
+}
+
+/* Arm the timer to refresh in 'ms' and record when in the mirror. */
+static void
+arm(struct acct *a, int64_t ms)
+{
+	char err[ERRLEN];
+
+	if (ms < 0)
+		ms = 0;
+	a->state = A_IDLE;
+	a->next_at = now_unix() + (ms + 999) / 1000;
+	uv_timer_start(&a->timer, on_timer, (uint64_t)ms, 0);
+	if (store_account_next(a->s->store, a->cfg.name, a->next_at, err,
+		sizeof(err)) == -1)
+		log_warnx("%s: %s", a->cfg.name, err);
+}
+
+/* Spread regular refreshes by up to 5% of the interval, at most 60 s. */
+static int64_t
+jitter_ms(int64_t cache)
+{
+	int64_t span = cache * 1000 / 20;
+
+	if (span > JITTER_MAX_MS)
+		span = JITTER_MAX_MS;
+	return span > 0 ? (int64_t)rand_below((uint64_t)span) : 0;
+}
+
+/* Full-jitter exponential backoff, capped by the interval and an hour. */
+static int64_t
+backoff_ms(const struct acct *a)
+{
+	int64_t base = a->cfg.cache / 4, cap = a->cfg.cache, bound;
+	int i;
+
+	if (base > BACKOFF_BASE_MAX)
+		base = BACKOFF_BASE_MAX;
+	if (base < 1)
+		base = 1;
+	if (cap > BACKOFF_CAP_MAX)
+		cap = BACKOFF_CAP_MAX;
+	bound = base * 1000;
+	for (i = 1; i < a->failures && bound < cap * 1000; i++)
+		bound *= 2;
+	if (bound > cap * 1000)
+		bound = cap * 1000;
+	return bound / 2 + (int64_t)rand_below((uint64_t)bound / 2 + 1);
+}
+
+/* Warn 30, 7 and 1 days before the refresh token expires. */
+static void
+check_expiry(struct acct *a)
+{
+	static const int thresholds[] = {1, 7, 30};
+	struct store_account row;
+	char when[32];
+	int64_t left;
+	size_t i;
+
+	if (store_account_get(a->s->store, a->cfg.name, &row, NULL, 0) != 0)
+		return;
+	if (row.refresh_expires_at != STORE_NULL) {
+		left = row.refresh_expires_at - now_unix();
+		for (i = 0; i < nitems(thresholds); i++) {
+			if (left > (int64_t)thresholds[i] * 86400)
+				continue;
+			if (a->warned_days > thresholds[i]) {
+				a->warned_days = thresholds[i];
+				fmt_iso8601(row.refresh_expires_at, when,
+				    sizeof(when));
+				log_warnx("%s: the authorization expires in "
+					  "%lld days (%s); renew it with: "
+					  "tiktok-mirror auth %s",
+				    a->cfg.name,
+				    (long long)(left > 0 ? left / 86400 : 0),
+				    when, a->cfg.name);
+			}
+			break;
+		}
+		if (left > 30 * 86400)
+			a->warned_days = INT_MAX; /* renewed */
+	}
+	store_account_clear(&row);
+}
+
+static void
+on_synced(const struct sync_result *r, void *arg)
+{
+	struct acct *a = arg;
+	struct tokens t;
+
+	if (strcmp(a->last, r->state) != 0) {
+		if (r->ok && a->last[0] != '\0')
+			log_info("%s: refreshing again after %d failures",
+			    a->cfg.name, a->failures);
+		snprintf(a->last, sizeof(a->last), "%s", r->state);
+	}
+	if (a->removed) {
+		acct_drop(a);
+		return;
+	}
+	check_expiry(a);
+	if (r->ok) {
+		a->failures = 0;
+		log_info("%s: %lld videos (%lld new, %lld updated, %lld "
+			 "deleted), %lld covers fetched",
+		    a->cfg.name, (long long)r->videos,
+		    (long long)r->counts.new, (long long)r->counts.updated,
+		    (long long)r->counts.deleted, (long long)r->covers);
+		arm(a, a->dirty ? 0 : a->cfg.cache * 1000 + jitter_ms(a->cfg.cache));
+	} else if (strcmp(r->state, "needs_auth") == 0) {
+		/* Stopped until `auth` writes a new grant. */
+		a->state = A_STOPPED;
+		a->grant_issued = 0;
+		if (secrets_get(a->s->secrets, a->cfg.name, &t, NULL, 0) == 0) {
+			a->grant_issued = t.issued_at;
+			tokens_clear(&t);
+		}
+	} else {
+		a->failures++;
+		arm(a, a->dirty ? 0 : backoff_ms(a));
+	}
+	a->dirty = 0;
+	if (a->s->changed != NULL)
+		a->s->changed(a->s->arg);
+}
+
+static void
+start(struct acct *a)
+{
+	if (sync_account(a->s->engine, &a->cfg, on_synced, a) == -1) {
+		arm(a, 1000); /* the engine still has it: look again soon */
+		return;
+	}
+	a->state = A_RUNNING;
+	if (a->s->changed != NULL)
+		a->s->changed(a->s->arg);
+}
+
+static void
+on_timer(uv_timer_t *t)
+{
+	start(container_of(t, struct acct, timer));
+}
+
+static int
+same_settings(const struct cfg_account *x, const struct cfg_account *y)
+{
+	return x->has_before == y->has_before &&
+	    (!x->has_before || x->before_ms == y->before_ms) &&
+	    x->start == y->start && x->quantity == y->quantity &&
+	    x->cache == y->cache;
+}
+
+void
+sched_configure(struct sched *s, const struct cfg *cfg)
+{
+	struct store_account row;
+	struct acct *a, *next;
+	int64_t now = now_unix(), due;
+	size_t i;
+
+	for (a = LIST_FIRST(&s->accts); a != NULL; a = next) {
+		next = LIST_NEXT(a, entry);
+		if (cfg_account(cfg, a->cfg.name) == NULL) {
+			log_info("%s: no longer configured; its rows stay",
+			    a->cfg.name);
+			if (a->state == A_RUNNING)
+				a->removed = 1;
+			else
+				acct_drop(a);
+		}
+	}
+	for (i = 0; i < cfg->naccounts; i++) {
+		const struct cfg_account *c = &cfg->accounts[i];
+
+		a = find(s, c->name);
+		if (a != NULL) {
+			if (same_settings(&a->cfg, c))
+				continue;
+			a->cfg = *c;
+			log_info("%s: settings changed; refreshing soon",
+			    c->name);
+			if (a->state == A_RUNNING)
+				a->dirty = 1;
+			else
+				arm(a, (int64_t)rand_below(START_JITTER_MS));
+			continue;
+		}
+		a = xcalloc(1, sizeof(*a));
+		a->s = s;
+		a->cfg = *c;
+		a->warned_days = INT_MAX;
+		uv_timer_init(s->loop, &a->timer);
+		LIST_INSERT_HEAD(&s->accts, a, entry);
+		due = 0;
+		if (store_account_get(s->store, c->name, &row, NULL, 0) == 0) {
+			if (row.next_sync_at != STORE_NULL &&
+			    row.next_sync_at > now &&
+			    row.last_success_at != STORE_NULL)
+				due = (row.next_sync_at - now) * 1000;
+			store_account_clear(&row);
+		}
+		arm(a, due + (int64_t)rand_below(START_JITTER_MS));
+	}
+}
+
+void
+sched_refresh_all(struct sched *s)
+{
+	struct acct *a;
+
+	LIST_FOREACH(a, &s->accts, entry)
+		if (a->state != A_RUNNING) {
+			uv_timer_stop(&a->timer);
+			start(a);
+		}
+}
+
+void
+sched_secrets_changed(struct sched *s)
+{
+	struct acct *a;
+	struct tokens t;
+
+	LIST_FOREACH(a, &s->accts, entry) {
+		if (a->state != A_STOPPED)
+			continue;
+		if (secrets_get(s->secrets, a->cfg.name, &t, NULL, 0) != 0)
+			continue;
+		if (t.issued_at != a->grant_issued) {
+			log_info("%s: new authorization found; resuming",
+			    a->cfg.name);
+			a->failures = 0;
+			start(a);
+		}
+		tokens_clear(&t);
+	}
+}
+
+void
+sched_summary(const struct sched *s, struct sched_summary *sum)
+{
+	const struct acct *a;
+
+	memset(sum, 0, sizeof(*sum));
+	LIST_FOREACH(a, &s->accts, entry) {
+		sum->accounts++;
+		if (a->state == A_RUNNING)
+			sum->running++;
+		if (strcmp(a->last, "ok") == 0)
+			sum->ok++;
+		else if (strcmp(a->last, "needs_auth") == 0 ||
+		    a->state == A_STOPPED)
+			sum->needs_auth++;
+		else if (strcmp(a->last, "error") == 0)
+			sum->error++;
+		if (a->state == A_IDLE &&
+		    (sum->next_at == 0 || a->next_at < sum->next_at))
+			sum->next_at = a->next_at;
+	}
+}

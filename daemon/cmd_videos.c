@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * `videos NAME [--before DATE] [--start N] [--quantity N|all] [--limit N]
- * [--date-format FMT] [--json | --tsv]`: the My Videos query, answered from
+ * [--date-format FMT] [--json | --tsv | --table]`: the My Videos query, answered from
  * the mirror alone. Without query options it prints the account's
  * configured listing in position order; --before/--start/--quantity query
  * the mirror's live videos differently (the others keep the configured
@@ -164,7 +164,7 @@ cmd_videos(struct ctx *c, int argc, char **argv)
 {
 	static const char USE[] =
 	    "usage: videos NAME [--before DATE] [--start N] [--quantity N|all]"
-	    " [--limit N] [--date-format FMT] [--json | --tsv]";
+	    " [--limit N] [--date-format FMT] [--json | --tsv | --table]";
 	static const struct option longopts[] = {
 		{"before", required_argument, NULL, 'b'},
 		{"start", required_argument, NULL, 's'},
@@ -173,6 +173,7 @@ cmd_videos(struct ctx *c, int argc, char **argv)
 		{"date-format", required_argument, NULL, 'd'},
 		{"json", no_argument, NULL, 'j'},
 		{"tsv", no_argument, NULL, 't'},
+		{"table", no_argument, NULL, 'T'},
 		{NULL, 0, NULL, 0},
 	};
 	const struct cfg_account *acct;
@@ -228,6 +229,9 @@ cmd_videos(struct ctx *c, int argc, char **argv)
 			break;
 		case 't':
 			o.fmt = FMT_TSV;
+			break;
+		case 'T':
+			o.fmt = FMT_TABLE;
 			break;
 		default:
 			return usage_error("%s", USE);

@@ -28,7 +28,7 @@ static const char USAGE[] =
     "  status [--json]     state, videos, last success, next refresh, "
     "token expiry\n"
     "  videos NAME [--before DATE] [--start N] [--quantity N|all]\n"
-    "         [--limit N] [--date-format FMT] [--json | --tsv]\n"
+    "         [--limit N] [--date-format FMT] [--json | --tsv | --table]\n"
     "                      the My Videos query, answered from the mirror\n"
     "  check               validate the configuration and exit\n"
     "\n"

@@ -141,27 +141,44 @@ utf8_seq(const unsigned char *s, size_t n)
 	return len;
 }
 
+/* Bytes of s to copy as they are, or 0 when s[0] must become \\xNN. */
+static size_t
+esc_seq(const unsigned char *s, size_t n)
+{
+	size_t seq = utf8_seq(s, n);
+
+	if (seq == 1 && (s[0] < 0x20 || s[0] == 0x7f || s[0] == '\\'))
+		return 0;
+	return seq;
+}
+
 char *
 log_escape(const char *s, size_t len, char *out, size_t outlen)
 {
 	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0, o = 0, seq;
+	size_t i = 0, o = 0, seq, need = 0, room;
 
 	if (outlen == 0)
 		return out;
+	/* Keep room for "..." only when the escaped text does not fit. */
+	while (i < len && need < outlen) {
+		seq = esc_seq(u + i, len - i);
+		need += seq == 0 ? 4 : seq;
+		i += seq == 0 ? 1 : seq;
+	}
+	room = need < outlen ? 1 : 4;
+	i = 0;
 	while (i < len) {
-		seq = utf8_seq(u + i, len - i);
-		if (seq == 1 && (u[i] < 0x20 || u[i] == 0x7f || u[i] == '\\'))
-			seq = 0;
+		seq = esc_seq(u + i, len - i);
 		if (seq == 0) {
-			if (o + 4 + 4 > outlen)
+			if (o + 4 + room > outlen)
 				break;
 			snprintf(out + o, outlen - o, "\\x%02x", u[i]);
 			o += 4;
 			i++;
 			continue;
 		}
-		if (o + seq + 4 > outlen)
+		if (o + seq + room > outlen)
 			break;
 		memcpy(out + o, u + i, seq);
 		o += seq;

@@ -42,9 +42,14 @@ def free_port():
 class Mirror:
     """A scratch folder with a config for the emulator and the binary."""
 
-    def __init__(self, emu, https=True):
+    def __init__(self, emu, https=True, folder=None):
         self.emu = emu
-        self.dir = tempfile.mkdtemp(prefix="tiktok-mirror-e2e-")
+        if folder is None:
+            self.dir = tempfile.mkdtemp(prefix="tiktok-mirror-e2e-")
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+            os.makedirs(folder)
+            self.dir = os.path.abspath(folder)
         self.https = https
         self.port = free_port()
         self.redirect = "http://127.0.0.1:%d/callback/" % self.port
@@ -67,7 +72,9 @@ class Mirror:
                  "  api_url: %s" % url,
                  "  auth_url: %s/v2/auth/authorize/" % url]
         if self.https:
-            lines.append("  ca_file: %s" % self.emu.ca)
+            # A copy, so the config stays valid after the emulator is gone.
+            shutil.copy(self.emu.ca, os.path.join(self.dir, "ca.pem"))
+            lines.append("  ca_file: ca.pem")
         for k, v in app.items():
             lines.append("  %s: %s" % (k, v))
         lines.append("accounts:")

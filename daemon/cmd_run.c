@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "hook.h"
 #include "http.h"
 #include "log.h"
 #include "mirror.h"
@@ -25,6 +26,7 @@ struct daemon {
 	struct ctx *c;
 	struct mirror m;
 	struct sched *sched;
+	struct hook *hook;
 	uv_signal_t sig[4];
 	uv_timer_t watchdog;
 	int watchdog_on;
@@ -124,6 +126,7 @@ reload(struct daemon *d)
 	if (next.concurrency != d->c->cfg.concurrency)
 		log_warnx("reload: app.concurrency takes effect at the next "
 			  "restart");
+	hook_set_command(d->hook, next.on_change);
 	old = d->c->cfg;
 	d->c->cfg = next;
 	sync_set_cfg(d->m.engine, &d->c->cfg);
@@ -154,6 +157,8 @@ stop(struct daemon *d)
 	uv_close((uv_handle_t *)&d->settle, NULL);
 	sched_free(d->sched);
 	d->sched = NULL;
+	hook_free(d->hook);
+	d->hook = NULL;
 	sync_free(d->m.engine);
 	d->m.engine = NULL;
 	http_free(d->m.http);
@@ -195,8 +200,9 @@ cmd_run(struct ctx *c, int argc, char **argv)
 	d.c = c;
 	if ((rc = mirror_open(&d.m, &c->cfg, 0)) != 0)
 		return rc;
+	d.hook = hook_new(&d.m.loop, c->cfg.on_change);
 	d.sched = sched_new(&d.m.loop, d.m.engine, d.m.store, d.m.secrets,
-	    on_change, &d);
+	    d.hook, on_change, &d);
 	for (i = 0; i < nitems(d.sig); i++) {
 		uv_signal_init(&d.m.loop, &d.sig[i]);
 		d.sig[i].data = &d;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "hook.h"
 #include "log.h"
 #include "mirror.h"
 #include "util.h"
@@ -17,6 +18,7 @@
 struct sync_run {
 	int pending;
 	int failed;
+	struct hook *hook;
 };
 
 static void
@@ -28,6 +30,8 @@ on_synced(const struct sync_result *r, void *arg)
 	sr->pending--;
 	if (!r->ok) {
 		sr->failed++;
+		if (sr->pending == 0)
+			hook_kick(sr->hook);
 		return;
 	}
 	log_info("%s: %lld videos (%lld new, %lld updated, %lld deleted), "
@@ -35,6 +39,12 @@ on_synced(const struct sync_result *r, void *arg)
 	    r->account, (long long)r->videos, (long long)c->new,
 	    (long long)c->updated, (long long)c->deleted, (long long)r->covers,
 	    (long long)r->requests);
+	if (c->new + c->updated + c->deleted + c->restored > 0)
+		hook_note(sr->hook, r->account, c->new, c->updated + c->restored,
+		    c->deleted);
+	/* One on_change run for the whole sync, once every account is done. */
+	if (sr->pending == 0)
+		hook_kick(sr->hook);
 }
 
 int
@@ -44,7 +54,7 @@ cmd_sync(struct ctx *c, int argc, char **argv)
 		{"force", no_argument, NULL, 'f'},
 		{NULL, 0, NULL, 0},
 	};
-	struct sync_run sr = {0, 0};
+	struct sync_run sr = {0, 0, NULL};
 	struct mirror m;
 	size_t i;
 	int ch, force = 0, rc, k;
@@ -61,6 +71,7 @@ cmd_sync(struct ctx *c, int argc, char **argv)
 			return EXIT_USAGE;
 	if ((rc = mirror_open(&m, &c->cfg, force)) != 0)
 		return rc;
+	sr.hook = hook_new(&m.loop, c->cfg.on_change);
 	for (i = 0; i < c->cfg.naccounts; i++) {
 		const struct cfg_account *a = &c->cfg.accounts[i];
 		int named = optind == argc;
@@ -73,6 +84,7 @@ cmd_sync(struct ctx *c, int argc, char **argv)
 			sr.pending++;
 	}
 	uv_run(&m.loop, UV_RUN_DEFAULT);
+	hook_free(sr.hook);
 	if (mirror_close(&m) == -1)
 		return EXIT_FAIL;
 	return sr.failed > 0 ? EXIT_FAIL : EXIT_OK;

@@ -14,7 +14,12 @@ ratelimit_init(struct ratelimit *rl, int64_t per_minute)
 
 	if (steady < 1)
 		steady = 1;
-	rl->interval_us = 60 * 1000000LL / steady;
+	/*
+	 * Round the interval up: rounded down, 'steady' intervals fall short
+	 * of 60 s (by 60 ms at 90000 a minute) and a window after a burst
+	 * would hold more than the limit.
+	 */
+	rl->interval_us = (60 * 1000000LL + steady - 1) / steady;
 	rl->burst_us = (per_minute / 10) * rl->interval_us;
 	rl->tat_us = 0;
 	rl->waits = 0;

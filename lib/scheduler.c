@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "hook.h"
 #include "log.h"
 #include "scheduler.h"
 #include "secrets.h"
@@ -47,6 +48,7 @@ struct sched {
 	struct sync_engine *engine;
 	struct store *store;
 	struct secrets *secrets;
+	struct hook *hook;
 	sched_change_cb changed;
 	void *arg;
 	LIST_HEAD(, acct) accts;
@@ -56,10 +58,12 @@ static void on_timer(uv_timer_t *);
 
 struct sched *
 sched_new(uv_loop_t *loop, struct sync_engine *e, struct store *st,
-    struct secrets *sec, sched_change_cb changed, void *arg)
+    struct secrets *sec, struct hook *hook, sched_change_cb changed,
+    void *arg)
 {
 	struct sched *s = xcalloc(1, sizeof(*s));
 
+	s->hook = hook;
 	s->loop = loop;
 	s->engine = e;
 	s->store = st;
@@ -213,6 +217,14 @@ on_synced(const struct sync_result *r, void *arg)
 		    a->cfg.name, (long long)r->videos,
 		    (long long)r->counts.new, (long long)r->counts.updated,
 		    (long long)r->counts.deleted, (long long)r->covers);
+		if (r->counts.new + r->counts.updated + r->counts.deleted +
+			r->counts.restored >
+		    0) {
+			hook_note(a->s->hook, a->cfg.name, r->counts.new,
+			    r->counts.updated + r->counts.restored,
+			    r->counts.deleted);
+			hook_kick(a->s->hook);
+		}
 		arm(a, a->dirty ? 0 : a->cfg.cache * 1000 + jitter_ms(a->cfg.cache));
 	} else if (strcmp(r->state, "needs_auth") == 0) {
 		/* Stopped until `auth` writes a new grant. */

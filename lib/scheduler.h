@@ -13,6 +13,7 @@
 #include <uv.h>
 
 struct cfg;
+struct hook;
 struct secrets;
 struct store;
 struct sync_engine;
@@ -26,8 +27,9 @@ struct sched_summary {
 /* Called after any account's state changed (for STATUS= lines). */
 typedef void (*sched_change_cb)(void *arg);
 
+/* 'hook' (may be NULL) runs after refreshes that changed rows. */
 struct sched *sched_new(uv_loop_t *, struct sync_engine *, struct store *,
-    struct secrets *, sched_change_cb, void *arg);
+    struct secrets *, struct hook *, sched_change_cb, void *arg);
 /* Stop every timer; memory goes in close callbacks. NULL-safe. */
 void sched_free(struct sched *);
 

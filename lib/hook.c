@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The on_change hook, on the loop: uv_spawn of /bin/sh -c COMMAND with its
+ * stdout and stderr read line by line into the log. Accounts that change
+ * while it runs are collected and passed to the next run.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hook.h"
+#include "log.h"
+#include "util.h"
+
+#define HOOK_LINE_MAX 1024
+
+struct hook {
+	uv_loop_t *loop;
+	char *command;
+	/* What the next run reports. */
+	struct buf accounts;
+	int64_t new, updated, deleted;
+	int pending;
+	/* The run in progress. */
+	uv_process_t proc;
+	uv_pipe_t out;
+	int running;  /* process not yet exited */
+	int reading;  /* pipe open */
+	char line[HOOK_LINE_MAX];
+	size_t linelen;
+	int freed;
+};
+
+static void hook_start(struct hook *);
+
+struct hook *
+hook_new(uv_loop_t *loop, const char *command)
+{
+	struct hook *h;
+
+	h = xcalloc(1, sizeof(*h));
+	h->loop = loop;
+	h->command = command ? xstrdup(command) : NULL;
+	buf_init(&h->accounts, 64 * 1024);
+	return h;
+}
+
+void
+hook_set_command(struct hook *h, const char *command)
+{
+	free(h->command);
+	h->command = command ? xstrdup(command) : NULL;
+}
+
+/*
+ * Once the process and its pipe are both closed: start the pending run, or
+ * release the hook when it was freed.
+ */
+static void
+maybe_next(struct hook *h)
+{
+	if (h->running || h->reading)
+		return;
+	if (h->freed) {
+		buf_free(&h->accounts);
+		free(h->command);
+		free(h);
+	} else if (h->pending) {
+		hook_start(h);
+	}
+}
+
+static void
+flush_line(struct hook *h)
+{
+	char esc[HOOK_LINE_MAX + 64];
+
+	if (h->linelen == 0)
+		return;
+	log_info("on_change: %s", log_escape(h->line, h->linelen, esc,
+					  sizeof(esc)));
+	h->linelen = 0;
+}
+
+static void
+on_alloc(uv_handle_t *handle, size_t hint, uv_buf_t *b)
+{
+	static char chunk[4096];
+
+	(void)handle;
+	(void)hint;
+	*b = uv_buf_init(chunk, sizeof(chunk));
+}
+
+static void
+on_pipe_close(uv_handle_t *handle)
+{
+	struct hook *h = container_of((uv_pipe_t *)handle, struct hook, out);
+
+	h->reading = 0;
+	maybe_next(h);
+}
+
+static void
+on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+	struct hook *h = container_of((uv_pipe_t *)s, struct hook, out);
+	ssize_t i;
+
+	if (n < 0) {
+		flush_line(h);
+		uv_close((uv_handle_t *)&h->out, on_pipe_close);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (b->base[i] == '\n' || h->linelen == sizeof(h->line)) {
+			flush_line(h);
+			if (b->base[i] == '\n')
+				continue;
+		}
+		h->line[h->linelen++] = b->base[i];
+	}
+}
+
+static void
+on_proc_close(uv_handle_t *handle)
+{
+	struct hook *h = container_of((uv_process_t *)handle, struct hook,
+	    proc);
+
+	h->running = 0;
+	maybe_next(h);
+}
+
+static void
+on_hook_exit(uv_process_t *p, int64_t status, int signo)
+{
+	struct hook *h = container_of(p, struct hook, proc);
+
+	if (signo != 0)
+		log_warnx("on_change: killed by signal %d", signo);
+	else if (status != 0)
+		log_warnx("on_change: exited with status %lld",
+		    (long long)status);
+	else
+		log_debug("on_change: done");
+	uv_close((uv_handle_t *)&h->proc, on_proc_close);
+}
+
+static void
+hook_start(struct hook *h)
+{
+	char sh[] = "sh", dash_c[] = "-c";
+	char *args[] = {sh, dash_c, h->command, NULL};
+	char *env_acc, *env_new, *env_upd, *env_del, **env;
+	uv_process_options_t o;
+	uv_stdio_container_t io[3];
+	extern char **environ;
+	size_t n = 0, i;
+	int r;
+
+	if (h->command == NULL) {
+		h->pending = 0;
+		return;
+	}
+	env_acc = xasprintf("TIKTOK_MIRROR_ACCOUNTS=%s",
+	    h->accounts.data ? h->accounts.data : "");
+	env_new = xasprintf("TIKTOK_MIRROR_NEW=%lld", (long long)h->new);
+	env_upd = xasprintf("TIKTOK_MIRROR_UPDATED=%lld",
+	    (long long)h->updated);
+	env_del = xasprintf("TIKTOK_MIRROR_DELETED=%lld",
+	    (long long)h->deleted);
+	while (environ[n] != NULL)
+		n++;
+	env = xcalloc(n + 5, sizeof(*env));
+	for (i = 0, n = 0; environ[i] != NULL; i++)
+		if (strncmp(environ[i], "TIKTOK_MIRROR_", 14) != 0 &&
+		    strncmp(environ[i], "NOTIFY_SOCKET=", 14) != 0 &&
+		    strncmp(environ[i], "WATCHDOG_", 9) != 0)
+			env[n++] = environ[i];
+	env[n++] = env_acc;
+	env[n++] = env_new;
+	env[n++] = env_upd;
+	env[n++] = env_del;
+	env[n] = NULL;
+	h->pending = 0;
+	buf_reset(&h->accounts);
+	h->new = h->updated = h->deleted = 0;
+
+	uv_pipe_init(h->loop, &h->out, 0);
+	memset(&o, 0, sizeof(o));
+	memset(io, 0, sizeof(io));
+	io[0].flags = UV_IGNORE;
+	io[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+	io[1].data.stream = (uv_stream_t *)&h->out;
+	io[2].flags = UV_INHERIT_STREAM;
+	io[2].data.stream = (uv_stream_t *)&h->out;
+	o.file = "/bin/sh";
+	o.args = args;
+	o.env = env;
+	o.stdio = io;
+	o.stdio_count = 3;
+	o.exit_cb = on_hook_exit;
+	r = uv_spawn(h->loop, &h->proc, &o);
+	free(env);
+	free(env_acc);
+	free(env_new);
+	free(env_upd);
+	free(env_del);
+	h->running = 1;
+	h->reading = 1;
+	if (r != 0) {
+		log_warnx("on_change: cannot run /bin/sh: %s", uv_strerror(r));
+		uv_close((uv_handle_t *)&h->proc, on_proc_close);
+		uv_close((uv_handle_t *)&h->out, on_pipe_close);
+		return;
+	}
+	uv_read_start((uv_stream_t *)&h->out, on_alloc, on_read);
+}
+
+/* True when 'name' is one of the space-separated words of 'list'. */
+static int
+listed(const char *list, const char *name)
+{
+	size_t n = strlen(name), w;
+
+	while (list != NULL && *list != '\0') {
+		w = strcspn(list, " ");
+		if (w == n && strncmp(list, name, n) == 0)
+			return 1;
+		list += w;
+		list += *list == ' ';
+	}
+	return 0;
+}
+
+void
+hook_note(struct hook *h, const char *account, int64_t new, int64_t updated,
+    int64_t deleted)
+{
+	if (h == NULL || h->command == NULL)
+		return;
+	if (!listed(h->accounts.data, account) &&
+	    buf_printf(&h->accounts, "%s%s", h->accounts.len ? " " : "",
+		account) == -1)
+		log_warnx("on_change: too many accounts to name them all");
+	h->new += new;
+	h->updated += updated;
+	h->deleted += deleted;
+	h->pending = 1;
+}
+
+void
+hook_kick(struct hook *h)
+{
+	if (h != NULL && h->pending && !h->running && !h->reading)
+		hook_start(h);
+}
+
+int
+hook_busy(const struct hook *h)
+{
+	return h != NULL && (h->running || h->pending);
+}
+
+void
+hook_free(struct hook *h)
+{
+	if (h == NULL)
+		return;
+	h->freed = 1;
+	h->pending = 0;
+	/* A command still running goes on by itself; we stop watching it. */
+	if (h->running && !uv_is_closing((uv_handle_t *)&h->proc))
+		uv_close((uv_handle_t *)&h->proc, on_proc_close);
+	if (h->reading && !uv_is_closing((uv_handle_t *)&h->out))
+		uv_close((uv_handle_t *)&h->out, on_pipe_close);
+	maybe_next(h);
+}

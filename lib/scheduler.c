@@ -294,6 +294,7 @@ sched_configure(struct sched *s, const struct cfg *cfg)
 
 		a = find(s, c->name);
 		if (a != NULL) {
+			a->removed = 0; /* back before its refresh ended */
 			if (same_settings(&a->cfg, c))
 				continue;
 			a->cfg = *c;

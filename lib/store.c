@@ -24,6 +24,9 @@
 #include "store.h"
 #include "util.h"
 
+#define STORE_BUSY_MS 10000		       /* writer's busy timeout */
+#define STORE_WAL_TRUNCATE (4 * 1024 * 1024) /* WAL size worth truncating */
+
 struct store {
 	sqlite3 *db;
 	char *path;
@@ -86,6 +89,83 @@ static const char SCHEMA_V1[] =
     "  FROM videos;"
     "PRAGMA user_version = 1;";
 
+/*
+ * Additions to schema version 1 that consumers and the health surface use.
+ * They only add objects (design.md: "more tables may be added; these
+ * columns stay"), so they are created, when missing, at every writable
+ * open and need no version bump. A change that alters existing columns
+ * would raise user_version and migrate in one transaction.
+ */
+static const char SCHEMA_EXT[] =
+    /* The My Videos listing of every account, with ISO 8601 dates. */
+    "CREATE VIEW IF NOT EXISTS my_videos AS SELECT v.*,"
+    "  strftime('%Y-%m-%dT%H:%M:%SZ', v.created_at, 'unixepoch')"
+    "    AS created_at_iso,"
+    "  strftime('%Y-%m-%dT%H:%M:%SZ', v.updated_at, 'unixepoch')"
+    "    AS updated_at_iso"
+    "  FROM videos v WHERE v.deleted_at IS NULL AND v.position IS NOT NULL"
+    "  ORDER BY v.account, v.position;"
+    /* Full-text search over titles and descriptions. Its rowids come from
+     * video_keys, which never renumbers (VACUUM may renumber the implicit
+     * rowids of videos). Triggers keep it exact through every write. */
+    "CREATE TABLE IF NOT EXISTS video_keys ("
+    "  key INTEGER PRIMARY KEY, account TEXT NOT NULL, id TEXT NOT NULL,"
+    "  UNIQUE (account, id));"
+    "CREATE VIRTUAL TABLE IF NOT EXISTS videos_fts USING fts5("
+    "  title, description, tokenize = 'unicode61 remove_diacritics 2');"
+    "CREATE TRIGGER IF NOT EXISTS videos_fts_insert AFTER INSERT ON videos"
+    " BEGIN"
+    "  INSERT OR IGNORE INTO video_keys (account, id)"
+    "   VALUES (new.account, new.id);"
+    "  INSERT INTO videos_fts (rowid, title, description)"
+    "   SELECT key, new.title, new.description FROM video_keys"
+    "   WHERE account = new.account AND id = new.id;"
+    " END;"
+    "CREATE TRIGGER IF NOT EXISTS videos_fts_update"
+    " AFTER UPDATE OF title, description ON videos"
+    " WHEN old.title IS NOT new.title"
+    "  OR old.description IS NOT new.description"
+    " BEGIN"
+    "  UPDATE videos_fts SET title = new.title,"
+    "   description = new.description"
+    "   WHERE rowid = (SELECT key FROM video_keys"
+    "    WHERE account = new.account AND id = new.id);"
+    " END;"
+    "CREATE TRIGGER IF NOT EXISTS videos_fts_delete AFTER DELETE ON videos"
+    " BEGIN"
+    "  DELETE FROM videos_fts WHERE rowid = (SELECT key FROM video_keys"
+    "   WHERE account = old.account AND id = old.id);"
+    "  DELETE FROM video_keys WHERE account = old.account AND id = old.id;"
+    " END;"
+    /* Engagement history: a row only when a count changed. */
+    "CREATE TABLE IF NOT EXISTS video_stats ("
+    "  account TEXT NOT NULL, id TEXT NOT NULL,"
+    "  observed_at INTEGER NOT NULL, total_views INTEGER,"
+    "  total_likes INTEGER, total_comments INTEGER, total_shares INTEGER,"
+    "  PRIMARY KEY (account, id, observed_at));"
+    /* Every refresh attempt, and what each one changed. */
+    "CREATE TABLE IF NOT EXISTS sync_runs ("
+    "  id INTEGER PRIMARY KEY, account TEXT NOT NULL,"
+    "  started_at INTEGER NOT NULL, finished_at INTEGER, outcome TEXT,"
+    "  requests INTEGER, new INTEGER, updated INTEGER, deleted INTEGER,"
+    "  error TEXT);"
+    "CREATE INDEX IF NOT EXISTS sync_runs_account"
+    "  ON sync_runs (account, started_at);"
+    "CREATE TABLE IF NOT EXISTS changes ("
+    "  run_id INTEGER, account TEXT NOT NULL, id TEXT NOT NULL,"
+    "  kind TEXT NOT NULL," /* new | updated | deleted | restored */
+    "  fields TEXT);"
+    "CREATE INDEX IF NOT EXISTS changes_run ON changes (run_id);";
+
+/* Fill the search index for rows that predate it (run once). */
+static const char FTS_BACKFILL[] =
+    "INSERT OR IGNORE INTO video_keys (account, id)"
+    "  SELECT account, id FROM videos;"
+    "INSERT INTO videos_fts (rowid, title, description)"
+    "  SELECT k.key, v.title, v.description FROM videos v"
+    "  JOIN video_keys k ON k.account = v.account AND k.id = v.id"
+    "  WHERE k.key NOT IN (SELECT rowid FROM videos_fts);";
+
 /* What a refresh decided about a staged video's cover. */
 enum cover_state {
 	COVER_PENDING = 0,   /* not decided: keep the row's cover */
@@ -125,19 +205,21 @@ sqlerr(struct store *s, char *err, size_t errlen, const char *what)
  * Prepare 'sql' and bind arguments described by 'types': 's' text (NULL
  * binds NULL), 'i' int64 (STORE_NULL binds NULL). Returns NULL with 'err'.
  */
+/*
+ * Prepare 'sql' and bind arguments described by 'types': 's' text (NULL
+ * binds NULL), 'i' int64 (STORE_NULL binds NULL). Returns NULL with 'err'.
+ */
 static sqlite3_stmt *
-prep(struct store *s, char *err, size_t errlen, const char *sql,
-    const char *types, ...)
+vprep(struct store *s, char *err, size_t errlen, const char *sql,
+    const char *types, va_list ap)
 {
 	sqlite3_stmt *st;
-	va_list ap;
 	int i;
 
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
 		sqlerr(s, err, errlen, "prepare");
 		return NULL;
 	}
-	va_start(ap, types);
 	for (i = 0; types[i] != '\0'; i++) {
 		if (types[i] == 's') {
 			const char *v = va_arg(ap, const char *);
@@ -156,6 +238,18 @@ prep(struct store *s, char *err, size_t errlen, const char *sql,
 				sqlite3_bind_int64(st, i + 1, v);
 		}
 	}
+	return st;
+}
+
+static sqlite3_stmt *
+prep(struct store *s, char *err, size_t errlen, const char *sql,
+    const char *types, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+
+	va_start(ap, types);
+	st = vprep(s, err, errlen, sql, types, ap);
 	va_end(ap);
 	return st;
 }
@@ -175,6 +269,24 @@ run(struct store *s, sqlite3_stmt *st, char *err, size_t errlen)
 		return -1;
 	}
 	sqlite3_finalize(st);
+	return 0;
+}
+
+/* Prepare, bind and run; *changes (may be NULL) gets the rows changed. */
+static int
+run_sql(struct store *s, char *err, size_t errlen, int64_t *changes,
+    const char *sql, const char *types, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+
+	va_start(ap, types);
+	st = vprep(s, err, errlen, sql, types, ap);
+	va_end(ap);
+	if (run(s, st, err, errlen) == -1)
+		return -1;
+	if (changes != NULL)
+		*changes = sqlite3_changes(s->db);
 	return 0;
 }
 
@@ -250,6 +362,29 @@ migrate(struct store *s, char *err, size_t errlen)
 	return 0;
 }
 
+/* Create the schema additions that are missing, in one transaction. */
+static int
+extend(struct store *s, char *err, size_t errlen)
+{
+	int64_t had;
+
+	had = scalar(s,
+	    prep(s, err, errlen,
+		"SELECT count(*) FROM sqlite_master WHERE name = 'videos_fts'",
+		""),
+	    err, errlen);
+	if (had < 0 || exec(s, "BEGIN IMMEDIATE", err, errlen) == -1)
+		return -1;
+	if (exec(s, SCHEMA_EXT, err, errlen) == -1 ||
+	    (had == 0 && exec(s, FTS_BACKFILL, err, errlen) == -1) ||
+	    exec(s, "COMMIT", err, errlen) == -1) {
+		if (!sqlite3_get_autocommit(s->db))
+			(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	return 0;
+}
+
 struct store *
 store_open(const char *path, char *err, size_t errlen)
 {
@@ -270,7 +405,7 @@ store_open(const char *path, char *err, size_t errlen)
 		sqlerr(s, err, errlen, "open");
 		goto fail;
 	}
-	sqlite3_busy_timeout(s->db, 10000);
+	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
 	if (exec(s,
 		"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
 		" PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=67108864;"
@@ -279,7 +414,7 @@ store_open(const char *path, char *err, size_t errlen)
 		goto fail;
 	(void)sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL,
 	    &one);
-	if (migrate(s, err, errlen) == -1 ||
+	if (migrate(s, err, errlen) == -1 || extend(s, err, errlen) == -1 ||
 	    exec(s, TEMP_TABLES, err, errlen) == -1)
 		goto fail;
 	return s;
@@ -797,124 +932,143 @@ store_candidates_missing(struct store *s, const char *account, char *err,
 	"  ON v.account = s.account AND v.id = s.id"                          \
 	"  WHERE s.account = ?1 AND s.position IS NOT NULL)"
 
+/* The names of the fields that differ, "title,total_views" (x vs v). */
+#define CHANGED_FIELDS                                                         \
+	"rtrim("                                                              \
+	" CASE WHEN x.title IS NOT v.title THEN 'title,' ELSE '' END ||"      \
+	" CASE WHEN x.description IS NOT v.description"                       \
+	"   THEN 'description,' ELSE '' END ||"                               \
+	" CASE WHEN x.duration IS NOT v.duration THEN 'duration,' ELSE '' END"\
+	" || CASE WHEN x.width IS NOT v.width THEN 'width,' ELSE '' END ||"   \
+	" CASE WHEN x.height IS NOT v.height THEN 'height,' ELSE '' END ||"   \
+	" CASE WHEN x.cover IS NOT v.cover THEN 'cover,' ELSE '' END ||"      \
+	" CASE WHEN x.embed_link IS NOT v.embed_link"                         \
+	"   THEN 'embed_link,' ELSE '' END ||"                                \
+	" CASE WHEN x.embed_html IS NOT v.embed_html"                         \
+	"   THEN 'embed_html,' ELSE '' END ||"                                \
+	" CASE WHEN x.share_url IS NOT v.share_url"                           \
+	"   THEN 'share_url,' ELSE '' END ||"                                 \
+	" CASE WHEN x.created_at IS NOT v.created_at"                         \
+	"   THEN 'created_at,' ELSE '' END ||"                                \
+	" CASE WHEN x.total_shares IS NOT v.total_shares"                     \
+	"   THEN 'total_shares,' ELSE '' END ||"                              \
+	" CASE WHEN x.total_likes IS NOT v.total_likes"                       \
+	"   THEN 'total_likes,' ELSE '' END ||"                               \
+	" CASE WHEN x.total_comments IS NOT v.total_comments"                 \
+	"   THEN 'total_comments,' ELSE '' END ||"                            \
+	" CASE WHEN x.total_views IS NOT v.total_views"                       \
+	"   THEN 'total_views,' ELSE '' END, ',')"
+
+/* Staged values (x) joined to the stored row (v, NULL when new). */
+#define STAGED_JOIN                                                            \
+	" FROM " STAGED_KEPT " AS x LEFT JOIN videos v"                       \
+	" ON v.account = x.account AND v.id = x.id"
+
+#define COUNTS_DIFFER                                                          \
+	"(x.total_views IS NOT v.total_views"                                 \
+	" OR x.total_likes IS NOT v.total_likes"                              \
+	" OR x.total_comments IS NOT v.total_comments"                        \
+	" OR x.total_shares IS NOT v.total_shares)"
+
 static int
 apply_tx(struct store *s, const char *account, const struct store_apply *a,
     struct store_counts *c, char *err, size_t errlen)
 {
-	int64_t n;
+	int64_t run = a->run_id ? a->run_id : STORE_NULL;
 
 	if (a->apply_deletions) {
-		if (run(s,
-			prep(s, err, errlen,
-			    "UPDATE videos SET deleted_at = ?2, position = NULL"
-			    " WHERE account = ?1 AND deleted_at IS NULL"
-			    " AND id IN (SELECT id FROM cand WHERE account = ?1"
-			    "   AND checked = 1 AND found = 0)",
-			    "si", account, a->now),
-			err, errlen) == -1)
+		if (run_sql(s, err, errlen, &c->deleted,
+			"INSERT INTO changes (run_id, account, id, kind)"
+			" SELECT ?3, account, id, 'deleted' FROM videos"
+			" WHERE account = ?1 AND deleted_at IS NULL"
+			" AND id IN (SELECT id FROM cand WHERE account = ?1"
+			"   AND checked = 1 AND found = 0)",
+			"sii", account, a->now, run) == -1 ||
+		    run_sql(s, err, errlen, NULL,
+			"UPDATE videos SET deleted_at = ?2, position = NULL"
+			" WHERE account = ?1 AND deleted_at IS NULL"
+			" AND id IN (SELECT id FROM cand WHERE account = ?1"
+			"   AND checked = 1 AND found = 0)",
+			"si", account, a->now) == -1)
 			return -1;
-		c->deleted = sqlite3_changes(s->db);
 	}
-	/* Count what the upsert will do before it does it. */
-	n = scalar(s,
-	    prep(s, err, errlen,
-		"SELECT count(*) FROM stage s WHERE s.account = ?"
-		" AND s.position IS NOT NULL AND NOT EXISTS (SELECT 1 FROM"
-		" videos v WHERE v.account = s.account AND v.id = s.id)",
-		"s", account),
-	    err, errlen);
-	if (n < 0)
+	/* The change log and history, from what the upsert is about to do. */
+	if (run_sql(s, err, errlen, &c->new,
+		"INSERT INTO changes (run_id, account, id, kind)"
+		" SELECT ?2, x.account, x.id, 'new'" STAGED_JOIN
+		" WHERE v.id IS NULL",
+		"si", account, run) == -1 ||
+	    run_sql(s, err, errlen, &c->updated,
+		"INSERT INTO changes (run_id, account, id, kind, fields)"
+		" SELECT ?2, x.account, x.id, 'updated', " CHANGED_FIELDS
+		STAGED_JOIN " WHERE v.id IS NOT NULL AND " STAGED_DIFFERS,
+		"si", account, run) == -1 ||
+	    run_sql(s, err, errlen, &c->restored,
+		"INSERT INTO changes (run_id, account, id, kind)"
+		" SELECT ?2, x.account, x.id, 'restored'" STAGED_JOIN
+		" WHERE v.deleted_at IS NOT NULL",
+		"si", account, run) == -1 ||
+	    run_sql(s, err, errlen, NULL,
+		"INSERT OR IGNORE INTO video_stats (account, id, observed_at,"
+		" total_views, total_likes, total_comments, total_shares)"
+		" SELECT x.account, x.id, ?2, x.total_views, x.total_likes,"
+		" x.total_comments, x.total_shares" STAGED_JOIN
+		" WHERE v.id IS NULL OR " COUNTS_DIFFER,
+		"si", account, a->now) == -1)
 		return -1;
-	c->new = n;
-	n = scalar(s,
-	    prep(s, err, errlen,
-		"SELECT count(*) FROM (SELECT " STAGED_VALUES
-		" FROM stage s JOIN videos v ON v.account = s.account"
-		" AND v.id = s.id WHERE s.account = ?1"
-		" AND s.position IS NOT NULL) AS x"
-		" JOIN videos v ON v.account = x.account AND v.id = x.id"
-		" WHERE " STAGED_DIFFERS,
-		"s", account),
-	    err, errlen);
-	if (n < 0)
-		return -1;
-	c->updated = n;
-	n = scalar(s,
-	    prep(s, err, errlen,
-		"SELECT count(*) FROM stage s JOIN videos v"
-		" ON v.account = s.account AND v.id = s.id"
-		" WHERE s.account = ? AND s.position IS NOT NULL"
-		" AND v.deleted_at IS NOT NULL",
-		"s", account),
-	    err, errlen);
-	if (n < 0)
-		return -1;
-	c->restored = n;
-	if (run(s,
-		prep(s, err, errlen,
-		    "INSERT INTO videos (" VIDEO_COLS
-		    ", first_seen_at, updated_at, deleted_at)"
-		    " SELECT *, ?2, ?2, NULL FROM " STAGED_KEPT " WHERE true"
-		    " ON CONFLICT (account, id) DO UPDATE SET"
-		    " position = excluded.position, title = excluded.title,"
-		    " description = excluded.description,"
-		    " duration = excluded.duration, width = excluded.width,"
-		    " height = excluded.height, cover = excluded.cover,"
-		    " embed_link = excluded.embed_link,"
-		    " embed_html = excluded.embed_html,"
-		    " share_url = excluded.share_url,"
-		    " created_at = excluded.created_at,"
-		    " total_shares = excluded.total_shares,"
-		    " total_likes = excluded.total_likes,"
-		    " total_comments = excluded.total_comments,"
-		    " total_views = excluded.total_views,"
-		    " deleted_at = NULL,"
-		    " updated_at = CASE WHEN " FIELDS_DIFFER
-		    " THEN excluded.updated_at ELSE updated_at END"
-		    " WHERE " FIELDS_DIFFER
-		    " OR position IS NOT excluded.position"
-		    " OR deleted_at IS NOT NULL",
-		    "si", account, a->now),
-		err, errlen) == -1)
+	if (run_sql(s, err, errlen, NULL,
+		"INSERT INTO videos (" VIDEO_COLS
+		", first_seen_at, updated_at, deleted_at)"
+		" SELECT *, ?2, ?2, NULL FROM " STAGED_KEPT " WHERE true"
+		" ON CONFLICT (account, id) DO UPDATE SET"
+		" position = excluded.position, title = excluded.title,"
+		" description = excluded.description,"
+		" duration = excluded.duration, width = excluded.width,"
+		" height = excluded.height, cover = excluded.cover,"
+		" embed_link = excluded.embed_link,"
+		" embed_html = excluded.embed_html,"
+		" share_url = excluded.share_url,"
+		" created_at = excluded.created_at,"
+		" total_shares = excluded.total_shares,"
+		" total_likes = excluded.total_likes,"
+		" total_comments = excluded.total_comments,"
+		" total_views = excluded.total_views,"
+		" deleted_at = NULL,"
+		" updated_at = CASE WHEN " FIELDS_DIFFER
+		" THEN excluded.updated_at ELSE updated_at END"
+		" WHERE " FIELDS_DIFFER
+		" OR position IS NOT excluded.position"
+		" OR deleted_at IS NOT NULL",
+		"si", account, a->now) == -1)
 		return -1;
 	/* Rows that fell out of the kept slice keep their values. */
-	if (run(s,
-		prep(s, err, errlen,
-		    "UPDATE videos SET position = NULL WHERE account = ?1"
-		    " AND position IS NOT NULL AND NOT EXISTS (SELECT 1"
-		    " FROM stage s WHERE s.account = ?1 AND s.id = videos.id"
-		    " AND s.position IS NOT NULL)",
-		    "s", account),
-		err, errlen) == -1)
+	if (run_sql(s, err, errlen, NULL,
+		"UPDATE videos SET position = NULL WHERE account = ?1"
+		" AND position IS NOT NULL AND NOT EXISTS (SELECT 1"
+		" FROM stage s WHERE s.account = ?1 AND s.id = videos.id"
+		" AND s.position IS NOT NULL)",
+		"s", account) == -1 ||
+	    run_sql(s, err, errlen, NULL,
+		"INSERT OR REPLACE INTO cover_sources (account, id, src)"
+		" SELECT account, id, cover_src FROM stage"
+		" WHERE account = ? AND cover_state = 1"
+		" AND cover_src IS NOT NULL",
+		"s", account) == -1 ||
+	    run_sql(s, err, errlen, NULL,
+		"DELETE FROM cover_sources WHERE account = ?1 AND id IN"
+		" (SELECT id FROM videos WHERE account = ?1"
+		"  AND cover IS NULL)",
+		"s", account) == -1)
 		return -1;
-	if (run(s,
-		prep(s, err, errlen,
-		    "INSERT OR REPLACE INTO cover_sources (account, id, src)"
-		    " SELECT account, id, cover_src FROM stage"
-		    " WHERE account = ? AND cover_state = 1"
-		    " AND cover_src IS NOT NULL",
-		    "s", account),
-		err, errlen) == -1)
-		return -1;
-	if (run(s,
-		prep(s, err, errlen,
-		    "DELETE FROM cover_sources WHERE account = ?1 AND id IN"
-		    " (SELECT id FROM videos WHERE account = ?1"
-		    "  AND cover IS NULL)",
-		    "s", account),
-		err, errlen) == -1)
-		return -1;
-	return run(s,
-	    prep(s, err, errlen,
-		"UPDATE accounts SET state = 'ok', last_error = NULL,"
-		" last_success_at = ?2, next_sync_at = ?3,"
-		" open_id = coalesce(?4, open_id),"
-		" display_name = coalesce(?5, display_name),"
-		" token_expires_at = ?6, refresh_expires_at = ?7"
-		" WHERE name = ?1",
-		"siissii", account, a->now, a->next_sync_at, a->open_id,
-		a->display_name, a->token_expires_at, a->refresh_expires_at),
-	    err, errlen);
+	return run_sql(s, err, errlen, NULL,
+	    "UPDATE accounts SET state = 'ok', last_error = NULL,"
+	    " last_success_at = ?2, next_sync_at = ?3,"
+	    " open_id = coalesce(?4, open_id),"
+	    " display_name = coalesce(?5, display_name),"
+	    " token_expires_at = ?6, refresh_expires_at = ?7"
+	    " WHERE name = ?1",
+	    "siissii", account, a->now, a->next_sync_at, a->open_id,
+	    a->display_name, a->token_expires_at, a->refresh_expires_at);
 }
 
 int
@@ -934,6 +1088,63 @@ store_apply(struct store *s, const char *account, const struct store_apply *a,
 	if (out != NULL)
 		*out = c;
 	(void)store_stage_begin(s, account, NULL, 0);
+	return 0;
+}
+
+int64_t
+store_run_begin(struct store *s, const char *account, int64_t now, char *err,
+    size_t errlen)
+{
+	if (run_sql(s, err, errlen, NULL,
+		"INSERT INTO sync_runs (account, started_at) VALUES (?, ?)",
+		"si", account, now) == -1)
+		return -1;
+	return sqlite3_last_insert_rowid(s->db);
+}
+
+int
+store_run_end(struct store *s, int64_t run, int64_t now, const char *outcome,
+    int64_t requests, const struct store_counts *c, const char *error,
+    char *err, size_t errlen)
+{
+	return run_sql(s, err, errlen, NULL,
+	    "UPDATE sync_runs SET finished_at = ?2, outcome = ?3,"
+	    " requests = ?4, new = ?5, updated = ?6, deleted = ?7, error = ?8"
+	    " WHERE id = ?1",
+	    "iisiiiis", run, now, outcome, requests, c ? c->new : STORE_NULL,
+	    c ? c->updated + c->restored : STORE_NULL,
+	    c ? c->deleted : STORE_NULL, error);
+}
+
+int
+store_retention(struct store *s, int64_t now, char *err, size_t errlen)
+{
+	int64_t full = now - STORE_STATS_FULL_DAYS * 86400;
+	int64_t runs = now - STORE_RUNS_DAYS * 86400;
+
+	if (exec(s, "BEGIN IMMEDIATE", err, errlen) == -1)
+		return -1;
+	/* Older points: keep the last one of each UTC day per video. */
+	if (run_sql(s, err, errlen, NULL,
+		"DELETE FROM video_stats WHERE observed_at < ?1"
+		" AND EXISTS (SELECT 1 FROM video_stats b"
+		"  WHERE b.account = video_stats.account"
+		"  AND b.id = video_stats.id"
+		"  AND b.observed_at > video_stats.observed_at"
+		"  AND b.observed_at / 86400 = video_stats.observed_at / 86400)",
+		"i", full) == -1 ||
+	    run_sql(s, err, errlen, NULL,
+		"DELETE FROM changes WHERE run_id IN (SELECT id FROM sync_runs"
+		" WHERE started_at < ?1)",
+		"i", runs) == -1 ||
+	    run_sql(s, err, errlen, NULL,
+		"DELETE FROM sync_runs WHERE started_at < ?1", "i",
+		runs) == -1 ||
+	    exec(s, "COMMIT", err, errlen) == -1) {
+		if (!sqlite3_get_autocommit(s->db))
+			(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
 	return 0;
 }
 
@@ -1013,6 +1224,22 @@ store_videos(struct store *s, const char *account, const struct store_query *q,
 void
 store_checkpoint(struct store *s)
 {
+	struct stat st;
+	char *wal;
+
+	/*
+	 * A passive checkpoint after each refresh; when readers kept the WAL
+	 * from being reset and it grew, try to truncate it, without waiting
+	 * for them (busy timeout 0): the next refresh tries again.
+	 */
 	(void)sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
 	    NULL, NULL);
+	wal = xasprintf("%s-wal", s->path);
+	if (stat(wal, &st) == 0 && st.st_size > STORE_WAL_TRUNCATE) {
+		sqlite3_busy_timeout(s->db, 0);
+		(void)sqlite3_wal_checkpoint_v2(s->db, NULL,
+		    SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+		sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
+	}
+	free(wal);
 }

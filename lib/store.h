@@ -135,6 +135,7 @@ struct store_apply {
 	int64_t next_sync_at;
 	int64_t token_expires_at, refresh_expires_at;
 	int apply_deletions; /* mark missing candidates deleted */
+	int64_t run_id;	     /* sync_runs row the changes belong to, or 0 */
 };
 
 struct store_counts {
@@ -149,6 +150,25 @@ struct store_counts {
 int store_apply(struct store *, const char *account,
     const struct store_apply *, struct store_counts *out, char *err,
     size_t errlen);
+
+/*
+ * Record the start of a refresh in sync_runs; returns its id (> 0), or -1.
+ */
+int64_t store_run_begin(struct store *, const char *account, int64_t now,
+    char *err, size_t errlen);
+/* Record how the refresh 'run' ended ("ok", "error", "needs_auth"). */
+int store_run_end(struct store *, int64_t run, int64_t now,
+    const char *outcome, int64_t requests, const struct store_counts *,
+    const char *error, char *err, size_t errlen);
+
+/*
+ * Retention (README, "Retention"): engagement history older than
+ * STORE_STATS_FULL_DAYS keeps one point per video per UTC day; sync runs
+ * and their change log are kept STORE_RUNS_DAYS days.
+ */
+#define STORE_STATS_FULL_DAYS 30
+#define STORE_RUNS_DAYS 90
+int store_retention(struct store *, int64_t now, char *err, size_t errlen);
 
 /* True when some row of 'account' names cover 'rel'. */
 int store_cover_used(struct store *, const char *account, const char *rel);

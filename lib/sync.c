@@ -112,6 +112,7 @@ struct job {
 	LIST_HEAD(, dl) dls;
 	int ndl;
 
+	int64_t run_id; /* sync_runs row, 0 when it could not be written */
 	struct sync_result res;
 	char error[ERRLEN];
 	LIST_ENTRY(job) entry;
@@ -121,6 +122,7 @@ struct sync_engine {
 	struct sync_opts o;
 	struct ratelimit rl[EP_COUNT];
 	int64_t rate_limit; /* what the limiters were sized for */
+	int64_t retention_day; /* UTC day of the last retention pass */
 	LIST_HEAD(, job) jobs;
 	char **swept; /* accounts whose covers folder was swept */
 	size_t nswept;
@@ -237,6 +239,8 @@ job_finish(struct job *j)
 {
 	struct sync_result res;
 
+	char err[ERRLEN];
+
 	if (j->finished)
 		return;
 	j->finished = 1;
@@ -244,6 +248,12 @@ job_finish(struct job *j)
 	res.account = j->acct.name;
 	if (!res.ok)
 		res.error = j->error;
+	res.run_id = j->run_id;
+	if (j->run_id > 0 &&
+	    store_run_end(j->e->o.store, j->run_id, now_unix(), res.state,
+		res.requests, res.ok ? &res.counts : NULL, res.error, err,
+		sizeof(err)) == -1)
+		log_warnx("%s: %s", j->acct.name, err);
 	/* The callback may look at the result; release afterwards. */
 	if (j->done != NULL)
 		j->done(&res, j->arg);
@@ -1112,10 +1122,16 @@ apply(struct job *j)
 	a.token_expires_at = j->tok.access_expires_at;
 	a.refresh_expires_at = j->tok.refresh_expires_at;
 	a.apply_deletions = j->apply_deletions;
+	a.run_id = j->run_id;
 	if (store_apply(e->o.store, j->acct.name, &a, &j->res.counts, err,
 		sizeof(err)) == -1) {
 		job_fail(j, "error", "%s; the previous data is unchanged", err);
 		return;
+	}
+	if (a.now / 86400 != e->retention_day) {
+		e->retention_day = a.now / 86400;
+		if (store_retention(e->o.store, a.now, err, sizeof(err)) == -1)
+			log_warnx("retention: %s", err);
 	}
 	store_checkpoint(e->o.store);
 	if (j->res.covers > 0 || j->res.counts.deleted > 0 ||
@@ -1148,6 +1164,12 @@ on_job_start(uv_timer_t *t)
 		sizeof(err)) == -1) {
 		job_fail(j, "error", "%s", err);
 		return;
+	}
+	j->run_id = store_run_begin(st, j->acct.name, now_unix(), err,
+	    sizeof(err));
+	if (j->run_id < 0) {
+		log_warnx("%s: %s", j->acct.name, err);
+		j->run_id = 0;
 	}
 	step_token(j);
 }

@@ -40,6 +40,7 @@ struct sync_result {
 	int64_t covers;	  /* covers downloaded */
 	int64_t cover_failures;
 	int64_t videos; /* kept videos listed */
+	int64_t run_id; /* its sync_runs row (0 if none) */
 };
 
 /* Called once per sync_account(), from the loop, when the refresh ends. */

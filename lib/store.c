@@ -505,7 +505,11 @@ store_account_ensure(struct store *s, const char *name, char *err,
 	" a.last_attempt_at, a.last_success_at, a.next_sync_at,"             \
 	" a.token_expires_at, a.refresh_expires_at,"                         \
 	" (SELECT count(*) FROM videos v WHERE v.account = a.name"           \
-	"   AND v.deleted_at IS NULL)"
+	"   AND v.deleted_at IS NULL),"                                      \
+	" (SELECT count(*) FROM sync_runs r WHERE r.account = a.name"        \
+	"   AND r.outcome != 'ok' AND r.id > coalesce((SELECT max(o.id)"     \
+	"   FROM sync_runs o WHERE o.account = a.name"                       \
+	"   AND o.outcome = 'ok'), 0))"
 
 static void
 account_row(sqlite3_stmt *st, struct store_account *a)
@@ -521,6 +525,7 @@ account_row(sqlite3_stmt *st, struct store_account *a)
 	a->token_expires_at = col_int(st, 8);
 	a->refresh_expires_at = col_int(st, 9);
 	a->videos = sqlite3_column_int64(st, 10);
+	a->failures = sqlite3_column_int64(st, 11);
 }
 
 int

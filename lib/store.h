@@ -37,6 +37,7 @@ struct store_account {
 	int64_t last_attempt_at, last_success_at, next_sync_at;
 	int64_t token_expires_at, refresh_expires_at; /* STORE_NULL if NULL */
 	int64_t videos;				       /* live videos */
+	int64_t failures; /* failed refreshes since the last success */
 };
 
 /* Make sure an accounts row exists (state 'needs_auth' when new). */

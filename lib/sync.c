@@ -31,6 +31,7 @@
 #include "covers.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "oauth.h"
 #include "ratelimit.h"
 #include "secrets.h"
@@ -126,6 +127,9 @@ struct sync_engine {
 	LIST_HEAD(, job) jobs;
 	char **swept; /* accounts whose covers folder was swept */
 	size_t nswept;
+	char **names; /* requests made per account since start (metrics) */
+	int64_t *requests;
+	size_t nnames;
 };
 
 static void step_user(struct job *);
@@ -230,7 +234,51 @@ sync_free(struct sync_engine *e)
 	for (i = 0; i < e->nswept; i++)
 		free(e->swept[i]);
 	free(e->swept);
+	for (i = 0; i < e->nnames; i++)
+		free(e->names[i]);
+	free(e->names);
+	free(e->requests);
 	free(e);
+}
+
+/* Count the job's requests and rewrite the metrics file, if any. */
+static void
+write_metrics(struct sync_engine *e, const struct sync_result *r)
+{
+	static const char *const eps[] = {"user_info", "video_list",
+	    "video_query"};
+	struct metrics_counters mc;
+	int64_t waits[3];
+	char err[ERRLEN];
+	size_t i;
+
+	for (i = 0; i < e->nnames; i++)
+		if (strcmp(e->names[i], r->account) == 0)
+			break;
+	if (i == e->nnames) {
+		e->names = xreallocarray(e->names, i + 1, sizeof(*e->names));
+		e->requests = xreallocarray(e->requests, i + 1,
+		    sizeof(*e->requests));
+		e->names[i] = xstrdup(r->account);
+		e->requests[i] = 0;
+		e->nnames++;
+	}
+	e->requests[i] += r->requests;
+	if (e->o.cfg->metrics == NULL)
+		return;
+	waits[0] = e->rl[EP_USER].waits;
+	waits[1] = e->rl[EP_LIST].waits;
+	waits[2] = e->rl[EP_QUERY].waits;
+	memset(&mc, 0, sizeof(mc));
+	mc.names = (const char *const *)e->names;
+	mc.requests = e->requests;
+	mc.n = e->nnames;
+	mc.endpoints = eps;
+	mc.waits = waits;
+	mc.nendpoints = nitems(eps);
+	if (metrics_write(e->o.cfg->metrics, e->o.store, &mc, now_unix(), err,
+		sizeof(err)) == -1)
+		log_warnx("metrics: %s", err);
 }
 
 /* End the job: report, then release. */
@@ -254,6 +302,7 @@ job_finish(struct job *j)
 		res.requests, res.ok ? &res.counts : NULL, res.error, err,
 		sizeof(err)) == -1)
 		log_warnx("%s: %s", j->acct.name, err);
+	write_metrics(j->e, &res);
 	/* The callback may look at the result; release afterwards. */
 	if (j->done != NULL)
 		j->done(&res, j->arg);

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Prometheus text exposition format 0.0.4: "# HELP", "# TYPE", then one
+ * sample per line. Account names are [A-Za-z0-9_-], so labels need no
+ * escaping. Times are unix seconds, as Prometheus' *_timestamp_seconds.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "metrics.h"
+#include "store.h"
+#include "util.h"
+
+#define WARN_DAYS 30 /* refresh-token warning threshold (also 7 and 1) */
+
+struct gather {
+	struct buf b[8];
+	int64_t now;
+};
+
+static const struct {
+	const char *name, *type, *help;
+} M[] = {
+	{"tiktok_mirror_videos", "gauge", "Live videos in the mirror."},
+	{"tiktok_mirror_last_success_timestamp_seconds", "gauge",
+	    "When the last refresh succeeded."},
+	{"tiktok_mirror_consecutive_failures", "gauge",
+	    "Failed refreshes since the last success."},
+	{"tiktok_mirror_token_expiry_timestamp_seconds", "gauge",
+	    "When the access token expires."},
+	{"tiktok_mirror_refresh_token_expiry_timestamp_seconds", "gauge",
+	    "When the authorization (refresh token) expires."},
+	{"tiktok_mirror_refresh_token_warning", "gauge",
+	    "1 when the authorization expires within 30 days: run auth."},
+	{"tiktok_mirror_account_state", "gauge",
+	    "1 for the account's state (ok, error, needs_auth)."},
+	{"tiktok_mirror_requests_total", "counter",
+	    "Requests made for the account since the process started."},
+};
+
+static void
+add(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+add(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	char line[512];
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0 || buf_add(b, line, (size_t)n) == -1)
+		fatalx("metrics: output too large");
+}
+
+static int
+on_account(const struct store_account *a, void *arg)
+{
+	struct gather *g = arg;
+	static const char *const states[] = {"ok", "error", "needs_auth"};
+	size_t i;
+
+	add(&g->b[0], "tiktok_mirror_videos{account=\"%s\"} %lld\n", a->name,
+	    (long long)a->videos);
+	if (a->last_success_at != STORE_NULL)
+		add(&g->b[1], "%s{account=\"%s\"} %lld\n", M[1].name, a->name,
+		    (long long)a->last_success_at);
+	add(&g->b[2], "%s{account=\"%s\"} %lld\n", M[2].name, a->name,
+	    (long long)a->failures);
+	if (a->token_expires_at != STORE_NULL)
+		add(&g->b[3], "%s{account=\"%s\"} %lld\n", M[3].name, a->name,
+		    (long long)a->token_expires_at);
+	if (a->refresh_expires_at != STORE_NULL) {
+		add(&g->b[4], "%s{account=\"%s\"} %lld\n", M[4].name, a->name,
+		    (long long)a->refresh_expires_at);
+		add(&g->b[5], "%s{account=\"%s\"} %d\n", M[5].name, a->name,
+		    a->refresh_expires_at - g->now <= WARN_DAYS * 86400);
+	}
+	for (i = 0; i < nitems(states); i++)
+		add(&g->b[6], "%s{account=\"%s\",state=\"%s\"} %d\n", M[6].name,
+		    a->name, states[i], strcmp(a->state, states[i]) == 0);
+	return 0;
+}
+
+int
+metrics_write(const char *path, struct store *st,
+    const struct metrics_counters *c, int64_t now, char *err, size_t errlen)
+{
+	struct gather g;
+	struct buf out;
+	size_t i;
+	int rc = -1;
+
+	memset(&g, 0, sizeof(g));
+	g.now = now;
+	for (i = 0; i < nitems(g.b); i++)
+		buf_init(&g.b[i], 0);
+	buf_init(&out, 0);
+	if (store_accounts_each(st, on_account, &g, err, errlen) == -1)
+		goto out;
+	for (i = 0; c != NULL && i < c->n; i++)
+		add(&g.b[7], "%s{account=\"%s\"} %lld\n", M[7].name,
+		    c->names[i], (long long)c->requests[i]);
+	for (i = 0; i < nitems(M); i++) {
+		add(&out, "# HELP %s %s\n# TYPE %s %s\n", M[i].name, M[i].help,
+		    M[i].name, M[i].type);
+		if (g.b[i].len > 0 && buf_add(&out, g.b[i].data, g.b[i].len) ==
+			-1)
+			fatalx("metrics: output too large");
+	}
+	add(&out, "# HELP tiktok_mirror_rate_limit_waits_total Requests that "
+		  "waited for the shared rate limiter.\n"
+		  "# TYPE tiktok_mirror_rate_limit_waits_total counter\n");
+	for (i = 0; c != NULL && i < c->nendpoints; i++)
+		add(&out,
+		    "tiktok_mirror_rate_limit_waits_total{endpoint=\"%s\"} "
+		    "%lld\n",
+		    c->endpoints[i], (long long)c->waits[i]);
+	rc = write_file_atomic(path, out.data, out.len, 0644, err, errlen);
+out:
+	for (i = 0; i < nitems(g.b); i++)
+		buf_free(&g.b[i]);
+	buf_free(&out);
+	return rc;
+}

@@ -39,24 +39,6 @@ static const char *const TSV_COLS[] = {"account", "id", "position", "title",
     "total_shares", "total_likes", "total_comments", "total_views",
     "first_seen_at", "updated_at", "deleted_at"};
 
-/* Cut 's' after 'n' characters, never inside a UTF-8 sequence. */
-static char *
-cut(const char *s, int64_t n)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0;
-
-	if (s == NULL)
-		return NULL;
-	while (p[i] != '\0' && n > 0) {
-		i++;
-		while ((p[i] & 0xc0) == 0x80)
-			i++;
-		n--;
-	}
-	return xstrndup(s, n < 0 ? strlen(s) : i);
-}
-
 /* The user's --date-format is a strftime format by design. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
@@ -76,8 +58,8 @@ static int
 on_video(const struct store_video *v, void *arg)
 {
 	struct vout *o = arg;
-	char *title = cut(v->title, o->limit);
-	char *desc = cut(v->description, o->limit);
+	char *title = out_cut(v->title, o->limit);
+	char *desc = out_cut(v->description, o->limit);
 	char iso[64], when[128];
 
 	fmt_iso8601(v->created_at, iso, sizeof(iso));
@@ -85,33 +67,14 @@ on_video(const struct store_video *v, void *arg)
 	if (o->fmt == FMT_JSON) {
 		struct buf *b = &o->b;
 
-		if (buf_addstr(b, o->n ? ",\n  {" : "\n  {") == -1)
+		struct store_video w = *v;
+
+		/* The same object as export writes, cut by --limit. */
+		w.title = title;
+		w.description = desc;
+		if (buf_addstr(b, o->n ? ",\n  " : "\n  ") == -1)
 			fatalx("output too large");
-		out_json_str(b, 1, "account", v->account);
-		out_json_str(b, 0, "id", v->id);
-		out_json_int(b, 0, "position", v->position);
-		out_json_str(b, 0, "title", title);
-		out_json_str(b, 0, "description", desc);
-		out_json_int(b, 0, "duration", v->duration);
-		out_json_int(b, 0, "width", v->width);
-		out_json_int(b, 0, "height", v->height);
-		out_json_str(b, 0, "cover", v->cover);
-		out_json_str(b, 0, "embed_link", v->embed_link);
-		out_json_str(b, 0, "embed_html", v->embed_html);
-		out_json_str(b, 0, "share_url", v->share_url);
-		out_json_int(b, 0, "created_at", v->created_at);
-		out_json_str(b, 0, "created_at_iso", iso);
-		if (o->date_format != NULL)
-			out_json_str(b, 0, "created_at_formatted", when);
-		out_json_int(b, 0, "total_shares", v->total_shares);
-		out_json_int(b, 0, "total_likes", v->total_likes);
-		out_json_int(b, 0, "total_comments", v->total_comments);
-		out_json_int(b, 0, "total_views", v->total_views);
-		out_json_int(b, 0, "first_seen_at", v->first_seen_at);
-		out_json_int(b, 0, "updated_at", v->updated_at);
-		out_json_int(b, 0, "deleted_at", v->deleted_at);
-		if (buf_addstr(b, "}") == -1)
-			fatalx("output too large");
+		out_video_json(b, &w, o->date_format != NULL ? when : NULL);
 		if (b->len > 65536 && out_flush(b) == -1)
 			o->failed = 1;
 	} else if (o->fmt == FMT_TSV) {
@@ -138,7 +101,7 @@ on_video(const struct store_video *v, void *arg)
 		out_tsv_int(stdout, 0, v->deleted_at);
 		fputc('\n', stdout);
 	} else {
-		char *t = cut(title, 48), esc[256];
+		char *t = out_cut(title, 48), esc[256];
 
 		printf("%4s  %-20s  %-20s  %12lld  %-48s  %s\n",
 		    v->position == STORE_NULL ? "-"

@@ -85,3 +85,96 @@ out_flush(struct buf *b)
 	buf_reset(b);
 	return rc;
 }
+
+char *
+out_cut(const char *s, int64_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+
+	if (s == NULL)
+		return NULL;
+	while (p[i] != '\0' && n > 0) {
+		i++;
+		while ((p[i] & 0xc0) == 0x80)
+			i++;
+		n--;
+	}
+	return xstrndup(s, n < 0 ? strlen(s) : i);
+}
+
+const char *const out_video_keys[OUT_VIDEO_NKEYS] = {"account", "id",
+    "position", "title", "description", "duration", "width", "height",
+    "cover", "embed_link", "embed_html", "share_url", "created_at",
+    "created_at_iso", "total_shares", "total_likes", "total_comments",
+    "total_views", "first_seen_at", "updated_at", "deleted_at"};
+
+/* The index of created_at_iso in out_video_keys[]. */
+#define OUT_VIDEO_ISO 13
+
+static void
+set_str(struct out_value *o, const char *s)
+{
+	o->str = s;
+	o->num = STORE_NULL;
+	o->is_num = 0;
+}
+
+static void
+set_num(struct out_value *o, int64_t n)
+{
+	o->str = NULL;
+	o->num = n;
+	o->is_num = 1;
+}
+
+void
+out_video_values(const struct store_video *v, char *iso, size_t isolen,
+    struct out_value *o)
+{
+	fmt_iso8601(v->created_at, iso, isolen);
+	set_str(&o[0], v->account);
+	set_str(&o[1], v->id);
+	set_num(&o[2], v->position);
+	set_str(&o[3], v->title);
+	set_str(&o[4], v->description);
+	set_num(&o[5], v->duration);
+	set_num(&o[6], v->width);
+	set_num(&o[7], v->height);
+	set_str(&o[8], v->cover);
+	set_str(&o[9], v->embed_link);
+	set_str(&o[10], v->embed_html);
+	set_str(&o[11], v->share_url);
+	set_num(&o[12], v->created_at);
+	set_str(&o[OUT_VIDEO_ISO], iso);
+	set_num(&o[14], v->total_shares);
+	set_num(&o[15], v->total_likes);
+	set_num(&o[16], v->total_comments);
+	set_num(&o[17], v->total_views);
+	set_num(&o[18], v->first_seen_at);
+	set_num(&o[19], v->updated_at);
+	set_num(&o[20], v->deleted_at);
+}
+
+void
+out_video_json(struct buf *b, const struct store_video *v,
+    const char *formatted)
+{
+	struct out_value vals[OUT_VIDEO_NKEYS];
+	char iso[64];
+	size_t i;
+
+	out_video_values(v, iso, sizeof(iso), vals);
+	if (buf_addstr(b, "{") == -1)
+		fatalx("output too large");
+	for (i = 0; i < OUT_VIDEO_NKEYS; i++) {
+		if (vals[i].is_num)
+			out_json_int(b, i == 0, out_video_keys[i], vals[i].num);
+		else
+			out_json_str(b, i == 0, out_video_keys[i], vals[i].str);
+		if (i == OUT_VIDEO_ISO && formatted != NULL)
+			out_json_str(b, 0, "created_at_formatted", formatted);
+	}
+	if (buf_addstr(b, "}") == -1)
+		fatalx("output too large");
+}

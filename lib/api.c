@@ -24,8 +24,11 @@ api_status(long http_status, const char *body, size_t len, char *err,
 	enum api_status rc;
 	int e;
 
-	if (json_parse(&j, body, len, jerr, sizeof(jerr)) == -1 ||
-	    json_type(&j, 0) != JSON_OBJECT) {
+	/* jerr says what is wrong: the JSON, or a value that is no object. */
+	if (json_parse(&j, body, len, jerr, sizeof(jerr)) == 0 &&
+	    json_type(&j, 0) != JSON_OBJECT)
+		errf(jerr, sizeof(jerr), "valid JSON, but not an object");
+	if (json_type(&j, 0) != JSON_OBJECT) {
 		json_free(&j);
 		if (http_status == 429) {
 			errf(err, errlen, "HTTP 429 (rate limited)");
@@ -131,6 +134,8 @@ static int
 parse_video(const struct json *j, int t, struct video *v, char *err,
     size_t errlen)
 {
+	const char *raw;
+	size_t rawlen = 0;
 	int idt;
 	char *id = NULL;
 
@@ -140,7 +145,13 @@ parse_video(const struct json *j, int t, struct video *v, char *err,
 	idt = json_get(j, t, "id");
 	if (json_string(j, idt, 32, &id, err, errlen) == -1)
 		return errf(err, errlen, "a video has no string id");
-	if (!valid_id(id, strlen(id))) {
+	/*
+	 * The id as sent must be the digits: decoding drops \u0000, so
+	 * "1\u0000" would otherwise pass as "1" (design.md, "Ids").
+	 */
+	raw = json_raw(j, idt, &rawlen);
+	if (!valid_id(id, strlen(id)) || raw == NULL ||
+	    !valid_id(raw, rawlen)) {
 		char esc[80];
 
 		errf(err, errlen, "video id \"%s\" is not 1-20 digits",

@@ -135,6 +135,7 @@ struct http {
 	int max_transfers;
 	int allow_http;
 	long connect_timeout_ms;
+	long test_timeout_ms; /* $TIKTOK_MIRROR_TEST_TIMEOUT_MS, or 0 */
 	char *user_agent;
 	char *ca;	/* combined PEM bundle, or NULL for curl's default */
 	size_t calen;
@@ -193,6 +194,24 @@ fail:
 		b->data[old] = '\0';
 	errno = saved;
 	return -1;
+}
+
+/*
+ * Tests only: $TIKTOK_MIRROR_TEST_TIMEOUT_MS (100..60000) caps every
+ * transfer's connect and total timeouts and its low-speed window, so that
+ * end-to-end tests can watch a hung server, its timeouts and the retries
+ * in seconds (like $TIKTOK_MIRROR_TEST_MIN_CACHE in lib/config.c).
+ * Returns 0 when unset or invalid.
+ */
+static long
+test_timeout_ms(void)
+{
+	const char *s = getenv("TIKTOK_MIRROR_TEST_TIMEOUT_MS");
+	int64_t v;
+
+	if (s != NULL && parse_i64(s, strlen(s), 100, HTTP_TIMEOUT_MS, &v) == 0)
+		return (long)v;
+	return 0;
 }
 
 /*
@@ -270,6 +289,9 @@ http_new(uv_loop_t *loop, const struct http_opts *opts, char *err,
 	h->connect_timeout_ms = opts->connect_timeout_ms > 0 ?
 	    opts->connect_timeout_ms :
 	    HTTP_CONNECT_TIMEOUT_MS;
+	if ((h->test_timeout_ms = test_timeout_ms()) > 0 &&
+	    h->connect_timeout_ms > h->test_timeout_ms)
+		h->connect_timeout_ms = h->test_timeout_ms;
 	h->user_agent = xstrdup(opts->user_agent != NULL ?
 		opts->user_agent :
 		"tiktok-mirror/" VERSION);
@@ -974,6 +996,7 @@ xfer_setup(struct http_xfer *x, const struct http_request *req, int https)
 	CURLcode rc = CURLE_OK;
 	struct curl_blob ca;
 	const char *const *hp;
+	long total, slow;
 	int has_expect = 0;
 
 #define SET(opt, val)                                                          \
@@ -1000,11 +1023,18 @@ xfer_setup(struct http_xfer *x, const struct http_request *req, int https)
 		ca.flags = CURL_BLOB_NOCOPY;
 		SET(CURLOPT_CAINFO_BLOB, &ca);
 	}
+	total = req->timeout_ms > 0 ? req->timeout_ms : HTTP_TIMEOUT_MS;
+	slow = HTTP_LOW_SPEED_TIME;
+	if (h->test_timeout_ms > 0) {
+		if (total > h->test_timeout_ms)
+			total = h->test_timeout_ms;
+		if (slow > (h->test_timeout_ms + 999) / 1000)
+			slow = (h->test_timeout_ms + 999) / 1000;
+	}
 	SET(CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
-	SET(CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ? req->timeout_ms :
-						      HTTP_TIMEOUT_MS);
+	SET(CURLOPT_TIMEOUT_MS, total);
 	SET(CURLOPT_LOW_SPEED_LIMIT, HTTP_LOW_SPEED_LIMIT);
-	SET(CURLOPT_LOW_SPEED_TIME, HTTP_LOW_SPEED_TIME);
+	SET(CURLOPT_LOW_SPEED_TIME, slow);
 	if (x->max_body <= (size_t)INT64_MAX)
 		SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->max_body);
 	SET(CURLOPT_TCP_KEEPALIVE, 1L);

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "scheduler.h"
 #include "secrets.h"
+#include "sha256.h"
 #include "store.h"
 #include "sync.h"
 #include "util.h"
@@ -36,7 +37,7 @@ struct acct {
 	int failures;
 	int removed;	      /* drop once the running refresh ends */
 	int dirty;	      /* settings changed while running */
-	int64_t grant_issued; /* issued_at of the tokens when stopped */
+	char grant[2 * SHA256_LEN + 1]; /* hash of the tokens when stopped */
 	int warned_days;      /* last refresh-token warning threshold */
 	char last[16];	      /* last result state, for change logging */
 	int64_t next_at;
@@ -229,9 +230,10 @@ on_synced(const struct sync_result *r, void *arg)
 	} else if (strcmp(r->state, "needs_auth") == 0) {
 		/* Stopped until `auth` writes a new grant. */
 		a->state = A_STOPPED;
-		a->grant_issued = 0;
+		a->grant[0] = '\0';
 		if (secrets_get(a->s->secrets, a->cfg.name, &t, NULL, 0) == 0) {
-			a->grant_issued = t.issued_at;
+			sha256_hex(t.access_token, strlen(t.access_token),
+			    a->grant);
 			tokens_clear(&t);
 		}
 	} else {
@@ -341,13 +343,16 @@ sched_secrets_changed(struct sched *s)
 {
 	struct acct *a;
 	struct tokens t;
+	char grant[2 * SHA256_LEN + 1];
 
 	LIST_FOREACH(a, &s->accts, entry) {
 		if (a->state != A_STOPPED)
 			continue;
 		if (secrets_get(s->secrets, a->cfg.name, &t, NULL, 0) != 0)
 			continue;
-		if (t.issued_at != a->grant_issued) {
+		/* Every grant or refresh issues a new access token. */
+		sha256_hex(t.access_token, strlen(t.access_token), grant);
+		if (strcmp(grant, a->grant) != 0) {
 			log_info("%s: new authorization found; resuming",
 			    a->cfg.name);
 			a->failures = 0;

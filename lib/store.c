@@ -391,8 +391,22 @@ store_open(const char *path, char *err, size_t errlen)
 	struct store *s;
 	int fd, one = 1;
 
-	/* Create the file ourselves so it gets mode 0640 whatever the umask. */
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	/*
+	 * Create the file ourselves so it gets mode 0640 whatever the umask
+	 * (open() applies the umask, so set the mode explicitly); SQLite
+	 * gives -wal and -shm the mode of the database. An existing file
+	 * keeps the mode its owner chose.
+	 */
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+	    0640);
+	if (fd != -1 && fchmod(fd, 0640) == -1) {
+		errf(err, errlen, "%s: cannot set mode 0640: %s", path,
+		    strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	if (fd == -1 && errno == EEXIST)
+		fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	if (fd == -1) {
 		errf(err, errlen, "%s: cannot open the mirror database: %s",
 		    path, strerror(errno));
@@ -997,6 +1011,15 @@ apply_tx(struct store *s, const char *account, const struct store_apply *a,
 			"si", account, a->now) == -1)
 			return -1;
 	}
+	/* Kept rows that exist, are live and stay as they are. */
+	c->unchanged = scalar(s,
+	    prep(s, err, errlen,
+		"SELECT count(*)" STAGED_JOIN " WHERE v.id IS NOT NULL"
+		" AND v.deleted_at IS NULL AND NOT " STAGED_DIFFERS,
+		"s", account),
+	    err, errlen);
+	if (c->unchanged < 0)
+		return -1;
 	/* The change log and history, from what the upsert is about to do. */
 	if (run_sql(s, err, errlen, &c->new,
 		"INSERT INTO changes (run_id, account, id, kind)"
@@ -1247,4 +1270,84 @@ store_checkpoint(struct store *s)
 		sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
 	}
 	free(wal);
+}
+
+int
+store_snapshot(struct store *s, const char *path, char *err, size_t errlen)
+{
+	sqlite3 *copy = NULL;
+	sqlite3_stmt *st = NULL;
+	static const char *const side[] = {"-journal", "-wal", "-shm"};
+	const char *mode;
+	char *tmp, *dir;
+	size_t i;
+	int fd = -1, rc = -1;
+
+	/* VACUUM INTO refuses an existing non-empty file: start clean. */
+	tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+	dir = path_dirname(path);
+	(void)unlink(tmp);
+	st = prep(s, err, errlen, "VACUUM INTO ?", "s", tmp);
+	if (st == NULL)
+		goto out;
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		errf(err, errlen, "%s: cannot copy %s into it: %s", tmp,
+		    s->path, sqlite3_errmsg(s->db));
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	/* A copy of a WAL database may say WAL; readers need no -shm. */
+	if (sqlite3_open_v2(tmp, &copy, SQLITE_OPEN_READWRITE, NULL) !=
+	    SQLITE_OK) {
+		errf(err, errlen, "%s: open: %s", tmp,
+		    copy ? sqlite3_errmsg(copy) : "out of memory");
+		goto out;
+	}
+	if (sqlite3_prepare_v2(copy, "PRAGMA journal_mode=DELETE", -1, &st,
+		NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW ||
+	    (mode = (const char *)sqlite3_column_text(st, 0)) == NULL ||
+	    strcmp(mode, "delete") != 0) {
+		errf(err, errlen, "%s: cannot leave WAL mode: %s", tmp,
+		    sqlite3_errmsg(copy));
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sqlite3_close(copy) != SQLITE_OK) {
+		errf(err, errlen, "%s: close: %s", tmp, sqlite3_errmsg(copy));
+		goto out;
+	}
+	copy = NULL;
+	/* VACUUM INTO does not sync its output. */
+	fd = open(tmp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd == -1 || fsync(fd) == -1) {
+		errf(err, errlen, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (rename(tmp, path) == -1) {
+		errf(err, errlen, "%s: rename: %s", path, strerror(errno));
+		goto out;
+	}
+	(void)fsync_dir(dir);
+	rc = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	sqlite3_finalize(st);
+	if (copy != NULL)
+		sqlite3_close(copy);
+	if (rc == -1) {
+		(void)unlink(tmp);
+		for (i = 0; i < nitems(side); i++) {
+			char *p = xasprintf("%s%s", tmp, side[i]);
+
+			(void)unlink(p);
+			free(p);
+		}
+	}
+	free(tmp);
+	free(dir);
+	return rc;
 }

@@ -203,4 +203,13 @@ int store_videos(struct store *, const char *account,
 /* Checkpoint the WAL after refreshes so readers cannot grow it forever. */
 void store_checkpoint(struct store *);
 
+/*
+ * Write a consistent copy of the mirror to 'path' for readers that cannot
+ * share its WAL: VACUUM INTO a temporary file in the same folder, out of WAL
+ * mode (journal_mode DELETE, so it needs no -shm), fsynced, then renamed
+ * into place. Works on a read-only store. Returns 0 or -1 with 'err'.
+ */
+int store_snapshot(struct store *, const char *path, char *err,
+    size_t errlen);
+
 #endif

@@ -61,8 +61,11 @@ share_count, view_count, is_aigc, cover_format (jpeg|png|webp),
 cover_version, cover_key (videos sharing a key share cover bytes), hidden,
 share_url / embed_link / embed_html (override the derived values),
 raw_title_json / raw_description_json (a JSON value spliced verbatim into
-the API output, e.g. '"\\ud800 lone"'), extra (object merged into every API
-video object, to test unknown fields).
+the API output, e.g. '"\\ud800 lone"'; characters U+DC80..U+DCFF in it go
+out as the single raw bytes 0x80..0xFF, to send invalid UTF-8),
+raw_members_json (JSON object members, e.g. '"title":"again"', spliced
+verbatim at the end of the API video object, to send duplicate keys),
+extra (object merged into every API video object, to test unknown fields).
 
 Fault rule: {"path": prefix, "kind", "user", "times" (default 1, -1 =
 forever), "after" (skip the first N matching requests), "prob" (0..1),
@@ -413,11 +416,12 @@ VIDEO_INPUT = {
     "share_count": int, "view_count": int, "cover_format": str,
     "cover_version": int, "cover_key": str, "hidden": bool, "is_aigc": bool,
     "share_url": str, "embed_link": str, "embed_html": str,
-    "raw_title_json": str, "raw_description_json": str, "extra": dict,
+    "raw_title_json": str, "raw_description_json": str,
+    "raw_members_json": str, "extra": dict,
     "new_cover": bool,
 }
 OVERRIDES = ("share_url", "embed_link", "embed_html", "raw_title_json",
-             "raw_description_json", "extra")
+             "raw_description_json", "raw_members_json", "extra")
 
 
 class User:
@@ -646,6 +650,11 @@ class App:
                     json.loads(v.over[k])
                 except ValueError:
                     raise ApiError("%s must be one JSON value" % k)
+        if v.over and v.over.get("raw_members_json"):
+            try:
+                json.loads("{%s}" % v.over["raw_members_json"])
+            except ValueError:
+                raise ApiError("raw_members_json must be JSON object members")
 
     def _want_ts(self, d, old=None):
         if "ts" in d:
@@ -834,6 +843,11 @@ class App:
             if "extra" in v.over:
                 for k, x in v.over["extra"].items():
                     o.setdefault(k, x)
+            if v.over.get("raw_members_json"):
+                # A last member whose "key":value text becomes the raw text.
+                ph = "\x00emu-raw-%d\x00" % len(raws)
+                o[ph] = 0
+                raws["%s:0" % _jdump(ph)] = v.over["raw_members_json"]
         return o
 
     def cover_bytes(self, v, version=None):
@@ -869,7 +883,8 @@ class App:
         if covers:
             o["cover_sha256"], o["cover_len"] = self.cover_digest(v)
         if v.over:
-            for k in ("raw_title_json", "raw_description_json", "extra"):
+            for k in ("raw_title_json", "raw_description_json",
+                      "raw_members_json", "extra"):
                 if k in v.over:
                     o[k] = v.over[k]
             for f, k in (("title", "raw_title_json"),
@@ -1355,7 +1370,8 @@ class App:
         if raws:
             for ph, lit in raws.items():
                 body = body.replace(ph, lit, 1)
-        return Resp(200, body.encode("utf-8"))
+        # surrogateescape: U+DC80..U+DCFF in a raw literal become raw bytes.
+        return Resp(200, body.encode("utf-8", "surrogateescape"))
 
     def rate_check(self, path):
         limit = int(self.config["rate_limit"] or 0)

@@ -28,6 +28,15 @@ sys.path.insert(0, os.path.dirname(HERE))
 from emu import Emulator  # noqa: E402
 
 BIN = os.environ.get("TM_BIN") or os.path.join(ROOT, "build", "tiktok-mirror")
+# With TM_VALGRIND=1 (make valgrind) every command runs under memcheck.
+VALGRIND = ["valgrind", "-q", "--leak-check=full", "--error-exitcode=99",
+            "--errors-for-leak-kinds=definite,indirect"] \
+    if os.environ.get("TM_VALGRIND") == "1" else []
+
+
+def command(*args):
+    """The argv that runs the binary under test with 'args'."""
+    return VALGRIND + [BIN] + list(args)
 EXT = {"jpeg": "jpg", "jpg": "jpg", "png": "png", "webp": "webp"}
 
 
@@ -92,7 +101,7 @@ class Mirror:
         e.pop("JOURNAL_STREAM", None)
         if env:
             e.update(env)
-        p = subprocess.run([BIN, "-c", self.config] + list(args),
+        p = subprocess.run(command("-c", self.config, *args),
                            capture_output=True, text=True, timeout=timeout,
                            env=e, stdin=subprocess.DEVNULL)
         if check is not None and p.returncode != check:
@@ -105,7 +114,7 @@ class Mirror:
         """`auth NAME`, the browser following the authorize URL to the
         loopback listener. Returns (exit status, stdout, stderr)."""
         self.emu.login(user)
-        p = subprocess.Popen([BIN, "-c", self.config, "auth", name],
+        p = subprocess.Popen(command("-c", self.config, "auth", name),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True, stdin=subprocess.DEVNULL)
         try:
@@ -132,7 +141,7 @@ class Mirror:
     def auth_code(self, name, user):
         """`auth NAME`, interrupted; then `auth NAME --code CODE`."""
         self.emu.login(user)
-        p = subprocess.Popen([BIN, "-c", self.config, "auth", name],
+        p = subprocess.Popen(command("-c", self.config, "auth", name),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True, stdin=subprocess.DEVNULL)
         try:

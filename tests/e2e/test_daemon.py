@@ -507,6 +507,42 @@ class TokenTest(DaemonCase):
         self.assertTrue(d.alive())
         self.terminate(d, n)
 
+    def test_3_reauth_within_one_second(self):
+        """A grant replaced in the same second as the one it replaces
+        (auth, revoked, needs_auth, auth again: 0.2 s) is still noticed.
+        Issue times have whole-second resolution, so they cannot tell the
+        two grants apart."""
+        d, n = self.start()
+        resumed = 0
+        for attempt in range(3):
+            time.sleep(1.02 - time.time() % 1)   # the start of a second
+            t0 = time.time()
+            p = self.m.auth_code("dave", "dave")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.emu.revoke("dave")
+            d.signal(signal.SIGUSR1)
+            d.wait_log(r"\bdave: .*tiktok-mirror auth dave",
+                       count=attempt + 1, timeout=5)
+            p = self.m.auth_code("dave", "dave")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            same = int(time.time()) == int(t0)
+            resumed += 1
+            try:
+                d.wait_log(r"\bdave: new authorization found; resuming",
+                           count=resumed, timeout=3)
+            except AssertionError:
+                self.fail("the daemon missed a new grant written within "
+                          "the second of the previous one; dave stays "
+                          "needs_auth:\n" + d.log()[-1500:])
+            wait_until(lambda: self.m.account("dave")["state"] == "ok", 5,
+                       what="dave back to ok")
+            if same:
+                break
+        else:
+            self.skipTest("this machine is too slow to fit the sequence "
+                          "in one second")
+        self.terminate(d, n)
+
 
 if __name__ == "__main__":
     harness.main()

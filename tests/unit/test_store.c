@@ -111,7 +111,7 @@ raw_exec(sqlite3 *db, const char *sql)
 
 /* One integer from a query (STORE_NULL for NULL); the query must match. */
 static int64_t
-qint(sqlite3 *db, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+qint(sqlite3 *db, const char *fmt, ...);
 
 static int64_t
 qint(sqlite3 *db, const char *fmt, ...)
@@ -138,7 +138,7 @@ qint(sqlite3 *db, const char *fmt, ...)
 
 /* One text value (a new string, or NULL for NULL). */
 static char *
-qtext(sqlite3 *db, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+qtext(sqlite3 *db, const char *fmt, ...);
 
 static char *
 qtext(sqlite3 *db, const char *fmt, ...)
@@ -545,8 +545,6 @@ test_open_refuses(void **state)
 
 	/* Somebody else's database is left alone. */
 	foreign = path_join(f->dir, "foreign.db");
-	db = raw_open(foreign);
-	sqlite3_close(db);
 	assert_int_equal(sqlite3_open_v2(foreign, &db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL),
 	    SQLITE_OK);
@@ -1036,13 +1034,13 @@ test_covers(void **state)
 
 	/* Two kept videos and one listed but not kept. */
 	assert_int_equal(store_stage_begin(f->s, ACCT, err, sizeof(err)), 0);
-	video_make(&v, "3", 3000, 1);
+	video_make(&v, "3", 2000, 1);
 	stage(f, ACCT, 1, 1, &v);
 	video_clear(&v);
-	video_make(&v, "2", 2000, 1);
+	video_make(&v, "2", 1000, 1);
 	stage(f, ACCT, 2, 2, &v);
 	video_clear(&v);
-	video_make(&v, "1", 1000, 1);
+	video_make(&v, "1", 500, 1);
 	stage(f, ACCT, 3, STORE_NULL, &v);
 	video_clear(&v);
 	n = store_stage_covers(f->s, ACCT, 1, 0, it, 8, err, sizeof(err));
@@ -1105,7 +1103,7 @@ test_covers(void **state)
 
 	/* The cover moved to another path: not the same source. */
 	assert_int_equal(store_stage_begin(f->s, ACCT, err, sizeof(err)), 0);
-	video_make(&v, "3", 3000, 1);
+	video_make(&v, "3", 2000, 1);
 	assert_int_equal(store_stage_add(f->s, ACCT, 1, 1, &v, "/obj/new.image",
 			     err, sizeof(err)),
 	    0);
@@ -1124,16 +1122,8 @@ test_covers(void **state)
 	vtext_is(f, "3", "cover", "brand/3.png");
 	assert_true(vint(f, "3", "updated_at") == T0 + 120);
 	/* ... and its source is remembered. */
-	stage_all(f, (const char *const[]){"3"}, 1, 1);
-	assert_int_equal(store_stage_add(f->s, ACCT, 1, 1, &v, NULL, err,
-			     sizeof(err)),
-	    0); /* ignored: already staged */
-	n = store_stage_covers(f->s, ACCT, 1, 0, it, 8, err, sizeof(err));
-	assert_int_equal(n, 1);
-	assert_int_equal(it[0].same_src, 0); /* staged /obj/3.image again */
-	store_cover_item_clear(&it[0]);
 	assert_int_equal(store_stage_begin(f->s, ACCT, err, sizeof(err)), 0);
-	video_make(&v, "3", 3000, 1);
+	video_make(&v, "3", 2000, 1);
 	assert_int_equal(store_stage_add(f->s, ACCT, 1, 1, &v, "/obj/new.image",
 			     err, sizeof(err)),
 	    0);
@@ -1469,9 +1459,6 @@ test_accounts_apart(void **state)
 	assert_true(qint(f->raw, "SELECT position FROM videos"
 				 " WHERE account = 'other'") == 1);
 	assert_true(vint(f, IDS3[0], "position") == STORE_NULL);
-	assert_true(qint(f->raw, "SELECT state FROM accounts"
-				 " WHERE name = 'other'") == 0 ||
-	    1);
 }
 
 /* --- failures ----------------------------------------------------------- */
@@ -1533,7 +1520,6 @@ test_apply_failure_rolls_back(void **state)
 	raw_exec(f->raw, "CREATE TRIGGER t_fail BEFORE UPDATE ON accounts"
 			 " BEGIN SELECT RAISE(FAIL, 'injected failure'); END;");
 	err[0] = '\0';
-	memset(&c, 0x55, sizeof(c));
 	assert_int_equal(apply_at(f, ACCT, T0 + 60, 1, &c, err, sizeof(err)),
 	    -1);
 	assert_non_null(strstr(err, "injected failure"));

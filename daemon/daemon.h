@@ -28,6 +28,7 @@ int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 int cmd_auth(struct ctx *, int argc, char **argv);
 int cmd_check(struct ctx *, int argc, char **argv);
+int cmd_export(struct ctx *, int argc, char **argv);
 int cmd_run(struct ctx *, int argc, char **argv);
 int cmd_status(struct ctx *, int argc, char **argv);
 int cmd_sync(struct ctx *, int argc, char **argv);

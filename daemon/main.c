@@ -30,6 +30,11 @@ static const char USAGE[] =
     "  videos NAME [--before DATE] [--start N] [--quantity N|all]\n"
     "         [--limit N] [--date-format FMT] [--json | --tsv | --table]\n"
     "                      the My Videos query, answered from the mirror\n"
+    "  export --out DIR [--format json|ndjson|csv|atom[,...]] [NAME...]\n"
+    "                      data files and covers for static site "
+    "generators\n"
+    "  export --format sqlite --out FILE\n"
+    "                      a consistent snapshot of the mirror\n"
     "  check               validate the configuration and exit\n"
     "\n"
     "options:\n"
@@ -92,6 +97,7 @@ static const struct {
 } commands[] = {
 	{"auth", cmd_auth},
 	{"check", cmd_check},
+	{"export", cmd_export},
 	{"run", cmd_run},
 	{"status", cmd_status},
 	{"sync", cmd_sync},

@@ -75,6 +75,8 @@ covers_tmp_open(const char *root, const char *account, const char *id,
 		close(dfd);
 		return -1;
 	}
+	/* Readable by the service's group whatever the umask. */
+	(void)fchmod(fd, 0640);
 	close(dfd);
 	*tmpname = name;
 	return fd;

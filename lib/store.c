@@ -90,6 +90,31 @@ static const char SCHEMA_V1[] =
     "PRAGMA user_version = 1;";
 
 /*
+ * The URL 'x' without query parameters whose name starts with "utm_" (any
+ * case), everything else kept in order: the fragment, other parameters, and
+ * the URL itself when it has no query. Empty parameters ("&&") are dropped
+ * and a query left empty loses its '?'. Built-in SQL only: a recursive CTE
+ * in a correlated subquery splits the query string at '&', evaluated only
+ * for the rows a reader selects. NULL stays NULL.
+ */
+#define CLEAN_URL(x)                                                           \
+	"(WITH RECURSIVE"                                                     \
+	" u(main, frag) AS (SELECT CASE WHEN instr(" x ", '#') > 0"           \
+	"   THEN substr(" x ", 1, instr(" x ", '#') - 1) ELSE " x " END,"     \
+	"   CASE WHEN instr(" x ", '#') > 0"                                  \
+	"   THEN substr(" x ", instr(" x ", '#')) ELSE '' END),"              \
+	" q(rest, kept) AS (SELECT substr(main, instr(main, '?') + 1) || '&',"\
+	"   '' FROM u WHERE instr(main, '?') > 0"                             \
+	"  UNION ALL SELECT substr(rest, instr(rest, '&') + 1), kept ||"      \
+	"   CASE WHEN instr(rest, '&') = 1"                                   \
+	"    OR lower(substr(rest, 1, 4)) = 'utm_' THEN ''"                   \
+	"   ELSE '&' || substr(rest, 1, instr(rest, '&') - 1) END"            \
+	"   FROM q WHERE rest != '')"                                         \
+	" SELECT coalesce((SELECT substr(main, 1, instr(main, '?') - 1) ||"   \
+	"   CASE WHEN kept = '' THEN '' ELSE '?' || substr(kept, 2) END ||"   \
+	"   frag FROM q, u WHERE rest = ''), " x "))"
+
+/*
  * Additions to schema version 1 that consumers and the health surface use.
  * They only add objects (design.md: "more tables may be added; these
  * columns stay"), so they are created, when missing, at every writable
@@ -155,7 +180,13 @@ static const char SCHEMA_EXT[] =
     "  run_id INTEGER, account TEXT NOT NULL, id TEXT NOT NULL,"
     "  kind TEXT NOT NULL," /* new | updated | deleted | restored */
     "  fields TEXT);"
-    "CREATE INDEX IF NOT EXISTS changes_run ON changes (run_id);";
+    "CREATE INDEX IF NOT EXISTS changes_run ON changes (run_id);"
+    /* Links without TikTok's utm_* tracking parameters, in plain SQL so
+     * that every reader (sqlite3, Datasette, Python) can query it. */
+    "CREATE VIEW IF NOT EXISTS videos_clean AS SELECT v.*,"
+    "  " CLEAN_URL("v.share_url") " AS share_url_clean,"
+    "  " CLEAN_URL("v.embed_link") " AS embed_link_clean"
+    "  FROM videos v;";
 
 /* Fill the search index for rows that predate it (run once). */
 static const char FTS_BACKFILL[] =
@@ -201,10 +232,6 @@ sqlerr(struct store *s, char *err, size_t errlen, const char *what)
 	    sqlite3_errmsg(s->db));
 }
 
-/*
- * Prepare 'sql' and bind arguments described by 'types': 's' text (NULL
- * binds NULL), 'i' int64 (STORE_NULL binds NULL). Returns NULL with 'err'.
- */
 /*
  * Prepare 'sql' and bind arguments described by 'types': 's' text (NULL
  * binds NULL), 'i' int64 (STORE_NULL binds NULL). Returns NULL with 'err'.
@@ -366,7 +393,7 @@ migrate(struct store *s, char *err, size_t errlen)
 static int
 extend(struct store *s, char *err, size_t errlen)
 {
-	int64_t had;
+	int64_t had, avatar;
 
 	had = scalar(s,
 	    prep(s, err, errlen,
@@ -375,7 +402,18 @@ extend(struct store *s, char *err, size_t errlen)
 	    err, errlen);
 	if (had < 0 || exec(s, "BEGIN IMMEDIATE", err, errlen) == -1)
 		return -1;
-	if (exec(s, SCHEMA_EXT, err, errlen) == -1 ||
+	/* The cached avatar: a column added to accounts (NULL until then). */
+	avatar = scalar(s,
+	    prep(s, err, errlen,
+		"SELECT count(*) FROM pragma_table_info('accounts')"
+		" WHERE name = 'avatar'",
+		""),
+	    err, errlen);
+	if (avatar < 0 ||
+	    (avatar == 0 &&
+		exec(s, "ALTER TABLE accounts ADD COLUMN avatar TEXT", err,
+		    errlen) == -1) ||
+	    exec(s, SCHEMA_EXT, err, errlen) == -1 ||
 	    (had == 0 && exec(s, FTS_BACKFILL, err, errlen) == -1) ||
 	    exec(s, "COMMIT", err, errlen) == -1) {
 		if (!sqlite3_get_autocommit(s->db))
@@ -523,7 +561,7 @@ store_account_ensure(struct store *s, const char *name, char *err,
 	" (SELECT count(*) FROM sync_runs r WHERE r.account = a.name"        \
 	"   AND r.outcome != 'ok' AND r.id > coalesce((SELECT max(o.id)"     \
 	"   FROM sync_runs o WHERE o.account = a.name"                       \
-	"   AND o.outcome = 'ok'), 0))"
+	"   AND o.outcome = 'ok'), 0)), a.avatar"
 
 static void
 account_row(sqlite3_stmt *st, struct store_account *a)
@@ -540,6 +578,7 @@ account_row(sqlite3_stmt *st, struct store_account *a)
 	a->refresh_expires_at = col_int(st, 9);
 	a->videos = sqlite3_column_int64(st, 10);
 	a->failures = sqlite3_column_int64(st, 11);
+	a->avatar = col_str(st, 12);
 }
 
 int
@@ -576,6 +615,7 @@ store_account_clear(struct store_account *a)
 	free(a->display_name);
 	free(a->state);
 	free(a->last_error);
+	free(a->avatar);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -993,7 +1033,7 @@ static int
 apply_tx(struct store *s, const char *account, const struct store_apply *a,
     struct store_counts *c, char *err, size_t errlen)
 {
-	int64_t run = a->run_id ? a->run_id : STORE_NULL;
+	int64_t run = a->run_id ? a->run_id : STORE_NULL, n;
 
 	if (a->apply_deletions) {
 		if (run_sql(s, err, errlen, &c->deleted,
@@ -1069,6 +1109,14 @@ apply_tx(struct store *s, const char *account, const struct store_apply *a,
 		" OR deleted_at IS NOT NULL",
 		"si", account, a->now) == -1)
 		return -1;
+	/* A deleted video listed again outside the kept slice is alive. */
+	if (run_sql(s, err, errlen, &n,
+		"UPDATE videos SET deleted_at = NULL WHERE account = ?1"
+		" AND deleted_at IS NOT NULL AND id IN (SELECT id FROM stage"
+		"  WHERE account = ?1 AND position IS NULL)",
+		"s", account) == -1)
+		return -1;
+	c->restored += n;
 	/* Rows that fell out of the kept slice keep their values. */
 	if (run_sql(s, err, errlen, NULL,
 		"UPDATE videos SET position = NULL WHERE account = ?1"

@@ -38,6 +38,7 @@ struct store_account {
 	int64_t token_expires_at, refresh_expires_at; /* STORE_NULL if NULL */
 	int64_t videos;				       /* live videos */
 	int64_t failures; /* failed refreshes since the last success */
+	char *avatar;	  /* cached avatar, relative to the covers folder */
 };
 
 /* Make sure an accounts row exists (state 'needs_auth' when new). */
@@ -137,6 +138,19 @@ struct store_apply {
 	int64_t token_expires_at, refresh_expires_at;
 	int apply_deletions; /* mark missing candidates deleted */
 	int64_t run_id;	     /* sync_runs row the changes belong to, or 0 */
+	/* A new cached avatar file and the URL path it came from; NULL keeps
+	 * the stored one. */
+	const char *avatar, *avatar_src;
+	/*
+	 * Dry run: compute everything inside the transaction, report each
+	 * change to 'change' (may be NULL; kind is new, updated, deleted or
+	 * restored, fields a comma list or NULL), then roll back, so the
+	 * mirror is left exactly as it was.
+	 */
+	int dry_run;
+	void (*change)(const char *id, const char *kind, const char *fields,
+	    void *arg);
+	void *change_arg;
 };
 
 struct store_counts {
@@ -171,8 +185,43 @@ int store_run_end(struct store *, int64_t run, int64_t now,
 #define STORE_RUNS_DAYS 90
 int store_retention(struct store *, int64_t now, char *err, size_t errlen);
 
-/* True when some row of 'account' names cover 'rel'. */
+/* True when some row of 'account' names cover 'rel' (its avatar too). */
 int store_cover_used(struct store *, const char *account, const char *rel);
+
+/*
+ * The account's cached avatar (relative to the covers folder) and the URL
+ * path it came from, new strings or NULL. Returns 0 or -1.
+ */
+int store_avatar(struct store *, const char *account, char **rel,
+    char **src, char *err, size_t errlen);
+
+/* One point of a video's engagement history (video_stats). */
+struct store_stat {
+	const char *account, *id;
+	int64_t observed_at;
+	int64_t total_views, total_likes, total_comments, total_shares;
+};
+
+/*
+ * The history of video 'id' of 'account', oldest first. Returns 0, 1 when
+ * the mirror has neither history nor a row for that video, or -1.
+ */
+int store_history(struct store *, const char *account, const char *id,
+    int (*cb)(const struct store_stat *, void *), void *arg, char *err,
+    size_t errlen);
+
+/* What store_forget() removed. */
+struct store_forgotten {
+	int64_t accounts, videos, stats, runs, changes;
+};
+
+/*
+ * Remove every row of 'account' in one transaction: the accounts row, its
+ * videos (and their search index entries), history, sync runs, change log
+ * and cover sources. Returns 0 or -1.
+ */
+int store_forget(struct store *, const char *account,
+    struct store_forgotten *out, char *err, size_t errlen);
 
 /* A row of the videos table, borrowed for the duration of a callback. */
 struct store_video {

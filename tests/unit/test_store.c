@@ -435,6 +435,8 @@ test_schema(void **state)
 	    {"last_error", "TEXT", 0, NULL, 0},
 	    {"token_expires_at", "INTEGER", 0, NULL, 0},
 	    {"refresh_expires_at", "INTEGER", 0, NULL, 0},
+	    /* Extension (issue 7): the cached avatar, relative to covers. */
+	    {"avatar", "TEXT", 0, NULL, 0},
 	};
 	static const struct col videos[] = {
 	    {"account", "TEXT", 1, NULL, 1},
@@ -1461,6 +1463,270 @@ test_accounts_apart(void **state)
 	assert_true(vint(f, IDS3[0], "position") == STORE_NULL);
 }
 
+/* --- history, change log, search, snapshot ------------------------------- */
+
+static void
+test_runs_and_changes(void **state)
+{
+	struct fx *f = *state;
+	struct store_account a;
+	struct store_counts c;
+	struct store_apply ap;
+	struct video v;
+	char err[ERRLEN], *fields;
+	int64_t run;
+	int i;
+
+	/* A successful refresh with its run row and change log. */
+	run = store_run_begin(f->s, ACCT, T0, err, sizeof(err));
+	assert_true(run > 0);
+	stage_all(f, IDS3, 3, 10);
+	memset(&ap, 0, sizeof(ap));
+	ap.now = T0 + 5;
+	ap.next_sync_at = T0 + 3600;
+	ap.token_expires_at = ap.refresh_expires_at = STORE_NULL;
+	ap.run_id = run;
+	assert_int_equal(store_apply(f->s, ACCT, &ap, &c, err, sizeof(err)),
+	    0);
+	assert_int_equal(store_run_end(f->s, run, T0 + 6, "ok", 4, &c, NULL,
+			     err, sizeof(err)),
+	    0);
+	assert_true(qint(f->raw, "SELECT count(*) FROM sync_runs WHERE"
+				 " id = %lld AND account = 'brand'"
+				 " AND started_at = %d AND finished_at = %d"
+				 " AND outcome = 'ok' AND requests = 4"
+				 " AND new = 3 AND updated = 0 AND deleted = 0"
+				 " AND error IS NULL",
+			(long long)run, T0, T0 + 6) == 1);
+	assert_true(qint(f->raw, "SELECT count(*) FROM changes WHERE"
+				 " run_id = %lld AND kind = 'new'",
+			(long long)run) == 3);
+	/* Engagement history: a first point for every new video. */
+	assert_true(qint(f->raw, "SELECT count(*) FROM video_stats"
+				 " WHERE observed_at = %d AND total_likes = 10"
+				 " AND total_views = 5000000000",
+			T0 + 5) == 3);
+
+	/* Two failed refreshes, then the account shows two failures. */
+	for (i = 0; i < 2; i++) {
+		run = store_run_begin(f->s, ACCT, T0 + 100 + i, err,
+		    sizeof(err));
+		assert_true(run > 0);
+		assert_int_equal(store_run_end(f->s, run, T0 + 101 + i,
+				     "error", 1, NULL, "video/list: HTTP 500",
+				     err, sizeof(err)),
+		    0);
+	}
+	assert_int_equal(store_account_get(f->s, ACCT, &a, err, sizeof(err)),
+	    0);
+	assert_true(a.failures == 2);
+	store_account_clear(&a);
+	assert_true(qint(f->raw, "SELECT count(*) FROM sync_runs WHERE"
+				 " outcome = 'error' AND new IS NULL"
+				 " AND error = 'video/list: HTTP 500'") == 2);
+
+	/* One like more on one video: an 'updated' change naming the field,
+	 * one history point, and the failures are over. */
+	run = store_run_begin(f->s, ACCT, T0 + 200, err, sizeof(err));
+	assert_int_equal(store_stage_begin(f->s, ACCT, err, sizeof(err)), 0);
+	for (i = 0; i < 3; i++) {
+		video_make(&v, IDS3[i], 1000 * (3 - i), i == 0 ? 11 : 10);
+		stage(f, ACCT, i + 1, i + 1, &v);
+		video_clear(&v);
+	}
+	ap.now = T0 + 205;
+	ap.run_id = run;
+	assert_int_equal(store_apply(f->s, ACCT, &ap, &c, err, sizeof(err)),
+	    0);
+	counts_are(&c, 0, 1, 2, 0, 0);
+	assert_int_equal(store_run_end(f->s, run, T0 + 206, "ok", 2, &c, NULL,
+			     err, sizeof(err)),
+	    0);
+	fields = qtext(f->raw,
+	    "SELECT fields FROM changes WHERE run_id = %lld"
+	    " AND kind = 'updated' AND id = %Q",
+	    (long long)run, IDS3[0]);
+	assert_string_equal(fields, "total_likes");
+	free(fields);
+	assert_true(qint(f->raw, "SELECT count(*) FROM changes"
+				 " WHERE run_id = %lld",
+			(long long)run) == 1);
+	assert_true(qint(f->raw, "SELECT count(*) FROM video_stats"
+				 " WHERE observed_at = %d",
+			T0 + 205) == 1);
+	assert_int_equal(store_account_get(f->s, ACCT, &a, err, sizeof(err)),
+	    0);
+	assert_true(a.failures == 0);
+	store_account_clear(&a);
+}
+
+/* Number of live videos whose search index matches 'q'. */
+static int64_t
+search(struct fx *f, const char *q)
+{
+	return qint(f->raw,
+	    "SELECT count(*) FROM videos_fts s JOIN video_keys k"
+	    " ON k.key = s.rowid JOIN videos v ON v.account = k.account"
+	    " AND v.id = k.id WHERE videos_fts MATCH %Q"
+	    " AND v.deleted_at IS NULL",
+	    q);
+}
+
+static void
+test_search_index(void **state)
+{
+	struct fx *f = *state;
+	struct store_counts c;
+	struct video v;
+	char err[ERRLEN];
+
+	assert_int_equal(store_stage_begin(f->s, ACCT, err, sizeof(err)), 0);
+	video_make(&v, "2", 2000, 1);
+	free(v.title);
+	v.title = xstrdup("Cooking pasta at home");
+	stage(f, ACCT, 1, 1, &v);
+	video_clear(&v);
+	video_make(&v, "1", 1000, 1);
+	free(v.description);
+	v.description = xstrdup("Caf\xc3\xa9 tour in T\xc5\x8dky\xc5\x8d");
+	stage(f, ACCT, 2, 2, &v);
+	video_clear(&v);
+	apply_ok(f, T0, 0, &c);
+	assert_true(search(f, "cooking") == 1);
+	assert_true(search(f, "pasta") == 1);
+	assert_true(search(f, "cafe") == 1);	/* diacritics folded */
+	assert_true(search(f, "tokyo") == 1);
+	assert_true(search(f, "nothing") == 0);
+	/* A new title replaces the old words. */
+	assert_int_equal(store_stage_begin(f->s, ACCT, err, sizeof(err)), 0);
+	video_make(&v, "2", 2000, 1);
+	free(v.title);
+	v.title = xstrdup("Baking bread");
+	stage(f, ACCT, 1, 1, &v);
+	video_clear(&v);
+	video_make(&v, "1", 1000, 1);
+	free(v.description);
+	v.description = xstrdup("Caf\xc3\xa9 tour in T\xc5\x8dky\xc5\x8d");
+	stage(f, ACCT, 2, 2, &v);
+	video_clear(&v);
+	apply_ok(f, T0 + 60, 0, &c);
+	counts_are(&c, 0, 1, 1, 0, 0);
+	assert_true(search(f, "cooking") == 0);
+	assert_true(search(f, "bread") == 1);
+	assert_true(qint(f->raw, "SELECT count(*) FROM videos_fts") == 2);
+}
+
+static void
+test_snapshot(void **state)
+{
+	struct fx *f = *state;
+	struct store *ro;
+	char err[ERRLEN], *snap, *side, *jm, *bad;
+	sqlite3 *db;
+
+	stage_all(f, IDS3, 3, 10);
+	apply_ok(f, T0, 0, NULL);
+	snap = path_join(f->dir, "snapshot.db");
+	if (store_snapshot(f->s, snap, err, sizeof(err)) != 0)
+		fail_msg("store_snapshot: %s", err);
+	/* A self-contained file: no WAL, no -shm needed beside it. */
+	side = xasprintf("%s-wal", snap);
+	assert_int_equal(access(side, F_OK), -1);
+	free(side);
+	side = xasprintf("%s-shm", snap);
+	assert_int_equal(access(side, F_OK), -1);
+	free(side);
+	assert_int_equal(sqlite3_open_v2(snap, &db, SQLITE_OPEN_READONLY,
+			     NULL),
+	    SQLITE_OK);
+	jm = qtext(db, "PRAGMA journal_mode");
+	assert_string_equal(jm, "delete");
+	free(jm);
+	assert_true(qint(db, "PRAGMA user_version") == 1);
+	assert_true(qint(db, "SELECT count(*) FROM videos WHERE account ="
+			     " 'brand' AND deleted_at IS NULL") == 3);
+	assert_true(qint(db, "SELECT total_views FROM videos WHERE id = %Q",
+			IDS3[0]) == 5000000000LL);
+	sqlite3_close(db);
+
+	/* Replaced atomically, also from a read-only store. */
+	stage_all(f, IDS3, 2, 10);
+	apply_ok(f, T0 + 60, 0, NULL);
+	ro = store_open_ro(f->path, err, sizeof(err));
+	assert_non_null(ro);
+	if (store_snapshot(ro, snap, err, sizeof(err)) != 0)
+		fail_msg("store_snapshot (read-only): %s", err);
+	store_close(ro);
+	db = raw_open(snap);
+	assert_true(qint(db, "SELECT count(*) FROM videos"
+			     " WHERE position IS NOT NULL") == 2);
+	sqlite3_close(db);
+	/* Nothing but the mirror, its WAL files and the snapshot. */
+	assert_true(count_entries(f->dir) <= 4);
+
+	/* A folder that does not exist: an error, nothing left behind. */
+	bad = path_join(f->dir, "missing/snapshot.db");
+	err[0] = '\0';
+	assert_int_equal(store_snapshot(f->s, bad, err, sizeof(err)), -1);
+	assert_true(err[0] != '\0');
+	free(bad);
+	free(snap);
+}
+
+static void
+test_retention(void **state)
+{
+	struct fx *f = *state;
+	char err[ERRLEN];
+	int64_t now = T0 + 200 * 86400, old_day = (T0 / 86400 + 10) * 86400;
+	int64_t run_old, run_new;
+
+	/* Three points on one old day, two on a recent one. */
+	raw_exec(f->raw, "DELETE FROM video_stats");
+	{
+		char *sql = sqlite3_mprintf(
+		    "INSERT INTO video_stats VALUES"
+		    " ('brand', '1', %lld, 1, 1, 1, 1),"
+		    " ('brand', '1', %lld, 2, 2, 2, 2),"
+		    " ('brand', '1', %lld, 3, 3, 3, 3),"
+		    " ('brand', '1', %lld, 4, 4, 4, 4),"
+		    " ('brand', '1', %lld, 5, 5, 5, 5);",
+		    (long long)old_day + 100, (long long)old_day + 200,
+		    (long long)old_day + 300, (long long)now - 3600,
+		    (long long)now - 60);
+
+		raw_exec(f->raw, sql);
+		sqlite3_free(sql);
+	}
+	run_old = store_run_begin(f->s, ACCT, now - 91 * 86400, err,
+	    sizeof(err));
+	run_new = store_run_begin(f->s, ACCT, now - 89 * 86400, err,
+	    sizeof(err));
+	assert_true(run_old > 0 && run_new > run_old);
+	{
+		char *sql = sqlite3_mprintf(
+		    "INSERT INTO changes VALUES (%lld, 'brand', '1', 'new',"
+		    " NULL), (%lld, 'brand', '1', 'updated', 'title');",
+		    (long long)run_old, (long long)run_new);
+
+		raw_exec(f->raw, sql);
+		sqlite3_free(sql);
+	}
+	assert_int_equal(store_retention(f->s, now, err, sizeof(err)), 0);
+	/* The old day keeps its last point; recent points all stay. */
+	assert_true(qint(f->raw, "SELECT count(*) FROM video_stats") == 3);
+	assert_true(qint(f->raw, "SELECT total_views FROM video_stats"
+				 " WHERE observed_at < %lld",
+			(long long)now - 86400) == 3);
+	/* Runs older than 90 days go, with their changes. */
+	assert_true(qint(f->raw, "SELECT count(*) FROM sync_runs") == 1);
+	assert_true(qint(f->raw, "SELECT count(*) FROM changes") == 1);
+	assert_true(qint(f->raw, "SELECT run_id FROM changes") == run_new);
+	/* Idempotent. */
+	assert_int_equal(store_retention(f->s, now, err, sizeof(err)), 0);
+	assert_true(qint(f->raw, "SELECT count(*) FROM video_stats") == 3);
+}
+
 /* --- failures ----------------------------------------------------------- */
 
 /* Every visible value of the videos table, as one string. */
@@ -1605,6 +1871,10 @@ main(void)
 	    T(test_videos_query),
 	    T(test_accounts),
 	    T(test_accounts_apart),
+	    T(test_runs_and_changes),
+	    T(test_search_index),
+	    T(test_snapshot),
+	    T(test_retention),
 	    T(test_apply_failure_rolls_back),
 	    T(test_apply_unknown_account),
 	};

@@ -1,0 +1,899 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * `export --out DIR [--format json|ndjson|csv|atom[,...]] [NAME...]`: data
+ * files and covers for static site generators (design.md, "Consumers").
+ * For each named account (default: every configured one) it writes
+ * DIR/<account>.json (.ndjson, .csv, .atom): the live videos of the
+ * configured listing in position order, the same objects as
+ * `videos NAME --json` except that `cover` is relative to DIR
+ * ("covers/<account>/<id>.<ext>"), and places the covers in
+ * DIR/covers/<account>/ as hard links to the mirror's files, or copies
+ * where a link is refused (another file system, fs.protected_hardlinks).
+ *
+ * Nothing changes that need not: a file is replaced (temporary file, fsync,
+ * rename) only when its bytes would differ, and a cover that already is the
+ * mirror's file (same inode) or holds the same bytes stays, so a second
+ * export of an unchanged mirror modifies no file, and hugo, rsync or git see
+ * no change. Covers are placed before the data files that name them and
+ * covers no longer named are removed after, so a site built at any moment
+ * finds every cover its data names. Each account's rows come from one query,
+ * so they are one consistent state of the mirror; the export needs no lock
+ * and runs beside the daemon.
+ *
+ * The Atom feed (RFC 4287): feed id "tag:tiktok-mirror,2025:<account>",
+ * entry id "tag:tiktok-mirror,2025:<account>/<video id>"; the feed's
+ * updated is its newest entry's, so an unchanged mirror gives an unchanged
+ * feed. Text that XML 1.0 cannot carry (control characters, invalid UTF-8)
+ * becomes U+FFFD.
+ *
+ * `export --format sqlite --out FILE`: a consistent snapshot of the whole
+ * mirror for readers that cannot share its WAL (store_snapshot()).
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "covers.h"
+#include "daemon.h"
+#include "json.h"
+#include "log.h"
+#include "output.h"
+#include "store.h"
+#include "util.h"
+
+#define FMT_JSON 0x01
+#define FMT_NDJSON 0x02
+#define FMT_CSV 0x04
+#define FMT_ATOM 0x08
+#define FMT_SQLITE 0x10
+
+static const struct {
+	const char *name;
+	unsigned bit;
+} FORMATS[] = {
+	{"json", FMT_JSON},
+	{"ndjson", FMT_NDJSON},
+	{"csv", FMT_CSV},
+	{"atom", FMT_ATOM},
+	{"sqlite", FMT_SQLITE},
+};
+
+#define EXPORT_TAG "tag:tiktok-mirror,2025:"
+/* The mirror keeps covers of at most COVERS_MAX_BYTES; copy no more. */
+#define EXPORT_COVER_MAX (COVERS_MAX_BYTES + 1)
+
+/* An owned copy of a videos row; v's strings point at the members. */
+struct row {
+	struct store_video v;
+	char *account, *id, *title, *description;
+	char *embed_link, *embed_html, *share_url;
+	char *src;   /* the cover, relative to the mirror's covers folder */
+	char *cover; /* the cover, relative to DIR; NULL when there is none */
+	const char *type; /* the cover's media type */
+	long long size;	  /* the cover's size in bytes */
+};
+
+struct export {
+	const struct cfg *cfg;
+	const char *out;
+	char *covers; /* DIR/covers */
+	unsigned formats;
+	mode_t mode; /* of new files: 0666 less the umask */
+	struct row *rows;
+	size_t nrows, cap;
+	/* Names (not paths) of the covers the current account keeps. */
+	char **names;
+	size_t nnames;
+	/* What happened, for the summary line. */
+	long long written, kept, linked, copied, removed;
+};
+
+static char *
+dup_or_null(const char *s)
+{
+	return s == NULL ? NULL : xstrdup(s);
+}
+
+static int
+on_row(const struct store_video *v, void *arg)
+{
+	struct export *ex = arg;
+	struct row *r;
+
+	if (ex->nrows == ex->cap) {
+		ex->cap = ex->cap ? ex->cap * 2 : 64;
+		ex->rows = xreallocarray(ex->rows, ex->cap, sizeof(*ex->rows));
+	}
+	r = &ex->rows[ex->nrows++];
+	memset(r, 0, sizeof(*r));
+	r->v = *v;
+	r->v.account = r->account = dup_or_null(v->account);
+	r->v.id = r->id = dup_or_null(v->id);
+	r->v.title = r->title = dup_or_null(v->title);
+	r->v.description = r->description = dup_or_null(v->description);
+	r->v.embed_link = r->embed_link = dup_or_null(v->embed_link);
+	r->v.embed_html = r->embed_html = dup_or_null(v->embed_html);
+	r->v.share_url = r->share_url = dup_or_null(v->share_url);
+	r->src = dup_or_null(v->cover);
+	r->v.cover = NULL; /* set once the cover is in place */
+	return 0;
+}
+
+static void
+rows_clear(struct export *ex)
+{
+	struct row *r;
+	size_t i;
+
+	for (i = 0; i < ex->nrows; i++) {
+		r = &ex->rows[i];
+		free(r->account);
+		free(r->id);
+		free(r->title);
+		free(r->description);
+		free(r->embed_link);
+		free(r->embed_html);
+		free(r->share_url);
+		free(r->src);
+		free(r->cover);
+	}
+	ex->nrows = 0;
+	for (i = 0; i < ex->nnames; i++)
+		free(ex->names[i]);
+	free(ex->names);
+	ex->names = NULL;
+	ex->nnames = 0;
+}
+
+/*
+ * The media type of a cover named as the mirror names them,
+ * "<account>/<digits>.<jpg|png|webp>", or NULL for any other name (which
+ * is then never used as a path).
+ */
+static const char *
+cover_type(const char *account, const char *rel)
+{
+	size_t n = strlen(account), d;
+	const char *name, *dot;
+
+	if (strncmp(rel, account, n) != 0 || rel[n] != '/')
+		return NULL;
+	name = rel + n + 1;
+	dot = strchr(name, '.');
+	if (dot == NULL)
+		return NULL;
+	d = (size_t)(dot - name);
+	if (!valid_id(name, d))
+		return NULL;
+	if (strcmp(dot, ".jpg") == 0)
+		return "image/jpeg";
+	if (strcmp(dot, ".png") == 0)
+		return "image/png";
+	if (strcmp(dot, ".webp") == 0)
+		return "image/webp";
+	return NULL;
+}
+
+/*
+ * Read the regular file 'path' into 'b' (at most 'max' bytes). Returns 0,
+ * or -1 with errno set (ENOENT when it is gone, EFBIG when too large).
+ */
+static int
+read_all(const char *path, struct buf *b, size_t max)
+{
+	char chunk[65536];
+	struct stat st;
+	ssize_t n;
+	int fd, saved;
+
+	buf_reset(b);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, &st) == -1)
+		goto fail;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;
+		goto fail;
+	}
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			goto fail;
+		if (n == 0)
+			break;
+		if (b->len + (size_t)n > max || buf_add(b, chunk, (size_t)n) == -1) {
+			errno = EFBIG;
+			goto fail;
+		}
+	}
+	close(fd);
+	return 0;
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+/* True when 'path' is a regular file holding exactly data[0..len). */
+static int
+same_bytes(const char *path, const void *data, size_t len)
+{
+	char chunk[65536];
+	struct stat st;
+	size_t off = 0;
+	ssize_t n = -1;
+	int fd, same = 0;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
+		return 0;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (unsigned long long)st.st_size != (unsigned long long)len)
+		goto out;
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if ((size_t)n > len - off ||
+		    memcmp(chunk, (const char *)data + off, (size_t)n) != 0)
+			goto out;
+		off += (size_t)n;
+	}
+	same = n == 0 && off == len;
+out:
+	close(fd);
+	return same;
+}
+
+/* Write 'b' to DIR/name unless that file already holds exactly its bytes. */
+static int
+put_file(struct export *ex, const char *name, const struct buf *b, char *err,
+    size_t errlen)
+{
+	char *path = path_join(ex->out, name);
+	int rc = 0;
+
+	if (same_bytes(path, b->data, b->len))
+		ex->kept++;
+	else if ((rc = write_file_atomic(path, b->data, b->len, ex->mode, err,
+		      errlen)) == 0)
+		ex->written++;
+	free(path);
+	return rc;
+}
+
+/*
+ * Make DIR/covers/<r->src> the mirror's cover r->src: left alone when it
+ * already is that file or holds the same bytes, else a hard link, or a copy
+ * where the link is refused, renamed into place. Returns 0, 1 when the
+ * mirror has no such file (any more), or -1 with 'err'.
+ */
+static int
+place_cover(struct export *ex, struct row *r, char *err, size_t errlen)
+{
+	struct stat sst, dst;
+	struct buf data;
+	char *src, *to, *tmp;
+	const char *base;
+	int rc = -1;
+
+	buf_init(&data, 0);
+	src = path_join(ex->cfg->covers, r->src);
+	to = path_join(ex->covers, r->src);
+	base = strrchr(r->src, '/') + 1;
+	tmp = xasprintf("%s/%s/" COVERS_TMP_PREFIX "export-%ld-%s", ex->covers,
+	    r->account, (long)getpid(), base);
+	if (stat(src, &sst) == -1) {
+		if (errno == ENOENT || errno == ENOTDIR) {
+			rc = 1;
+			goto out;
+		}
+		errf(err, errlen, "%s: cannot read the mirror's cover: %s", src,
+		    strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(sst.st_mode)) {
+		rc = 1;
+		goto out;
+	}
+	r->size = (long long)sst.st_size;
+	if (lstat(to, &dst) == 0 && S_ISREG(dst.st_mode)) {
+		if (dst.st_dev == sst.st_dev && dst.st_ino == sst.st_ino) {
+			ex->kept++;
+			rc = 0;
+			goto out;
+		}
+		if (read_all(src, &data, EXPORT_COVER_MAX) == -1)
+			goto read_failed;
+		if (same_bytes(to, data.data, data.len)) {
+			ex->kept++;
+			rc = 0;
+			goto out;
+		}
+	}
+	(void)unlink(tmp);
+	if (link(src, tmp) == 0) {
+		if (rename(tmp, to) == -1) {
+			errf(err, errlen, "%s: rename: %s", to,
+			    strerror(errno));
+			(void)unlink(tmp);
+			goto out;
+		}
+		/* rename() leaves both names when they were one file. */
+		(void)unlink(tmp);
+		ex->linked++;
+		rc = 0;
+		goto out;
+	}
+	if (errno == ENOENT) {
+		rc = 1;
+		goto out;
+	}
+	if (errno != EXDEV && errno != EPERM && errno != EMLINK &&
+	    errno != EOPNOTSUPP) {
+		errf(err, errlen, "%s: cannot link %s there: %s", tmp, src,
+		    strerror(errno));
+		goto out;
+	}
+	/* Another file system, or links refused: a copy. */
+	if (data.len == 0 && read_all(src, &data, EXPORT_COVER_MAX) == -1)
+		goto read_failed;
+	if (write_file_atomic(to, data.data, data.len, ex->mode, err,
+		errlen) == -1)
+		goto out;
+	r->size = (long long)data.len;
+	ex->copied++;
+	rc = 0;
+	goto out;
+read_failed:
+	if (errno == ENOENT)
+		rc = 1;
+	else
+		errf(err, errlen, "%s: cannot read the mirror's cover: %s", src,
+		    strerror(errno));
+out:
+	buf_free(&data);
+	free(src);
+	free(to);
+	free(tmp);
+	return rc;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* covers_sweep(): keep what this export names. */
+static int
+keep_cover(const char *rel, void *arg)
+{
+	struct export *ex = arg;
+	const char *base = strrchr(rel, '/');
+
+	base = base ? base + 1 : rel;
+	return ex->nnames > 0 && bsearch(&base, ex->names, ex->nnames,
+				     sizeof(*ex->names), name_cmp) != NULL;
+}
+
+/* Place every cover of the rows; a cover the mirror lacks is left out. */
+static int
+place_covers(struct export *ex, const char *account, char *err,
+    size_t errlen)
+{
+	char *dir = NULL;
+	char esc[128];
+	struct row *r;
+	size_t i;
+	int rc = -1, made = 0, placed;
+
+	ex->names = xcalloc(ex->nrows + 1, sizeof(*ex->names));
+	for (i = 0; i < ex->nrows; i++) {
+		r = &ex->rows[i];
+		if (r->src == NULL)
+			continue;
+		r->type = cover_type(account, r->src);
+		if (r->type == NULL) {
+			log_warnx("%s: video %s: cover '%s' is not a name the "
+				  "mirror makes; left out",
+			    account, r->id,
+			    log_escape(r->src, strlen(r->src), esc,
+				sizeof(esc)));
+			continue;
+		}
+		if (!made) {
+			dir = path_join(ex->covers, account);
+			if (mkdir_p(dir, 0755, err, errlen) == -1)
+				goto out;
+			made = 1;
+		}
+		placed = place_cover(ex, r, err, errlen);
+		if (placed == -1)
+			goto out;
+		if (placed == 1) {
+			log_warnx("%s: video %s: cover %s is missing from the "
+				  "mirror; left out (the next refresh fetches "
+				  "it again)",
+			    account, r->id, r->src);
+			continue;
+		}
+		r->cover = xasprintf("covers/%s", r->src);
+		r->v.cover = r->cover;
+		ex->names[ex->nnames++] = xstrdup(strrchr(r->src, '/') + 1);
+	}
+	qsort(ex->names, ex->nnames, sizeof(*ex->names), name_cmp);
+	if (made)
+		(void)covers_sync(ex->covers, account);
+	rc = 0;
+out:
+	free(dir);
+	return rc;
+}
+
+static void
+add(struct buf *b, const char *s)
+{
+	if (buf_addstr(b, s) == -1)
+		fatalx("export too large");
+}
+
+static void
+addf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+addf(struct buf *b, const char *fmt, ...)
+{
+	char small[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(small))
+		fatalx("internal error: export line too long");
+	add(b, small);
+}
+
+static void
+render_json(const struct export *ex, struct buf *b)
+{
+	size_t i;
+
+	add(b, "[");
+	for (i = 0; i < ex->nrows; i++) {
+		add(b, i ? ",\n  " : "\n  ");
+		out_video_json(b, &ex->rows[i].v, NULL);
+	}
+	add(b, ex->nrows ? "\n]\n" : "]\n");
+}
+
+static void
+render_ndjson(const struct export *ex, struct buf *b)
+{
+	size_t i;
+
+	for (i = 0; i < ex->nrows; i++) {
+		out_video_json(b, &ex->rows[i].v, NULL);
+		add(b, "\n");
+	}
+}
+
+/* One RFC 4180 field: quoted when it holds a comma, quote, CR or LF. */
+static void
+csv_field(struct buf *b, const char *s)
+{
+	if (strpbrk(s, ",\"\r\n") == NULL) {
+		add(b, s);
+		return;
+	}
+	add(b, "\"");
+	for (; *s != '\0'; s++) {
+		if (*s == '"')
+			add(b, "\"\"");
+		else if (buf_add(b, s, 1) == -1)
+			fatalx("export too large");
+	}
+	add(b, "\"");
+}
+
+static void
+render_csv(const struct export *ex, struct buf *b)
+{
+	struct out_value vals[OUT_VIDEO_NKEYS];
+	char iso[64];
+	size_t i, k;
+
+	for (k = 0; k < OUT_VIDEO_NKEYS; k++) {
+		add(b, k ? "," : "");
+		add(b, out_video_keys[k]);
+	}
+	add(b, "\r\n");
+	for (i = 0; i < ex->nrows; i++) {
+		out_video_values(&ex->rows[i].v, iso, sizeof(iso), vals);
+		for (k = 0; k < OUT_VIDEO_NKEYS; k++) {
+			add(b, k ? "," : "");
+			if (vals[k].is_num && vals[k].num != STORE_NULL)
+				addf(b, "%lld", (long long)vals[k].num);
+			else if (!vals[k].is_num && vals[k].str != NULL)
+				csv_field(b, vals[k].str);
+		}
+		add(b, "\r\n");
+	}
+}
+
+/*
+ * Decode one UTF-8 sequence at s (NUL-terminated): the code point, or -1
+ * for an invalid sequence (overlong, surrogate, beyond U+10FFFF, cut).
+ * *len gets the bytes to skip (1 for an invalid byte).
+ */
+static long
+utf8_decode(const unsigned char *s, size_t *len)
+{
+	long c;
+	size_t n, i;
+
+	*len = 1;
+	if (s[0] < 0x80)
+		return s[0];
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		n = 2;
+		c = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 3;
+		c = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 4;
+		c = s[0] & 0x07;
+	} else {
+		return -1;
+	}
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return -1;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && c < 0x800) || (n == 4 && c < 0x10000) ||
+	    (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
+		return -1;
+	*len = n;
+	return c;
+}
+
+/*
+ * Append 's' as XML character data (attr: an attribute value in double
+ * quotes). What XML 1.0 cannot carry becomes U+FFFD; CR, and in attributes
+ * TAB and LF, are written as character references so that they survive.
+ */
+static void
+xml_text(struct buf *b, const char *s, int attr)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n;
+	long c;
+
+	while (p != NULL && *p != '\0') {
+		c = utf8_decode(p, &n);
+		if (c == '&')
+			add(b, "&amp;");
+		else if (c == '<')
+			add(b, "&lt;");
+		else if (c == '>')
+			add(b, "&gt;");
+		else if (c == '"' && attr)
+			add(b, "&quot;");
+		else if (c == '\r' || (attr && (c == '\n' || c == '\t')))
+			addf(b, "&#%ld;", c);
+		else if (c == -1 || (c < 0x20 && c != '\t' && c != '\n') ||
+		    c == 0xfffe || c == 0xffff)
+			add(b, "\xef\xbf\xbd");
+		else if (buf_add(b, p, n) == -1)
+			fatalx("export too large");
+		p += n;
+	}
+}
+
+static void
+xml_element(struct buf *b, const char *indent, const char *name,
+    const char *text)
+{
+	addf(b, "%s<%s>", indent, name);
+	xml_text(b, text, 0);
+	addf(b, "</%s>\n", name);
+}
+
+/* An entry's title: the video's, else its description's first line. */
+static char *
+entry_title(const struct row *r)
+{
+	const char *d = r->description ? r->description : "";
+	char *line, *t;
+
+	if (r->title != NULL && r->title[0] != '\0')
+		return xstrdup(r->title);
+	line = xstrndup(d, strcspn(d, "\r\n"));
+	if (line[0] == '\0') {
+		free(line);
+		return xasprintf("Video %s", r->id);
+	}
+	t = out_cut(line, 100);
+	free(line);
+	return t;
+}
+
+static void
+render_atom(const struct export *ex, const char *account,
+    const char *display, struct buf *b)
+{
+	const struct row *r;
+	char when[64];
+	char *title;
+	int64_t newest = 0;
+	size_t i;
+
+	for (i = 0; i < ex->nrows; i++)
+		if (ex->rows[i].v.updated_at > newest)
+			newest = ex->rows[i].v.updated_at;
+	add(b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+	       "<feed xmlns=\"http://www.w3.org/2005/Atom\">\n");
+	addf(b, "  <id>" EXPORT_TAG "%s</id>\n", account);
+	xml_element(b, "  ", "title", display);
+	fmt_iso8601(newest, when, sizeof(when));
+	addf(b, "  <updated>%s</updated>\n", when);
+	add(b, "  <author>\n");
+	xml_element(b, "    ", "name", display);
+	add(b, "  </author>\n");
+	add(b, "  <generator version=\"" VERSION "\">tiktok-mirror</generator>\n");
+	for (i = 0; i < ex->nrows; i++) {
+		r = &ex->rows[i];
+		add(b, "  <entry>\n");
+		addf(b, "    <id>" EXPORT_TAG "%s/%s</id>\n", account, r->id);
+		title = entry_title(r);
+		xml_element(b, "    ", "title", title);
+		free(title);
+		fmt_iso8601(r->v.updated_at, when, sizeof(when));
+		addf(b, "    <updated>%s</updated>\n", when);
+		fmt_iso8601(r->v.created_at, when, sizeof(when));
+		addf(b, "    <published>%s</published>\n", when);
+		if (r->share_url != NULL && r->share_url[0] != '\0') {
+			add(b, "    <link rel=\"alternate\" type=\"text/html\" "
+			       "href=\"");
+			xml_text(b, r->share_url, 1);
+			add(b, "\"/>\n");
+		}
+		if (r->cover != NULL) {
+			addf(b, "    <link rel=\"enclosure\" type=\"%s\" "
+				"length=\"%lld\" href=\"",
+			    r->type, r->size);
+			xml_text(b, r->cover, 1);
+			add(b, "\"/>\n");
+		}
+		if (r->description != NULL && r->description[0] != '\0')
+			xml_element(b, "    ", "summary", r->description);
+		add(b, "  </entry>\n");
+	}
+	add(b, "</feed>\n");
+}
+
+/* Export one account: rows, covers, data files, then the cover sweep. */
+static int
+export_account(struct export *ex, struct store *st, const char *account)
+{
+	static const struct {
+		unsigned bit;
+		const char *ext;
+	} files[] = {
+		{FMT_JSON, "json"},
+		{FMT_NDJSON, "ndjson"},
+		{FMT_CSV, "csv"},
+		{FMT_ATOM, "atom"},
+	};
+	struct store_account a;
+	struct store_query q;
+	struct buf b;
+	char err[ERRLEN], *name;
+	const char *display = account;
+	size_t i;
+	int rc = -1, have_a = 0, n;
+
+	memset(&q, 0, sizeof(q));
+	q.listing = 1;
+	buf_init(&b, 0);
+	if (store_videos(st, account, &q, on_row, ex, err, sizeof(err)) == -1)
+		goto fail;
+	if (ex->formats & FMT_ATOM) {
+		n = store_account_get(st, account, &a, err, sizeof(err));
+		if (n == -1)
+			goto fail;
+		have_a = n == 0;
+		if (have_a && a.display_name != NULL && a.display_name[0] != '\0')
+			display = a.display_name;
+	}
+	if (place_covers(ex, account, err, sizeof(err)) == -1)
+		goto fail;
+	for (i = 0; i < nitems(files); i++) {
+		if (!(ex->formats & files[i].bit))
+			continue;
+		buf_reset(&b);
+		if (files[i].bit == FMT_JSON)
+			render_json(ex, &b);
+		else if (files[i].bit == FMT_NDJSON)
+			render_ndjson(ex, &b);
+		else if (files[i].bit == FMT_CSV)
+			render_csv(ex, &b);
+		else
+			render_atom(ex, account, display, &b);
+		name = xasprintf("%s.%s", account, files[i].ext);
+		n = put_file(ex, name, &b, err, sizeof(err));
+		free(name);
+		if (n == -1)
+			goto fail;
+	}
+	n = covers_sweep(ex->covers, account, keep_cover, ex, err, sizeof(err));
+	if (n == -1)
+		goto fail;
+	ex->removed += n;
+	rc = 0;
+	goto out;
+fail:
+	log_err("%s: export failed: %s", account, err);
+out:
+	if (have_a)
+		store_account_clear(&a);
+	rows_clear(ex);
+	buf_free(&b);
+	return rc;
+}
+
+static int
+parse_formats(const char *arg, unsigned *formats)
+{
+	const char *p = arg;
+	size_t n, i;
+
+	while (*p != '\0') {
+		n = strcspn(p, ",");
+		for (i = 0; i < nitems(FORMATS); i++)
+			if (strlen(FORMATS[i].name) == n &&
+			    strncmp(p, FORMATS[i].name, n) == 0)
+				break;
+		if (i == nitems(FORMATS))
+			return -1;
+		*formats |= FORMATS[i].bit;
+		p += n;
+		p += *p == ',';
+	}
+	return 0;
+}
+
+static int
+export_sqlite(struct ctx *c, const char *file)
+{
+	struct store *st;
+	struct stat sb;
+	char err[ERRLEN];
+	int rc;
+
+	if (stat(file, &sb) == 0 && S_ISDIR(sb.st_mode))
+		return usage_error("--format sqlite writes one file; %s is a "
+				   "folder (give a file name, e.g. %s/mirror.db)",
+		    file, file);
+	st = store_open_ro(c->cfg.database, err, sizeof(err));
+	if (st == NULL) {
+		log_err("%s", err);
+		return EXIT_FAIL;
+	}
+	rc = store_snapshot(st, file, err, sizeof(err));
+	store_close(st);
+	if (rc == -1) {
+		log_err("export: %s; check that its folder exists and is "
+			"writable, and the free space",
+		    err);
+		return EXIT_FAIL;
+	}
+	log_info("export: %s: a snapshot of %s", file, c->cfg.database);
+	return EXIT_OK;
+}
+
+int
+cmd_export(struct ctx *c, int argc, char **argv)
+{
+	static const char USE[] =
+	    "usage: export --out DIR [--format json|ndjson|csv|atom[,...]]"
+	    " [NAME...]\n"
+	    "       export --format sqlite --out FILE";
+	static const struct option longopts[] = {
+		{"out", required_argument, NULL, 'o'},
+		{"format", required_argument, NULL, 'f'},
+		{NULL, 0, NULL, 0},
+	};
+	struct export ex;
+	struct store *st = NULL;
+	char err[ERRLEN];
+	mode_t um;
+	size_t i;
+	int ch, k, rc, failed = 0;
+
+	memset(&ex, 0, sizeof(ex));
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'o':
+			ex.out = optarg;
+			break;
+		case 'f':
+			if (parse_formats(optarg, &ex.formats) == -1)
+				return usage_error("unknown --format '%s'; "
+						   "the formats are json, "
+						   "ndjson, csv, atom and "
+						   "sqlite",
+				    optarg);
+			break;
+		default:
+			return usage_error("%s", USE);
+		}
+	}
+	if (ex.out == NULL || ex.out[0] == '\0')
+		return usage_error("export needs --out\n%s", USE);
+	if (ex.formats == 0)
+		ex.formats = FMT_JSON;
+	if ((ex.formats & FMT_SQLITE) && ex.formats != FMT_SQLITE)
+		return usage_error("--format sqlite goes alone: it writes one "
+				   "file, not a folder");
+	if ((ex.formats & FMT_SQLITE) && optind != argc)
+		return usage_error("--format sqlite copies the whole mirror; "
+				   "it takes no account names");
+	if ((rc = ctx_load(c)) != 0)
+		return rc;
+	for (k = optind; k < argc; k++)
+		if (ctx_account(c, argv[k]) == NULL)
+			return EXIT_USAGE;
+	if (ex.formats == FMT_SQLITE)
+		return export_sqlite(c, ex.out);
+
+	ex.cfg = &c->cfg;
+	um = umask(0);
+	umask(um);
+	ex.mode = 0666 & ~um;
+	ex.covers = path_join(ex.out, "covers");
+	if (mkdir_p(ex.out, 0755, err, sizeof(err)) == -1) {
+		log_err("export: %s", err);
+		free(ex.covers);
+		return EXIT_FAIL;
+	}
+	st = store_open_ro(c->cfg.database, err, sizeof(err));
+	if (st == NULL) {
+		log_err("%s", err);
+		free(ex.covers);
+		return EXIT_FAIL;
+	}
+	for (i = 0; i < c->cfg.naccounts; i++) {
+		const char *name = c->cfg.accounts[i].name;
+		int named = optind == argc;
+
+		for (k = optind; k < argc && !named; k++)
+			named = strcmp(argv[k], name) == 0;
+		if (named && export_account(&ex, st, name) == -1)
+			failed++;
+	}
+	store_close(st);
+	log_info("export: %s: %lld files written, %lld unchanged, %lld covers "
+		 "linked, %lld copied, %lld removed",
+	    ex.out, ex.written, ex.kept, ex.linked, ex.copied, ex.removed);
+	free(ex.rows);
+	free(ex.covers);
+	return failed ? EXIT_FAIL : EXIT_OK;
+}

@@ -56,6 +56,7 @@ struct sched {
 };
 
 static void on_timer(uv_timer_t *);
+static int grant_changed(struct acct *);
 
 struct sched *
 sched_new(uv_loop_t *loop, struct sync_engine *e, struct store *st,
@@ -198,7 +199,6 @@ static void
 on_synced(const struct sync_result *r, void *arg)
 {
 	struct acct *a = arg;
-	struct tokens t;
 
 	if (strcmp(a->last, r->state) != 0) {
 		if (r->ok && a->last[0] != '\0')
@@ -221,21 +221,23 @@ on_synced(const struct sync_result *r, void *arg)
 		if (r->counts.new + r->counts.updated + r->counts.deleted +
 			r->counts.restored >
 		    0) {
-			hook_note(a->s->hook, a->cfg.name, r->counts.new,
+			hook_note(a->s->hook, a->cfg.name, r->run_id,
+			    r->counts.new,
 			    r->counts.updated + r->counts.restored,
 			    r->counts.deleted);
 			hook_kick(a->s->hook);
 		}
 		arm(a, a->dirty ? 0 : a->cfg.cache * 1000 + jitter_ms(a->cfg.cache));
 	} else if (strcmp(r->state, "needs_auth") == 0) {
-		/* Stopped until `auth` writes a new grant. */
+		/*
+		 * Stopped until `auth` writes a new grant: one other than the
+		 * tokens this refresh ended with, which may already be there
+		 * if `auth` ran while the refresh was failing.
+		 */
 		a->state = A_STOPPED;
-		a->grant[0] = '\0';
-		if (secrets_get(a->s->secrets, a->cfg.name, &t, NULL, 0) == 0) {
-			sha256_hex(t.access_token, strlen(t.access_token),
-			    a->grant);
-			tokens_clear(&t);
-		}
+		snprintf(a->grant, sizeof(a->grant), "%s", r->grant);
+		if (grant_changed(a))
+			arm(a, 0);
 	} else {
 		a->failures++;
 		arm(a, a->dirty ? 0 : backoff_ms(a));
@@ -243,6 +245,29 @@ on_synced(const struct sync_result *r, void *arg)
 	a->dirty = 0;
 	if (a->s->changed != NULL)
 		a->s->changed(a->s->arg);
+}
+
+/*
+ * True when the secrets file holds another grant than the one the account
+ * stopped with (every grant or refresh issues a new access token).
+ */
+static int
+grant_changed(struct acct *a)
+{
+	struct tokens t;
+	char grant[2 * SHA256_LEN + 1];
+	int changed;
+
+	if (secrets_get(a->s->secrets, a->cfg.name, &t, NULL, 0) != 0)
+		return 0;
+	sha256_hex(t.access_token, strlen(t.access_token), grant);
+	tokens_clear(&t);
+	changed = strcmp(grant, a->grant) != 0;
+	if (changed) {
+		log_info("%s: new authorization found; resuming", a->cfg.name);
+		a->failures = 0;
+	}
+	return changed;
 }
 
 static void
@@ -342,24 +367,10 @@ void
 sched_secrets_changed(struct sched *s)
 {
 	struct acct *a;
-	struct tokens t;
-	char grant[2 * SHA256_LEN + 1];
 
-	LIST_FOREACH(a, &s->accts, entry) {
-		if (a->state != A_STOPPED)
-			continue;
-		if (secrets_get(s->secrets, a->cfg.name, &t, NULL, 0) != 0)
-			continue;
-		/* Every grant or refresh issues a new access token. */
-		sha256_hex(t.access_token, strlen(t.access_token), grant);
-		if (strcmp(grant, a->grant) != 0) {
-			log_info("%s: new authorization found; resuming",
-			    a->cfg.name);
-			a->failures = 0;
+	LIST_FOREACH(a, &s->accts, entry)
+		if (a->state == A_STOPPED && grant_changed(a))
 			start(a);
-		}
-		tokens_clear(&t);
-	}
 }
 
 void

@@ -35,6 +35,7 @@
 #include "oauth.h"
 #include "ratelimit.h"
 #include "secrets.h"
+#include "sha256.h"
 #include "sync.h"
 #include "util.h"
 
@@ -47,6 +48,7 @@
 #define API_TIMEOUT_MS 60000
 #define COVER_TIMEOUT_MS 120000
 #define REFRESH_MARGIN_MAX 3600 /* seconds before expiry to refresh */
+#define DRY_CHANGES_MAX (256 * 1024) /* bytes of a dry run's change list */
 
 enum endpoint { EP_TOKEN, EP_USER, EP_LIST, EP_QUERY, EP_COUNT };
 
@@ -113,6 +115,15 @@ struct job {
 	LIST_HEAD(, dl) dls;
 	int ndl;
 
+	/* The avatar: its signed URL from user/info, the URL path it came
+	 * from, and the new file (relative to the covers folder) once fetched. */
+	char *avatar_url, *avatar_src, *avatar_rel;
+	int avatar_fd;
+	char *avatar_tmp;
+
+	int64_t pages;	     /* video/list pages received */
+	struct buf changes;  /* dry run: the change list */
+
 	int64_t run_id; /* sync_runs row, 0 when it could not be written */
 	struct sync_result res;
 	char error[ERRLEN];
@@ -141,6 +152,25 @@ static void covers_pump(struct job *);
 static void requery_next(struct job *);
 static void apply(struct job *);
 static void api_send(struct job *);
+static void avatar_step(struct job *);
+
+/* Tell the progress display where the job is. */
+static void
+progress(struct job *j, const char *step)
+{
+	struct sync_progress p;
+
+	if (j->e->o.progress == NULL)
+		return;
+	memset(&p, 0, sizeof(p));
+	p.account = j->acct.name;
+	p.step = step;
+	p.pages = j->pages;
+	p.videos = j->kept;
+	p.covers = j->res.covers;
+	p.covers_active = j->ndl;
+	j->e->o.progress(&p, j->e->o.progress_arg);
+}
 
 struct sync_engine *
 sync_new(const struct sync_opts *o)
@@ -213,6 +243,15 @@ job_release(struct job *j)
 	free(j->call.body);
 	free(j->saved.body);
 	j->call.body = j->saved.body = NULL;
+	if (j->avatar_tmp != NULL)
+		covers_discard(j->avatar_fd, j->e->o.cfg->covers, j->acct.name,
+		    j->avatar_tmp);
+	free(j->avatar_tmp);
+	free(j->avatar_url);
+	free(j->avatar_src);
+	free(j->avatar_rel);
+	j->avatar_tmp = j->avatar_url = j->avatar_src = j->avatar_rel = NULL;
+	buf_free(&j->changes);
 	tokens_clear(&j->tok);
 	free(j->open_id);
 	free(j->display_name);
@@ -297,12 +336,17 @@ job_finish(struct job *j)
 	if (!res.ok)
 		res.error = j->error;
 	res.run_id = j->run_id;
+	if (j->tok.access_token != NULL)
+		sha256_hex(j->tok.access_token, strlen(j->tok.access_token),
+		    res.grant);
+	res.changes = j->changes.len > 0 ? j->changes.data : NULL;
 	if (j->run_id > 0 &&
 	    store_run_end(j->e->o.store, j->run_id, now_unix(), res.state,
 		res.requests, res.ok ? &res.counts : NULL, res.error, err,
 		sizeof(err)) == -1)
 		log_warnx("%s: %s", j->acct.name, err);
-	write_metrics(j->e, &res);
+	if (!j->e->o.dry_run)
+		write_metrics(j->e, &res);
 	/* The callback may look at the result; release afterwards. */
 	if (j->done != NULL)
 		j->done(&res, j->arg);
@@ -326,7 +370,8 @@ job_fail(struct job *j, const char *state, const char *fmt, ...)
 	va_end(ap);
 	j->res.ok = 0;
 	j->res.state = state;
-	if (store_account_fail(j->e->o.store, j->acct.name, state, j->error,
+	if (!j->e->o.dry_run &&
+	    store_account_fail(j->e->o.store, j->acct.name, state, j->error,
 		STORE_NULL, err, sizeof(err)) == -1)
 		log_err("%s: %s", j->acct.name, err);
 	if (strcmp(state, "needs_auth") == 0)
@@ -535,6 +580,9 @@ save_token_expiry(struct job *j)
 {
 	char err[ERRLEN];
 
+	/* A dry run leaves the accounts row alone; the next sync writes it. */
+	if (j->e->o.dry_run)
+		return;
 	if (store_account_tokens(j->e->o.store, j->acct.name,
 		j->tok.access_expires_at, j->tok.refresh_expires_at, err,
 		sizeof(err)) == -1)
@@ -593,6 +641,7 @@ on_token(struct job *j, const struct http_response *r)
 	}
 	tokens_clear(&j->tok);
 	j->tok = t;
+	j->res.refreshed = 1;
 	log_debug("%s: access token refreshed", j->acct.name);
 	save_token_expiry(j);
 	j->after_token(j);
@@ -601,6 +650,7 @@ on_token(struct job *j, const struct http_response *r)
 static void
 start_refresh(struct job *j, job_fn then)
 {
+	progress(j, "token");
 	j->refreshed = 1;
 	j->after_token = then;
 	api_call(j, EP_TOKEN,
@@ -651,9 +701,9 @@ step_token(struct job *j)
 static void
 on_user(struct job *j, const struct http_response *r)
 {
-	char *open_id, *name, err[ERRLEN];
+	char *open_id, *name, *avatar, err[ERRLEN];
 
-	if (api_parse_user(r->body, r->len, &open_id, &name, err,
+	if (api_parse_user(r->body, r->len, &open_id, &name, &avatar, err,
 		sizeof(err)) == -1) {
 		char why[ERRLEN + 32];
 
@@ -665,6 +715,8 @@ on_user(struct job *j, const struct http_response *r)
 	free(j->display_name);
 	j->open_id = open_id;
 	j->display_name = name;
+	free(j->avatar_url);
+	j->avatar_url = avatar;
 	if (store_stage_begin(j->e->o.store, j->acct.name, err,
 		sizeof(err)) == -1) {
 		job_fail(j, "error", "%s", err);
@@ -723,6 +775,7 @@ on_list(struct job *j, const struct http_response *r)
 		api_retry(j, -1, why);
 		return;
 	}
+	j->pages++;
 	for (i = 0; i < p.nvideos && !full; i++) {
 		const struct video *v = &p.videos[i];
 		int64_t pos = STORE_NULL;
@@ -777,6 +830,7 @@ on_list(struct job *j, const struct http_response *r)
 static void
 list_next(struct job *j)
 {
+	progress(j, "list");
 	api_call(j, EP_LIST, api_list_body(j->cursor, API_PAGE_MAX), on_list);
 }
 
@@ -847,6 +901,7 @@ query_next(struct job *j)
 	if (n > 0) {
 		for (i = 0; i < n; i++)
 			idp[i] = ids[i];
+		progress(j, "query");
 		api_call(j, EP_QUERY, api_query_body(idp, n), on_query);
 		return;
 	}
@@ -926,6 +981,7 @@ on_dl_done(const struct http_response *r, void *arg)
 			}
 		}
 		dl_free(d);
+		progress(j, "covers");
 		covers_pump(j);
 		return;
 	}
@@ -1005,6 +1061,29 @@ dl_start(struct job *j, const struct store_cover_item *it, int keep_old)
 	}
 }
 
+/*
+ * A dry run counts the cover it would fetch instead. A row that has no
+ * cover would get one: stage a name so the change is counted (the
+ * transaction that would write it is rolled back).
+ */
+static int
+dry_cover(struct job *j, const struct store_cover_item *it)
+{
+	char err[ERRLEN], *rel;
+	int rc = 0;
+
+	j->res.covers++;
+	if (it->cover == NULL) {
+		rel = xasprintf("%s/%s", j->acct.name, it->id);
+		rc = store_stage_set_cover(j->e->o.store, j->acct.name, it->id,
+		    rel, err, sizeof(err));
+		free(rel);
+		if (rc == -1)
+			job_fail(j, "error", "%s", err);
+	}
+	return rc;
+}
+
 static void
 covers_start(struct job *j, int pass)
 {
@@ -1013,6 +1092,7 @@ covers_start(struct job *j, int pass)
 	j->nbatch = j->ibatch = 0;
 	j->batch_eof = 0;
 	j->covers_done = 0;
+	progress(j, "covers");
 	covers_pump(j);
 }
 
@@ -1049,8 +1129,16 @@ covers_pump(struct job *j)
 		    covers_exists(cfg->covers, it->cover);
 		/* Fetch when the cover is new, changed or missing on disk. */
 		if (it->url != NULL &&
-		    (j->pass == 2 || !have || !it->same_src))
-			dl_start(j, it, have);
+		    (j->pass == 2 || !have || !it->same_src)) {
+			if (j->e->o.dry_run) {
+				if (dry_cover(j, it) == -1) {
+					store_cover_item_clear(it);
+					return;
+				}
+			} else {
+				dl_start(j, it, have);
+			}
+		}
 		store_cover_item_clear(it);
 	}
 	if (j->finished || j->ndl > 0 || j->ibatch < j->nbatch ||
@@ -1060,7 +1148,7 @@ covers_pump(struct job *j)
 	if (j->pass == 1)
 		requery_next(j);
 	else
-		apply(j);
+		avatar_step(j);
 }
 
 /* Fresh signed URLs for covers whose URL expired during this refresh. */
@@ -1116,7 +1204,102 @@ requery_next(struct job *j)
 	if (j->pass == 1 && j->requeried > 0)
 		covers_start(j, 2);
 	else
+		avatar_step(j);
+}
+
+/*
+ * The avatar, cached like a cover as <covers>/<account>/avatar.<ext>: fetched
+ * when the account has none, its file is missing, or its URL path changed.
+ * A failure is logged and keeps the old one; it never fails the refresh.
+ */
+static void
+on_avatar_done(const struct http_response *r, void *arg)
+{
+	struct job *j = arg;
+	const struct cfg *cfg = j->e->o.cfg;
+	char err[ERRLEN], *rel = NULL, *tmp = j->avatar_tmp;
+	int fd = j->avatar_fd;
+
+	j->xfer = NULL;
+	j->avatar_tmp = NULL;
+	j->avatar_fd = -1;
+	if (r->result == HTTP_OK && r->status == 200) {
+		if (covers_commit(fd, cfg->covers, j->acct.name, COVERS_AVATAR,
+			tmp, &rel, err, sizeof(err)) == 0) {
+			j->avatar_rel = rel;
+			j->res.avatar = 1;
+		} else {
+			log_warnx("%s: %s", j->acct.name, err);
+		}
+	} else {
+		covers_discard(fd, cfg->covers, j->acct.name, tmp);
+		if (r->result == HTTP_OK)
+			log_warnx("%s: avatar: HTTP %ld", j->acct.name,
+			    r->status);
+		else
+			log_warnx("%s: avatar: %s", j->acct.name, r->error);
+	}
+	free(tmp);
+	apply(j);
+}
+
+static void
+avatar_step(struct job *j)
+{
+	static const char *const hdrs[] = {
+	    "Accept: image/webp, image/jpeg, image/png", NULL};
+	const struct cfg *cfg = j->e->o.cfg;
+	struct http_request req;
+	char err[ERRLEN], *rel = NULL, *src = NULL;
+	int fetch;
+
+	if (j->avatar_url == NULL) {
 		apply(j);
+		return;
+	}
+	free(j->avatar_src);
+	j->avatar_src = url_path(j->avatar_url);
+	if (store_avatar(j->e->o.store, j->acct.name, &rel, &src, err,
+		sizeof(err)) == -1) {
+		job_fail(j, "error", "%s", err);
+		return;
+	}
+	fetch = rel == NULL || src == NULL ||
+	    strcmp(src, j->avatar_src) != 0 ||
+	    !covers_exists(cfg->covers, rel);
+	free(rel);
+	free(src);
+	if (!fetch || j->e->o.dry_run) {
+		j->res.avatar = fetch;
+		apply(j);
+		return;
+	}
+	j->avatar_fd = covers_tmp_open(cfg->covers, j->acct.name,
+	    COVERS_AVATAR, &j->avatar_tmp, err, sizeof(err));
+	if (j->avatar_fd == -1) {
+		job_fail(j, "error", "cannot write covers: %s", err);
+		return;
+	}
+	memset(&req, 0, sizeof(req));
+	req.method = HTTP_GET;
+	req.url = j->avatar_url;
+	req.headers = hdrs;
+	req.max_body = COVERS_MAX_BYTES;
+	req.timeout_ms = COVER_TIMEOUT_MS;
+	req.fd = j->avatar_fd;
+	j->res.requests++;
+	progress(j, "avatar");
+	j->xfer = http_start(j->e->o.http, &req, on_avatar_done, j, err,
+	    sizeof(err));
+	if (j->xfer == NULL) {
+		log_warnx("%s: avatar: %s", j->acct.name, err);
+		covers_discard(j->avatar_fd, cfg->covers, j->acct.name,
+		    j->avatar_tmp);
+		free(j->avatar_tmp);
+		j->avatar_tmp = NULL;
+		j->avatar_fd = -1;
+		apply(j);
+	}
 }
 
 /* Apply. */
@@ -1148,6 +1331,49 @@ first_sweep(struct sync_engine *e, const char *name)
 	return 1;
 }
 
+/* A dry run's change list: "kind id [fields]" lines. */
+static void
+on_dry_change(const char *id, const char *kind, const char *fields, void *arg)
+{
+	struct job *j = arg;
+
+	j->res.nchanges++;
+	if (buf_printf(&j->changes, "%s %s%s%s\n", kind, id,
+		fields && fields[0] ? " " : "", fields ? fields : "") == -1)
+		return; /* the count goes on; the caller says some are left out */
+}
+
+/*
+ * The dry run's apply: the same transaction, rolled back, with the change
+ * list reported; no covers folder sync, sweep, retention or checkpoint.
+ */
+static void
+dry_apply(struct job *j)
+{
+	struct store_apply a;
+	char err[ERRLEN];
+
+	memset(&a, 0, sizeof(a));
+	a.now = now_unix();
+	a.open_id = j->open_id;
+	a.display_name = j->display_name;
+	a.next_sync_at = a.now + j->acct.cache;
+	a.token_expires_at = j->tok.access_expires_at;
+	a.refresh_expires_at = j->tok.refresh_expires_at;
+	a.apply_deletions = j->apply_deletions;
+	a.dry_run = 1;
+	a.change = on_dry_change;
+	a.change_arg = j;
+	if (store_apply(j->e->o.store, j->acct.name, &a, &j->res.counts, err,
+		sizeof(err)) == -1) {
+		job_fail(j, "error", "%s", err);
+		return;
+	}
+	j->res.ok = 1;
+	j->res.state = "ok";
+	job_finish(j);
+}
+
 static void
 apply(struct job *j)
 {
@@ -1158,6 +1384,11 @@ apply(struct job *j)
 	char err[ERRLEN];
 	int removed;
 
+	progress(j, "apply");
+	if (e->o.dry_run) {
+		dry_apply(j);
+		return;
+	}
 	if (covers_sync(cfg->covers, j->acct.name) == -1) {
 		job_fail(j, "error", "cannot sync the covers folder %s/%s",
 		    cfg->covers, j->acct.name);
@@ -1172,6 +1403,8 @@ apply(struct job *j)
 	a.refresh_expires_at = j->tok.refresh_expires_at;
 	a.apply_deletions = j->apply_deletions;
 	a.run_id = j->run_id;
+	a.avatar = j->avatar_rel;
+	a.avatar_src = j->avatar_src;
 	if (store_apply(e->o.store, j->acct.name, &a, &j->res.counts, err,
 		sizeof(err)) == -1) {
 		job_fail(j, "error", "%s; the previous data is unchanged", err);
@@ -1183,8 +1416,8 @@ apply(struct job *j)
 			log_warnx("retention: %s", err);
 	}
 	store_checkpoint(e->o.store);
-	if (j->res.covers > 0 || j->res.counts.deleted > 0 ||
-	    first_sweep(e, j->acct.name)) {
+	if (j->res.covers > 0 || j->res.avatar ||
+	    j->res.counts.deleted > 0 || first_sweep(e, j->acct.name)) {
 		sa.store = e->o.store;
 		sa.account = j->acct.name;
 		removed = covers_sweep(cfg->covers, j->acct.name, sweep_keep,
@@ -1208,6 +1441,11 @@ on_job_start(uv_timer_t *t)
 	struct store *st = j->e->o.store;
 	char err[ERRLEN];
 
+	if (j->e->o.dry_run) {
+		/* No accounts row, attempt time or sync_runs row. */
+		step_token(j);
+		return;
+	}
 	if (store_account_ensure(st, j->acct.name, err, sizeof(err)) == -1 ||
 	    store_account_attempt(st, j->acct.name, now_unix(), err,
 		sizeof(err)) == -1) {
@@ -1236,6 +1474,8 @@ sync_account(struct sync_engine *e, const struct cfg_account *acct,
 	j->acct = *acct;
 	j->done = done;
 	j->arg = arg;
+	j->avatar_fd = -1;
+	buf_init(&j->changes, DRY_CHANGES_MAX);
 	LIST_INIT(&j->dls);
 	uv_timer_init(e->o.loop, &j->timer);
 	LIST_INSERT_HEAD(&e->jobs, j, entry);

@@ -20,6 +20,7 @@
 struct http;
 struct secrets;
 struct sync_engine;
+struct sync_progress;
 
 struct sync_opts {
 	uv_loop_t *loop;
@@ -28,6 +29,27 @@ struct sync_opts {
 	struct secrets *secrets;
 	struct http *http;
 	int force; /* apply a refresh that would delete over half */
+	/*
+	 * Dry run: list, confirm deletions and decide covers as usual, but
+	 * download nothing and write nothing to the mirror, the covers folder
+	 * or the metrics file; store_apply() computes the counts inside a
+	 * transaction it rolls back. Tokens may still be refreshed, and are
+	 * then saved to the secrets file (TikTok rotates refresh tokens).
+	 */
+	int dry_run;
+	/* Called as a refresh moves on (may be NULL). */
+	void (*progress)(const struct sync_progress *, void *arg);
+	void *progress_arg;
+};
+
+/* Where a refresh is, for a progress display. */
+struct sync_progress {
+	const char *account;
+	const char *step; /* "token", "list", "query", "covers", "apply" */
+	int64_t pages;	  /* video/list pages received */
+	int64_t videos;	  /* kept videos listed so far */
+	int64_t covers;	  /* covers downloaded (dry run: to download) */
+	int64_t covers_active; /* downloads in flight */
 };
 
 struct sync_result {
@@ -41,6 +63,14 @@ struct sync_result {
 	int64_t cover_failures;
 	int64_t videos; /* kept videos listed */
 	int64_t run_id; /* its sync_runs row (0 if none) */
+	/* SHA-256 hex of the access token the refresh ended with ("" if
+	 * none): a different one in the secrets file is a newer grant. */
+	char grant[65];
+	int refreshed;	/* the access token was refreshed (and saved) */
+	int avatar;	/* the avatar was downloaded (dry run: would be) */
+	/* Dry run: one line per change, "kind id [fields]", or NULL. */
+	const char *changes;
+	int64_t nchanges; /* lines, some of which may have been left out */
 };
 
 /* Called once per sync_account(), from the loop, when the refresh ends. */

@@ -5,6 +5,7 @@ process with its log in a file, and bounded waiting.
 
 Every wait here has a deadline; Daemon.kill() never leaves a process
 behind (SIGKILL after a grace period), so tests call it from tearDown.
+Under memcheck (TM_VALGRIND=1) every deadline is SLOW times longer.
 """
 import os
 import re
@@ -17,9 +18,22 @@ import time
 import harness
 
 
+def command(*args):
+    """argv for the binary under test (under memcheck with TM_VALGRIND=1,
+    when the harness knows how)."""
+    if hasattr(harness, "command"):
+        return harness.command(*args)
+    return [harness.BIN] + list(args)
+
+
+VALGRIND = os.environ.get("TM_VALGRIND") == "1"
+SLOW = 10 if VALGRIND else 1
+
+
 def wait_until(fn, timeout, interval=0.05, what="condition"):
     """Poll fn() until it returns a true value (returned), or fail after
-    timeout seconds."""
+    timeout seconds (times SLOW)."""
+    timeout *= SLOW
     deadline = time.monotonic() + timeout
     while True:
         v = fn()
@@ -129,7 +143,7 @@ class Daemon:
         self.logf = open(self.log_path, "wb")
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
-            [harness.BIN, "-c", mirror.config] + list(args) + ["run"],
+            command("-c", mirror.config, *args, "run"),
             stdin=subprocess.DEVNULL, stdout=self.logf, stderr=self.logf,
             env=e)
         self.pid = self.proc.pid
@@ -159,6 +173,7 @@ class Daemon:
 
     def wait(self, timeout):
         """Wait for exit; returns the status (AssertionError on timeout)."""
+        timeout *= SLOW
         try:
             rc = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -180,7 +195,7 @@ class Daemon:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(5)
+                self.proc.wait(5 * SLOW)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)

@@ -18,7 +18,10 @@ one account in needs_auth and `auth` on the running daemon resumes it.
 Short intervals use the test-only $TIKTOK_MIRROR_TEST_MIN_CACHE, set for
 this whole process (so `auth`, `sync` and `run` all accept `cache: 2`).
 Every wait is bounded, and every process a test starts is ended in its
-cleanup, whatever happened.
+cleanup, whatever happened. Under memcheck (TM_VALGRIND=1, `make
+valgrind`) deadlines are SLOW times longer and the assertions on timing
+(ping spacing, refresh intervals, the 5 s stop, idle wake-ups, one-second
+races) are skipped: the functional ones remain.
 """
 import os
 import re
@@ -31,8 +34,8 @@ import unittest
 
 import harness
 from harness import Emulator, Mirror
-from daemon_util import (Daemon, NotifyListener, integrity, list_calls,
-                         wait_until)
+from daemon_util import (SLOW, VALGRIND, Daemon, NotifyListener, integrity,
+                         list_calls, wait_until)
 
 os.environ["TIKTOK_MIRROR_TEST_MIN_CACHE"] = "1"
 
@@ -78,7 +81,7 @@ class DaemonCase(unittest.TestCase):
         self.daemons.append(dm)
         if ready:
             t = n.wait("READY", "1", timeout=10)
-            self.assertLess(t - dm.started, 10)
+            self.assertLess(t - dm.started, 10 * SLOW)
         return dm, n
 
     def wait_idle(self, n, naccounts, timeout=15):
@@ -92,7 +95,7 @@ class DaemonCase(unittest.TestCase):
     def terminate(self, d, n=None):
         rc, dt = d.stop(5)
         self.assertEqual(rc, 0, d.log()[-2000:])
-        self.assertLess(dt, 5.0)
+        self.assertLess(dt, 5.0 * SLOW)
         if n is not None:
             wait_until(lambda: n.count("STOPPING", "1") > 0, 2,
                        what="STOPPING=1")
@@ -159,11 +162,13 @@ class RunTest(DaemonCase):
                 arrivals.append(time.monotonic())
                 seen = c
             time.sleep(0.05)
-        self.assertGreaterEqual(len(arrivals), 2, d.log())
-        self.assertLessEqual(len(arrivals), 4, d.log())
-        for a, b in zip(arrivals, arrivals[1:]):
-            self.assertGreaterEqual(b - a, 1.8)   # cache 2 s (+ jitter)
-            self.assertLessEqual(b - a, 3.2)
+        self.assertGreaterEqual(len(arrivals), 1, d.log())
+        if not VALGRIND:
+            self.assertGreaterEqual(len(arrivals), 2, d.log())
+            self.assertLessEqual(len(arrivals), 4, d.log())
+            for a, b in zip(arrivals, arrivals[1:]):
+                self.assertGreaterEqual(b - a, 1.8)   # cache 2 s + jitter
+                self.assertLessEqual(b - a, 3.2)
         self.assertEqual(list_calls(self.emu, "bob"), 1)
         # STATUS lines: a summary, ending with both accounts ok.
         status = n.values("STATUS")
@@ -174,10 +179,12 @@ class RunTest(DaemonCase):
         self.assertTrue(any(s.startswith("2 accounts: 2 ok") for s in status))
         # WATCHDOG=1 every WATCHDOG_USEC/2, from READY on.
         pings = [t for t in n.times("WATCHDOG", "1") if t >= t_ready]
-        self.assertGreaterEqual(len(pings), 6, pings)
+        self.assertGreaterEqual(len(pings), 3, pings)
         gaps = [b - a for a, b in zip([t_ready] + pings, pings)]
-        self.assertLessEqual(max(gaps), 1.25 * HALF, gaps)
-        self.assertGreaterEqual(min(gaps[1:]), 0.75 * HALF, gaps)
+        if not VALGRIND:
+            self.assertGreaterEqual(len(pings), 6, pings)
+            self.assertLessEqual(max(gaps), 1.25 * HALF, gaps)
+            self.assertGreaterEqual(min(gaps[1:]), 0.75 * HALF, gaps)
         dt = self.terminate(d, n)
         # STOPPING=1 is the last word.
         self.assertEqual(n.messages()[-1][1], [("STOPPING", "1")])
@@ -325,11 +332,11 @@ class RunTest(DaemonCase):
         SIGINT stops like SIGTERM.)"""
         d, n = self.start(watchdog_usec=200000, env={"WATCHDOG_PID": "1"})
         t0 = time.monotonic()
-        p = self.m.run("run", timeout=10)
-        self.assertLess(time.monotonic() - t0, 3)
+        p = self.m.run("run", timeout=10 * SLOW)
+        self.assertLess(time.monotonic() - t0, 3 * SLOW)
         self.assertEqual(p.returncode, 1, p.stderr)
         self.assertIn("pid %d" % d.pid, p.stderr)
-        p = self.m.run("sync", timeout=10)
+        p = self.m.run("sync", timeout=10 * SLOW)
         self.assertEqual(p.returncode, 1, p.stderr)
         self.assertIn("pid %d" % d.pid, p.stderr)
         self.assertIn("kill -USR1 %d" % d.pid, p.stderr)
@@ -361,7 +368,7 @@ class RunTest(DaemonCase):
         prefixes = {ln[:3] for ln in lines}
         for p in ("<3>", "<4>", "<6>", "<7>"):
             self.assertIn(p, prefixes, "\n".join(lines))
-        # Without it (every earlier daemon of this class).
+        # Without it: an ISO 8601 time and a level word.
         self.m.write_config([{"name": "alice", "cache": 2},
                              {"name": "bob", "cache": 3600},
                              {"name": "carol", "cache": 3600}])
@@ -378,6 +385,8 @@ class RunTest(DaemonCase):
         process makes (almost) no system calls."""
         if shutil.which("strace") is None:
             self.skipTest("strace is not installed")
+        if VALGRIND:
+            self.skipTest("not under memcheck")
         self.m.write_config([{"name": "alice", "cache": 3600},
                              {"name": "bob", "cache": 3600},
                              {"name": "carol", "cache": 3600}])
@@ -404,8 +413,11 @@ class RunTest(DaemonCase):
         err = err.decode("utf-8", "replace")
         if "Operation not permitted" in err or "attach:" in err:
             self.skipTest("ptrace is not permitted here: " + err.strip())
+        self.assertIn("attached", err)
         with open(out) as f:
             trace = f.read()
+        # It caught the daemon asleep in epoll (the call in progress).
+        self.assertRegex(trace, r"epoll_p?wait\(", trace)
         calls = [ln for ln in trace.split("\n")
                  if ln and "+++" not in ln and "---" not in ln and
                  "<detached" not in ln]
@@ -521,6 +533,8 @@ class TokenTest(DaemonCase):
         (auth, revoked, needs_auth, auth again: 0.2 s) is still noticed.
         Issue times have whole-second resolution, so they cannot tell the
         two grants apart."""
+        if VALGRIND:
+            self.skipTest("too slow under memcheck to fit in one second")
         d, n = self.start()
         resumed = 0
         for attempt in range(3):

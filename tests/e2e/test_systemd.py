@@ -20,7 +20,7 @@ import tempfile
 import unittest
 
 import harness
-from daemon_util import NotifyListener, wait_until
+from daemon_util import NotifyListener, command, wait_until
 
 SYSTEMD = os.path.join(harness.ROOT, "systemd")
 UNIT = os.path.join(SYSTEMD, "tiktok-mirror.service")
@@ -222,7 +222,7 @@ class SystemdTest(unittest.TestCase):
         for k in ("JOURNAL_STREAM", "WATCHDOG_USEC", "WATCHDOG_PID"):
             env.pop(k, None)
         env.update(STATE_DIRECTORY=state, NOTIFY_SOCKET=n.path)
-        proc = subprocess.Popen([harness.BIN, "-c", cfg, "run"], env=env,
+        proc = subprocess.Popen(command("-c", cfg, "run"), env=env,
                                 stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE,

@@ -13,6 +13,8 @@ BINDIR     ?= $(PREFIX)/bin
 MANDIR     ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
+USERUNITDIR ?= $(PREFIX)/lib/systemd/user
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 PKG_CONFIG ?= pkg-config
 PYTHON     ?= python3
 
@@ -23,7 +25,7 @@ PKGS = libuv libcurl yaml-0.1 sqlite3
 # Debian packages for building, testing and the demo.
 DEBS = gcc make pkg-config libcurl4-openssl-dev libuv1-dev libsqlite3-dev \
        libjsmn-dev libyaml-dev libcmocka-dev python3 openssl sqlite3 \
-       ca-certificates
+       ca-certificates mandoc
 
 WARN = -Wall -Wextra -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
        -Wmissing-declarations -Wshadow -Wpointer-arith -Wcast-qual \
@@ -88,17 +90,69 @@ test:
 	@$(MAKE) --no-print-directory build-tests
 	@TM_BIN=$(abspath $(PROG)) TM_SHARED=$(SHARED) \
 	  $(PYTHON) tests/run.py $(UNIT_BINS) tests/e2e
+	@if command -v $(FUZZ_CC) >/dev/null 2>&1; then \
+	  $(MAKE) --no-print-directory fuzz-smoke; \
+	else \
+	  echo "$(FUZZ_CC) not found: the fuzz smoke run is skipped"; \
+	fi
 
 demo:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory all
 	@TM_BIN=$(abspath $(PROG)) $(PYTHON) tests/demo.py
 
+# The benchmark of issue 6 (tests/bench/bench.py; not part of `make test`):
+# builds the floor client, then measures the daemon against the emulator.
+# Results: the table on the terminal and $(B)/bench/results.json.
+.PHONY: bench
+bench: all
+	@mkdir -p $(B)/bench
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 -o $(B)/bench/floor \
+	  tests/bench/floor.c $(shell $(PKG_CONFIG) --cflags --libs libcurl)
+	@TM_BIN=$(abspath $(PROG)) BENCH_FLOOR=$(abspath $(B)/bench/floor) \
+	  BENCH_OUT=$(abspath $(B)/bench) $(PYTHON) tests/bench/bench.py
+
 ASAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
              -fno-sanitize-recover=all
 asan:
 	@$(MAKE) --no-print-directory B=build/asan CFLAGS="$(ASAN_FLAGS)" \
 	  LDFLAGS="-fsanitize=address,undefined" test
+
+# libFuzzer harnesses (tests/fuzz/), built with clang against the lib
+# sources. `make fuzz` runs each for FUZZ_SECONDS, `make fuzz-smoke` for
+# FUZZ_SMOKE_SECONDS (part of `make test` when clang is there), all at
+# once. New corpus entries and crash inputs stay under build/fuzz; a crash
+# input, once fixed, goes into tests/fuzz/corpus/NAME as a regression seed.
+FUZZ_CC            ?= clang
+FUZZ_SECONDS       ?= 60
+FUZZ_SMOKE_SECONDS ?= 10
+FUZZ_NAMES          = json api config redirect
+FUZZ_B              = build/fuzz
+FUZZ_FLAGS          = -std=c11 -D_GNU_SOURCE -DVERSION='"$(VERSION)"' -Ilib \
+                      $(PKG_CFLAGS) -g -O1 -fno-omit-frame-pointer \
+                      -fsanitize=fuzzer,address,undefined \
+                      -fno-sanitize-recover=all
+FUZZ_LIB_OBJS       = $(LIB_SRCS:lib/%.c=$(FUZZ_B)/lib/%.o)
+FUZZ_BINS           = $(FUZZ_NAMES:%=$(FUZZ_B)/fuzz_%)
+
+$(FUZZ_B)/lib/%.o: lib/%.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -MMD -MP -c -o $@ $<
+
+$(FUZZ_B)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h \
+                  $(FUZZ_LIB_OBJS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIB_OBJS) $(PKG_LIBS) -lm
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	@tests/fuzz/run.sh $(FUZZ_B) $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
+fuzz-smoke: fuzz-build
+	@tests/fuzz/run.sh $(FUZZ_B) $(FUZZ_SMOKE_SECONDS) $(FUZZ_NAMES)
+
+.PHONY: fuzz fuzz-build fuzz-smoke
+-include $(FUZZ_LIB_OBJS:.o=.d)
 
 valgrind:
 	@$(MAKE) --no-print-directory deps
@@ -114,8 +168,29 @@ lint:
 format:
 	clang-format -i lib/*.[ch] daemon/*.[ch] tests/unit/*.[ch]
 
+# System units: every systemd/*.service and *.path but the user variant,
+# with ExecStart pointing at where the program is installed.
+SYSTEM_UNITS = $(filter-out systemd/tiktok-mirror-user.service, \
+                 $(wildcard systemd/*.service systemd/*.path))
+
 install: $(PROG)
 	install -D -m 0755 $(PROG) $(DESTDIR)$(BINDIR)/tiktok-mirror
+	install -D -m 0644 daemon/tiktok-mirror.1 \
+	  $(DESTDIR)$(MANDIR)/man1/tiktok-mirror.1
+	install -D -m 0644 etc/tiktok-mirror.yaml.5 \
+	  $(DESTDIR)$(MANDIR)/man5/tiktok-mirror.yaml.5
+	@for u in $(SYSTEM_UNITS); do \
+	  install -d $(DESTDIR)$(UNITDIR) && \
+	  sed 's|/usr/local/bin/tiktok-mirror|$(BINDIR)/tiktok-mirror|' $$u \
+	    > $(DESTDIR)$(UNITDIR)/$$(basename $$u) && \
+	  chmod 0644 $(DESTDIR)$(UNITDIR)/$$(basename $$u) || exit 1; \
+	done
+	install -d $(DESTDIR)$(USERUNITDIR)
+	sed 's|/usr/local/bin/tiktok-mirror|$(BINDIR)/tiktok-mirror|' \
+	  systemd/tiktok-mirror-user.service \
+	  > $(DESTDIR)$(USERUNITDIR)/tiktok-mirror.service
+	install -D -m 0644 systemd/tiktok-mirror.sysusers \
+	  $(DESTDIR)$(SYSUSERSDIR)/tiktok-mirror.conf
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/tiktok-mirror/tiktok-mirror.yaml ]; then \
 	  echo "keeping existing $(DESTDIR)$(SYSCONFDIR)/tiktok-mirror/tiktok-mirror.yaml"; \
 	else \
@@ -123,8 +198,16 @@ install: $(PROG)
 	    $(DESTDIR)$(SYSCONFDIR)/tiktok-mirror/tiktok-mirror.yaml; \
 	fi
 
+# Removes what install added, never the configuration or the data.
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/tiktok-mirror
+	rm -f $(DESTDIR)$(MANDIR)/man1/tiktok-mirror.1
+	rm -f $(DESTDIR)$(MANDIR)/man5/tiktok-mirror.yaml.5
+	@for u in $(SYSTEM_UNITS); do \
+	  rm -f $(DESTDIR)$(UNITDIR)/$$(basename $$u); \
+	done
+	rm -f $(DESTDIR)$(USERUNITDIR)/tiktok-mirror.service
+	rm -f $(DESTDIR)$(SYSUSERSDIR)/tiktok-mirror.conf
 
 clean:
 	rm -rf build

@@ -42,7 +42,6 @@
 
 #include "covers.h"
 #include "daemon.h"
-#include "json.h"
 #include "log.h"
 #include "output.h"
 #include "store.h"
@@ -211,7 +210,8 @@ read_all(const char *path, struct buf *b, size_t max)
 			goto fail;
 		if (n == 0)
 			break;
-		if (b->len + (size_t)n > max || buf_add(b, chunk, (size_t)n) == -1) {
+		if (b->len + (size_t)n > max ||
+		    buf_add(b, chunk, (size_t)n) == -1) {
 			errno = EFBIG;
 			goto fail;
 		}
@@ -657,7 +657,8 @@ render_atom(const struct export *ex, const char *account,
 	add(b, "  <author>\n");
 	xml_element(b, "    ", "name", display);
 	add(b, "  </author>\n");
-	add(b, "  <generator version=\"" VERSION "\">tiktok-mirror</generator>\n");
+	add(b, "  <generator version=\"" VERSION "\">tiktok-mirror"
+	       "</generator>\n");
 	for (i = 0; i < ex->nrows; i++) {
 		r = &ex->rows[i];
 		add(b, "  <entry>\n");
@@ -720,7 +721,8 @@ export_account(struct export *ex, struct store *st, const char *account)
 		if (n == -1)
 			goto fail;
 		have_a = n == 0;
-		if (have_a && a.display_name != NULL && a.display_name[0] != '\0')
+		if (have_a && a.display_name != NULL &&
+		    a.display_name[0] != '\0')
 			display = a.display_name;
 	}
 	if (place_covers(ex, account, err, sizeof(err)) == -1)
@@ -790,7 +792,8 @@ export_sqlite(struct ctx *c, const char *file)
 
 	if (stat(file, &sb) == 0 && S_ISDIR(sb.st_mode))
 		return usage_error("--format sqlite writes one file; %s is a "
-				   "folder (give a file name, e.g. %s/mirror.db)",
+				   "folder (give a file name, e.g. "
+				   "%s/mirror.db)",
 		    file, file);
 	st = store_open_ro(c->cfg.database, err, sizeof(err));
 	if (st == NULL) {

@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * `status [--json]`: per configured account, its state, live videos, last
- * success, next refresh, token and refresh-token expiry and last error,
- * read from the mirror alone. Exits 0 when every account is healthy, 1
- * when one is in error or needs authorization.
+ * success, next refresh, token and refresh-token expiry, failed refreshes
+ * in a row, a warning when the authorization expires within 30 days, and
+ * the last error, read from the mirror alone. A table (times relative to
+ * now) unless --json, which prints {"accounts": [...]}: one object per
+ * account with the accounts columns, videos, failures and warning (null
+ * when none). Exits 0 when every account is healthy, 1 when one is in
+ * error or needs authorization.
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -16,8 +21,44 @@
 #include "store.h"
 #include "util.h"
 
+#define WARN_DAYS 30 /* warn this long before the authorization expires */
+
+/*
+ * The refresh-token warning (also in the log at 30, 7 and 1 days, and the
+ * metric tiktok_mirror_refresh_token_warning), or NULL. The caller frees.
+ */
+static char *
+expiry_warning(const struct store_account *a, int64_t now)
+{
+	char when[32], in[32];
+	int64_t left;
+
+	if (a->refresh_expires_at == STORE_NULL)
+		return NULL;
+	left = a->refresh_expires_at - now;
+	if (left > WARN_DAYS * 86400)
+		return NULL;
+	fmt_iso8601(a->refresh_expires_at, when, sizeof(when));
+	if (left <= 0)
+		return xasprintf("authorization expired at %s; run: "
+				 "tiktok-mirror auth %s",
+		    when, a->name);
+	if (left < 86400)
+		snprintf(in, sizeof(in), "%lld hour%s",
+		    (long long)((left + 3599) / 3600),
+		    (left + 3599) / 3600 == 1 ? "" : "s");
+	else
+		snprintf(in, sizeof(in), "%lld day%s",
+		    (long long)((left + 43200) / 86400),
+		    (left + 43200) / 86400 == 1 ? "" : "s");
+	return xasprintf("authorization expires in %s (%s); run: "
+			 "tiktok-mirror auth %s",
+	    in, when, a->name);
+}
+
 static void
-print_json(struct buf *b, const struct store_account *a, int first)
+print_json(struct buf *b, const struct store_account *a, const char *warning,
+    int first)
 {
 	if (buf_addstr(b, first ? "\n  {" : ",\n  {") == -1)
 		fatalx("output too large");
@@ -31,25 +72,60 @@ print_json(struct buf *b, const struct store_account *a, int first)
 	out_json_str(b, 0, "last_error", a->last_error);
 	out_json_int(b, 0, "token_expires_at", a->token_expires_at);
 	out_json_int(b, 0, "refresh_expires_at", a->refresh_expires_at);
+	out_json_str(b, 0, "avatar", a->avatar);
 	out_json_int(b, 0, "videos", a->videos);
+	out_json_int(b, 0, "failures", a->failures);
+	out_json_str(b, 0, "warning", warning);
 	if (buf_addstr(b, "}") == -1)
 		fatalx("output too large");
 }
 
+/* "in 5m", "3h ago", "-": a time relative to 'now', for the table. */
+static const char *
+rel_time(int64_t t, int64_t now, char *b, size_t len)
+{
+	static const struct {
+		int64_t secs;
+		const char *unit;
+	} units[] = {{86400, "d"}, {3600, "h"}, {60, "m"}, {1, "s"}};
+	int64_t d;
+	size_t i;
+
+	if (t == STORE_NULL) {
+		snprintf(b, len, "-");
+		return b;
+	}
+	d = t > now ? t - now : now - t;
+	for (i = 0; i < nitems(units) - 1 && d < units[i].secs; i++)
+		;
+	/* Rounded, as the warning is: 5 days 23 hours is "6d". */
+	d = (d + units[i].secs / 2) / units[i].secs;
+	if (t > now)
+		snprintf(b, len, "in %lld%s", (long long)d, units[i].unit);
+	else
+		snprintf(b, len, "%lld%s ago", (long long)d, units[i].unit);
+	return b;
+}
+
 static void
-print_row(const struct store_account *a)
+print_row(const struct store_account *a, const char *warning, int width,
+    int64_t now)
 {
 	char t1[32], t2[32], t3[32], t4[32], esc[512];
 
-	printf("%-16s %-10s %7lld  %-20s  %-20s  %-20s  %-20s  %s\n", a->name,
-	    a->state, (long long)a->videos,
-	    out_time(a->last_success_at, t1, sizeof(t1)),
-	    out_time(a->next_sync_at, t2, sizeof(t2)),
-	    out_time(a->token_expires_at, t3, sizeof(t3)),
-	    out_time(a->refresh_expires_at, t4, sizeof(t4)),
-	    a->last_error ? log_escape(a->last_error, strlen(a->last_error),
-				esc, sizeof(esc))
-			  : "");
+	printf("%-*s  %-10s  %6lld  %-12s  %-12s  %-8s  %-13s  %lld\n", width,
+	    a->name, a->state, (long long)a->videos,
+	    rel_time(a->last_success_at, now, t1, sizeof(t1)),
+	    rel_time(a->next_sync_at, now, t2, sizeof(t2)),
+	    rel_time(a->token_expires_at, now, t3, sizeof(t3)),
+	    rel_time(a->refresh_expires_at, now, t4, sizeof(t4)),
+	    (long long)a->failures);
+	if (a->last_error != NULL)
+		printf("%-*s  error: %s\n", width, "",
+		    log_escape(a->last_error, strlen(a->last_error), esc,
+			sizeof(esc)));
+	if (warning != NULL)
+		printf("%-*s  warning: %s\n", width, "", warning);
 }
 
 int
@@ -62,9 +138,10 @@ cmd_status(struct ctx *c, int argc, char **argv)
 	struct store_account a;
 	struct store *st = NULL;
 	struct buf b;
-	char err[ERRLEN];
+	char err[ERRLEN], *warning;
+	int64_t now = now_unix();
 	size_t i;
-	int ch, json = 0, rc, unhealthy = 0;
+	int ch, json = 0, rc, unhealthy = 0, width = 7;
 
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (ch != 'j')
@@ -82,13 +159,16 @@ cmd_status(struct ctx *c, int argc, char **argv)
 			return EXIT_FAIL;
 		}
 	}
+	for (i = 0; i < c->cfg.naccounts; i++)
+		if ((int)strlen(c->cfg.accounts[i].name) > width)
+			width = (int)strlen(c->cfg.accounts[i].name);
 	buf_init(&b, 0);
 	if (json && buf_addstr(&b, "{\"accounts\": [") == -1)
 		fatalx("output too large");
 	if (!json)
-		printf("%-16s %-10s %7s  %-20s  %-20s  %-20s  %-20s  %s\n",
-		    "NAME", "STATE", "VIDEOS", "LAST SUCCESS", "NEXT REFRESH",
-		    "TOKEN EXPIRES", "REFRESH EXPIRES", "LAST ERROR");
+		printf("%-*s  %-10s  %6s  %-12s  %-12s  %-8s  %-13s  %s\n",
+		    width, "ACCOUNT", "STATE", "VIDEOS", "LAST SUCCESS",
+		    "NEXT REFRESH", "TOKEN", "AUTHORIZATION", "FAILURES");
 	for (i = 0; i < c->cfg.naccounts; i++) {
 		const char *name = c->cfg.accounts[i].name;
 
@@ -112,10 +192,12 @@ cmd_status(struct ctx *c, int argc, char **argv)
 		}
 		if (strcmp(a.state, "ok") != 0)
 			unhealthy = 1;
+		warning = expiry_warning(&a, now);
 		if (json)
-			print_json(&b, &a, i == 0);
+			print_json(&b, &a, warning, i == 0);
 		else
-			print_row(&a);
+			print_row(&a, warning, width, now);
+		free(warning);
 		store_account_clear(&a);
 	}
 	if (json) {

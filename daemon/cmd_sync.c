@@ -1,11 +1,19 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * `sync [--force] [NAME...]`: refresh the named accounts (default: all)
- * concurrently on one loop, once, then exit 0 when every one succeeded.
+ * `sync [--force] [--dry-run] [NAME...]`: refresh the named accounts
+ * (default: all) concurrently on one loop, once, then exit 0 when every one
+ * succeeded. On a terminal, stderr shows one updating progress line (the
+ * step, pages, covers of each account); elsewhere sync stays quiet but for
+ * the log. --dry-run reports what a sync would change and download and
+ * writes nothing to the mirror or the covers folder; a token refresh it
+ * needs is still saved to the secrets file, and it says so.
  * `check`: validate the configuration.
  */
+#include <sys/ioctl.h>
+
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -15,11 +23,150 @@
 #include "mirror.h"
 #include "util.h"
 
+#define PROGRESS_MS 100	 /* least time between two redraws */
+#define PROGRESS_TEXT 96 /* one account's part of the line */
+
+/* One account's part of the progress line. */
+struct shown {
+	char name[CFG_NAME_MAX + 1];
+	char text[PROGRESS_TEXT];
+	int done;
+};
+
 struct sync_run {
+	uv_loop_t *loop;
 	int pending;
 	int failed;
+	int dry_run;
 	struct hook *hook;
+	/* The progress line (a terminal on stderr only). */
+	int tty;
+	int drawn; /* something is on the line */
+	uint64_t last_draw;
+	struct shown *shown;
+	size_t nshown;
 };
+
+static void
+progress_clear(struct sync_run *sr)
+{
+	if (sr->drawn) {
+		fputs("\r\033[K", stderr);
+		fflush(stderr);
+		sr->drawn = 0;
+	}
+}
+
+/* Redraw the line: every running account's part, cut to the width. */
+static void
+progress_draw(struct sync_run *sr, int force)
+{
+	struct winsize ws;
+	char line[1024];
+	size_t i, len = 0, width = 80;
+	uint64_t now = uv_now(sr->loop);
+	int n;
+
+	if (!sr->tty || (!force && sr->drawn &&
+			    now - sr->last_draw < PROGRESS_MS))
+		return;
+	sr->last_draw = now;
+	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1)
+		width = ws.ws_col;
+	if (width > sizeof(line))
+		width = sizeof(line);
+	line[0] = '\0';
+	for (i = 0; i < sr->nshown; i++) {
+		if (sr->shown[i].done || sr->shown[i].text[0] == '\0')
+			continue;
+		n = snprintf(line + len, sizeof(line) - len, "%s%s",
+		    len ? "  |  " : "", sr->shown[i].text);
+		if (n < 0 || (size_t)n >= sizeof(line) - len)
+			break;
+		len += (size_t)n;
+	}
+	/* Leave the last column free so the terminal never wraps. */
+	if (len >= width)
+		len = width - 1;
+	fprintf(stderr, "\r\033[K%.*s", (int)len, line);
+	fflush(stderr);
+	sr->drawn = len > 0;
+}
+
+static struct shown *
+shown_get(struct sync_run *sr, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sr->nshown; i++)
+		if (strcmp(sr->shown[i].name, name) == 0)
+			return &sr->shown[i];
+	sr->shown = xreallocarray(sr->shown, sr->nshown + 1,
+	    sizeof(*sr->shown));
+	memset(&sr->shown[sr->nshown], 0, sizeof(*sr->shown));
+	snprintf(sr->shown[sr->nshown].name,
+	    sizeof(sr->shown[sr->nshown].name), "%s", name);
+	return &sr->shown[sr->nshown++];
+}
+
+static void
+on_progress(const struct sync_progress *p, void *arg)
+{
+	struct sync_run *sr = arg;
+	struct shown *s = shown_get(sr, p->account);
+
+	if (strcmp(p->step, "list") == 0)
+		snprintf(s->text, sizeof(s->text),
+		    "%s: listing, page %lld, %lld videos", p->account,
+		    (long long)p->pages + 1, (long long)p->videos);
+	else if (strcmp(p->step, "query") == 0)
+		snprintf(s->text, sizeof(s->text),
+		    "%s: %lld videos, checking deletions", p->account,
+		    (long long)p->videos);
+	else if (strcmp(p->step, "covers") == 0)
+		snprintf(s->text, sizeof(s->text),
+		    "%s: %lld videos, covers: %lld %s%s", p->account,
+		    (long long)p->videos, (long long)p->covers,
+		    sr->dry_run ? "to fetch" : "fetched",
+		    p->covers_active > 0 ? " ..." : "");
+	else if (strcmp(p->step, "token") == 0)
+		snprintf(s->text, sizeof(s->text), "%s: refreshing the token",
+		    p->account);
+	else
+		snprintf(s->text, sizeof(s->text), "%s: %s", p->account,
+		    strcmp(p->step, "apply") == 0 ? "saving" : p->step);
+	progress_draw(sr, strcmp(p->step, "apply") == 0);
+}
+
+/* What a dry run found, on stdout: the counts, then each change. */
+static void
+print_dry(const struct sync_result *r)
+{
+	const struct store_counts *c = &r->counts;
+	const char *p, *nl;
+	int64_t shown = 0;
+
+	printf("%s: would add %lld, update %lld, restore %lld and mark %lld "
+	       "deleted of %lld videos listed; would download %lld cover%s%s\n",
+	    r->account, (long long)c->new, (long long)c->updated,
+	    (long long)c->restored, (long long)c->deleted, (long long)r->videos,
+	    (long long)r->covers, r->covers == 1 ? "" : "s",
+	    r->avatar ? " and the avatar" : "");
+	for (p = r->changes; p != NULL && *p != '\0'; p = nl + 1) {
+		nl = strchr(p, '\n');
+		if (nl == NULL)
+			break;
+		printf("  %.*s\n", (int)(nl - p), p);
+		shown++;
+	}
+	if (shown < r->nchanges)
+		printf("  ... and %lld more\n", (long long)(r->nchanges - shown));
+	if (r->refreshed)
+		printf("%s: the access token was refreshed; the new tokens were "
+		       "saved to the secrets file (TikTok rotates them)\n",
+		    r->account);
+	fflush(stdout);
+}
 
 static void
 on_synced(const struct sync_result *r, void *arg)
@@ -28,50 +175,79 @@ on_synced(const struct sync_result *r, void *arg)
 	const struct store_counts *c = &r->counts;
 
 	sr->pending--;
+	shown_get(sr, r->account)->done = 1;
+	progress_clear(sr);
 	if (!r->ok) {
 		sr->failed++;
-		if (sr->pending == 0)
-			hook_kick(sr->hook);
+		if (sr->dry_run && r->refreshed)
+			printf("%s: the access token was refreshed; the new "
+			       "tokens were saved to the secrets file\n",
+			    r->account);
+	} else if (sr->dry_run) {
+		print_dry(r);
+	} else {
+		log_info("%s: %lld videos (%lld new, %lld updated, %lld "
+			 "deleted), %lld covers fetched, %lld requests",
+		    r->account, (long long)r->videos, (long long)c->new,
+		    (long long)c->updated, (long long)c->deleted,
+		    (long long)r->covers, (long long)r->requests);
+		if (c->new + c->updated + c->deleted + c->restored > 0)
+			hook_note(sr->hook, r->account, r->run_id, c->new,
+			    c->updated + c->restored, c->deleted);
+	}
+	if (sr->pending > 0) {
+		progress_draw(sr, 1);
 		return;
 	}
-	log_info("%s: %lld videos (%lld new, %lld updated, %lld deleted), "
-		 "%lld covers fetched, %lld requests",
-	    r->account, (long long)r->videos, (long long)c->new,
-	    (long long)c->updated, (long long)c->deleted, (long long)r->covers,
-	    (long long)r->requests);
-	if (c->new + c->updated + c->deleted + c->restored > 0)
-		hook_note(sr->hook, r->account, c->new, c->updated + c->restored,
-		    c->deleted);
 	/* One on_change run for the whole sync, once every account is done. */
-	if (sr->pending == 0)
-		hook_kick(sr->hook);
+	hook_kick(sr->hook);
 }
 
 int
 cmd_sync(struct ctx *c, int argc, char **argv)
 {
+	static const char USE[] = "usage: sync [--force] [--dry-run] [NAME...]";
 	static const struct option longopts[] = {
 		{"force", no_argument, NULL, 'f'},
+		{"dry-run", no_argument, NULL, 'n'},
 		{NULL, 0, NULL, 0},
 	};
-	struct sync_run sr = {0, 0, NULL};
+	struct sync_run sr;
+	struct sync_opts so;
 	struct mirror m;
 	size_t i;
-	int ch, force = 0, rc, k;
+	int ch, rc, k;
 
-	while ((ch = getopt_long(argc, argv, "f", longopts, NULL)) != -1) {
-		if (ch != 'f')
-			return usage_error("usage: sync [--force] [NAME...]");
-		force = 1;
+	memset(&sr, 0, sizeof(sr));
+	memset(&so, 0, sizeof(so));
+	while ((ch = getopt_long(argc, argv, "fn", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			so.force = 1;
+			break;
+		case 'n':
+			so.dry_run = 1;
+			break;
+		default:
+			return usage_error("%s", USE);
+		}
 	}
 	if ((rc = ctx_load(c)) != 0)
 		return rc;
 	for (k = optind; k < argc; k++)
 		if (ctx_account(c, argv[k]) == NULL)
 			return EXIT_USAGE;
-	if ((rc = mirror_open(&m, &c->cfg, force)) != 0)
+	sr.dry_run = so.dry_run;
+	sr.tty = isatty(STDERR_FILENO) && log_verbosity() >= LOG_NORMAL;
+	if (sr.tty) {
+		so.progress = on_progress;
+		so.progress_arg = &sr;
+	}
+	if ((rc = mirror_open_with(&m, &c->cfg, &so)) != 0)
 		return rc;
-	sr.hook = hook_new(&m.loop, c->cfg.on_change);
+	sr.loop = &m.loop;
+	/* A dry run changes nothing, so there is nothing to tell on_change. */
+	sr.hook = hook_new(&m.loop, so.dry_run ? NULL : c->cfg.on_change);
 	for (i = 0; i < c->cfg.naccounts; i++) {
 		const struct cfg_account *a = &c->cfg.accounts[i];
 		int named = optind == argc;
@@ -83,8 +259,13 @@ cmd_sync(struct ctx *c, int argc, char **argv)
 		if (sync_account(m.engine, a, on_synced, &sr) == 0)
 			sr.pending++;
 	}
+	if (so.dry_run)
+		printf("dry run: nothing is written to the mirror or the covers "
+		       "folder\n");
 	uv_run(&m.loop, UV_RUN_DEFAULT);
+	progress_clear(&sr);
 	hook_free(sr.hook);
+	free(sr.shown);
 	if (mirror_close(&m) == -1)
 		return EXIT_FAIL;
 	return sr.failed > 0 ? EXIT_FAIL : EXIT_OK;

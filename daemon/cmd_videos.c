@@ -127,7 +127,8 @@ cmd_videos(struct ctx *c, int argc, char **argv)
 {
 	static const char USE[] =
 	    "usage: videos NAME [--before DATE] [--start N] [--quantity N|all]"
-	    " [--limit N] [--date-format FMT] [--json | --tsv | --table]";
+	    " [--limit N] [--date-format FMT] [--json | --tsv | --table]\n"
+	    "       videos NAME --history ID [--json | --tsv | --table]";
 	static const struct option longopts[] = {
 		{"before", required_argument, NULL, 'b'},
 		{"start", required_argument, NULL, 's'},
@@ -137,12 +138,14 @@ cmd_videos(struct ctx *c, int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{"tsv", no_argument, NULL, 't'},
 		{"table", no_argument, NULL, 'T'},
+		{"history", required_argument, NULL, 'H'},
 		{NULL, 0, NULL, 0},
 	};
 	const struct cfg_account *acct;
 	struct store_query q;
 	struct store *st;
 	struct vout o;
+	const char *history = NULL;
 	char err[ERRLEN];
 	size_t i;
 	int ch, rc, query = 0;
@@ -196,6 +199,9 @@ cmd_videos(struct ctx *c, int argc, char **argv)
 		case 'T':
 			o.fmt = FMT_TABLE;
 			break;
+		case 'H':
+			history = optarg;
+			break;
 		default:
 			return usage_error("%s", USE);
 		}
@@ -207,6 +213,15 @@ cmd_videos(struct ctx *c, int argc, char **argv)
 	acct = ctx_account(c, argv[optind]);
 	if (acct == NULL)
 		return EXIT_USAGE;
+	if (history != NULL) {
+		if (query)
+			return usage_error("--history takes no --before, "
+					   "--start or --quantity");
+		return videos_history(c, acct->name, history,
+		    o.fmt == FMT_JSON	 ? OUT_JSON
+			: o.fmt == FMT_TSV ? OUT_TSV
+					   : OUT_TABLE);
+	}
 	q.listing = !query;
 	if (query) {
 		if (q.before_ms == STORE_NULL && acct->has_before)

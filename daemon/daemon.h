@@ -33,5 +33,12 @@ int cmd_run(struct ctx *, int argc, char **argv);
 int cmd_status(struct ctx *, int argc, char **argv);
 int cmd_sync(struct ctx *, int argc, char **argv);
 int cmd_videos(struct ctx *, int argc, char **argv);
+int cmd_revoke(struct ctx *, int argc, char **argv);
+int cmd_forget(struct ctx *, int argc, char **argv);
+
+enum out_format { OUT_TABLE, OUT_TSV, OUT_JSON };
+/* `videos NAME --history ID` (cmd_history.c). Returns an exit status. */
+int videos_history(struct ctx *, const char *account, const char *id,
+    enum out_format);
 
 #endif

@@ -21,15 +21,23 @@ static const char USAGE[] =
     "commands:\n"
     "  run                 the daemon, in the foreground (systemd "
     "Type=notify)\n"
-    "  sync [--force] [NAME...]\n"
-    "                      refresh the named (default: all) accounts once\n"
+    "  sync [--force] [--dry-run] [NAME...]\n"
+    "                      refresh the named (default: all) accounts once;\n"
+    "                      --dry-run: report what would change, write "
+    "nothing\n"
     "  auth NAME [--redirect-url URL | --code CODE]\n"
     "                      authorize an account with OAuth (PKCE)\n"
+    "  revoke NAME         revoke the grant at TikTok, delete the local "
+    "tokens\n"
+    "  forget NAME --yes   remove an unconfigured account from the mirror\n"
     "  status [--json]     state, videos, last success, next refresh, "
-    "token expiry\n"
+    "token expiry,\n"
+    "                      failures, warnings (exit 1 unless all healthy)\n"
     "  videos NAME [--before DATE] [--start N] [--quantity N|all]\n"
     "         [--limit N] [--date-format FMT] [--json | --tsv | --table]\n"
     "                      the My Videos query, answered from the mirror\n"
+    "  videos NAME --history ID [--json | --tsv | --table]\n"
+    "                      a video's engagement history\n"
     "  export --out DIR [--format json|ndjson|csv|atom[,...]] [NAME...]\n"
     "                      data files and covers for static site "
     "generators\n"
@@ -98,6 +106,8 @@ static const struct {
 	{"auth", cmd_auth},
 	{"check", cmd_check},
 	{"export", cmd_export},
+	{"forget", cmd_forget},
+	{"revoke", cmd_revoke},
 	{"run", cmd_run},
 	{"status", cmd_status},
 	{"sync", cmd_sync},

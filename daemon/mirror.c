@@ -21,6 +21,17 @@
 int
 mirror_open(struct mirror *m, const struct cfg *cfg, int force)
 {
+	struct sync_opts so;
+
+	memset(&so, 0, sizeof(so));
+	so.force = force;
+	return mirror_open_with(m, cfg, &so);
+}
+
+int
+mirror_open_with(struct mirror *m, const struct cfg *cfg,
+    const struct sync_opts *opts)
+{
 	struct http_opts ho;
 	struct sync_opts so;
 	char err[ERRLEN];
@@ -66,13 +77,12 @@ mirror_open(struct mirror *m, const struct cfg *cfg, int force)
 		log_err("%s", err);
 		goto fail;
 	}
-	memset(&so, 0, sizeof(so));
+	so = *opts;
 	so.loop = &m->loop;
 	so.cfg = cfg;
 	so.store = m->store;
 	so.secrets = m->secrets;
 	so.http = m->http;
-	so.force = force;
 	m->engine = sync_new(&so);
 	return 0;
 fail:

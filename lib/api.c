@@ -110,26 +110,41 @@ api_page_clear(struct api_page *p)
 	memset(p, 0, sizeof(*p));
 }
 
-/* A string member that must be text when present; absent gives NULL. */
-static int
-opt_string(const struct json *j, int obj, const char *key, size_t max,
-    char **out, char *err, size_t errlen)
+/*
+ * Optional members. One that is absent or null gives NULL (API_ABSENT);
+ * so does one of the wrong type or beyond its bound, with a warning: the
+ * video itself is still there, so it is kept, and the mirror keeps the
+ * value it had for that field (design.md, "Failures": nothing is blanked).
+ */
+static void
+opt_string(const struct json *j, int obj, const char *id, const char *key,
+    size_t max, char **out)
 {
+	char err[ERRLEN];
+
 	*out = NULL;
-	return json_get_string(j, obj, key, max, out, err, errlen) == -1 ? -1
-									  : 0;
+	if (json_get_string(j, obj, key, max, out, err, sizeof(err)) == -1)
+		log_warnx("video %s: ignoring %s", id, err);
 }
 
-static int
-opt_int(const struct json *j, int obj, const char *key, int64_t max,
-    int64_t *out, char *err, size_t errlen)
+static void
+opt_int(const struct json *j, int obj, const char *id, const char *key,
+    int64_t max, int64_t *out)
 {
+	char err[ERRLEN];
+
 	*out = API_ABSENT;
-	return json_get_int(j, obj, key, 0, max, out, err, errlen) == -1 ? -1
-									 : 0;
+	if (json_get_int(j, obj, key, 0, max, out, err, sizeof(err)) == -1) {
+		*out = API_ABSENT;
+		log_warnx("video %s: ignoring %s", id, err);
+	}
 }
 
-/* Decode one video object; returns 0, or -1 when the item must be skipped. */
+/*
+ * Decode one video object; returns 0, or -1 when the item must be skipped
+ * (no valid id or create_time). A skipped item with a valid id leaves it
+ * in v->id, and v->create_time is then -1.
+ */
 static int
 parse_video(const struct json *j, int t, struct video *v, char *err,
     size_t errlen)
@@ -154,43 +169,38 @@ parse_video(const struct json *j, int t, struct video *v, char *err,
 	    !valid_id(raw, rawlen)) {
 		char esc[80];
 
+		/* The text as sent: "1\u0000" must not read as "1". */
 		errf(err, errlen, "video id \"%s\" is not 1-20 digits",
-		    log_escape(id, strlen(id), esc, sizeof(esc)));
+		    raw != NULL ? log_escape(raw, rawlen, esc, sizeof(esc))
+				: log_escape(id, strlen(id), esc, sizeof(esc)));
 		free(id);
 		return -1;
 	}
 	memcpy(v->id, id, strlen(id) + 1);
 	free(id);
 	if (json_get_int(j, t, "create_time", 0, INT64_MAX / 1000,
-		&v->create_time, err, errlen) != 0)
-		return errf(err, errlen, "video %s: no valid create_time",
-		    v->id);
-	if (opt_string(j, t, "title", API_TEXT_MAX, &v->title, err, errlen) ||
-	    opt_string(j, t, "video_description", API_TEXT_MAX,
-		&v->description, err, errlen) ||
-	    opt_string(j, t, "cover_image_url", API_URL_MAX, &v->cover_url,
-		err, errlen) ||
-	    opt_string(j, t, "share_url", API_URL_MAX, &v->share_url, err,
-		errlen) ||
-	    opt_string(j, t, "embed_link", API_URL_MAX, &v->embed_link, err,
-		errlen) ||
-	    opt_string(j, t, "embed_html", API_TEXT_MAX, &v->embed_html, err,
-		errlen) ||
-	    opt_int(j, t, "duration", INT32_MAX, &v->duration, err, errlen) ||
-	    opt_int(j, t, "width", INT32_MAX, &v->width, err, errlen) ||
-	    opt_int(j, t, "height", INT32_MAX, &v->height, err, errlen) ||
-	    opt_int(j, t, "like_count", INT64_MAX, &v->likes, err, errlen) ||
-	    opt_int(j, t, "comment_count", INT64_MAX, &v->comments, err,
-		errlen) ||
-	    opt_int(j, t, "share_count", INT64_MAX, &v->shares, err,
-		errlen) ||
-	    opt_int(j, t, "view_count", INT64_MAX, &v->views, err, errlen)) {
-		char e2[ERRLEN + 32];
+		&v->create_time, err, errlen) != 0) {
+		char e2[ERRLEN];
 
-		snprintf(e2, sizeof(e2), "video %s: %s", v->id, err);
-		video_clear(v);
-		return errf(err, errlen, "%s", e2);
+		snprintf(e2, sizeof(e2), "%s", err);
+		v->create_time = -1;
+		return errf(err, errlen, "video %s: no valid create_time (%s)",
+		    v->id, e2);
 	}
+	opt_string(j, t, v->id, "title", API_TEXT_MAX, &v->title);
+	opt_string(j, t, v->id, "video_description", API_TEXT_MAX,
+	    &v->description);
+	opt_string(j, t, v->id, "cover_image_url", API_URL_MAX, &v->cover_url);
+	opt_string(j, t, v->id, "share_url", API_URL_MAX, &v->share_url);
+	opt_string(j, t, v->id, "embed_link", API_URL_MAX, &v->embed_link);
+	opt_string(j, t, v->id, "embed_html", API_TEXT_MAX, &v->embed_html);
+	opt_int(j, t, v->id, "duration", INT32_MAX, &v->duration);
+	opt_int(j, t, v->id, "width", INT32_MAX, &v->width);
+	opt_int(j, t, v->id, "height", INT32_MAX, &v->height);
+	opt_int(j, t, v->id, "like_count", INT64_MAX, &v->likes);
+	opt_int(j, t, v->id, "comment_count", INT64_MAX, &v->comments);
+	opt_int(j, t, v->id, "share_count", INT64_MAX, &v->shares);
+	opt_int(j, t, v->id, "view_count", INT64_MAX, &v->views);
 	return 0;
 }
 
@@ -222,10 +232,15 @@ api_parse_videos(const char *body, size_t len, struct api_page *page,
 		goto out;
 	}
 	for (t = json_first(&j, arr); t != -1; t = json_next(&j, arr, t)) {
-		if (parse_video(&j, t, &page->videos[page->nvideos], verr,
-			sizeof(verr)) == -1) {
+		struct video *v = &page->videos[page->nvideos];
+
+		if (parse_video(&j, t, v, verr, sizeof(verr)) == -1) {
 			log_warnx("skipping a video: %s", verr);
 			page->skipped++;
+			if (v->id[0] != '\0')
+				memcpy(page->skipped_ids[page->nskipped_ids++],
+				    v->id, sizeof(v->id));
+			memset(v, 0, sizeof(*v));
 			continue;
 		}
 		page->nvideos++;
@@ -249,12 +264,14 @@ out:
 
 int
 api_parse_user(const char *body, size_t len, char **open_id,
-    char **display_name, char *err, size_t errlen)
+    char **display_name, char **avatar_url, char *err, size_t errlen)
 {
 	struct json j = {0};
 	int data, user, rc = -1;
 
 	*open_id = *display_name = NULL;
+	if (avatar_url != NULL)
+		*avatar_url = NULL;
 	if (json_parse(&j, body, len, err, errlen) == -1)
 		goto out;
 	data = json_get(&j, 0, "data");
@@ -266,9 +283,13 @@ api_parse_user(const char *body, size_t len, char **open_id,
 	if (json_get_string(&j, user, "open_id", 256, open_id, err,
 		errlen) == -1 ||
 	    json_get_string(&j, user, "display_name", 4096, display_name, err,
-		errlen) == -1) {
+		errlen) == -1 ||
+	    (avatar_url != NULL &&
+		json_get_string(&j, user, "avatar_url", API_URL_MAX, avatar_url,
+		    err, errlen) == -1)) {
 		free(*open_id);
-		*open_id = NULL;
+		free(*display_name);
+		*open_id = *display_name = NULL;
 		goto out;
 	}
 	rc = 0;

@@ -17,7 +17,7 @@
 #define API_USER_INFO "/v2/user/info/"
 #define API_VIDEO_LIST "/v2/video/list/"
 #define API_VIDEO_QUERY "/v2/video/query/"
-#define API_USER_FIELDS "open_id,display_name"
+#define API_USER_FIELDS "open_id,display_name,avatar_url"
 #define API_VIDEO_FIELDS                                                       \
 	"id,create_time,cover_image_url,share_url,video_description,"        \
 	"duration,height,width,title,embed_html,embed_link,like_count,"      \
@@ -44,6 +44,12 @@ struct api_page {
 	struct video videos[API_PAGE_MAX];
 	int nvideos;
 	int skipped;	/* items dropped for a bad id or create_time */
+	/*
+	 * The ids of skipped items whose id was valid (their create_time was
+	 * not): TikTok still returned them, so they are not missing.
+	 */
+	char skipped_ids[API_PAGE_MAX][21];
+	int nskipped_ids;
 	int64_t cursor; /* ms; 0 when absent */
 	int has_more;
 };
@@ -67,17 +73,23 @@ enum api_status api_status(long http_status, const char *body, size_t len,
 
 /*
  * Decode a video/list or video/query response body into 'page' (free with
- * api_page_clear()). Items with an invalid id or create_time are skipped
- * and counted. Returns 0 or -1 (the page is then empty).
+ * api_page_clear()). Items with an invalid id or create_time are skipped,
+ * logged and counted; any other member of the wrong type or beyond its
+ * bound (e.g. a title over API_TEXT_MAX) is logged and left absent, so the
+ * video is kept and the mirror keeps that field's value. Returns 0 or -1
+ * (the page is then empty).
  */
 int api_parse_videos(const char *body, size_t len, struct api_page *page,
     char *err, size_t errlen);
 void api_page_clear(struct api_page *);
 void video_clear(struct video *);
 
-/* Decode user/info: open_id and display_name (new strings, may be NULL). */
+/*
+ * Decode user/info: open_id, display_name and, when 'avatar_url' is not
+ * NULL, avatar_url (new strings, each NULL when absent).
+ */
 int api_parse_user(const char *body, size_t len, char **open_id,
-    char **display_name, char *err, size_t errlen);
+    char **display_name, char **avatar_url, char *err, size_t errlen);
 
 /* JSON bodies for video/list and video/query. The caller frees. */
 char *api_list_body(int64_t cursor_ms, int max_count);

@@ -13,13 +13,15 @@
 
 #define COVERS_MAX_BYTES (10 * 1024 * 1024)
 #define COVERS_TMP_PREFIX ".tmp-"
+/* The account's avatar is <root>/<account>/avatar.<ext>: pass this as id. */
+#define COVERS_AVATAR "avatar"
 
 /* "jpg", "png" or "webp" from the first bytes of an image, else NULL. */
 const char *covers_sniff(const unsigned char *p, size_t n);
 
 /*
  * Create <root>/<account>/ when needed and open a new temporary file there
- * for video 'id'. Returns the fd and sets *tmpname (a new string, the name
+ * for video 'id' (digits) or COVERS_AVATAR. Returns the fd and sets *tmpname (a new string, the name
  * inside the account folder), or -1 with 'err'.
  */
 int covers_tmp_open(const char *root, const char *account, const char *id,

@@ -20,6 +20,7 @@ struct hook {
 	char *command;
 	/* What the next run reports. */
 	struct buf accounts;
+	struct buf run_ids; /* sync_runs ids, space-separated */
 	int64_t new, updated, deleted;
 	int pending;
 	/* The run in progress. */
@@ -43,6 +44,7 @@ hook_new(uv_loop_t *loop, const char *command)
 	h->loop = loop;
 	h->command = command ? xstrdup(command) : NULL;
 	buf_init(&h->accounts, 64 * 1024);
+	buf_init(&h->run_ids, 64 * 1024);
 	return h;
 }
 
@@ -64,6 +66,7 @@ maybe_next(struct hook *h)
 		return;
 	if (h->freed) {
 		buf_free(&h->accounts);
+		buf_free(&h->run_ids);
 		free(h->command);
 		free(h);
 	} else if (h->pending) {
@@ -153,10 +156,11 @@ hook_start(struct hook *h)
 {
 	char sh[] = "sh", dash_c[] = "-c";
 	char *args[] = {sh, dash_c, h->command, NULL};
-	char *env_acc, *env_new, *env_upd, *env_del, **env;
+	char *env_acc, *env_new, *env_upd, *env_del, *env_runs, **env;
 	uv_process_options_t o;
 	uv_stdio_container_t io[3];
 	extern char **environ;
+	uv_file fds[2];
 	size_t n = 0, i;
 	int r;
 
@@ -171,9 +175,11 @@ hook_start(struct hook *h)
 	    (long long)h->updated);
 	env_del = xasprintf("TIKTOK_MIRROR_DELETED=%lld",
 	    (long long)h->deleted);
+	env_runs = xasprintf("TIKTOK_MIRROR_RUN_IDS=%s",
+	    h->run_ids.data ? h->run_ids.data : "");
 	while (environ[n] != NULL)
 		n++;
-	env = xcalloc(n + 5, sizeof(*env));
+	env = xcalloc(n + 6, sizeof(*env));
 	for (i = 0, n = 0; environ[i] != NULL; i++)
 		if (strncmp(environ[i], "TIKTOK_MIRROR_", 14) != 0 &&
 		    strncmp(environ[i], "NOTIFY_SOCKET=", 14) != 0 &&
@@ -183,19 +189,31 @@ hook_start(struct hook *h)
 	env[n++] = env_new;
 	env[n++] = env_upd;
 	env[n++] = env_del;
+	env[n++] = env_runs;
 	env[n] = NULL;
 	h->pending = 0;
 	buf_reset(&h->accounts);
+	buf_reset(&h->run_ids);
 	h->new = h->updated = h->deleted = 0;
 
 	uv_pipe_init(h->loop, &h->out, 0);
+	h->reading = 1;
+	/*
+	 * One pipe for the command's stdout and stderr, made here: libuv
+	 * cannot hand the child, as UV_INHERIT_STREAM, a pipe it creates for
+	 * another slot of the same spawn (the stream has no fd yet: EINVAL).
+	 */
+	r = uv_pipe(fds, 0, 0);
+	if (r != 0) {
+		log_warnx("on_change: cannot make a pipe: %s", uv_strerror(r));
+		uv_close((uv_handle_t *)&h->out, on_pipe_close);
+		goto out;
+	}
 	memset(&o, 0, sizeof(o));
 	memset(io, 0, sizeof(io));
 	io[0].flags = UV_IGNORE;
-	io[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-	io[1].data.stream = (uv_stream_t *)&h->out;
-	io[2].flags = UV_INHERIT_STREAM;
-	io[2].data.stream = (uv_stream_t *)&h->out;
+	io[1].flags = io[2].flags = UV_INHERIT_FD;
+	io[1].data.fd = io[2].data.fd = fds[1];
 	o.file = "/bin/sh";
 	o.args = args;
 	o.env = env;
@@ -203,20 +221,30 @@ hook_start(struct hook *h)
 	o.stdio_count = 3;
 	o.exit_cb = on_hook_exit;
 	r = uv_spawn(h->loop, &h->proc, &o);
+	h->running = 1;
+	close(fds[1]);
+	if (r != 0) {
+		log_warnx("on_change: cannot run /bin/sh: %s", uv_strerror(r));
+		close(fds[0]);
+		uv_close((uv_handle_t *)&h->proc, on_proc_close);
+		uv_close((uv_handle_t *)&h->out, on_pipe_close);
+		goto out;
+	}
+	if ((r = uv_pipe_open(&h->out, fds[0])) != 0) {
+		log_warnx("on_change: cannot read its output: %s",
+		    uv_strerror(r));
+		close(fds[0]);
+		uv_close((uv_handle_t *)&h->out, on_pipe_close);
+		goto out;
+	}
+	uv_read_start((uv_stream_t *)&h->out, on_alloc, on_read);
+out:
 	free(env);
 	free(env_acc);
 	free(env_new);
 	free(env_upd);
 	free(env_del);
-	h->running = 1;
-	h->reading = 1;
-	if (r != 0) {
-		log_warnx("on_change: cannot run /bin/sh: %s", uv_strerror(r));
-		uv_close((uv_handle_t *)&h->proc, on_proc_close);
-		uv_close((uv_handle_t *)&h->out, on_pipe_close);
-		return;
-	}
-	uv_read_start((uv_stream_t *)&h->out, on_alloc, on_read);
+	free(env_runs);
 }
 
 /* True when 'name' is one of the space-separated words of 'list'. */
@@ -236,8 +264,8 @@ listed(const char *list, const char *name)
 }
 
 void
-hook_note(struct hook *h, const char *account, int64_t new, int64_t updated,
-    int64_t deleted)
+hook_note(struct hook *h, const char *account, int64_t run_id, int64_t new,
+    int64_t updated, int64_t deleted)
 {
 	if (h == NULL || h->command == NULL)
 		return;
@@ -245,6 +273,10 @@ hook_note(struct hook *h, const char *account, int64_t new, int64_t updated,
 	    buf_printf(&h->accounts, "%s%s", h->accounts.len ? " " : "",
 		account) == -1)
 		log_warnx("on_change: too many accounts to name them all");
+	if (run_id > 0 &&
+	    buf_printf(&h->run_ids, "%s%lld", h->run_ids.len ? " " : "",
+		(long long)run_id) == -1)
+		log_warnx("on_change: too many runs to name them all");
 	h->new += new;
 	h->updated += updated;
 	h->deleted += deleted;

@@ -3,7 +3,8 @@
  * The on_change hook (design.md, "Consumers"): after a refresh that changed
  * rows, run the configured command through /bin/sh -c with
  * TIKTOK_MIRROR_ACCOUNTS (space-separated names) and TIKTOK_MIRROR_NEW,
- * TIKTOK_MIRROR_UPDATED, TIKTOK_MIRROR_DELETED in its environment. Never
+ * TIKTOK_MIRROR_UPDATED, TIKTOK_MIRROR_DELETED and TIKTOK_MIRROR_RUN_IDS
+ * (space-separated sync_runs ids) in its environment. Never
  * two at once: changes while it runs coalesce into one more run. Its output
  * goes to the log; its failure is logged, never fatal.
  */
@@ -20,9 +21,12 @@ struct hook;
 struct hook *hook_new(uv_loop_t *loop, const char *command);
 /* Replace the command (reload); NULL disables the hook. */
 void hook_set_command(struct hook *, const char *command);
-/* Record that a refresh of 'account' changed rows. */
-void hook_note(struct hook *, const char *account, int64_t new,
-    int64_t updated, int64_t deleted);
+/*
+ * Record that a refresh of 'account' changed rows; 'run_id' is its
+ * sync_runs row (0: none), passed on in TIKTOK_MIRROR_RUN_IDS.
+ */
+void hook_note(struct hook *, const char *account, int64_t run_id,
+    int64_t new, int64_t updated, int64_t deleted);
 /* Run the command now if something was noted and it is not running. */
 void hook_kick(struct hook *);
 /* True while the command runs or a run is pending. */

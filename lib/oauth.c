@@ -183,6 +183,51 @@ out:
 	return rc;
 }
 
+int
+oauth_parse_revoke(long status, const char *body, size_t len, char *oerr,
+    size_t oerrlen, char *err, size_t errlen)
+{
+	struct json j = {0};
+	char *e = NULL, *desc = NULL, esc[256], esc2[64];
+	size_t i;
+	int rc = -1;
+
+	if (oerrlen > 0)
+		oerr[0] = '\0';
+	for (i = 0; i < len && strchr(" \t\r\n", body[i]) != NULL; i++)
+		;
+	/* Success is an empty body (older documentation) or {}. */
+	if (i == len && status == 200)
+		return 0;
+	if (json_parse(&j, body, len, err, errlen) == -1 ||
+	    json_type(&j, 0) != JSON_OBJECT) {
+		errf(err, errlen, "HTTP %ld and no OAuth answer", status);
+		goto out;
+	}
+	if (json_get_string(&j, 0, "error", 64, &e, NULL, 0) == 0 &&
+	    e[0] != '\0') {
+		(void)json_get_string(&j, 0, "error_description", 512, &desc,
+		    NULL, 0);
+		log_escape(e, strlen(e), esc2, sizeof(esc2));
+		snprintf(oerr, oerrlen, "%s", esc2);
+		errf(err, errlen, "%s: %s", esc2,
+		    desc ? log_escape(desc, strlen(desc), esc, sizeof(esc))
+			 : "no description");
+		rc = 1;
+		goto out;
+	}
+	if (status != 200) {
+		errf(err, errlen, "HTTP %ld", status);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(e);
+	free(desc);
+	json_free(&j);
+	return rc;
+}
+
 /* Find 'key' in a query string; returns a new decoded value or NULL. */
 static char *
 query_get(const char *q, const char *key, int *bad)

@@ -50,6 +50,15 @@ int oauth_parse_token(const char *body, size_t len, int64_t now,
     struct tokens *t, char *oerr, size_t oerrlen, char *err, size_t errlen);
 
 /*
+ * Decode a revoke endpoint response (tiktok-api.md §1.6): 0 when the grant
+ * was revoked (HTTP 200 with an empty body or {}); 1 for an OAuth error,
+ * its code in 'oerr' and text in 'err'; -1 for anything else (a 5xx, a
+ * body that is no OAuth answer), with 'err'.
+ */
+int oauth_parse_revoke(long status, const char *body, size_t len,
+    char *oerr, size_t oerrlen, char *err, size_t errlen);
+
+/*
  * Take the redirect TikTok sent the browser to: a full URL, a path with a
  * query, or a bare query string. Returns 0 with the URL-decoded 'code' and
  * 'state' (new strings); 1 when it carries an OAuth error (the text in

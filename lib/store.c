@@ -25,6 +25,8 @@
 #include "util.h"
 
 #define STORE_BUSY_MS 10000		       /* writer's busy timeout */
+/* cover_sources key of the account's avatar (video ids are digits). */
+#define STORE_AVATAR_KEY "avatar"
 #define STORE_WAL_TRUNCATE (4 * 1024 * 1024) /* WAL size worth truncating */
 
 struct store {
@@ -1136,15 +1138,46 @@ apply_tx(struct store *s, const char *account, const struct store_apply *a,
 		"  AND cover IS NULL)",
 		"s", account) == -1)
 		return -1;
+	if (a->avatar != NULL &&
+	    run_sql(s, err, errlen, NULL,
+		"INSERT OR REPLACE INTO cover_sources (account, id, src)"
+		" VALUES (?, '" STORE_AVATAR_KEY "', ?)",
+		"ss", account, a->avatar_src ? a->avatar_src : "") == -1)
+		return -1;
 	return run_sql(s, err, errlen, NULL,
 	    "UPDATE accounts SET state = 'ok', last_error = NULL,"
 	    " last_success_at = ?2, next_sync_at = ?3,"
 	    " open_id = coalesce(?4, open_id),"
 	    " display_name = coalesce(?5, display_name),"
-	    " token_expires_at = ?6, refresh_expires_at = ?7"
+	    " token_expires_at = ?6, refresh_expires_at = ?7,"
+	    " avatar = coalesce(?8, avatar)"
 	    " WHERE name = ?1",
-	    "siissii", account, a->now, a->next_sync_at, a->open_id,
-	    a->display_name, a->token_expires_at, a->refresh_expires_at);
+	    "siissiis", account, a->now, a->next_sync_at, a->open_id,
+	    a->display_name, a->token_expires_at, a->refresh_expires_at,
+	    a->avatar);
+}
+
+/* Report the change log rows past 'after' (a dry run's, before rollback). */
+static int
+report_changes(struct store *s, int64_t after, const struct store_apply *a,
+    char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	st = prep(s, err, errlen,
+	    "SELECT id, kind, fields FROM changes WHERE rowid > ?"
+	    " ORDER BY rowid",
+	    "i", after);
+	if (st == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		a->change(col_text(st, 0), col_text(st, 1), col_text(st, 2),
+		    a->change_arg);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return sqlerr(s, err, errlen, "read");
+	return 0;
 }
 
 int
@@ -1152,10 +1185,31 @@ store_apply(struct store *s, const char *account, const struct store_apply *a,
     struct store_counts *out, char *err, size_t errlen)
 {
 	struct store_counts c = {0};
+	int64_t mark = 0;
 
 	if (exec(s, "BEGIN IMMEDIATE", err, errlen) == -1)
 		return -1;
-	if (apply_tx(s, account, a, &c, err, errlen) == -1 ||
+	if (a->dry_run) {
+		/*
+		 * Everything below happens as for real, then ROLLBACK. The
+		 * accounts row a new account would get is made here too, so
+		 * that nothing outside this transaction is written.
+		 */
+		mark = scalar(s,
+		    prep(s, err, errlen,
+			"SELECT coalesce(max(rowid), 0) FROM changes", ""),
+		    err, errlen);
+		if (mark < 0 ||
+		    store_account_ensure(s, account, err, errlen) == -1 ||
+		    apply_tx(s, account, a, &c, err, errlen) == -1 ||
+		    (a->change != NULL &&
+			report_changes(s, mark, a, err, errlen) == -1)) {
+			(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+			return -1;
+		}
+		if (exec(s, "ROLLBACK", err, errlen) == -1)
+			return -1;
+	} else if (apply_tx(s, account, a, &c, err, errlen) == -1 ||
 	    exec(s, "COMMIT", err, errlen) == -1) {
 		if (!sqlite3_get_autocommit(s->db))
 			(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -1231,12 +1285,120 @@ store_cover_used(struct store *s, const char *account, const char *rel)
 
 	n = scalar(s,
 	    prep(s, NULL, 0,
-		"SELECT EXISTS (SELECT 1 FROM videos WHERE account = ?"
-		" AND cover = ?)",
+		"SELECT EXISTS (SELECT 1 FROM videos WHERE account = ?1"
+		" AND cover = ?2) OR EXISTS (SELECT 1 FROM accounts"
+		" WHERE name = ?1 AND avatar = ?2)",
 		"ss", account, rel),
 	    NULL, 0);
 	/* On error, keep the file: never delete what we cannot check. */
 	return n != 0;
+}
+
+int
+store_avatar(struct store *s, const char *account, char **rel, char **src,
+    char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*rel = *src = NULL;
+	st = prep(s, err, errlen,
+	    "SELECT a.avatar, c.src FROM accounts a LEFT JOIN cover_sources c"
+	    " ON c.account = a.name AND c.id = '" STORE_AVATAR_KEY "'"
+	    " WHERE a.name = ?",
+	    "s", account);
+	if (st == NULL)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*rel = col_str(st, 0);
+		*src = col_str(st, 1);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sqlerr(s, err, errlen, "read");
+	return 0;
+}
+
+int
+store_history(struct store *s, const char *account, const char *id,
+    int (*cb)(const struct store_stat *, void *), void *arg, char *err,
+    size_t errlen)
+{
+	struct store_stat p;
+	sqlite3_stmt *st;
+	int rc, n = 0, stop = 0;
+	int64_t known;
+
+	st = prep(s, err, errlen,
+	    "SELECT account, id, observed_at, total_views, total_likes,"
+	    " total_comments, total_shares FROM video_stats"
+	    " WHERE account = ? AND id = ? ORDER BY observed_at",
+	    "ss", account, id);
+	if (st == NULL)
+		return -1;
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		p.account = col_text(st, 0);
+		p.id = col_text(st, 1);
+		p.observed_at = col_int(st, 2);
+		p.total_views = col_int(st, 3);
+		p.total_likes = col_int(st, 4);
+		p.total_comments = col_int(st, 5);
+		p.total_shares = col_int(st, 6);
+		n++;
+		stop = cb(&p, arg) == -1;
+	}
+	if (!stop && rc != SQLITE_DONE) {
+		sqlite3_finalize(st);
+		return sqlerr(s, err, errlen, "read");
+	}
+	sqlite3_finalize(st);
+	if (n > 0)
+		return 0;
+	known = scalar(s,
+	    prep(s, err, errlen,
+		"SELECT count(*) FROM videos WHERE account = ? AND id = ?",
+		"ss", account, id),
+	    err, errlen);
+	if (known < 0)
+		return -1;
+	return known > 0 ? 0 : 1;
+}
+
+int
+store_forget(struct store *s, const char *account,
+    struct store_forgotten *out, char *err, size_t errlen)
+{
+	struct store_forgotten f;
+
+	memset(&f, 0, sizeof(f));
+	if (exec(s, "BEGIN IMMEDIATE", err, errlen) == -1)
+		return -1;
+	/* Videos first: their delete trigger clears the search index. */
+	if (run_sql(s, err, errlen, &f.videos,
+		"DELETE FROM videos WHERE account = ?", "s", account) == -1 ||
+	    run_sql(s, err, errlen, &f.stats,
+		"DELETE FROM video_stats WHERE account = ?", "s",
+		account) == -1 ||
+	    run_sql(s, err, errlen, &f.changes,
+		"DELETE FROM changes WHERE account = ?", "s", account) == -1 ||
+	    run_sql(s, err, errlen, &f.runs,
+		"DELETE FROM sync_runs WHERE account = ?", "s", account) == -1 ||
+	    run_sql(s, err, errlen, NULL,
+		"DELETE FROM cover_sources WHERE account = ?", "s",
+		account) == -1 ||
+	    run_sql(s, err, errlen, NULL,
+		"DELETE FROM video_keys WHERE account = ?", "s", account) == -1 ||
+	    run_sql(s, err, errlen, &f.accounts,
+		"DELETE FROM accounts WHERE name = ?", "s", account) == -1 ||
+	    exec(s, "COMMIT", err, errlen) == -1) {
+		if (!sqlite3_get_autocommit(s->db))
+			(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	if (out != NULL)
+		*out = f;
+	return 0;
 }
 
 int

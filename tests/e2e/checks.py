@@ -81,11 +81,12 @@ def temp_files(covers):
                   if os.path.basename(p).startswith(".tmp-"))
 
 
-def auth_all(tc, m, names):
+def auth_all(m, names):
     """Authorize each account name as the emulator user of the same name."""
     for n in names:
         p = m.auth_code(n, n)
-        tc.assertEqual(p.returncode, 0, p.stderr)
+        if p.returncode != 0:
+            raise AssertionError("auth %s: %s" % (n, p.stderr))
 
 
 def popen_sync(m, *args, env=None):

@@ -199,7 +199,7 @@ class FaultTest(unittest.TestCase):
         self.emu.delete_videos(n, [vids[10]["id"]])
 
     def test_faults(self):
-        auth_all(self, self.m, NAMES)
+        auth_all(self.m, NAMES)
         p = self.m.run("sync", check=0, env=ENV)
         for n in NAMES:
             assert_mirrors(self, self.m, self.emu, n, n)

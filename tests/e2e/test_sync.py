@@ -121,7 +121,7 @@ class SyncTest(unittest.TestCase):
         # The listing paged: 45 videos need 3 pages.
         c = self.emu.counters()
         self.assertGreaterEqual(c["by_user"]["alice"]["/v2/video/list/"], 3)
-        self.assertEqual(c["cdn"], 45 + 7)
+        self.assertEqual(c["cdn"], 45 + 7 + 2)  # covers and two avatars
         # No token, secret or signature reached the mirror or the log.
         with open(self.m.db, "rb") as f:
             blob = f.read()

@@ -323,17 +323,6 @@ test_videos_skipped_items(void **state)
 	    "{\"id\":\"1\",\"create_time\":-1}",
 	    "{\"id\":\"1\",\"create_time\":1.5}",
 	    "{\"id\":\"1\",\"create_time\":99999999999999999999}",
-	    /* wrong types */
-	    "{\"id\":\"1\",\"create_time\":1,\"title\":5}",
-	    "{\"id\":\"1\",\"create_time\":1,\"video_description\":[]}",
-	    "{\"id\":\"1\",\"create_time\":1,\"cover_image_url\":{}}",
-	    "{\"id\":\"1\",\"create_time\":1,\"share_url\":true}",
-	    "{\"id\":\"1\",\"create_time\":1,\"like_count\":\"12\"}",
-	    "{\"id\":\"1\",\"create_time\":1,\"view_count\":1e3}",
-	    "{\"id\":\"1\",\"create_time\":1,\"duration\":-2}",
-	    "{\"id\":\"1\",\"create_time\":1,\"width\":2147483648}",
-	    "{\"id\":\"1\",\"create_time\":1,"
-	    "\"like_count\":9223372036854775808}",
 	    /* not an object */
 	    "7",
 	    "\"7080213458555737986\"",
@@ -359,7 +348,95 @@ test_videos_skipped_items(void **state)
 		/* The good item beside it is intact. */
 		assert_string_equal(p.videos[0].id, "42");
 		assert_true(p.videos[0].create_time == 100);
+		/* A skipped item with a valid id is still named. */
+		if (i < 6) {
+			assert_int_equal(p.nskipped_ids, 1);
+			assert_string_equal(p.skipped_ids[0], "1");
+		} else
+			assert_int_equal(p.nskipped_ids, 0);
 		api_page_clear(&p);
+	}
+}
+
+/*
+ * Any other member of the wrong type or beyond its bound is left absent:
+ * the video is kept (TikTok still has it), and the mirror keeps the value
+ * it had for that field.
+ */
+static void
+test_videos_bad_fields(void **state)
+{
+	static const struct {
+		const char *member;
+		size_t off; /* which field must be absent */
+		int text;
+	} cases[] = {
+#define F(m) offsetof(struct video, m)
+	    {"\"title\":5", F(title), 1},
+	    {"\"video_description\":[]", F(description), 1},
+	    {"\"cover_image_url\":{}", F(cover_url), 1},
+	    {"\"share_url\":true", F(share_url), 1},
+	    {"\"embed_html\":7", F(embed_html), 1},
+	    {"\"embed_link\":false", F(embed_link), 1},
+	    {"\"like_count\":\"12\"", F(likes), 0},
+	    {"\"view_count\":1e3", F(views), 0},
+	    {"\"duration\":-2", F(duration), 0},
+	    {"\"width\":2147483648", F(width), 0},
+	    {"\"height\":1.5", F(height), 0},
+	    {"\"comment_count\":-1", F(comments), 0},
+	    {"\"share_count\":99999999999999999999999999999999", F(shares),
+		0},
+	    {"\"like_count\":9223372036854775808", F(likes), 0},
+#undef F
+	};
+	struct api_page p;
+	char body[1024], err[ERRLEN];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < nitems(cases); i++) {
+		const char *base;
+
+		snprintf(body, sizeof(body),
+		    "{\"data\":{\"videos\":[{\"id\":\"1\",\"create_time\":1,"
+		    "\"title\":\"t\",\"like_count\":3,%s}],\"has_more\":false},"
+		    "%s}",
+		    cases[i].member, OK_ENVELOPE);
+		if (parse(body, &p, err, sizeof(err)) != 0)
+			fail_msg("page refused for %s: %s", cases[i].member,
+			    err);
+		if (p.skipped != 0 || p.nvideos != 1)
+			fail_msg("%s: %d skipped, %d kept", cases[i].member,
+			    p.skipped, p.nvideos);
+		assert_string_equal(p.videos[0].id, "1");
+		base = (const char *)&p.videos[0];
+		if (cases[i].text)
+			assert_null(*(char *const *)(base + cases[i].off));
+		else
+			assert_true(*(const int64_t *)(base + cases[i].off) ==
+			    API_ABSENT);
+		api_page_clear(&p);
+	}
+	/* A title over API_TEXT_MAX is refused, the rest of the video kept. */
+	{
+		struct buf b;
+
+		buf_init(&b, 0);
+		assert_int_equal(buf_addstr(&b, "{\"data\":{\"videos\":[{"
+						"\"id\":\"9\",\"create_time\":1,"
+						"\"like_count\":5,\"title\":\""),
+		    0);
+		for (i = 0; i < API_TEXT_MAX + 1; i++)
+			assert_int_equal(buf_add(&b, "x", 1), 0);
+		assert_int_equal(buf_addstr(&b, "\"}]}," OK_ENVELOPE "}"), 0);
+		assert_int_equal(api_parse_videos(b.data, b.len, &p, err,
+				     sizeof(err)),
+		    0);
+		assert_int_equal(p.nvideos, 1);
+		assert_null(p.videos[0].title);
+		assert_true(p.videos[0].likes == 5);
+		api_page_clear(&p);
+		buf_free(&b);
 	}
 }
 
@@ -514,7 +591,8 @@ test_videos_page_size(void **state)
 static int
 user(const char *body, char **open_id, char **name, char *err, size_t errlen)
 {
-	return api_parse_user(body, strlen(body), open_id, name, err, errlen);
+	return api_parse_user(body, strlen(body), open_id, name, NULL, err,
+	    errlen);
 }
 
 static void
@@ -525,7 +603,8 @@ test_parse_user(void **state)
 	    "us.com/x.jpeg\",\"open_id\":\"723f24d7-e717-40f8-a2b6-"
 	    "cb8464cd23b4\",\"union_id\":\"c9c6\",\"display_name\":\"Tik "
 	    "Toker\"}}," OK_ENVELOPE "}";
-	char *open_id, *name, err[ERRLEN];
+	char *open_id, *name, *avatar, err[ERRLEN];
+	const char *body;
 
 	(void)state;
 	assert_int_equal(user(ok, &open_id, &name, err, sizeof(err)), 0);
@@ -546,6 +625,29 @@ test_parse_user(void **state)
 	    -1);
 	assert_null(open_id);
 	assert_null(name);
+	/* The avatar, when asked for; a wrong type fails the whole answer. */
+	assert_int_equal(api_parse_user(ok, strlen(ok), &open_id, &name,
+			     &avatar, err, sizeof(err)),
+	    0);
+	assert_string_equal(avatar,
+	    "https://p19-sign.tiktokcdn-us.com/x.jpeg");
+	free(open_id);
+	free(name);
+	free(avatar);
+	body = "{\"data\":{\"user\":{\"open_id\":\"o\",\"display_name\":"
+	       "\"n\",\"avatar_url\":7}}}";
+	assert_int_equal(api_parse_user(body, strlen(body), &open_id, &name,
+			     &avatar, err, sizeof(err)),
+	    -1);
+	assert_null(open_id);
+	assert_null(name);
+	assert_null(avatar);
+	body = "{\"data\":{\"user\":{\"open_id\":\"o\"}}}";
+	assert_int_equal(api_parse_user(body, strlen(body), &open_id, &name,
+			     &avatar, err, sizeof(err)),
+	    0);
+	assert_null(avatar);
+	free(open_id);
 }
 
 static void
@@ -591,6 +693,7 @@ main(void)
 	    cmocka_unit_test(test_videos_page),
 	    cmocka_unit_test(test_videos_bad_ids),
 	    cmocka_unit_test(test_videos_skipped_items),
+	    cmocka_unit_test(test_videos_bad_fields),
 	    cmocka_unit_test(test_videos_big_counts),
 	    cmocka_unit_test(test_videos_paging),
 	    cmocka_unit_test(test_videos_rejected),

@@ -441,6 +441,45 @@ redirect_ok(const char *s, const char *code, const char *st)
 	free(t);
 }
 
+static int
+revoke(long status, const char *body, char *oerr, char *err)
+{
+	return oauth_parse_revoke(status, body, strlen(body), oerr, 64, err,
+	    ERRLEN);
+}
+
+/* Revoke: an empty body or {} is success; OAuth errors come with 200. */
+static void
+test_parse_revoke(void **state)
+{
+	char oerr[64], err[ERRLEN];
+
+	(void)state;
+	assert_int_equal(revoke(200, "", oerr, err), 0);
+	assert_int_equal(revoke(200, " \r\n", oerr, err), 0);
+	assert_int_equal(revoke(200, "{}", oerr, err), 0);
+	assert_int_equal(revoke(200, "{\"error\":\"\"}", oerr, err), 0);
+	assert_int_equal(revoke(200,
+			     "{\"error\":\"invalid_request\","
+			     "\"error_description\":\"The access token is "
+			     "invalid or expired.\"}",
+			     oerr, err),
+	    1);
+	assert_string_equal(oerr, "invalid_request");
+	assert_non_null(strstr(err, "expired"));
+	assert_int_equal(revoke(400, "{\"error\":\"invalid_client\"}", oerr,
+			     err),
+	    1);
+	assert_string_equal(oerr, "invalid_client");
+	/* Not an answer: a 5xx, HTML, an empty 5xx body, JSON not object. */
+	assert_int_equal(revoke(502, "<html>bad gateway</html>", oerr, err),
+	    -1);
+	assert_int_equal(revoke(503, "", oerr, err), -1);
+	assert_int_equal(revoke(500, "{}", oerr, err), -1);
+	assert_int_equal(revoke(200, "[1]", oerr, err), -1);
+	assert_string_equal(oerr, "");
+}
+
 static void
 test_parse_redirect(void **state)
 {
@@ -521,6 +560,7 @@ main(void)
 	    cmocka_unit_test(test_parse_token_ok),
 	    cmocka_unit_test(test_parse_token_oauth_error),
 	    cmocka_unit_test(test_parse_token_malformed),
+	    cmocka_unit_test(test_parse_revoke),
 	    cmocka_unit_test(test_parse_redirect),
 	    cmocka_unit_test(test_parse_redirect_errors),
 	};

@@ -121,7 +121,7 @@ arm(struct acct *a, int64_t ms)
 		ms = 0;
 	a->state = A_IDLE;
 	a->next_at = now_unix() + (ms + 999) / 1000;
-	uv_timer_start(&a->timer, on_timer, (uint64_t)ms, 0);
+	uv_timer_start(&a->timer, on_timer, clock_timer_ms(ms), 0);
 	if (store_account_next(a->s->store, a->cfg.name, a->next_at, err,
 		sizeof(err)) == -1)
 		log_warnx("%s: %s", a->cfg.name, err);

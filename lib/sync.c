@@ -412,13 +412,14 @@ static void
 api_schedule(struct job *j, int64_t delay_ms)
 {
 	struct sync_engine *e = j->e;
-	int64_t now = (int64_t)uv_now(e->o.loop);
+	int64_t now = now_ms();
 
 	if (j->call.ep != EP_TOKEN)
 		delay_ms += ratelimit_reserve(&e->rl[j->call.ep],
 		    now + delay_ms);
 	if (delay_ms > 0)
-		uv_timer_start(&j->timer, on_api_timer, (uint64_t)delay_ms, 0);
+		uv_timer_start(&j->timer, on_api_timer,
+		    clock_timer_ms(delay_ms), 0);
 	else
 		api_send(j);
 }
@@ -516,7 +517,7 @@ on_api_done(const struct http_response *r, void *arg)
 		return;
 	case API_RATE:
 		ratelimit_penalize(&e->rl[j->call.ep],
-		    (int64_t)uv_now(e->o.loop),
+		    now_ms(),
 		    r->retry_after >= 0 ? r->retry_after * 1000
 					: RATE_PENALTY_MS);
 		/* FALLTHROUGH */

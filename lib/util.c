@@ -237,8 +237,20 @@ valid_id(const char *s, size_t len)
 	return 1;
 }
 
-int64_t
-now_ms(void)
+/*
+ * The test-only clock seam (README, "Tests"): with
+ * TIKTOK_MIRROR_TEST_CLOCK="REAL:SIM:SCALE" the wall clock reads SIM ms at
+ * real time REAL ms and runs SCALE times faster, and scheduling delays
+ * shrink by the same factor (clock_timer_ms), while transfer timeouts stay
+ * real: time compressed for the daemon's logic, not for its sockets.
+ */
+static struct {
+	int init, on;
+	int64_t real0, sim0, scale;
+} clk;
+
+static int64_t
+real_ms(void)
 {
 	struct timespec ts;
 
@@ -247,10 +259,49 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static void
+clock_init(void)
+{
+	const char *s = getenv("TIKTOK_MIRROR_TEST_CLOCK");
+	long long r, v, k;
+	int n = 0;
+
+	clk.init = 1;
+	if (s == NULL || sscanf(s, "%lld:%lld:%lld%n", &r, &v, &k, &n) != 3 ||
+	    s[n] != '\0' || k < 1 || k > 10000000)
+		return;
+	clk.on = 1;
+	clk.real0 = r;
+	clk.sim0 = v;
+	clk.scale = k;
+}
+
+int64_t
+now_ms(void)
+{
+	if (!clk.init)
+		clock_init();
+	if (!clk.on)
+		return real_ms();
+	return clk.sim0 + (real_ms() - clk.real0) * clk.scale;
+}
+
 int64_t
 now_unix(void)
 {
 	return now_ms() / 1000;
+}
+
+uint64_t
+clock_timer_ms(int64_t ms)
+{
+	if (!clk.init)
+		clock_init();
+	if (ms <= 0)
+		return 0;
+	if (!clk.on)
+		return (uint64_t)ms;
+	return (uint64_t)((ms + clk.scale - 1) / clk.scale);
 }
 
 int

@@ -72,6 +72,11 @@ int valid_id(const char *s, size_t len);
  */
 int64_t now_unix(void);
 int64_t now_ms(void);
+/*
+ * The real timer delay for waiting 'ms' of wall-clock time: 'ms' itself,
+ * except under the test-only compressed clock (TIKTOK_MIRROR_TEST_CLOCK).
+ */
+uint64_t clock_timer_ms(int64_t ms);
 
 /* A uniformly distributed random number in [0, n) (n > 0), from getrandom. */
 uint64_t rand_below(uint64_t n);

@@ -188,7 +188,10 @@ static const char SCHEMA_EXT[] =
     "CREATE VIEW IF NOT EXISTS videos_clean AS SELECT v.*,"
     "  " CLEAN_URL("v.share_url") " AS share_url_clean,"
     "  " CLEAN_URL("v.embed_link") " AS embed_link_clean"
-    "  FROM videos v;";
+    "  FROM videos v;"
+    /* Where each account's archive rotation goes on (internal). */
+    "CREATE TABLE IF NOT EXISTS archive ("
+    "  account TEXT PRIMARY KEY, cursor INTEGER NOT NULL);";
 
 /* Fill the search index for rows that predate it (run once). */
 static const char FTS_BACKFILL[] =
@@ -850,25 +853,30 @@ store_stage_set_url(struct store *s, const char *account, const char *id,
 
 int
 store_stage_candidates(struct store *s, const char *account, int64_t lo,
-    int64_t hi, int64_t *live, char *err, size_t errlen)
+    int64_t hi, int more, int64_t *live, char *err, size_t errlen)
 {
+	int64_t n;
+
 	if (hi == STORE_NULL)
 		hi = INT64_MAX;
-	*live = scalar(s,
+	n = scalar(s,
 	    prep(s, err, errlen,
 		"SELECT count(*) FROM videos WHERE account = ?"
 		" AND deleted_at IS NULL AND created_at >= ? AND created_at < ?",
 		"sii", account, lo, hi),
 	    err, errlen);
-	if (*live < 0)
+	if (n < 0)
 		return -1;
-	if (run(s, prep(s, err, errlen, "DELETE FROM cand WHERE account = ?",
-		       "s", account),
-		err, errlen) == -1)
+	*live = more ? *live + n : n;
+	if (!more && run(s, prep(s, err, errlen,
+				"DELETE FROM cand WHERE account = ?", "s",
+				account),
+			 err, errlen) == -1)
 		return -1;
 	if (run(s,
 		prep(s, err, errlen,
-		    "INSERT INTO cand (account, id) SELECT account, id"
+		    "INSERT OR IGNORE INTO cand (account, id)"
+		    " SELECT account, id"
 		    " FROM videos v WHERE account = ?1 AND deleted_at IS NULL"
 		    " AND created_at >= ?2 AND created_at < ?3"
 		    " AND NOT EXISTS (SELECT 1 FROM stage s"
@@ -1031,6 +1039,55 @@ store_candidates_missing(struct store *s, const char *account, char *err,
 	" OR x.total_comments IS NOT v.total_comments"                        \
 	" OR x.total_shares IS NOT v.total_shares)"
 
+/*
+ * Positions under the archive rotation: the rank of each live video among
+ * the mirror's (newest first), since this refresh listed only the head and
+ * one window of the archive. Videos listed before 'start' (staged without
+ * a position) are not ranked. Only rows whose position changes are
+ * written.
+ */
+static int
+rotate_positions(struct store *s, const char *account,
+    const struct store_apply *a, char *err, size_t errlen)
+{
+	if (run_sql(s, err, errlen, NULL,
+		"UPDATE videos SET position = r.pos FROM (SELECT id,"
+		" CASE WHEN ?2 < 0 OR rn <= ?2 THEN rn END AS pos FROM ("
+		"  SELECT id, row_number() OVER"
+		"   (ORDER BY created_at DESC, id DESC) AS rn"
+		"  FROM videos WHERE account = ?1 AND deleted_at IS NULL"
+		"  AND (?3 IS NULL OR created_at * 1000 < ?3)"
+		"  AND id NOT IN (SELECT id FROM stage WHERE account = ?1"
+		"   AND position IS NULL))) AS r"
+		" WHERE videos.account = ?1 AND videos.id = r.id"
+		" AND videos.position IS NOT r.pos",
+		"sii", account, a->quantity, a->before_ms) == -1)
+		return -1;
+	/* Listed before 'start', or no longer live: not in the slice. */
+	if (run_sql(s, err, errlen, NULL,
+		"UPDATE videos SET position = NULL WHERE account = ?1"
+		" AND position IS NOT NULL AND (deleted_at IS NOT NULL"
+		" OR id IN (SELECT id FROM stage WHERE account = ?1"
+		"  AND position IS NULL))",
+		"s", account) == -1)
+		return -1;
+	return 0;
+}
+
+int64_t
+store_archive_cursor(struct store *s, const char *account)
+{
+	sqlite3_stmt *st;
+	int64_t v = -1;
+
+	st = prep(s, NULL, 0, "SELECT cursor FROM archive WHERE account = ?",
+	    "s", account);
+	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
 static int
 apply_tx(struct store *s, const char *account, const struct store_apply *a,
     struct store_counts *c, char *err, size_t errlen)
@@ -1091,7 +1148,8 @@ apply_tx(struct store *s, const char *account, const struct store_apply *a,
 		", first_seen_at, updated_at, deleted_at)"
 		" SELECT *, ?2, ?2, NULL FROM " STAGED_KEPT " WHERE true"
 		" ON CONFLICT (account, id) DO UPDATE SET"
-		" position = excluded.position, title = excluded.title,"
+		" position = CASE WHEN ?3 THEN position"
+		"   ELSE excluded.position END, title = excluded.title,"
 		" description = excluded.description,"
 		" duration = excluded.duration, width = excluded.width,"
 		" height = excluded.height, cover = excluded.cover,"
@@ -1107,9 +1165,9 @@ apply_tx(struct store *s, const char *account, const struct store_apply *a,
 		" updated_at = CASE WHEN " FIELDS_DIFFER
 		" THEN excluded.updated_at ELSE updated_at END"
 		" WHERE " FIELDS_DIFFER
-		" OR position IS NOT excluded.position"
+		" OR (NOT ?3 AND position IS NOT excluded.position)"
 		" OR deleted_at IS NOT NULL",
-		"si", account, a->now) == -1)
+		"sii", account, a->now, (int64_t)a->rotating) == -1)
 		return -1;
 	/* A deleted video listed again outside the kept slice is alive. */
 	if (run_sql(s, err, errlen, &n,
@@ -1119,14 +1177,24 @@ apply_tx(struct store *s, const char *account, const struct store_apply *a,
 		"s", account) == -1)
 		return -1;
 	c->restored += n;
-	/* Rows that fell out of the kept slice keep their values. */
-	if (run_sql(s, err, errlen, NULL,
-		"UPDATE videos SET position = NULL WHERE account = ?1"
-		" AND position IS NOT NULL AND NOT EXISTS (SELECT 1"
-		" FROM stage s WHERE s.account = ?1 AND s.id = videos.id"
-		" AND s.position IS NOT NULL)",
-		"s", account) == -1 ||
+	if (a->rotating ? rotate_positions(s, account, a, err, errlen)
+			: run_sql(s, err, errlen, NULL,
+			      /* Rows that fell out of the slice keep values. */
+			      "UPDATE videos SET position = NULL"
+			      " WHERE account = ?1 AND position IS NOT NULL"
+			      " AND NOT EXISTS (SELECT 1 FROM stage s"
+			      " WHERE s.account = ?1 AND s.id = videos.id"
+			      " AND s.position IS NOT NULL)",
+			      "s", account)) {
+		return -1;
+	}
+	if (a->archive_cursor >= 0 &&
 	    run_sql(s, err, errlen, NULL,
+		"INSERT OR REPLACE INTO archive (account, cursor)"
+		" VALUES (?, ?)",
+		"si", account, a->archive_cursor) == -1)
+		return -1;
+	if (run_sql(s, err, errlen, NULL,
 		"INSERT OR REPLACE INTO cover_sources (account, id, src)"
 		" SELECT account, id, cover_src FROM stage"
 		" WHERE account = ? AND cover_state = 1"

@@ -115,11 +115,18 @@ int store_stage_set_url(struct store *, const char *account, const char *id,
 /*
  * Deletion candidates: live videos with created_at in [lo, hi) (hi may be
  * STORE_NULL for no bound) that this listing did not return. Fills a
- * private table and returns the number of candidates, with the number of
- * live videos in the range in *live; -1 on error.
+ * private table (emptied first unless 'more' is set, so several ranges
+ * add up) and returns the number of candidates added, with the number of
+ * live videos in the range added to *live; -1 on error.
  */
 int store_stage_candidates(struct store *, const char *account, int64_t lo,
-    int64_t hi, int64_t *live, char *err, size_t errlen);
+    int64_t hi, int more, int64_t *live, char *err, size_t errlen);
+
+/*
+ * Where the account's archive window starts next (0: after the head), or
+ * -1 while the whole listing was never read at once (no rotation yet).
+ */
+int64_t store_archive_cursor(struct store *, const char *account);
 /* Up to 'max' unchecked candidates (marked checked). Returns count or -1. */
 int store_candidates_next(struct store *, const char *account,
     char (*ids)[21], int max, char *err, size_t errlen);
@@ -138,6 +145,16 @@ struct store_apply {
 	int64_t token_expires_at, refresh_expires_at;
 	int apply_deletions; /* mark missing candidates deleted */
 	int64_t run_id;	     /* sync_runs row the changes belong to, or 0 */
+	/*
+	 * Archive rotation (a listing too long to re-read every refresh):
+	 * positions are recomputed from the mirror's live rows (newest
+	 * first, at most 'quantity', -1 for all; created before 'before_ms'
+	 * unless STORE_NULL) instead of taken from the listing. With
+	 * 'archive_cursor' >= 0 the next refresh may rotate, and its archive
+	 * window starts there (0: just after the head); -1 leaves it as is.
+	 */
+	int rotating;
+	int64_t quantity, before_ms, archive_cursor;
 	/* A new cached avatar file and the URL path it came from; NULL keeps
 	 * the stored one. */
 	const char *avatar, *avatar_src;

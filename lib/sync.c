@@ -48,6 +48,14 @@
 #define API_TIMEOUT_MS 60000
 #define COVER_TIMEOUT_MS 120000
 #define REFRESH_MARGIN_MAX 3600 /* seconds before expiry to refresh */
+/*
+ * The archive rotation (README, "Rate budget"): a listing longer than
+ * ROTATE_HEAD_PAGES pages re-reads those newest pages every refresh, then
+ * ROTATE_WINDOW_PAGES pages of the deeper archive, going on where the
+ * previous refresh stopped and wrapping at the end.
+ */
+#define ROTATE_HEAD_PAGES 10
+#define ROTATE_WINDOW_PAGES 10
 #define DRY_CHANGES_MAX (256 * 1024) /* bytes of a dry run's change list */
 
 enum endpoint { EP_TOKEN, EP_USER, EP_LIST, EP_QUERY, EP_COUNT };
@@ -101,6 +109,11 @@ struct job {
 	/* Listing. */
 	int64_t cursor, seq, kept, min_created;
 	int exhausted, empty_pages;
+	/* Archive rotation: the head, then one window of the archive. */
+	int rotating, window_pages, quota_reached;
+	int64_t head_lo;	/* oldest created_at listed in the head */
+	int64_t window_ms;	/* the window starts below this cursor */
+	int64_t next_archive;	/* where the next window starts (0: head) */
 
 	/* Deletions. */
 	int64_t live;
@@ -146,6 +159,8 @@ struct sync_engine {
 static void step_user(struct job *);
 static void list_next(struct job *);
 static int query_start(struct job *);
+static int rotate(struct job *);
+static void list_done(struct job *);
 static void query_next(struct job *);
 static void covers_start(struct job *, int pass);
 static void covers_pump(struct job *);
@@ -788,6 +803,14 @@ on_list(struct job *j, const struct http_response *r)
 		j->seq++;
 		if (j->seq == 1 || v->create_time < j->min_created)
 			j->min_created = v->create_time;
+		if (j->rotating) {
+			/* Positions are ranked at apply; keep every one. */
+			if (stage_video(j, v, ++j->kept) == -1) {
+				api_page_clear(&p);
+				return;
+			}
+			continue;
+		}
 		if (j->seq >= j->acct.start)
 			pos = ++j->kept;
 		if (stage_video(j, v, pos) == -1) {
@@ -800,6 +823,7 @@ on_list(struct job *j, const struct http_response *r)
 	}
 	if (!full && !p.has_more)
 		j->exhausted = 1;
+	j->quota_reached = full;
 	if (!full && p.has_more) {
 		if (p.cursor <= 0 || (j->cursor > 0 && p.cursor >= j->cursor)) {
 			job_fail(j, "error",
@@ -819,10 +843,55 @@ on_list(struct job *j, const struct http_response *r)
 		}
 		j->cursor = p.cursor;
 		api_page_clear(&p);
-		list_next(j);
+		if (rotate(j))
+			list_next(j);
+		else
+			list_done(j);
 		return;
 	}
 	api_page_clear(&p);
+	list_done(j);
+}
+
+/*
+ * After a page with more to come: decide whether to go on. Returns 1 to
+ * list the next page (possibly jumping to the archive window), 0 when this
+ * refresh has listed enough.
+ */
+static int
+rotate(struct job *j)
+{
+	int64_t arch;
+
+	if (!j->rotating) {
+		if (j->pages < ROTATE_HEAD_PAGES ||
+		    (j->acct.quantity != CFG_QUANTITY_ALL &&
+			j->acct.start - 1 + j->acct.quantity <=
+			    ROTATE_HEAD_PAGES * API_PAGE_MAX))
+			return 1;
+		/* Until one listing read everything, read everything. */
+		arch = store_archive_cursor(j->e->o.store, j->acct.name);
+		if (arch < 0)
+			return 1;
+		/* The head is done; go on with the archive window. */
+		j->rotating = 1;
+		j->head_lo = j->min_created;
+		if (arch > 0 && arch < j->cursor)
+			j->cursor = arch;
+		j->window_ms = j->cursor;
+		j->min_created = INT64_MAX;
+		return 1;
+	}
+	if (++j->window_pages < ROTATE_WINDOW_PAGES)
+		return 1;
+	j->next_archive = j->cursor;
+	return 0;
+}
+
+/* The listing of this refresh is complete: on to deletions. */
+static void
+list_done(struct job *j)
+{
 	j->res.videos = j->kept;
 	if (query_start(j) == 0)
 		query_next(j);
@@ -875,14 +944,26 @@ query_start(struct job *j)
 	 * in the oldest second are left out: the listing may have stopped
 	 * inside it.
 	 */
-	lo = j->exhausted ? 0 : j->min_created + 1;
 	hi = j->acct.has_before ? (j->acct.before_ms + 999) / 1000 : STORE_NULL;
-	if (store_stage_candidates(st, j->acct.name, lo, hi, &j->live, err,
-		sizeof(err)) == -1) {
-		job_fail(j, "error", "%s", err);
-		return -1;
+	if (j->rotating) {
+		/* Two ranges: the head, and the archive window. */
+		if (store_stage_candidates(st, j->acct.name, j->head_lo + 1, hi,
+			0, &j->live, err, sizeof(err)) == -1)
+			goto fail;
+		hi = j->window_ms / 1000;
+		lo = j->exhausted ? 0
+		    : j->min_created == INT64_MAX ? hi
+						  : j->min_created + 1;
+	} else {
+		lo = j->exhausted ? 0 : j->min_created + 1;
 	}
+	if (store_stage_candidates(st, j->acct.name, lo, hi, j->rotating,
+		&j->live, err, sizeof(err)) == -1)
+		goto fail;
 	return 0;
+fail:
+	job_fail(j, "error", "%s", err);
+	return -1;
 }
 
 static void
@@ -1404,6 +1485,13 @@ apply(struct job *j)
 	a.refresh_expires_at = j->tok.refresh_expires_at;
 	a.apply_deletions = j->apply_deletions;
 	a.run_id = j->run_id;
+	a.rotating = j->rotating;
+	a.quantity = j->acct.quantity;
+	a.before_ms = j->acct.has_before ? j->acct.before_ms : STORE_NULL;
+	/* A whole long listing read: later refreshes may rotate. */
+	a.archive_cursor = j->rotating ? j->next_archive
+	    : (j->exhausted || j->quota_reached) &&
+		j->pages > ROTATE_HEAD_PAGES ? 0 : -1;
 	a.avatar = j->avatar_rel;
 	a.avatar_src = j->avatar_src;
 	if (store_apply(e->o.store, j->acct.name, &a, &j->res.counts, err,

@@ -25,7 +25,9 @@ PKGS = libuv libcurl yaml-0.1 sqlite3
 # Debian packages for building, testing and the demo.
 DEBS = gcc make pkg-config libcurl4-openssl-dev libuv1-dev libsqlite3-dev \
        libjsmn-dev libyaml-dev libcmocka-dev python3 openssl sqlite3 \
-       ca-certificates mandoc
+       ca-certificates
+# What the tests use besides: man page lint, the Hugo example in a browser.
+TEST_DEBS = $(DEBS) mandoc hugo chromium
 
 WARN = -Wall -Wextra -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
        -Wmissing-declarations -Wshadow -Wpointer-arith -Wcast-qual \
@@ -68,7 +70,7 @@ SHARED ?= $(abspath ../shared)
 
 deps:
 	@missing=""; \
-	for p in $(DEBS); do \
+	for p in $(or $(NEED),$(DEBS)); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' \
 	    || missing="$$missing $$p"; \
 	done; \
@@ -86,7 +88,7 @@ deps:
 build-tests: $(PROG) $(UNIT_BINS)
 
 test:
-	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory deps NEED="$(TEST_DEBS)"
 	@$(MAKE) --no-print-directory build-tests
 	@TM_BIN=$(abspath $(PROG)) TM_SHARED=$(SHARED) \
 	  $(PYTHON) tests/run.py $(UNIT_BINS) tests/e2e
@@ -155,7 +157,7 @@ fuzz-smoke: fuzz-build
 -include $(FUZZ_LIB_OBJS:.o=.d)
 
 valgrind:
-	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory deps NEED="$(TEST_DEBS)"
 	@$(MAKE) --no-print-directory build-tests
 	@TM_BIN=$(abspath $(PROG)) TM_SHARED=$(SHARED) TM_VALGRIND=1 \
 	  $(PYTHON) tests/run.py $(UNIT_BINS) tests/e2e

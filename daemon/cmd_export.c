@@ -859,7 +859,7 @@ cmd_export(struct ctx *c, int argc, char **argv)
 	if ((ex.formats & FMT_SQLITE) && optind != argc)
 		return usage_error("--format sqlite copies the whole mirror; "
 				   "it takes no account names");
-	if ((rc = ctx_load(c)) != 0)
+	if ((rc = ctx_load_reader(c)) != 0)
 		return rc;
 	for (k = optind; k < argc; k++)
 		if (ctx_account(c, argv[k]) == NULL)

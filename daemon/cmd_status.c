@@ -150,7 +150,7 @@ cmd_status(struct ctx *c, int argc, char **argv)
 	}
 	if (optind != argc)
 		return usage_error("usage: status [--json]");
-	if ((rc = ctx_load(c)) != 0)
+	if ((rc = ctx_load_reader(c)) != 0)
 		return rc;
 	if (access(c->cfg.database, F_OK) == 0) {
 		st = store_open_ro(c->cfg.database, err, sizeof(err));

@@ -208,7 +208,7 @@ cmd_videos(struct ctx *c, int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return usage_error("%s", USE);
-	if ((rc = ctx_load(c)) != 0)
+	if ((rc = ctx_load_reader(c)) != 0)
 		return rc;
 	acct = ctx_account(c, argv[optind]);
 	if (acct == NULL)

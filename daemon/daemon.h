@@ -21,6 +21,8 @@ struct ctx {
 
 /* Load the configuration; prints the error. Returns 0 or EXIT_USAGE. */
 int ctx_load(struct ctx *);
+/* The same for commands that only read the mirror (no client secret). */
+int ctx_load_reader(struct ctx *);
 /* The configured account 'name', or NULL after printing an error. */
 const struct cfg_account *ctx_account(struct ctx *, const char *name);
 /* Print "tiktok-mirror: <msg>" and a usage hint; returns EXIT_USAGE. */

@@ -70,19 +70,32 @@ usage_error(const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-int
-ctx_load(struct ctx *c)
+static int
+load(struct ctx *c, int flags)
 {
 	char err[ERRLEN];
 
 	if (c->loaded)
 		return 0;
-	if (cfg_load(&c->cfg, c->config_path, err, sizeof(err)) == -1) {
+	if (cfg_load_as(&c->cfg, c->config_path, flags, err, sizeof(err)) ==
+	    -1) {
 		log_err("%s", err);
 		return EXIT_USAGE;
 	}
 	c->loaded = 1;
 	return 0;
+}
+
+int
+ctx_load(struct ctx *c)
+{
+	return load(c, 0);
+}
+
+int
+ctx_load_reader(struct ctx *c)
+{
+	return load(c, CFG_READER);
 }
 
 const struct cfg_account *

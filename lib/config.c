@@ -115,6 +115,7 @@ struct acct_info {
 };
 
 struct loader {
+	int reader;	   /* CFG_READER: no client secret needed */
 	yaml_parser_t parser;
 	int parser_ok;
 	yaml_event_t ev; /* the current event, when have_ev */
@@ -1068,7 +1069,8 @@ finish(struct loader *ld)
 		    "client_secret_file", what, (unsigned)(ld->mode & 07777),
 		    ld->path);
 	}
-	if (ld->secret_file != NULL && load_secret_file(ld) == -1)
+	if (ld->secret_file != NULL && !ld->reader &&
+	    load_secret_file(ld) == -1)
 		return -1;
 	if (cfg->ca_file != NULL) {
 		fd = open(cfg->ca_file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -1085,15 +1087,16 @@ finish(struct loader *ld)
 	return 0;
 }
 
-int
-cfg_load_mem(struct cfg *cfg, const char *path, const char *data,
-    size_t len, mode_t mode, char *err, size_t errlen)
+static int
+load_mem(struct cfg *cfg, const char *path, const char *data, size_t len,
+    mode_t mode, int flags, char *err, size_t errlen)
 {
 	struct loader ld;
 	int rc = -1;
 
 	memset(cfg, 0, sizeof(*cfg));
 	memset(&ld, 0, sizeof(ld));
+	ld.reader = (flags & CFG_READER) != 0;
 	ld.path = path;
 	ld.data = data;
 	ld.len = len;
@@ -1129,7 +1132,21 @@ out:
 }
 
 int
+cfg_load_mem(struct cfg *cfg, const char *path, const char *data,
+    size_t len, mode_t mode, char *err, size_t errlen)
+{
+	return load_mem(cfg, path, data, len, mode, 0, err, errlen);
+}
+
+int
 cfg_load(struct cfg *cfg, const char *path, char *err, size_t errlen)
+{
+	return cfg_load_as(cfg, path, 0, err, errlen);
+}
+
+int
+cfg_load_as(struct cfg *cfg, const char *path, int flags, char *err,
+    size_t errlen)
 {
 	struct stat st;
 	char *data;
@@ -1145,7 +1162,7 @@ cfg_load(struct cfg *cfg, const char *path, char *err, size_t errlen)
 		return errf(err, errlen, "%s: cannot read: %s", path,
 		    read_error(errno));
 	}
-	rc = cfg_load_mem(cfg, path, data, len, st.st_mode, err, errlen);
+	rc = load_mem(cfg, path, data, len, st.st_mode, flags, err, errlen);
 	explicit_bzero(data, len);
 	free(data);
 	return rc;

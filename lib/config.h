@@ -71,6 +71,14 @@ int cfg_load(struct cfg *cfg, const char *path, char *err, size_t errlen);
  */
 int cfg_load_mem(struct cfg *cfg, const char *path, const char *data,
     size_t len, mode_t mode, char *err, size_t errlen);
+/*
+ * The same with 'flags': CFG_READER loads everything but the client
+ * secret file (client_secret stays NULL), for commands that only read the
+ * mirror, so a site builder needs no access to the secret.
+ */
+#define CFG_READER 1
+int cfg_load_as(struct cfg *cfg, const char *path, int flags, char *err,
+    size_t errlen);
 void cfg_free(struct cfg *cfg);
 
 /* The account named 'name', or NULL. */

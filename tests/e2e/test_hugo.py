@@ -11,7 +11,11 @@ the standard library). The page must show every video of every account in
 position order, every cover must have loaded (naturalWidth > 0), and no
 request may have left loopback: Chromium resolves every other host to
 nothing, and both the requests it reports and the page's resource timing
-entries must all be 127.0.0.1.
+entries must all be 127.0.0.1. The Atom feeds the site publishes link
+each entry's cover with a URL that, resolved from the feed's own, serves
+the mirror's bytes.
+
+test_site_units_verify: systemd-analyze verify takes both site units.
 
 hugo and chromium are Debian packages: as root the test installs them
 when missing; otherwise it skips, saying which apt-get line to run. Every
@@ -36,6 +40,7 @@ import time
 import unittest
 import urllib.parse
 import urllib.request
+import xml.etree.ElementTree as ET
 
 import harness
 from harness import Emulator, Mirror, EXT
@@ -45,6 +50,7 @@ SITE = os.path.join(harness.ROOT, "tests", "hugo-site")
 UNITS = os.path.join(harness.ROOT, "systemd")
 PACKAGES = {"hugo": "hugo", "chromium": "chromium"}  # command: package
 APT_TIMEOUT = 900
+ATOM = "{http://www.w3.org/2005/Atom}"
 
 # What the page reports once loaded.
 COLLECT = r"""JSON.stringify({
@@ -226,14 +232,24 @@ class DevTools:
             if "method" in m:
                 self.events.append(m)
 
-    def wait_event(self, method, timeout):
+    def wait_loaded(self, url, timeout):
+        """Until the page's document is 'url', fully loaded (its load
+        event, so every image, has come)."""
         deadline = time.monotonic() + timeout
-        while not any(e["method"] == method for e in self.events):
-            if time.monotonic() > deadline:
-                raise AssertionError("no %s within %.0f s" % (method, timeout))
-            m = json.loads(self.ws.recv())
-            if "method" in m:
-                self.events.append(m)
+        state = None
+        while time.monotonic() < deadline:
+            try:
+                r = self.call("Runtime.evaluate", returnByValue=True,
+                              expression="location.href + ' ' + "
+                                         "document.readyState")
+                state = r["result"].get("value")
+            except AssertionError as e:  # a context gone mid-navigation
+                state = str(e)
+            if state == url + " complete":
+                return
+            time.sleep(0.05)
+        raise AssertionError("%s not loaded within %.0f s: %s"
+                             % (url, timeout, state))
 
     def close(self):
         self.ws.close()
@@ -249,10 +265,6 @@ class HugoTest(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="tiktok-mirror-hugo-")
         self.addCleanup(shutil.rmtree, self.tmp, True)
-        self.emu = Emulator().start()
-        self.addCleanup(self.emu.stop)
-        self.m = Mirror(self.emu, https=False)
-        self.addCleanup(self.m.cleanup)
 
     def serve(self, folder):
         handler = functools.partial(QuietHandler, directory=folder)
@@ -315,7 +327,10 @@ class HugoTest(unittest.TestCase):
         return wait_until(find, 15, interval=0.1, what="a page target")
 
     def test_site_shows_every_video_from_loopback(self):
-        emu, m = self.emu, self.m
+        emu = Emulator().start()
+        self.addCleanup(emu.stop)
+        m = Mirror(emu, https=False)
+        self.addCleanup(m.cleanup)
         emu.add_user("brand", "Brand")
         emu.add_user("side", "Side")
         emu.generate("brand", 9, newest=1750000000, step=86400, seed=41,
@@ -368,7 +383,7 @@ class HugoTest(unittest.TestCase):
         dt.call("Network.enable")
         dt.call("Page.enable")
         dt.call("Page.navigate", url=url)
-        dt.wait_event("Page.loadEventFired", 30)
+        dt.wait_loaded(url, 30)
         r = dt.call("Runtime.evaluate", expression=COLLECT,
                     returnByValue=True)
         page = json.loads(r["result"]["value"])
@@ -402,10 +417,56 @@ class HugoTest(unittest.TestCase):
         requested = [e["params"]["request"]["url"] for e in dt.events
                      if e["method"] == "Network.requestWillBeSent"]
         for u in page["resources"] + page["page"] + requested:
-            self.assertEqual(urllib.parse.urlsplit(u).hostname,
-                             "127.0.0.1", u)
-        self.assertEqual(len(page["resources"]), total)
-        self.assertGreaterEqual(len(requested), total + 1)
+            if not u.startswith("data:"):
+                self.assertEqual(urllib.parse.urlsplit(u).hostname,
+                                 "127.0.0.1", u)
+        covers = {urllib.parse.urljoin(url, v["img"]["src"])
+                  for a in page["accounts"] for v in a["videos"]}
+        self.assertEqual(set(page["resources"]), covers)
+        self.assertLessEqual(covers | {url}, set(requested))
+
+        # The published feeds: every entry's cover link resolves, from
+        # the feed's own URL, to the mirror's cover.
+        for acct in page["accounts"]:
+            feed_url = urllib.parse.urljoin(url, acct["name"] + ".atom")
+            with urllib.request.urlopen(feed_url, timeout=10) as r:
+                feed = ET.fromstring(r.read())
+            entries = feed.findall(ATOM + "entry")
+            self.assertEqual(len(entries), len(acct["videos"]))
+            for e, v in zip(entries, acct["videos"]):
+                self.assertTrue(e.findtext(ATOM + "id").endswith(
+                    "/" + v["id"]))
+                enc = [ln for ln in e.findall(ATOM + "link")
+                       if ln.get("rel") == "enclosure"][0]
+                cover_url = urllib.parse.urljoin(feed_url, enc.get("href"))
+                with urllib.request.urlopen(cover_url, timeout=10) as r:
+                    body = r.read()
+                with open(os.path.join(m.covers,
+                                       v["img"]["src"][len("/covers/"):]),
+                          "rb") as f:
+                    self.assertEqual(body, f.read(), cover_url)
+
+    @unittest.skipIf(shutil.which("systemd-analyze") is None,
+                     "systemd-analyze is not installed (Debian: systemd)")
+    def test_site_units_verify(self):
+        """systemd-analyze verify takes both site units (in a copy whose
+        ExecStart lines name the built binary and this machine's hugo,
+        since verify wants executables)."""
+        names = ("tiktok-mirror-site.service", "tiktok-mirror-site.path")
+        for name in names:
+            with open(os.path.join(UNITS, name)) as f:
+                text = f.read()
+            text = text.replace("/usr/local/bin/tiktok-mirror",
+                                os.path.abspath(harness.BIN))
+            text = text.replace("/usr/bin/hugo", shutil.which("hugo"))
+            with open(os.path.join(self.tmp, name), "w") as f:
+                f.write(text)
+        p = subprocess.run(["systemd-analyze", "verify", "--man=no",
+                            "--recursive-errors=no"] +
+                           [os.path.join(self.tmp, n) for n in names],
+                           capture_output=True, text=True,
+                           timeout=60, stdin=subprocess.DEVNULL)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
 
 
 if __name__ == "__main__":

@@ -915,7 +915,7 @@ test_deletion_cycle(void **state)
 		video_clear(&v);
 	}
 	assert_int_equal(store_stage_candidates(f->s, ACCT, 0, STORE_NULL,
-			     &live, err, sizeof(err)),
+			     0, &live, err, sizeof(err)),
 	    1);
 	assert_true(live == 4);
 	assert_int_equal(store_candidates_next(f->s, ACCT, got, API_PAGE_MAX,
@@ -950,7 +950,7 @@ test_deletion_cycle(void **state)
 	/* It comes back: restored, live, in the listing again. */
 	stage_all(f, ids, 4, 10);
 	assert_int_equal(store_stage_candidates(f->s, ACCT, 0, STORE_NULL,
-			     &live, err, sizeof(err)),
+			     0, &live, err, sizeof(err)),
 	    0);
 	assert_true(live == 3);
 	apply_ok(f, T0 + 120, 1, &c);
@@ -977,7 +977,7 @@ test_deletion_guarded(void **state)
 	/* An empty listing: all four are candidates. */
 	assert_int_equal(store_stage_begin(f->s, ACCT, err, sizeof(err)), 0);
 	assert_int_equal(store_stage_candidates(f->s, ACCT, 0, STORE_NULL,
-			     &live, err, sizeof(err)),
+			     0, &live, err, sizeof(err)),
 	    4);
 	/* Paged two at a time, in a stable order. */
 	n = store_candidates_next(f->s, ACCT, got, 2, err, sizeof(err));
@@ -999,7 +999,7 @@ test_deletion_guarded(void **state)
 
 	/* A range limits the candidates: created_at in [2000, 4000). */
 	assert_int_equal(store_stage_begin(f->s, ACCT, err, sizeof(err)), 0);
-	assert_int_equal(store_stage_candidates(f->s, ACCT, 2000, 4000, &live,
+	assert_int_equal(store_stage_candidates(f->s, ACCT, 2000, 4000, 0, &live,
 			     err, sizeof(err)),
 	    2);
 	assert_true(live == 2);
@@ -1017,7 +1017,7 @@ test_deletion_guarded(void **state)
 	/* Deleted rows are no candidates any more. */
 	assert_int_equal(store_stage_begin(f->s, ACCT, err, sizeof(err)), 0);
 	assert_int_equal(store_stage_candidates(f->s, ACCT, 0, STORE_NULL,
-			     &live, err, sizeof(err)),
+			     0, &live, err, sizeof(err)),
 	    2);
 	assert_true(live == 2);
 }
@@ -1774,7 +1774,7 @@ test_apply_failure_rolls_back(void **state)
 			     "brand/400.jpg", err, sizeof(err)),
 	    0);
 	assert_int_equal(store_stage_candidates(f->s, ACCT, 0, STORE_NULL,
-			     &live, err, sizeof(err)),
+			     0, &live, err, sizeof(err)),
 	    2);
 	{
 		char got[API_PAGE_MAX][21];

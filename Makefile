@@ -90,13 +90,13 @@ build-tests: $(PROG) $(UNIT_BINS)
 test:
 	@$(MAKE) --no-print-directory deps NEED="$(TEST_DEBS)"
 	@$(MAKE) --no-print-directory build-tests
-	@TM_BIN=$(abspath $(PROG)) TM_SHARED=$(SHARED) \
-	  $(PYTHON) tests/run.py $(UNIT_BINS) tests/e2e
 	@if command -v $(FUZZ_CC) >/dev/null 2>&1; then \
 	  $(MAKE) --no-print-directory fuzz-smoke; \
 	else \
 	  echo "$(FUZZ_CC) not found: the fuzz smoke run is skipped"; \
 	fi
+	@TM_BIN=$(abspath $(PROG)) TM_SHARED=$(SHARED) \
+	  $(PYTHON) tests/run.py $(UNIT_BINS) tests/e2e
 
 demo:
 	@$(MAKE) --no-print-directory deps

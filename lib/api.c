@@ -22,12 +22,10 @@ api_status(long http_status, const char *body, size_t len, char *err,
 	char *code = NULL, *msg = NULL, *log_id = NULL, jerr[128];
 	char ecode[96], emsg[256];
 	enum api_status rc;
-	int e;
+	int e, is_json;
 
-	/* jerr says what is wrong: the JSON, or a value that is no object. */
-	if (json_parse(&j, body, len, jerr, sizeof(jerr)) == 0 &&
-	    json_type(&j, 0) != JSON_OBJECT)
-		errf(jerr, sizeof(jerr), "valid JSON, but not an object");
+	/* jerr is set only when the body is not JSON at all. */
+	is_json = json_parse(&j, body, len, jerr, sizeof(jerr)) == 0;
 	if (json_type(&j, 0) != JSON_OBJECT) {
 		json_free(&j);
 		if (http_status == 429) {
@@ -39,8 +37,14 @@ api_status(long http_status, const char *body, size_t len, char *err,
 			    http_status);
 			return API_TRANSIENT;
 		}
-		errf(err, errlen, "HTTP %ld with a body that is not JSON (%s)",
-		    http_status, jerr);
+		if (!is_json)
+			errf(err, errlen,
+			    "HTTP %ld with a body that is not JSON (%s)",
+			    http_status, jerr);
+		else
+			errf(err, errlen,
+			    "HTTP %ld with a JSON body that is not an object",
+			    http_status);
 		return http_status == 401 ? API_TOKEN : API_BAD;
 	}
 	e = json_get(&j, 0, "error");

@@ -21,7 +21,10 @@
  * Admission: at most 'max_transfers' easy handles are in the multi handle at
  * once; the rest wait in a FIFO and are added from a zero-delay libuv timer
  * (the 'admit' timer), so curl's per-transfer clocks start only when a
- * transfer really runs, and 'done' is always called from the loop.
+ * transfer really runs, and 'done' is always called from the loop. A
+ * waiting transfer holds only its copied request (URL, header list, body):
+ * its easy handle (about 5.4 KiB in libcurl 7.88) is made when it is
+ * admitted, so hundreds of queued cover downloads cost little memory.
  *
  * Size cap: CURLOPT_MAXFILESIZE_LARGE stops a body whose Content-Length is
  * over the cap, but libcurl 7.88 does not stop a chunked body at that limit
@@ -100,9 +103,14 @@ struct http_xfer {
 	struct http *h;
 	TAILQ_ENTRY(http_xfer) entry; /* h->queue or h->running */
 	enum xfer_state state;
-	CURL *easy;
+	CURL *easy;		    /* made when admitted (xfer_prepare()) */
 	struct curl_slist *headers; /* owned; curl does not copy it */
 	int post;
+	int https;	  /* the request URL's scheme is https */
+	char *url;	  /* owned until the easy handle has copied it */
+	char *postbody;	  /* owned; curl reads it until xfer_free() */
+	size_t postlen;
+	long timeout_ms;  /* total, from admission */
 	http_done_cb done;
 	void *arg;
 
@@ -155,6 +163,7 @@ static void on_admit_close(uv_handle_t *);
 static size_t on_write(char *, size_t, size_t, void *);
 static size_t on_header(char *, size_t, size_t, void *);
 static void schedule_admit(struct http *);
+static int xfer_prepare(struct http_xfer *);
 static void xfer_free(struct http_xfer *);
 
 /*
@@ -803,6 +812,10 @@ on_admit(uv_timer_t *t)
 	    (x = TAILQ_FIRST(&h->queue)) != NULL) {
 		TAILQ_REMOVE(&h->queue, x, entry);
 		h->nqueued--;
+		if (xfer_prepare(x) == -1) {
+			deliver(x, HTTP_E_OTHER, 0);
+			continue;
+		}
 		if ((mc = curl_multi_add_handle(h->multi, x->easy)) !=
 		    CURLM_OK) {
 			(void)snprintf(x->msg, sizeof(x->msg),
@@ -987,17 +1000,37 @@ slist_add(struct curl_slist *l, const char *s)
 	return n;
 }
 
+/*
+ * Copy the request's headers into the transfer's list, with "Expect:" added
+ * to a POST that does not set it (no "Expect: 100-continue" round trip for
+ * larger bodies).
+ */
+static void
+xfer_headers(struct http_xfer *x, const struct http_request *req)
+{
+	const char *const *hp;
+	int has_expect = 0;
+
+	if (req->headers != NULL)
+		for (hp = req->headers; *hp != NULL; hp++) {
+			x->headers = slist_add(x->headers, *hp);
+			if (strncasecmp(*hp, "Expect:", 7) == 0)
+				has_expect = 1;
+		}
+	if (req->method == HTTP_POST && !has_expect)
+		x->headers = slist_add(x->headers, "Expect:");
+}
+
 /* Set every option of a new transfer. Returns the first failure. */
 static CURLcode
-xfer_setup(struct http_xfer *x, const struct http_request *req, int https)
+xfer_setup(struct http_xfer *x)
 {
 	struct http *h = x->h;
 	CURL *e = x->easy;
 	CURLcode rc = CURLE_OK;
 	struct curl_blob ca;
-	const char *const *hp;
 	long total, slow;
-	int has_expect = 0;
+	int https = x->https;
 
 #define SET(opt, val)                                                          \
 	do {                                                                   \
@@ -1008,7 +1041,7 @@ xfer_setup(struct http_xfer *x, const struct http_request *req, int https)
 	SET(CURLOPT_PRIVATE, x);
 	SET(CURLOPT_ERRORBUFFER, x->errbuf);
 	SET(CURLOPT_NOSIGNAL, 1L);
-	SET(CURLOPT_URL, req->url);
+	SET(CURLOPT_URL, x->url);
 	SET(CURLOPT_PROTOCOLS_STR, h->allow_http ? "http,https" : "https");
 	/* Never follow a redirect from https down to http. */
 	SET(CURLOPT_REDIR_PROTOCOLS_STR,
@@ -1023,7 +1056,7 @@ xfer_setup(struct http_xfer *x, const struct http_request *req, int https)
 		ca.flags = CURL_BLOB_NOCOPY;
 		SET(CURLOPT_CAINFO_BLOB, &ca);
 	}
-	total = req->timeout_ms > 0 ? req->timeout_ms : HTTP_TIMEOUT_MS;
+	total = x->timeout_ms;
 	slow = HTTP_LOW_SPEED_TIME;
 	if (h->test_timeout_ms > 0) {
 		if (total > h->test_timeout_ms)
@@ -1044,21 +1077,11 @@ xfer_setup(struct http_xfer *x, const struct http_request *req, int https)
 	SET(CURLOPT_HEADERFUNCTION, on_header);
 	SET(CURLOPT_HEADERDATA, x);
 
-	if (req->headers != NULL)
-		for (hp = req->headers; *hp != NULL; hp++) {
-			x->headers = slist_add(x->headers, *hp);
-			if (strncasecmp(*hp, "Expect:", 7) == 0)
-				has_expect = 1;
-		}
-	if (req->method == HTTP_POST) {
-		/* No "Expect: 100-continue" round trip for larger bodies. */
-		if (!has_expect)
-			x->headers = slist_add(x->headers, "Expect:");
+	if (x->post) {
 		SET(CURLOPT_POST, 1L);
-		/* The size first, so that COPYPOSTFIELDS copies binary. */
-		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->bodylen);
-		SET(CURLOPT_COPYPOSTFIELDS,
-		    req->body != NULL && req->bodylen > 0 ? req->body : "");
+		/* Our copy, alive until xfer_free(): curl need not copy it. */
+		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->postlen);
+		SET(CURLOPT_POSTFIELDS, x->postbody);
 	} else
 		SET(CURLOPT_HTTPGET, 1L);
 	if (x->headers != NULL)
@@ -1073,7 +1096,6 @@ http_start(struct http *h, const struct http_request *req, http_done_cb done,
 {
 	struct http_xfer *x;
 	const char *const *hp;
-	CURLcode rc;
 	int https = 1;
 
 	if (h->closing) {
@@ -1107,23 +1129,48 @@ http_start(struct http *h, const struct http_request *req, http_done_cb done,
 	buf_init(&x->body, x->max_body);
 	x->retry_after = -1;
 	(void)log_url(req->url, x->logurl, sizeof(x->logurl));
-
-	if ((x->easy = curl_easy_init()) == NULL) {
-		errf(err, errlen, "curl_easy_init failed");
-		xfer_free(x);
-		return NULL;
+	/* Copies: the easy handle is made at admission (xfer_prepare()). */
+	x->https = https;
+	x->url = xstrdup(req->url);
+	x->timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : HTTP_TIMEOUT_MS;
+	if (x->post) {
+		x->postlen = req->body != NULL ? req->bodylen : 0;
+		x->postbody = xmalloc(x->postlen + 1);
+		if (x->postlen > 0)
+			memcpy(x->postbody, req->body, x->postlen);
+		x->postbody[x->postlen] = '\0';
 	}
-	if ((rc = xfer_setup(x, req, https)) != CURLE_OK) {
-		errf(err, errlen, "curl_easy_setopt: %s",
-		    curl_easy_strerror(rc));
-		xfer_free(x);
-		return NULL;
-	}
+	xfer_headers(x, req);
 	x->state = XFER_QUEUED;
 	TAILQ_INSERT_TAIL(&h->queue, x, entry);
 	h->nqueued++;
 	schedule_admit(h);
 	return x;
+}
+
+/*
+ * Make the easy handle of a transfer that is being admitted. Returns 0, or
+ * -1 with x->msg set (the caller delivers HTTP_E_OTHER).
+ */
+static int
+xfer_prepare(struct http_xfer *x)
+{
+	CURLcode rc;
+
+	if ((x->easy = curl_easy_init()) == NULL) {
+		(void)snprintf(x->msg, sizeof(x->msg),
+		    "curl_easy_init failed");
+		return -1;
+	}
+	if ((rc = xfer_setup(x)) != CURLE_OK) {
+		(void)snprintf(x->msg, sizeof(x->msg),
+		    "curl_easy_setopt: %s", curl_easy_strerror(rc));
+		return -1;
+	}
+	/* curl copied the URL. */
+	free(x->url);
+	x->url = NULL;
+	return 0;
 }
 
 static void
@@ -1133,6 +1180,8 @@ xfer_free(struct http_xfer *x)
 		curl_easy_cleanup(x->easy);
 	curl_slist_free_all(x->headers);
 	buf_free(&x->body);
+	free(x->url);
+	free(x->postbody);
 	free(x);
 }
 

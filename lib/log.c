@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "util.h"
 
 #define LOG_LINE_MAX 2048
 
@@ -61,7 +62,7 @@ vlog(int lv, const char *fmt, va_list ap)
 	if (log_journal) {
 		n = snprintf(line, sizeof(line), "%s", levels[lv].prefix);
 	} else {
-		t = time(NULL);
+		t = (time_t)now_unix(); /* the test clock seam too */
 		gmtime_r(&t, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 		n = snprintf(line, sizeof(line), "%s %s: ", when,

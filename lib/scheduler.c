@@ -165,7 +165,7 @@ check_expiry(struct acct *a)
 {
 	static const int thresholds[] = {1, 7, 30};
 	struct store_account row;
-	char when[32];
+	char when[32], in[32];
 	int64_t left;
 	size_t i;
 
@@ -180,12 +180,27 @@ check_expiry(struct acct *a)
 				a->warned_days = thresholds[i];
 				fmt_iso8601(row.refresh_expires_at, when,
 				    sizeof(when));
+				/* Rounded as `status` says it: never "0 days". */
+				if (left <= 0) {
+					log_warnx("%s: the authorization "
+						  "expired at %s; renew it "
+						  "with: tiktok-mirror auth %s",
+					    a->cfg.name, when, a->cfg.name);
+					break;
+				}
+				if (left < 86400)
+					snprintf(in, sizeof(in), "%lld hour%s",
+					    (long long)((left + 3599) / 3600),
+					    (left + 3599) / 3600 == 1 ? ""
+								      : "s");
+				else
+					snprintf(in, sizeof(in), "%lld days",
+					    (long long)((left + 43200) /
+						86400));
 				log_warnx("%s: the authorization expires in "
-					  "%lld days (%s); renew it with: "
+					  "%s (%s); renew it with: "
 					  "tiktok-mirror auth %s",
-				    a->cfg.name,
-				    (long long)(left > 0 ? left / 86400 : 0),
-				    when, a->cfg.name);
+				    a->cfg.name, in, when, a->cfg.name);
 			}
 			break;
 		}

@@ -67,6 +67,11 @@ static const char *const ep_path[EP_COUNT] = {
 	API_VIDEO_QUERY "?fields=" API_VIDEO_FIELDS,
 };
 
+/* How messages name the endpoints (no query: it only lists fields). */
+static const char *const ep_name[EP_COUNT] = {
+	"token refresh", "user/info", "video/list", "video/query",
+};
+
 struct job;
 typedef void (*job_fn)(struct job *);
 typedef void (*job_resp_fn)(struct job *, const struct http_response *);
@@ -491,11 +496,11 @@ on_api_done(const struct http_response *r, void *arg)
 	j->xfer = NULL;
 	if (r->result != HTTP_OK) {
 		if (r->result == HTTP_E_TLS || r->result == HTTP_E_PROTOCOL) {
-			job_fail(j, "error", "%s: %s", ep_path[j->call.ep],
+			job_fail(j, "error", "%s: %s", ep_name[j->call.ep],
 			    r->error);
 			return;
 		}
-		snprintf(err, sizeof(err), "%s: %s", ep_path[j->call.ep],
+		snprintf(err, sizeof(err), "%s: %s", ep_name[j->call.ep],
 		    r->error);
 		api_retry(j, -1, err);
 		return;
@@ -518,7 +523,7 @@ on_api_done(const struct http_response *r, void *arg)
 		return;
 	case API_TOKEN:
 		if (j->refreshed) {
-			job_fail(j, "error", "%s: %s", ep_path[j->call.ep],
+			job_fail(j, "error", "%s: %s", ep_name[j->call.ep],
 			    err);
 			return;
 		}
@@ -543,7 +548,7 @@ on_api_done(const struct http_response *r, void *arg)
 	{
 		char why[ERRLEN + 64];
 
-		snprintf(why, sizeof(why), "%s: %s", ep_path[j->call.ep], err);
+		snprintf(why, sizeof(why), "%s: %s", ep_name[j->call.ep], err);
 		api_retry(j, r->retry_after, why);
 	}
 }
@@ -586,7 +591,7 @@ api_send(struct job *j)
 	}
 	free(url);
 	if (j->xfer == NULL)
-		job_fail(j, "error", "%s: %s", ep_path[j->call.ep], err);
+		job_fail(j, "error", "%s: %s", ep_name[j->call.ep], err);
 }
 
 /* Tokens. */
@@ -792,6 +797,13 @@ on_list(struct job *j, const struct http_response *r)
 		return;
 	}
 	j->pages++;
+	/* Nothing usable on a page that had items: a wrong shape, not an
+	 * empty account (it would take every video out of the listing). */
+	if (p.nvideos == 0 && p.skipped > 0) {
+		api_page_clear(&p);
+		api_retry(j, -1, "video/list: no usable video on the page");
+		return;
+	}
 	for (i = 0; i < p.nvideos && !full; i++) {
 		const struct video *v = &p.videos[i];
 		int64_t pos = STORE_NULL;
@@ -920,9 +932,12 @@ on_query(struct job *j, const struct http_response *r)
 		api_retry(j, -1, why);
 		return;
 	}
-	for (i = 0; i < p.nvideos; i++)
+	/* A video still returned, even one we cannot use, is not deleted. */
+	for (i = 0; i < p.nvideos + p.nskipped_ids; i++)
 		if (store_candidate_found(j->e->o.store, j->acct.name,
-			p.videos[i].id, err, sizeof(err)) == -1) {
+			i < p.nvideos ? p.videos[i].id
+				      : p.skipped_ids[i - p.nvideos],
+			err, sizeof(err)) == -1) {
 			api_page_clear(&p);
 			job_fail(j, "error", "%s", err);
 			return;

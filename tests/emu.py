@@ -70,8 +70,10 @@ def pkce_pair():
 
 
 class Emulator:
-    def __init__(self, verbose=False, keep_dir=False, env=None):
+    def __init__(self, verbose=False, keep_dir=False, env=None, clock=None):
         self.verbose = verbose
+        # "REAL_MS:SIM_MS:SCALE": the compressed test clock (--clock).
+        self.clock_spec = clock
         self.keep_dir = keep_dir
         self.env = env
         self.proc = None
@@ -96,6 +98,8 @@ class Emulator:
                ready, "--http-port", "0", "--https-port", "0"]
         if self.verbose:
             cmd.append("--verbose")
+        if self.clock_spec is not None:
+            cmd += ["--clock", self.clock_spec]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, env=self.env)
         if not self._atexit:
@@ -217,6 +221,11 @@ class Emulator:
         if advance is not None:
             obj["advance"] = advance
         return self.ctl("/_emu/clock", obj)
+
+    def set_clock(self, spec):
+        """Compress the emulator's time as TIKTOK_MIRROR_TEST_CLOCK=spec
+        ("REAL_MS:SIM_MS:SCALE") does the daemon's; None: real time."""
+        return self.ctl("/_emu/clock", {"clock": spec})
 
     def advance(self, seconds):
         return self.clock(advance=seconds)

@@ -20,19 +20,27 @@ HTTP client's unit tests. Python 3 standard library only.
 
   python3 tests/emulator.py [--http-port 0] [--https-port 0] [--dir DIR]
                             [--ready-file FILE] [--verbose]
+                            [--clock REAL_MS:SIM_MS:SCALE]
 
 The ready file gets {"http", "https", "ca", "pid", "dir"} once both ports
 listen. SIGTERM/SIGINT stop it; so does the death of the parent process
 (or --max-lifetime, default 24 h). tests/emu.py wraps all of this.
 
 Time is now() = real time + a settable offset; token, code and cover-URL
-expiry, the rate window and generated defaults all follow it.
+expiry, the rate window and generated defaults all follow it. With
+--clock REAL_MS:SIM_MS:SCALE (or POST /_emu/clock {"clock": "..."}) real
+time is compressed exactly as the daemon's test-only
+TIKTOK_MIRROR_TEST_CLOCK does it: now() reads SIM_MS at real time REAL_MS
+(unix milliseconds) and runs SCALE times faster (plus the offset). Fault
+delays, drips, hangs and the idle timeout stay in real time.
 
 Control interface (JSON in and out, both ports; errors are 4xx
 {"error": "..."}):
   POST /_emu/reset                   everything back to defaults
   GET|POST /_emu/config              partial update of DEFAULT_CONFIG knobs
-  GET|POST /_emu/clock               {"offset": s} or {"advance": s}
+  GET|POST /_emu/clock               {"offset": s} or {"advance": s};
+                                     {"clock": "REAL_MS:SIM_MS:SCALE"} or
+                                     {"clock": null} (back to real time)
   GET|POST /_emu/users               {"name", "display_name", optional
                                      bio_description, is_verified,
                                      follower_count, following_count,
@@ -515,9 +523,10 @@ _GEN_PIECES = (
 class App:
     """All emulator state, behind one lock."""
 
-    def __init__(self, verbose=False):
+    def __init__(self, verbose=False, clock=None):
         self.lock = threading.RLock()
         self.verbose = verbose
+        self.default_clock = clock  # (real_ms, sim_ms, scale) or None
         self.stopping = threading.Event()
         self.sign_key = secrets.token_bytes(32)
         self.ports = {}
@@ -529,6 +538,7 @@ class App:
         with self.lock:
             self.config = json.loads(json.dumps(DEFAULT_CONFIG))
             self.offset = 0.0
+            self.clock = self.default_clock
             self.users = {}
             self.users_by_key = {}
             self.all_ids = set()
@@ -558,7 +568,12 @@ class App:
                              "window_peak": {}}
 
     def now(self):
-        return time.time() + self.offset
+        c = self.clock
+        if c is None:
+            return time.time() + self.offset
+        real0, sim0, scale = c
+        return (sim0 + (time.time() * 1000.0 - real0) * scale) / 1000.0 + \
+            self.offset
 
     def log_id(self):
         return time.strftime("%Y%m%d%H%M%S", time.gmtime(self.now())) + \
@@ -1602,11 +1617,16 @@ class App:
             return json_resp(self.config)
         if p == "/_emu/clock":
             if m == "POST":
+                if "clock" in b:
+                    self.clock = None if b["clock"] is None else \
+                        parse_clock(b["clock"])
                 if "offset" in b:
                     self.offset = float(b["offset"])
                 if "advance" in b:
                     self.offset += float(b["advance"])
-            return json_resp({"now": self.now(), "offset": self.offset})
+            return json_resp({"now": self.now(), "offset": self.offset,
+                              "clock": None if self.clock is None else
+                              "%d:%d:%d" % self.clock})
         if p == "/_emu/users":
             if m == "GET":
                 return json_resp({n: {"open_id": x.open_id,
@@ -1800,6 +1820,19 @@ class App:
         return {"config": self.config, "now": self.now(), "users": users,
                 "grants": grants,
                 "login": self.login}
+
+
+def parse_clock(spec):
+    """(real_ms, sim_ms, scale) from "REAL_MS:SIM_MS:SCALE", the format of
+    the daemon's TIKTOK_MIRROR_TEST_CLOCK (integers, 1 <= SCALE <= 1e7)."""
+    try:
+        parts = [int(x) for x in str(spec).split(":")]
+    except ValueError:
+        parts = []
+    if len(parts) != 3 or not 1 <= parts[2] <= 10000000:
+        raise ApiError("clock must be REAL_MS:SIM_MS:SCALE (integers, "
+                       "SCALE 1..10000000)")
+    return tuple(parts)
 
 
 def dedupe(items):
@@ -2258,7 +2291,16 @@ def main(argv=None):
                     help="exit after this many seconds (0: never)")
     ap.add_argument("--no-parent-watch", action="store_true",
                     help="keep running when the parent process dies")
+    ap.add_argument("--clock", metavar="REAL_MS:SIM_MS:SCALE",
+                    help="compressed test clock, as the daemon's "
+                    "TIKTOK_MIRROR_TEST_CLOCK")
     args = ap.parse_args(argv)
+    clock = None
+    if args.clock is not None:
+        try:
+            clock = parse_clock(args.clock)
+        except ApiError as e:
+            ap.error(str(e))
 
     own_dir = args.dir is None
     d = tempfile.mkdtemp(prefix="tiktok-emu-") if own_dir else \
@@ -2270,7 +2312,7 @@ def main(argv=None):
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         ctx.load_cert_chain(cert, key)
 
-        app = App(verbose=args.verbose)
+        app = App(verbose=args.verbose, clock=clock)
         http_srv = Server(args.http_port, app, "http")
         https_srv = Server(args.https_port, app, "https", ctx)
         servers = (http_srv, https_srv)

@@ -325,12 +325,13 @@ class HostileTest(unittest.TestCase):
         r = self.row("text", self.text_ids["pair"])
         self.assertEqual(r["title"], "\U0001F600 ok")
 
-    @unittest.expectedFailure  # lib/sync.c on_query ignores skipped ids
     def test_4_bad_create_time_on_a_mirrored_row(self):
         """A mirrored video TikTok still returns, but with a create_time
         that cannot be used, is skipped by the listing; video/query returns
         it too, so it must not be marked deleted."""
         emu = self.emu
+        emu.clear_faults()
+        self.sync(0)
         vid = listing(self.m, "text")[1]["id"]
         before = self.row("text", vid)
         emu.update_video("text", vid, raw_members_json='"create_time":"soon"')
@@ -343,6 +344,50 @@ class HostileTest(unittest.TestCase):
             self.assertIsNone(r["deleted_at"])
         finally:
             emu.update_video("text", vid, raw_members_json='"x":1')
+
+    def test_6_planted_symlinks(self):
+        """A symlink planted at a cover's name, or in place of an account's
+        covers folder, never gets anything written through it."""
+        emu = self.emu
+        emu.clear_faults()
+        self.sync(0)
+        outside = os.path.join(self.m.dir, "outside")
+        os.mkdir(outside)
+        victim = os.path.join(outside, "victim.txt")
+        with open(victim, "w") as f:
+            f.write("keep me\n")
+        # A cover file replaced by a symlink: fetched again, the link
+        # replaced by a real file, the target untouched.
+        r = [x for x in listing(self.m, "covers")
+             if x["id"] not in self.hostile_covers][1]
+        path = os.path.join(self.m.covers, r["cover"])
+        os.unlink(path)
+        os.symlink(victim, path)
+        # An account's covers folder replaced by a symlink: that account
+        # fails with a clear error, the others go on.
+        folder = os.path.join(self.m.covers, "deep")
+        shutil.move(folder, folder + ".moved")
+        os.symlink(outside, folder)
+        emu.update_video("deep", emu.videos("deep")[0]["id"], new_cover=True)
+        self.files = files_under(self.m.dir)
+        p = self.m.run("sync")
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertEqual(temp_files(self.m.covers), [])
+        with open(victim) as f:
+            self.assertEqual(f.read(), "keep me\n")
+        self.assertEqual(sorted(os.listdir(outside)), ["victim.txt"])
+        self.assertFalse(os.path.islink(path))
+        self.assertEqual(self.m.cover_sha(r["cover"]), [
+            v for v in emu.videos("covers") if v["id"] == r["id"]][0][
+                "cover_sha256"])
+        a = self.m.account("deep")
+        self.assertEqual(a["state"], "error")
+        self.assertIn("cannot write covers", a["last_error"])
+        self.assertEqual(self.m.account("covers")["state"], "ok")
+        os.unlink(folder)
+        shutil.move(folder + ".moved", folder)
+        self.sync(0)
+        assert_mirrors(self, self.m, emu, "deep", "deep")
 
     def test_5_config_errors(self):
         """Every broken fixture: check and sync exit 2 with

@@ -69,12 +69,30 @@ check_number(const struct json *j, int t)
 	(void)json_int(j, t, 0, 100, &v);
 }
 
+/* Member 'key' of object 'obj' through the lookup accessors. */
+static void
+check_member(const struct json *j, int obj, int key)
+{
+	char *k, *s = NULL;
+	int64_t v;
+	int found;
+
+	if (json_string(j, key, 1 << 20, &k, NULL, 0) == -1)
+		return;
+	/* With duplicate keys the last one wins. */
+	found = json_get(j, obj, k);
+	CHECK(found != -1 && found >= key + 1);
+	(void)json_get_int(j, obj, k, 0, INT64_MAX, &v, NULL, 0);
+	if (json_get_string(j, obj, k, 4096, &s, NULL, 0) == 0)
+		free(s);
+	free(k);
+}
+
 static void
 walk(const struct json *j, int t, int depth)
 {
 	enum json_type ty = json_type(j, t);
 	int c, n = 0, next, b;
-	char *key;
 
 	CHECK(ty != JSON_NONE);
 	CHECK(depth <= JSON_MAX_DEPTH);
@@ -83,29 +101,12 @@ walk(const struct json *j, int t, int depth)
 	switch (ty) {
 	case JSON_OBJECT:
 		for (c = json_first(j, t); c != -1; c = json_next(j, t, c)) {
-			int v, found;
-
 			n++;
 			CHECK(json_type(j, c) == JSON_STRING);
 			check_string(j, c);
-			if (json_string(j, c, 1 << 20, &key, NULL, 0) == 0) {
-				/* The last member with that key wins. */
-				found = json_get(j, t, key);
-				CHECK(found != -1 && found >= c + 1);
-				(void)json_get_int(j, t, key, 0, INT64_MAX, &(int64_t){0},
-				    NULL, 0);
-				{
-					char *s = NULL;
-
-					if (json_get_string(j, t, key, 4096, &s, NULL,
-						0) == 0)
-						free(s);
-				}
-				free(key);
-			}
-			v = c + 1;
-			walk(j, v, depth + 1);
-			CHECK(json_skip(j, c) == json_skip(j, v));
+			check_member(j, t, c);
+			walk(j, c + 1, depth + 1);
+			CHECK(json_skip(j, c) == json_skip(j, c + 1));
 		}
 		CHECK(n == json_count(j, t));
 		CHECK(json_get(j, t, "\x01no such key") == -1 ||

@@ -785,6 +785,35 @@ store_cover_item_clear(struct store_cover_item *it)
 	memset(it, 0, sizeof(*it));
 }
 
+/*
+ * Take up to 'max' ids: 'select' (?1 account, ?2 'from', ?3 max) picks
+ * them, 'update' (?1 account, ?2 id, ?3 'to') marks each one taken.
+ * Returns the count, or -1.
+ */
+static int
+take_ids(struct store *s, const char *account, const char *select,
+    const char *update, int64_t from, int64_t to, char (*ids)[21], int max,
+    char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	const char *id;
+	int n = 0, i;
+
+	st = prep(s, err, errlen, select, "sii", account, from, (int64_t)max);
+	if (st == NULL)
+		return -1;
+	while (n < max && sqlite3_step(st) == SQLITE_ROW) {
+		id = col_text(st, 0);
+		snprintf(ids[n++], 21, "%s", id ? id : "");
+	}
+	sqlite3_finalize(st);
+	for (i = 0; i < n; i++)
+		if (run_sql(s, err, errlen, NULL, update, "ssi", account,
+			ids[i], to) == -1)
+			return -1;
+	return n;
+}
+
 int
 store_stage_expired(struct store *s, const char *account, const char *id,
     char *err, size_t errlen)
@@ -800,30 +829,11 @@ int
 store_stage_expired_next(struct store *s, const char *account,
     char (*ids)[21], int max, char *err, size_t errlen)
 {
-	sqlite3_stmt *st;
-	const char *id;
-	int n = 0, i;
-
-	st = prep(s, err, errlen,
-	    "SELECT id FROM stage WHERE account = ? AND cover_state = ?"
-	    " ORDER BY seq LIMIT ?",
-	    "sii", account, (int64_t)COVER_EXPIRED, (int64_t)max);
-	if (st == NULL)
-		return -1;
-	while (n < max && sqlite3_step(st) == SQLITE_ROW) {
-		id = col_text(st, 0);
-		snprintf(ids[n++], 21, "%s", id ? id : "");
-	}
-	sqlite3_finalize(st);
-	for (i = 0; i < n; i++)
-		if (run(s,
-			prep(s, err, errlen,
-			    "UPDATE stage SET cover_state = ?"
-			    " WHERE account = ? AND id = ?",
-			    "iss", (int64_t)COVER_GONE, account, ids[i]),
-			err, errlen) == -1)
-			return -1;
-	return n;
+	return take_ids(s, account,
+	    "SELECT id FROM stage WHERE account = ?1 AND cover_state = ?2"
+	    " ORDER BY seq LIMIT ?3",
+	    "UPDATE stage SET cover_state = ?3 WHERE account = ?1 AND id = ?2",
+	    COVER_EXPIRED, COVER_GONE, ids, max, err, errlen);
 }
 
 int
@@ -891,30 +901,11 @@ int
 store_candidates_next(struct store *s, const char *account, char (*ids)[21],
     int max, char *err, size_t errlen)
 {
-	sqlite3_stmt *st;
-	const char *id;
-	int n = 0, i;
-
-	st = prep(s, err, errlen,
-	    "SELECT id FROM cand WHERE account = ? AND checked = 0"
-	    " ORDER BY id LIMIT ?",
-	    "si", account, (int64_t)max);
-	if (st == NULL)
-		return -1;
-	while (n < max && sqlite3_step(st) == SQLITE_ROW) {
-		id = col_text(st, 0);
-		snprintf(ids[n++], 21, "%s", id ? id : "");
-	}
-	sqlite3_finalize(st);
-	for (i = 0; i < n; i++)
-		if (run(s,
-			prep(s, err, errlen,
-			    "UPDATE cand SET checked = 1"
-			    " WHERE account = ? AND id = ?",
-			    "ss", account, ids[i]),
-			err, errlen) == -1)
-			return -1;
-	return n;
+	return take_ids(s, account,
+	    "SELECT id FROM cand WHERE account = ?1 AND checked = ?2"
+	    " ORDER BY id LIMIT ?3",
+	    "UPDATE cand SET checked = ?3 WHERE account = ?1 AND id = ?2", 0, 1,
+	    ids, max, err, errlen);
 }
 
 int

@@ -782,20 +782,28 @@ stage_video(struct job *j, const struct video *v, int64_t position)
 	return rc;
 }
 
+/* Decode a page of videos, or retry the request that brought it. */
+static int
+parse_page(struct job *j, const struct http_response *r, const char *what,
+    struct api_page *p)
+{
+	char err[ERRLEN], why[ERRLEN + 32];
+
+	if (api_parse_videos(r->body, r->len, p, err, sizeof(err)) == 0)
+		return 0;
+	snprintf(why, sizeof(why), "%s: %s", what, err);
+	api_retry(j, -1, why);
+	return -1;
+}
+
 static void
 on_list(struct job *j, const struct http_response *r)
 {
 	struct api_page p;
-	char err[ERRLEN];
 	int i, full = 0;
 
-	if (api_parse_videos(r->body, r->len, &p, err, sizeof(err)) == -1) {
-		char why[ERRLEN + 32];
-
-		snprintf(why, sizeof(why), "video/list: %s", err);
-		api_retry(j, -1, why);
+	if (parse_page(j, r, "video/list", &p) == -1)
 		return;
-	}
 	j->pages++;
 	/* Nothing usable on a page that had items: a wrong shape, not an
 	 * empty account (it would take every video out of the listing). */
@@ -925,13 +933,8 @@ on_query(struct job *j, const struct http_response *r)
 	char err[ERRLEN];
 	int i;
 
-	if (api_parse_videos(r->body, r->len, &p, err, sizeof(err)) == -1) {
-		char why[ERRLEN + 32];
-
-		snprintf(why, sizeof(why), "video/query: %s", err);
-		api_retry(j, -1, why);
+	if (parse_page(j, r, "video/query", &p) == -1)
 		return;
-	}
 	/* A video still returned, even one we cannot use, is not deleted. */
 	for (i = 0; i < p.nvideos + p.nskipped_ids; i++)
 		if (store_candidate_found(j->e->o.store, j->acct.name,
@@ -1256,13 +1259,8 @@ on_requery(struct job *j, const struct http_response *r)
 	char err[ERRLEN];
 	int i;
 
-	if (api_parse_videos(r->body, r->len, &p, err, sizeof(err)) == -1) {
-		char why[ERRLEN + 32];
-
-		snprintf(why, sizeof(why), "video/query: %s", err);
-		api_retry(j, -1, why);
+	if (parse_page(j, r, "video/query", &p) == -1)
 		return;
-	}
 	for (i = 0; i < p.nvideos; i++) {
 		if (p.videos[i].cover_url == NULL)
 			continue;

@@ -40,11 +40,15 @@ account_dir(const char *root, const char *account, int create, char *err,
 	int fd;
 
 	path = path_join(root, account);
-	if (create && mkdir_p(path, 0750, err, errlen) == -1) {
-		free(path);
-		return -1;
-	}
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1 && errno == ENOENT && create) {
+		if (mkdir_p(path, 0750, err, errlen) == -1) {
+			free(path);
+			return -1;
+		}
+		fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+	}
 	if (fd == -1)
 		errf(err, errlen, "%s: %s", path, strerror(errno));
 	free(path);
@@ -114,10 +118,6 @@ covers_commit(int fd, const char *root, const char *account, const char *id,
 		    id);
 		goto out;
 	}
-	if (fsync(fd) == -1) {
-		errf(err, errlen, "cover %s: fsync: %s", id, strerror(errno));
-		goto out;
-	}
 	dfd = account_dir(root, account, 0, err, errlen);
 	if (dfd == -1)
 		goto out;
@@ -180,7 +180,8 @@ covers_sync(const char *root, const char *account)
 	dfd = account_dir(root, account, 0, NULL, 0);
 	if (dfd == -1)
 		return errno == ENOENT ? 0 : -1;
-	rc = fsync(dfd);
+	/* One syncfs for every cover of the refresh (design.md allows it). */
+	rc = syncfs(dfd);
 	close(dfd);
 	return rc;
 }

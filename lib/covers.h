@@ -2,7 +2,8 @@
 /*
  * The cover cache: <covers>/<account>/<video id>.<jpg|png|webp>. A cover is
  * downloaded into a temporary file in the same folder, checked (an image by
- * its magic bytes, at most 10 MiB), fsynced and renamed into place. Names
+ * its magic bytes, at most 10 MiB) and renamed into place; covers_sync()
+ * makes a refresh's covers durable before its rows commit. Names
  * come only from a validated account name and a digits-only id, never from
  * anything else the server sent; the extension comes from the magic bytes.
  */
@@ -28,7 +29,7 @@ int covers_tmp_open(const char *root, const char *account, const char *id,
     char **tmpname, char *err, size_t errlen);
 
 /*
- * Check the finished temporary file, fsync it and rename it to
+ * Check the finished temporary file and rename it to
  * <id>.<ext>. Closes 'fd' in every case and removes the temporary file on
  * failure. Returns 0 and sets *rel ("account/id.ext", a new string), or -1
  * with 'err' (e.g. "not an image").
@@ -44,7 +45,11 @@ void covers_discard(int fd, const char *root, const char *account,
 /* True when the cover 'rel' (as stored in videos.cover) is a file. */
 int covers_exists(const char *root, const char *rel);
 
-/* fsync <root>/<account>/ so renames are durable. Returns 0 or -1. */
+/*
+ * Make the account's new covers and their renames durable: one syncfs(2)
+ * per refresh, before the transaction that names them commits. Returns 0
+ * or -1 (then the refresh must not commit).
+ */
 int covers_sync(const char *root, const char *account);
 
 /*

@@ -29,7 +29,20 @@
 #define STORE_AVATAR_KEY "avatar"
 #define STORE_WAL_TRUNCATE (4 * 1024 * 1024) /* WAL size worth truncating */
 
+#define STORE_CACHE 96 /* prepared statements kept, by their SQL's address */
+
 struct store {
+	/*
+	 * Statements are prepared once and reused: every SQL text here is a
+	 * string literal, so its address identifies it. A statement in use
+	 * (busy) that is asked for again is prepared afresh and finalized.
+	 */
+	struct {
+		const char *sql;
+		sqlite3_stmt *st;
+		int busy;
+	} cache[STORE_CACHE];
+	int ncache;
 	sqlite3 *db;
 	char *path;
 	int readonly;
@@ -178,6 +191,10 @@ static const char SCHEMA_EXT[] =
     "  error TEXT);"
     "CREATE INDEX IF NOT EXISTS sync_runs_account"
     "  ON sync_runs (account, started_at);"
+    /* Failures since the last success (ACCOUNT_COLS, after every
+     * refresh): a range from the newest run back, not a scan of all. */
+    "CREATE INDEX IF NOT EXISTS sync_runs_account_id"
+    "  ON sync_runs (account, id);"
     "CREATE TABLE IF NOT EXISTS changes ("
     "  run_id INTEGER, account TEXT NOT NULL, id TEXT NOT NULL,"
     "  kind TEXT NOT NULL," /* new | updated | deleted | restored */
@@ -245,13 +262,30 @@ static sqlite3_stmt *
 vprep(struct store *s, char *err, size_t errlen, const char *sql,
     const char *types, va_list ap)
 {
-	sqlite3_stmt *st;
-	int i;
+	sqlite3_stmt *st = NULL;
+	int i, slot = -1;
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		sqlerr(s, err, errlen, "prepare");
-		return NULL;
+	for (i = 0; i < s->ncache; i++)
+		if (s->cache[i].sql == sql && !s->cache[i].busy) {
+			slot = i;
+			st = s->cache[i].st;
+			break;
+		}
+	if (st == NULL) {
+		if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+			&st, NULL) != SQLITE_OK) {
+			sqlerr(s, err, errlen, "prepare");
+			sqlite3_finalize(st);
+			return NULL;
+		}
+		if (s->ncache < STORE_CACHE) {
+			slot = s->ncache++;
+			s->cache[slot].sql = sql;
+			s->cache[slot].st = st;
+		}
 	}
+	if (slot >= 0)
+		s->cache[slot].busy = 1;
 	for (i = 0; types[i] != '\0'; i++) {
 		if (types[i] == 's') {
 			const char *v = va_arg(ap, const char *);
@@ -286,6 +320,24 @@ prep(struct store *s, char *err, size_t errlen, const char *sql,
 	return st;
 }
 
+/* Done with a statement from prep(): reset it for reuse, or finalize. */
+static void
+release(struct store *s, sqlite3_stmt *st)
+{
+	int i;
+
+	if (st == NULL)
+		return;
+	for (i = 0; i < s->ncache; i++)
+		if (s->cache[i].st == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			s->cache[i].busy = 0;
+			return;
+		}
+	sqlite3_finalize(st);
+}
+
 /* Step a prepared statement to completion and finalize it. */
 static int
 run(struct store *s, sqlite3_stmt *st, char *err, size_t errlen)
@@ -297,10 +349,10 @@ run(struct store *s, sqlite3_stmt *st, char *err, size_t errlen)
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
 		sqlerr(s, err, errlen, "write");
-		sqlite3_finalize(st);
+		release(s, st);
 		return -1;
 	}
-	sqlite3_finalize(st);
+	release(s, st);
 	return 0;
 }
 
@@ -334,7 +386,7 @@ scalar(struct store *s, sqlite3_stmt *st, char *err, size_t errlen)
 		v = sqlite3_column_int64(st, 0);
 	else
 		sqlerr(s, err, errlen, "read");
-	sqlite3_finalize(st);
+	release(s, st);
 	return v;
 }
 
@@ -466,7 +518,7 @@ store_open(const char *path, char *err, size_t errlen)
 	if (exec(s,
 		"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
 		" PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=67108864;"
-		" PRAGMA temp_store=FILE;",
+		" PRAGMA temp_store=FILE; PRAGMA temp.journal_mode=MEMORY;",
 		err, errlen) == -1)
 		goto fail;
 	(void)sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL,
@@ -515,8 +567,12 @@ fail:
 void
 store_close(struct store *s)
 {
+	int i;
+
 	if (s == NULL)
 		return;
+	for (i = 0; i < s->ncache; i++)
+		sqlite3_finalize(s->cache[i].st);
 	if (s->db != NULL)
 		sqlite3_close(s->db);
 	free(s->path);
@@ -564,9 +620,9 @@ store_account_ensure(struct store *s, const char *name, char *err,
 	" (SELECT count(*) FROM videos v WHERE v.account = a.name"           \
 	"   AND v.deleted_at IS NULL),"                                      \
 	" (SELECT count(*) FROM sync_runs r WHERE r.account = a.name"        \
-	"   AND r.outcome != 'ok' AND r.id > coalesce((SELECT max(o.id)"     \
+	"   AND r.outcome != 'ok' AND r.id > coalesce((SELECT o.id"          \
 	"   FROM sync_runs o WHERE o.account = a.name"                       \
-	"   AND o.outcome = 'ok'), 0)), a.avatar"
+	"   AND o.outcome = 'ok' ORDER BY o.id DESC LIMIT 1), 0)), a.avatar"
 
 static void
 account_row(sqlite3_stmt *st, struct store_account *a)
@@ -608,7 +664,7 @@ store_account_get(struct store *s, const char *name, struct store_account *a,
 	} else {
 		rc = sqlerr(s, err, errlen, "read");
 	}
-	sqlite3_finalize(st);
+	release(s, st);
 	return rc;
 }
 
@@ -643,10 +699,10 @@ store_accounts_each(struct store *s,
 		store_account_clear(&a);
 	}
 	if (!stop && rc != SQLITE_DONE) {
-		sqlite3_finalize(st);
+		release(s, st);
 		return sqlerr(s, err, errlen, "read");
 	}
-	sqlite3_finalize(st);
+	release(s, st);
 	return 0;
 }
 
@@ -715,6 +771,17 @@ store_stage_begin(struct store *s, const char *account, char *err,
 }
 
 int
+store_batch(struct store *s, int end, char *err, size_t errlen)
+{
+	if (!end)
+		return sqlite3_get_autocommit(s->db) ? exec(s, "BEGIN", err,
+							   errlen)
+						     : 0;
+	return sqlite3_get_autocommit(s->db) ? 0 : exec(s, "COMMIT", err,
+							errlen);
+}
+
+int
 store_stage_add(struct store *s, const char *account, int64_t seq,
     int64_t position, const struct video *v, const char *cover_src,
     char *err, size_t errlen)
@@ -770,10 +837,10 @@ store_stage_covers(struct store *s, const char *account, int pass,
 	if (n < max && rc != SQLITE_DONE) {
 		while (n > 0)
 			store_cover_item_clear(&items[--n]);
-		sqlite3_finalize(st);
+		release(s, st);
 		return sqlerr(s, err, errlen, "read");
 	}
-	sqlite3_finalize(st);
+	release(s, st);
 	return n;
 }
 
@@ -806,7 +873,7 @@ take_ids(struct store *s, const char *account, const char *select,
 		id = col_text(st, 0);
 		snprintf(ids[n++], 21, "%s", id ? id : "");
 	}
-	sqlite3_finalize(st);
+	release(s, st);
 	for (i = 0; i < n; i++)
 		if (run_sql(s, err, errlen, NULL, update, "ssi", account,
 			ids[i], to) == -1)
@@ -1075,7 +1142,7 @@ store_archive_cursor(struct store *s, const char *account)
 	    "s", account);
 	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	release(s, st);
 	return v;
 }
 
@@ -1233,7 +1300,7 @@ report_changes(struct store *s, int64_t after, const struct store_apply *a,
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		a->change(col_text(st, 0), col_text(st, 1), col_text(st, 2),
 		    a->change_arg);
-	sqlite3_finalize(st);
+	release(s, st);
 	if (rc != SQLITE_DONE)
 		return sqlerr(s, err, errlen, "read");
 	return 0;
@@ -1340,14 +1407,22 @@ store_retention(struct store *s, int64_t now, char *err, size_t errlen)
 int
 store_cover_used(struct store *s, const char *account, const char *rel)
 {
+	const char *name = strchr(rel, '/'), *dot;
+	char id[21];
 	int64_t n;
 
+	/* Cover files are named <id>.<ext>: look the row up by its key. */
+	name = name ? name + 1 : rel;
+	dot = strchr(name, '.');
+	id[0] = '\0';
+	if (dot != NULL && valid_id(name, (size_t)(dot - name)))
+		snprintf(id, sizeof(id), "%.*s", (int)(dot - name), name);
 	n = scalar(s,
 	    prep(s, NULL, 0,
 		"SELECT EXISTS (SELECT 1 FROM videos WHERE account = ?1"
-		" AND cover = ?2) OR EXISTS (SELECT 1 FROM accounts"
+		" AND id = ?3 AND cover = ?2) OR EXISTS (SELECT 1 FROM accounts"
 		" WHERE name = ?1 AND avatar = ?2)",
-		"ss", account, rel),
+		"sss", account, rel, id),
 	    NULL, 0);
 	/* On error, keep the file: never delete what we cannot check. */
 	return n != 0;
@@ -1373,7 +1448,7 @@ store_avatar(struct store *s, const char *account, char **rel, char **src,
 		*rel = col_str(st, 0);
 		*src = col_str(st, 1);
 	}
-	sqlite3_finalize(st);
+	release(s, st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return sqlerr(s, err, errlen, "read");
 	return 0;
@@ -1408,10 +1483,10 @@ store_history(struct store *s, const char *account, const char *id,
 		stop = cb(&p, arg) == -1;
 	}
 	if (!stop && rc != SQLITE_DONE) {
-		sqlite3_finalize(st);
+		release(s, st);
 		return sqlerr(s, err, errlen, "read");
 	}
-	sqlite3_finalize(st);
+	release(s, st);
 	if (n > 0)
 		return 0;
 	known = scalar(s,
@@ -1511,10 +1586,10 @@ store_videos(struct store *s, const char *account, const struct store_query *q,
 		stop = cb(&v, arg) == -1;
 	}
 	if (!stop && rc != SQLITE_DONE) {
-		sqlite3_finalize(st);
+		release(s, st);
 		return sqlerr(s, err, errlen, "read");
 	}
-	sqlite3_finalize(st);
+	release(s, st);
 	return 0;
 }
 
@@ -1556,16 +1631,11 @@ store_snapshot(struct store *s, const char *path, char *err, size_t errlen)
 	tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
 	dir = path_dirname(path);
 	(void)unlink(tmp);
-	st = prep(s, err, errlen, "VACUUM INTO ?", "s", tmp);
-	if (st == NULL)
-		goto out;
-	if (sqlite3_step(st) != SQLITE_DONE) {
+	if (run_sql(s, NULL, 0, NULL, "VACUUM INTO ?", "s", tmp) == -1) {
 		errf(err, errlen, "%s: cannot copy %s into it: %s", tmp,
 		    s->path, sqlite3_errmsg(s->db));
 		goto out;
 	}
-	sqlite3_finalize(st);
-	st = NULL;
 	/* A copy of a WAL database may say WAL; readers need no -shm. */
 	if (sqlite3_open_v2(tmp, &copy, SQLITE_OPEN_READWRITE, NULL) !=
 	    SQLITE_OK) {

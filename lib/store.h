@@ -71,6 +71,11 @@ int store_account_tokens(struct store *, const char *name,
 int store_stage_begin(struct store *, const char *account, char *err,
     size_t errlen);
 /*
+ * Open (end 0) or commit (end 1) a transaction around many staging writes
+ * made at once, such as one page's videos. Returns 0 or -1.
+ */
+int store_batch(struct store *, int end, char *err, size_t errlen);
+/*
  * Stage one listed video: 'seq' is its place in the listing, 'position' its
  * place in the kept slice or STORE_NULL when it is listed but not kept,
  * 'cover_src' the cover URL without its signed query. A video listed twice

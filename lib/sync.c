@@ -768,17 +768,52 @@ url_path(const char *url)
 }
 
 static int
-stage_video(struct job *j, const struct video *v, int64_t position)
+stage_video(struct job *j, const struct video *v, int64_t position,
+    char *err, size_t errlen)
 {
 	char *src = v->cover_url ? url_path(v->cover_url) : NULL;
-	char err[ERRLEN];
 	int rc;
 
 	rc = store_stage_add(j->e->o.store, j->acct.name, j->seq, position, v,
-	    src, err, sizeof(err));
+	    src, err, errlen);
 	free(src);
-	if (rc == -1)
-		job_fail(j, "error", "%s", err);
+	return rc;
+}
+
+/*
+ * Stage a page's videos in one transaction; sets *full once the kept
+ * slice is complete. Returns 0, or -1 with 'err'.
+ */
+static int
+stage_page(struct job *j, const struct api_page *p, int *full, char *err,
+    size_t errlen)
+{
+	struct store *st = j->e->o.store;
+	int i, rc = 0;
+
+	if (store_batch(st, 0, err, errlen) == -1)
+		return -1;
+	for (i = 0; i < p->nvideos && !*full && rc == 0; i++) {
+		const struct video *v = &p->videos[i];
+		int64_t pos = STORE_NULL;
+
+		/* Kept when create_time * 1000 < before (exclusive). */
+		if (j->acct.has_before &&
+		    v->create_time * 1000 >= j->acct.before_ms)
+			continue;
+		j->seq++;
+		if (j->seq == 1 || v->create_time < j->min_created)
+			j->min_created = v->create_time;
+		/* Under rotation positions are ranked at apply: keep all. */
+		if (j->rotating || j->seq >= j->acct.start)
+			pos = ++j->kept;
+		rc = stage_video(j, v, pos, err, errlen);
+		if (!j->rotating && j->acct.quantity != CFG_QUANTITY_ALL &&
+		    j->kept >= j->acct.quantity)
+			*full = 1;
+	}
+	if (store_batch(st, 1, rc == 0 ? err : NULL, errlen) == -1)
+		rc = -1;
 	return rc;
 }
 
@@ -800,7 +835,8 @@ static void
 on_list(struct job *j, const struct http_response *r)
 {
 	struct api_page p;
-	int i, full = 0;
+	char err[ERRLEN];
+	int full = 0;
 
 	if (parse_page(j, r, "video/list", &p) == -1)
 		return;
@@ -812,34 +848,10 @@ on_list(struct job *j, const struct http_response *r)
 		api_retry(j, -1, "video/list: no usable video on the page");
 		return;
 	}
-	for (i = 0; i < p.nvideos && !full; i++) {
-		const struct video *v = &p.videos[i];
-		int64_t pos = STORE_NULL;
-
-		/* Kept when create_time * 1000 < before (exclusive). */
-		if (j->acct.has_before &&
-		    v->create_time * 1000 >= j->acct.before_ms)
-			continue;
-		j->seq++;
-		if (j->seq == 1 || v->create_time < j->min_created)
-			j->min_created = v->create_time;
-		if (j->rotating) {
-			/* Positions are ranked at apply; keep every one. */
-			if (stage_video(j, v, ++j->kept) == -1) {
-				api_page_clear(&p);
-				return;
-			}
-			continue;
-		}
-		if (j->seq >= j->acct.start)
-			pos = ++j->kept;
-		if (stage_video(j, v, pos) == -1) {
-			api_page_clear(&p);
-			return;
-		}
-		if (j->acct.quantity != CFG_QUANTITY_ALL &&
-		    j->kept >= j->acct.quantity)
-			full = 1;
+	if (stage_page(j, &p, &full, err, sizeof(err)) == -1) {
+		api_page_clear(&p);
+		job_fail(j, "error", "%s", err);
+		return;
 	}
 	if (!full && !p.has_more)
 		j->exhausted = 1;

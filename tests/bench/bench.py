@@ -14,9 +14,11 @@ For each fixture size (default 10k, 50k and 100k videos over 100 accounts,
                  requests by endpoint and covers served (emulator counters),
                  and the emulator's own CPU over the run
   floor          tests/bench/floor.c replays the same request list (user/info,
-                 video/list pages by cursor, then every cover URL) with the
-                 same concurrency (app.concurrency, 4) and keeps nothing;
-                 the ratio sync/floor
+                 video/list pages by cursor, then every cover and avatar
+                 URL) with the same concurrency (app.concurrency, 4) and
+                 keeps nothing; the ratio sync/floor. The list comes from
+                 walking every account's listing once before the runs, so
+                 the floor's pages do not wait on each other's cursors.
   refresh        a second `sync` with nothing changed: requests, video rows
                  written (counted by bench-only triggers on videos), covers
                  fetched, CPU; steady-state calls per hour against the rate
@@ -24,8 +26,9 @@ For each fixture size (default 10k, 50k and 100k videos over 100 accounts,
 
 and on the largest fixture: the idle daemon (`run`, 100 accounts, after the
 initial sync): RSS, Private_Dirty, wake-ups and syscalls over
-BENCH_IDLE_SECONDS twice: first untouched (wake-ups = voluntary context
-switches, CPU, from /proc), then under strace -f -c (syscalls); readers:
+BENCH_IDLE_SECONDS untouched (wake-ups = voluntary context switches, and
+CPU, from /proc), then BENCH_STRACE_SECONDS (default 20, to keep the run
+short) under strace -f -c for the syscalls; readers:
 `videos NAME --quantity 20 --json` as a whole process (best of N) and the
 same query in SQL through Python's sqlite3. One initial sync on the real disk
 (BENCH_DISK_SIZE) gives the durability (fsync) cost, set against the same
@@ -47,12 +50,13 @@ and writing them straight into the daemon's secrets file (SQLite table
 `tiktok-mirror auth` 100 times.
 
 Environment: BENCH_SIZES (default 10000,50000,100000), BENCH_ACCOUNTS (100),
-BENCH_REPEAT (3), BENCH_IDLE_SECONDS (60), BENCH_READER_RUNS (30),
-BENCH_DISK_SIZE (10000; 0 skips), BENCH_CONCURRENCY (4), BENCH_TMPFS
-(/dev/shm), BENCH_OUT (build/bench), BENCH_KEEP=1 keeps the data,
-BENCH_PROFILE=1 also records a perf (cpu-clock) profile of one initial sync
-of the smallest fixture and prints the top functions. TM_BIN and
-BENCH_FLOOR name the binaries (make bench sets both).
+BENCH_REPEAT (3), BENCH_IDLE_SECONDS (60), BENCH_STRACE_SECONDS (20),
+BENCH_READER_RUNS (30), BENCH_DISK_SIZE (10000; 0 skips), BENCH_CONCURRENCY
+(4), BENCH_TMPFS (/dev/shm), BENCH_OUT (build/bench), BENCH_KEEP=1 keeps the
+data, BENCH_PROFILE=1 also records a perf profile (cpu-clock, DWARF call
+graphs) of one initial sync of the smallest fixture and prints the time by
+library and our functions by inclusive time. TM_BIN and BENCH_FLOOR name the
+binaries (make bench sets both). About 9 minutes on a 2-core machine.
 
 Results: a table on the terminal and BENCH_OUT/results.json.
 """
@@ -72,7 +76,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.dirname(HERE)
@@ -94,6 +97,7 @@ SIZES = [int(x) for x in os.environ.get(
 ACCOUNTS = env_int("BENCH_ACCOUNTS", 100)
 REPEAT = max(1, env_int("BENCH_REPEAT", 3))
 IDLE_SECONDS = env_int("BENCH_IDLE_SECONDS", 60)
+STRACE_SECONDS = env_int("BENCH_STRACE_SECONDS", min(20, IDLE_SECONDS))
 READER_RUNS = max(1, env_int("BENCH_READER_RUNS", 30))
 DISK_SIZE = env_int("BENCH_DISK_SIZE", 10000)
 CONCURRENCY = env_int("BENCH_CONCURRENCY", 4)
@@ -342,6 +346,17 @@ class Fixture:
                 name, tok = self.tokens[i]
                 at = tok["access_token"]
                 mine_list, mine_cover = [], []
+                # user/info; its avatar is fetched like a cover when the
+                # daemon asks for avatar_url.
+                conn.request("GET", "/v2/user/info/?fields=" + USER_FIELDS,
+                             headers={"Authorization": "Bearer " + at})
+                r = conn.getresponse()
+                data = json.loads(r.read())
+                if r.status != 200:
+                    raise RuntimeError("walk: %s" % data)
+                avatar = data["data"]["user"].get("avatar_url")
+                if avatar:
+                    mine_cover.append("GET\t%s\t-\t-" % avatar)
                 cursor = 0
                 while True:
                     body = ('{"cursor":%d,"max_count":20}' % cursor
@@ -673,7 +688,7 @@ def run_idle(emu, mirror):
             sp = subprocess.Popen([strace, "-f", "-c", "-p", str(p.pid)],
                                   stdout=subprocess.DEVNULL,
                                   stderr=subprocess.PIPE)
-            time.sleep(IDLE_SECONDS)
+            time.sleep(STRACE_SECONDS)
             sp.send_signal(signal.SIGINT)
             _, serr = sp.communicate(timeout=30)
             st_calls, st_total = parse_strace(serr.decode("utf-8",
@@ -683,7 +698,6 @@ def run_idle(emu, mirror):
                 st_note = text.strip()[:300]
                 st_total = None
         else:
-            time.sleep(IDLE_SECONDS)
             st_note = "strace not installed"
         dt_strace = time.monotonic() - t1
         counters = counters_summary(emu.counters())
@@ -726,8 +740,10 @@ def run_idle(emu, mirror):
 
 
 def run_profile(emu, fixture, folder):
-    """perf record (cpu-clock: this VM has no hardware counters) of one
-    initial sync; the top functions by self time."""
+    """perf record (cpu-clock: this VM has no hardware counters; DWARF call
+    graphs, since the binary has no frame pointers) of one initial sync.
+    Returns the time by library, and our functions by inclusive time
+    (the event-loop plumbing above 60% left out)."""
     perf = shutil.which("perf")
     if perf is None:
         return {"note": "perf not installed"}
@@ -735,27 +751,40 @@ def run_profile(emu, fixture, folder):
     mirror.wipe()
     data = os.path.join(OUT, "perf.data")
     emu.reset_counters()
-    argv = [perf, "record", "-q", "-e", "cpu-clock", "-F", "4000", "-g",
-            "-o", data, "--"] + mirror.argv("sync")
+    argv = [perf, "record", "-q", "-e", "cpu-clock", "-F", "1000",
+            "--call-graph", "dwarf,16384", "-o", data, "--"] + \
+        mirror.argv("sync")
     r = subprocess.run(argv, env=mirror.env(), stdout=subprocess.DEVNULL,
                        stderr=subprocess.PIPE)
+    if not KEEP:
+        shutil.rmtree(folder, ignore_errors=True)
     if r.returncode != 0:
         return {"note": "perf record failed: %s" %
                 r.stderr.decode("utf-8", "replace")[-300:]}
-    rep = subprocess.run([perf, "report", "-i", data, "--stdio",
-                          "--no-children", "--sort", "dso,sym",
-                          "--percent-limit", "0.7", "-g", "none",
-                          "--comm", "tiktok-mirror"],
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    top = []
-    for line in rep.stdout.decode("utf-8", "replace").splitlines():
-        m = re.match(r"\s*([\d.]+)%\s+(\S+)\s+\[.\]\s+(.*)$", line)
-        if m:
-            top.append({"pct": float(m.group(1)), "dso": m.group(2),
-                        "sym": m.group(3).strip()})
-    if not KEEP:
-        shutil.rmtree(folder, ignore_errors=True)
-    return {"data": data, "top": top[:40]}
+    base = [perf, "report", "-i", data, "--stdio", "--comm",
+            "tiktok-mirror", "-g", "none"]
+
+    def report(extra):
+        out = subprocess.run(base + extra, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL)
+        return out.stdout.decode("utf-8", "replace").splitlines()
+    dsos = []
+    for line in report(["--no-children", "--sort", "dso"]):
+        m = re.match(r"\s*([\d.]+)%\s+(\S+)\s*$", line)
+        if m and float(m.group(1)) >= 0.5:
+            dsos.append({"pct": float(m.group(1)), "dso": m.group(2)})
+    ours = []
+    for line in report(["--children", "--sort", "dso,sym",
+                        "--percent-limit", "1"]):
+        m = re.match(r"\s*([\d.]+)%\s+([\d.]+)%\s+(\S+)\s+\[.\]\s+(.*)$",
+                     line)
+        if m and m.group(3) == "tiktok-mirror" and \
+                float(m.group(1)) <= 60.0 and \
+                m.group(4).strip() not in ("_start", "main", "cmd_sync"):
+            ours.append({"incl": float(m.group(1)),
+                         "self": float(m.group(2)),
+                         "sym": m.group(4).strip()})
+    return {"data": data, "dsos": dsos, "top": ours[:30]}
 
 
 # --------------------------------------------------------------------------
@@ -769,14 +798,6 @@ def med(runs, key):
 def spread(runs, key):
     v = [r[key] for r in runs]
     return min(v), max(v)
-
-
-def fmt_spread(runs, key, scale=1.0, fmt="%.2f"):
-    m = med(runs, key) * scale
-    lo, hi = spread(runs, key)
-    if len(runs) == 1:
-        return fmt % m
-    return (fmt + " (" + fmt + "-" + fmt + ")") % (m, lo * scale, hi * scale)
 
 
 def summarize(size, syncs, floors, refresh, videos):
@@ -927,13 +948,23 @@ def table(res):
                                       t["name"], t["measured"])
     p = res.get("profile")
     if p and p.get("top"):
-        out += "\nprofile (perf cpu-clock, self time, initial sync of %s):\n" \
-            % p["size"]
+        out += ("\nprofile of one initial sync of %s (perf cpu-clock, DWARF "
+                "call graphs; %s)\n  time by library: %s\n  our functions, "
+                "inclusive %% (self %%):\n" % (
+                    p["size"], p["data"], ", ".join(
+                        "%s %.1f%%" % (d["dso"], d["pct"])
+                        for d in p["dsos"])))
         for e in p["top"][:25]:
-            out += "  %5.2f%%  %-28s %s\n" % (e["pct"], e["dso"][:28],
-                                              e["sym"])
-    out += "\nload average before/after: %s / %s\n" % (
-        res["machine"]["loadavg_before"], res["machine"]["loadavg_after"])
+            out += "    %5.1f%% (%4.1f%%)  %s\n" % (e["incl"], e["self"],
+                                                   e["sym"])
+    elif p:
+        out += "\nprofile: %s\n" % p.get("note")
+    out += ("\nload average before/after: %s / %s; %d CPUs; tree %s; "
+            "binary %s\n" % (res["machine"]["loadavg_before"],
+                             res["machine"]["loadavg_after"],
+                             res["machine"]["nproc"],
+                             res["machine"]["source"],
+                             res["machine"]["binary"]))
     return out
 
 
@@ -1005,6 +1036,20 @@ def targets(res):
 # Main
 # --------------------------------------------------------------------------
 
+def git_describe():
+    try:
+        head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short",
+                               "HEAD"], capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain",
+                                "--untracked-files=no"],
+                               capture_output=True, text=True,
+                               timeout=10).stdout.strip()
+        return head + ("+changes" if dirty else "") if head else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
 def main():
     if not os.access(BIN, os.X_OK):
         sys.exit("bench: %s is missing; run make" % BIN)
@@ -1017,7 +1062,8 @@ def main():
                        "kernel": platform.release(),
                        "date": datetime.datetime.now(
                            datetime.timezone.utc).isoformat(),
-                       "loadavg_before": loadavg()},
+                       "loadavg_before": loadavg(),
+                       "source": git_describe(), "binary": BIN},
            "settings": {"sizes": SIZES, "accounts": ACCOUNTS,
                         "repeat": REPEAT, "concurrency": CONCURRENCY,
                         "rate_limit": RATE_LIMIT, "cache": CACHE,
@@ -1102,6 +1148,7 @@ def main():
                 res["profile"] = p
             if not KEEP:
                 shutil.rmtree(mirror.dir, ignore_errors=True)
+                os.unlink(listfile)
         if len(SIZES) > 1:
             a, b = res["sizes"][str(min(SIZES))], res["sizes"][str(max(SIZES))]
             res["growth"] = {

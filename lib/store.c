@@ -518,7 +518,8 @@ store_open(const char *path, char *err, size_t errlen)
 	if (exec(s,
 		"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
 		" PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=67108864;"
-		" PRAGMA temp_store=FILE; PRAGMA temp.journal_mode=MEMORY;",
+		" PRAGMA temp_store=FILE; PRAGMA temp.journal_mode=MEMORY;"
+		" PRAGMA temp.cache_size=-256;",
 		err, errlen) == -1)
 		goto fail;
 	(void)sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL,

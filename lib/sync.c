@@ -44,7 +44,7 @@
 #define BACKOFF_CAP_MS 30000
 #define RATE_PENALTY_MS 5000	/* a 429 without Retry-After */
 #define MAX_EMPTY_PAGES 50	/* has_more with nothing, in a row */
-#define COVER_BATCH 64
+#define COVER_BATCH 16
 #define API_TIMEOUT_MS 60000
 #define COVER_TIMEOUT_MS 120000
 #define REFRESH_MARGIN_MAX 3600 /* seconds before expiry to refresh */

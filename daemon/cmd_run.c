@@ -92,7 +92,15 @@ on_secrets(uv_fs_event_t *w, const char *name, int events, int status)
 	(void)events;
 	if (status < 0)
 		return;
-	uv_timer_start(&d->settle, on_settle, SECRETS_SETTLE_MS, 0);
+	/*
+	 * At most SECRETS_SETTLE_MS after the first write of a burst, not
+	 * after the last: the daemon's own token rotations write the file
+	 * too, and restarting the timer on each of them could put off
+	 * resuming an account that `auth` renewed for as long as they go on.
+	 * A write after the check fires another event, so none is missed.
+	 */
+	if (!uv_is_active((uv_handle_t *)&d->settle))
+		uv_timer_start(&d->settle, on_settle, SECRETS_SETTLE_MS, 0);
 }
 
 static int

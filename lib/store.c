@@ -46,6 +46,8 @@ struct store {
 	sqlite3 *db;
 	char *path;
 	int readonly;
+	/* video_stats is thinned below this (0: not yet by this process) */
+	int64_t thinned;
 };
 
 static const char SCHEMA_V1[] =
@@ -1378,18 +1380,27 @@ store_retention(struct store *s, int64_t now, char *err, size_t errlen)
 {
 	int64_t full = now - STORE_STATS_FULL_DAYS * 86400;
 	int64_t runs = now - STORE_RUNS_DAYS * 86400;
+	/*
+	 * Points are only ever added at the present, so what an earlier pass
+	 * thinned stays thinned: after the first pass of this process, look
+	 * only at the points that have aged past the limit since (and the
+	 * day before, which the last limit may have cut in two) rather than
+	 * at the whole history every day.
+	 */
+	int64_t from = s->thinned > 86400 ? s->thinned - 86400 : 0;
 
 	if (exec(s, "BEGIN IMMEDIATE", err, errlen) == -1)
 		return -1;
 	/* Older points: keep the last one of each UTC day per video. */
 	if (run_sql(s, err, errlen, NULL,
 		"DELETE FROM video_stats WHERE observed_at < ?1"
+		" AND observed_at >= ?2"
 		" AND EXISTS (SELECT 1 FROM video_stats b"
 		"  WHERE b.account = video_stats.account"
 		"  AND b.id = video_stats.id"
 		"  AND b.observed_at > video_stats.observed_at"
 		"  AND b.observed_at / 86400 = video_stats.observed_at / 86400)",
-		"i", full) == -1 ||
+		"ii", full, from) == -1 ||
 	    run_sql(s, err, errlen, NULL,
 		"DELETE FROM changes WHERE run_id IN (SELECT id FROM sync_runs"
 		" WHERE started_at < ?1)",
@@ -1402,6 +1413,8 @@ store_retention(struct store *s, int64_t now, char *err, size_t errlen)
 			(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 		return -1;
 	}
+	if (full > s->thinned)
+		s->thinned = full;
 	return 0;
 }
 

@@ -1725,6 +1725,17 @@ test_retention(void **state)
 	/* Idempotent. */
 	assert_int_equal(store_retention(f->s, now, err, sizeof(err)), 0);
 	assert_true(qint(f->raw, "SELECT count(*) FROM video_stats") == 3);
+	/*
+	 * Later passes look only at the points that aged past the limit
+	 * since the last one: 31 days on, the two recent points (one UTC
+	 * day) are thinned to the later one.
+	 */
+	assert_int_equal(store_retention(f->s, now + 31 * 86400, err,
+			     sizeof(err)), 0);
+	assert_true(qint(f->raw, "SELECT count(*) FROM video_stats") ==
+	    ((now - 3600) / 86400 == (now - 60) / 86400 ? 2 : 3));
+	assert_true(qint(f->raw, "SELECT max(total_views) FROM video_stats")
+	    == 5);
 }
 
 /* --- failures ----------------------------------------------------------- */

@@ -197,6 +197,25 @@ secrets_put(struct secrets *s, const char *account, const struct tokens *t,
 }
 
 int
+secrets_rotate(struct secrets *s, const char *account, const struct tokens *t,
+    const char *old_refresh, char *err, size_t errlen)
+{
+	const void *vals[] = {t->open_id ? t->open_id : "",
+	    t->scope ? t->scope : "", t->access_token, &t->access_expires_at,
+	    t->refresh_token, &t->refresh_expires_at, &t->issued_at, account,
+	    old_refresh};
+
+	if (exec_bind(s,
+		"UPDATE tokens SET open_id = ?, scope = ?, access_token = ?,"
+		" access_expires_at = ?, refresh_token = ?,"
+		" refresh_expires_at = ?, issued_at = ?"
+		" WHERE account = ? AND refresh_token = ?",
+		"sssisiiss", vals, err, errlen) == -1)
+		return -1;
+	return sqlite3_changes(s->db) == 1 ? 0 : 1;
+}
+
+int
 secrets_delete(struct secrets *s, const char *account, char *err,
     size_t errlen)
 {

@@ -45,6 +45,14 @@ int secrets_get(struct secrets *, const char *account, struct tokens *t,
 /* Store 't' for 'account' durably. Returns 0 or -1. */
 int secrets_put(struct secrets *, const char *account, const struct tokens *t,
     char *err, size_t errlen);
+/*
+ * Store a rotated pair durably, but only over the grant it came from
+ * (stored refresh token 'old_refresh'). Returns 0; 1 when another grant
+ * was written meanwhile (`auth`), which is kept; -1 on error.
+ */
+int secrets_rotate(struct secrets *, const char *account,
+    const struct tokens *t, const char *old_refresh, char *err,
+    size_t errlen);
 /* Forget the tokens of 'account'. Returns 0 or -1. */
 int secrets_delete(struct secrets *, const char *account, char *err,
     size_t errlen);

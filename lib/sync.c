@@ -651,8 +651,26 @@ on_token(struct job *j, const struct http_response *r)
 		t.scope = j->tok.scope ? xstrdup(j->tok.scope) : NULL;
 	}
 	/* Durable before use: the old refresh token no longer works. */
-	if (secrets_put(j->e->o.secrets, j->acct.name, &t, err,
-		sizeof(err)) == -1) {
+	rc = secrets_rotate(j->e->o.secrets, j->acct.name, &t,
+	    j->tok.refresh_token, err, sizeof(err));
+	if (rc == 1) {
+		/* `auth` wrote a new grant meanwhile: it wins; use it. */
+		tokens_clear(&t);
+		tokens_clear(&j->tok);
+		if (secrets_get(j->e->o.secrets, j->acct.name, &j->tok, err,
+			sizeof(err)) != 0) {
+			job_fail(j, "error", "cannot read the new grant: %s",
+			    err);
+			return;
+		}
+		log_info("%s: a new authorization arrived during a token "
+			 "refresh; using it",
+		    j->acct.name);
+		save_token_expiry(j);
+		j->after_token(j);
+		return;
+	}
+	if (rc == -1) {
 		tokens_clear(&t);
 		job_fail(j, "error",
 		    "cannot save the refreshed tokens: %s; if this persists,"

@@ -117,12 +117,38 @@ oauth_error_is_fatal(const char *oerr)
 	    strcmp(oerr, "temporarily_unavailable") != 0;
 }
 
+/*
+ * An OAuth error body ({"error", "error_description"}, tiktok-api.md
+ * §1.5): returns 1 with the code in 'oerr' and the text in 'err', else 0.
+ */
+static int
+oauth_error(const struct json *j, char *oerr, size_t oerrlen, char *err,
+    size_t errlen)
+{
+	char *e = NULL, *desc = NULL, esc[256], esc2[64];
+	int found = 0;
+
+	if (json_get_string(j, 0, "error", 64, &e, NULL, 0) == 0 &&
+	    e[0] != '\0') {
+		(void)json_get_string(j, 0, "error_description", 512, &desc,
+		    NULL, 0);
+		log_escape(e, strlen(e), esc2, sizeof(esc2));
+		snprintf(oerr, oerrlen, "%s", esc2);
+		errf(err, errlen, "%s: %s", esc2,
+		    desc ? log_escape(desc, strlen(desc), esc, sizeof(esc))
+			 : "no description");
+		found = 1;
+	}
+	free(e);
+	free(desc);
+	return found;
+}
+
 int
 oauth_parse_token(const char *body, size_t len, int64_t now, struct tokens *t,
     char *oerr, size_t oerrlen, char *err, size_t errlen)
 {
 	struct json j = {0};
-	char *e = NULL, *desc = NULL, esc[256], esc2[64];
 	int64_t expires_in = -1, refresh_in = -1;
 	int rc = -1;
 
@@ -135,15 +161,7 @@ oauth_parse_token(const char *body, size_t len, int64_t now, struct tokens *t,
 		errf(err, errlen, "token response is not a JSON object");
 		goto out;
 	}
-	if (json_get_string(&j, 0, "error", 64, &e, NULL, 0) == 0 &&
-	    e[0] != '\0') {
-		(void)json_get_string(&j, 0, "error_description", 512, &desc,
-		    NULL, 0);
-		log_escape(e, strlen(e), esc2, sizeof(esc2));
-		snprintf(oerr, oerrlen, "%s", esc2);
-		errf(err, errlen, "%s: %s", esc2,
-		    desc ? log_escape(desc, strlen(desc), esc, sizeof(esc))
-			 : "no description");
+	if (oauth_error(&j, oerr, oerrlen, err, errlen)) {
 		rc = 1;
 		goto out;
 	}
@@ -177,8 +195,6 @@ oauth_parse_token(const char *body, size_t len, int64_t now, struct tokens *t,
 	t->refresh_expires_at = now + refresh_in;
 	rc = 0;
 out:
-	free(e);
-	free(desc);
 	json_free(&j);
 	return rc;
 }
@@ -188,7 +204,6 @@ oauth_parse_revoke(long status, const char *body, size_t len, char *oerr,
     size_t oerrlen, char *err, size_t errlen)
 {
 	struct json j = {0};
-	char *e = NULL, *desc = NULL, esc[256], esc2[64];
 	size_t i;
 	int rc = -1;
 
@@ -204,15 +219,7 @@ oauth_parse_revoke(long status, const char *body, size_t len, char *oerr,
 		errf(err, errlen, "HTTP %ld and no OAuth answer", status);
 		goto out;
 	}
-	if (json_get_string(&j, 0, "error", 64, &e, NULL, 0) == 0 &&
-	    e[0] != '\0') {
-		(void)json_get_string(&j, 0, "error_description", 512, &desc,
-		    NULL, 0);
-		log_escape(e, strlen(e), esc2, sizeof(esc2));
-		snprintf(oerr, oerrlen, "%s", esc2);
-		errf(err, errlen, "%s: %s", esc2,
-		    desc ? log_escape(desc, strlen(desc), esc, sizeof(esc))
-			 : "no description");
+	if (oauth_error(&j, oerr, oerrlen, err, errlen)) {
 		rc = 1;
 		goto out;
 	}
@@ -222,8 +229,6 @@ oauth_parse_revoke(long status, const char *body, size_t len, char *oerr,
 	}
 	rc = 0;
 out:
-	free(e);
-	free(desc);
 	json_free(&j);
 	return rc;
 }

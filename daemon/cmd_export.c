@@ -436,8 +436,14 @@ place_covers(struct export *ex, const char *account, char *err,
 		ex->names[ex->nnames++] = xstrdup(strrchr(r->src, '/') + 1);
 	}
 	qsort(ex->names, ex->nnames, sizeof(*ex->names), name_cmp);
-	if (made)
-		(void)covers_sync(ex->covers, account);
+	if (made) {
+		int dfd = covers_dir(ex->covers, account, 0, NULL, 0);
+
+		if (dfd != -1) {
+			(void)covers_sync(dfd);
+			close(dfd);
+		}
+	}
 	rc = 0;
 out:
 	free(dir);

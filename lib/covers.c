@@ -31,13 +31,12 @@ covers_sniff(const unsigned char *p, size_t n)
 	return NULL;
 }
 
-/* Open (creating) <root>/<account>/ as a directory fd. */
-static int
-account_dir(const char *root, const char *account, int create, char *err,
+int
+covers_dir(const char *root, const char *account, int create, char *err,
     size_t errlen)
 {
 	char *path;
-	int fd;
+	int fd, saved;
 
 	path = path_join(root, account);
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -49,112 +48,107 @@ account_dir(const char *root, const char *account, int create, char *err,
 		fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 		    O_CLOEXEC);
 	}
-	if (fd == -1)
+	if (fd == -1) {
+		saved = errno;
 		errf(err, errlen, "%s: %s", path, strerror(errno));
+		errno = saved;
+	}
 	free(path);
 	return fd;
 }
 
-int
-covers_tmp_open(const char *root, const char *account, const char *id,
-    char **tmpname, char *err, size_t errlen)
+/* Whether the umask takes a bit of 0640 away, asked once. */
+static int
+umask_narrows(void)
 {
-	unsigned int r;
-	char *name;
-	int dfd, fd;
+	static int narrows = -1;
+	mode_t m;
 
-	if (!valid_id(id, strlen(id)) && strcmp(id, COVERS_AVATAR) != 0)
-		return errf(err, errlen, "refusing cover name for id %s", id);
-	dfd = account_dir(root, account, 1, err, errlen);
-	if (dfd == -1)
-		return -1;
-	r = (unsigned int)rand_below(1u << 31);
-	name = xasprintf(COVERS_TMP_PREFIX "%s-%08x", id, r);
-	fd = openat(dfd, name,
-	    O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
-	if (fd == -1) {
-		errf(err, errlen, "%s/%s/%s: %s", root, account, name,
-		    strerror(errno));
-		free(name);
-		close(dfd);
-		return -1;
+	if (narrows == -1) {
+		m = umask(0);
+		(void)umask(m);
+		narrows = (m & 0640) != 0;
 	}
-	/* Readable by the service's group whatever the umask. */
-	(void)fchmod(fd, 0640);
-	close(dfd);
-	*tmpname = name;
-	return fd;
+	return narrows;
 }
 
 int
-covers_commit(int fd, const char *root, const char *account, const char *id,
-    const char *tmpname, char **rel, char *err, size_t errlen)
+covers_tmp_open(int dfd, const char *id, char **tmpname, char *err,
+    size_t errlen)
 {
-	unsigned char head[16];
+	static unsigned int serial;
+	char *name;
+	int fd, tries;
+
+	*tmpname = NULL;
+	if (!valid_id(id, strlen(id)) && strcmp(id, COVERS_AVATAR) != 0)
+		return errf(err, errlen, "refusing cover name for id %s", id);
+	/* Only this process writes here (the mirror's lock): a serial
+	 * number is unique but for what a crash left, which is skipped. */
+	for (tries = 0; tries < 100; tries++) {
+		name = xasprintf(COVERS_TMP_PREFIX "%s-%u", id, serial++);
+		fd = openat(dfd, name,
+		    O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+		if (fd != -1) {
+			/* Readable by the service's group whatever the umask. */
+			if (umask_narrows())
+				(void)fchmod(fd, 0640);
+			*tmpname = name;
+			return fd;
+		}
+		if (errno != EEXIST)
+			break;
+		free(name);
+		name = NULL;
+	}
+	errf(err, errlen, "cover %s: temporary file %s: %s", id,
+	    name ? name : "", strerror(errno));
+	free(name);
+	return -1;
+}
+
+int
+covers_commit(int dfd, int fd, const char *account, const char *id,
+    const char *tmpname, const unsigned char *head, size_t size, char **rel,
+    char *err, size_t errlen)
+{
 	const char *ext;
 	char *final = NULL;
-	struct stat st;
-	ssize_t n;
-	int dfd = -1, rc = -1;
+	int rc = -1;
 
 	*rel = NULL;
-	if (fstat(fd, &st) == -1) {
-		errf(err, errlen, "cover %s: %s", id, strerror(errno));
-		goto out;
-	}
-	if (st.st_size == 0) {
+	ext = covers_sniff(head, size < 16 ? size : 16);
+	if (size == 0)
 		errf(err, errlen, "cover %s: empty response", id);
-		goto out;
-	}
-	if (st.st_size > COVERS_MAX_BYTES) {
+	else if (size > COVERS_MAX_BYTES)
 		errf(err, errlen, "cover %s: larger than %d bytes", id,
 		    COVERS_MAX_BYTES);
-		goto out;
-	}
-	n = pread(fd, head, sizeof(head), 0);
-	ext = n > 0 ? covers_sniff(head, (size_t)n) : NULL;
-	if (ext == NULL) {
+	else if (ext == NULL)
 		errf(err, errlen, "cover %s: not a JPEG, PNG or WebP image",
 		    id);
-		goto out;
+	else {
+		final = xasprintf("%s.%s", id, ext);
+		if (renameat(dfd, tmpname, dfd, final) == -1)
+			errf(err, errlen, "cover %s: rename: %s", id,
+			    strerror(errno));
+		else {
+			*rel = xasprintf("%s/%s", account, final);
+			rc = 0;
+		}
 	}
-	dfd = account_dir(root, account, 0, err, errlen);
-	if (dfd == -1)
-		goto out;
-	final = xasprintf("%s.%s", id, ext);
-	if (renameat(dfd, tmpname, dfd, final) == -1) {
-		errf(err, errlen, "cover %s: rename: %s", id, strerror(errno));
-		goto out;
-	}
-	*rel = xasprintf("%s/%s", account, final);
-	rc = 0;
-out:
 	close(fd);
-	if (rc == -1) {
-		if (dfd == -1)
-			dfd = account_dir(root, account, 0, NULL, 0);
-		if (dfd != -1)
-			(void)unlinkat(dfd, tmpname, 0);
-	}
-	if (dfd != -1)
-		close(dfd);
+	if (rc == -1)
+		(void)unlinkat(dfd, tmpname, 0);
 	free(final);
 	return rc;
 }
 
 void
-covers_discard(int fd, const char *root, const char *account,
-    const char *tmpname)
+covers_discard(int dfd, int fd, const char *tmpname)
 {
-	int dfd;
-
 	if (fd != -1)
 		close(fd);
-	dfd = account_dir(root, account, 0, NULL, 0);
-	if (dfd != -1) {
-		(void)unlinkat(dfd, tmpname, 0);
-		close(dfd);
-	}
+	(void)unlinkat(dfd, tmpname, 0);
 }
 
 int
@@ -173,17 +167,10 @@ covers_exists(const char *root, const char *rel)
 }
 
 int
-covers_sync(const char *root, const char *account)
+covers_sync(int dfd)
 {
-	int dfd, rc;
-
-	dfd = account_dir(root, account, 0, NULL, 0);
-	if (dfd == -1)
-		return errno == ENOENT ? 0 : -1;
 	/* One syncfs for every cover of the refresh (design.md allows it). */
-	rc = syncfs(dfd);
-	close(dfd);
-	return rc;
+	return syncfs(dfd);
 }
 
 int
@@ -196,7 +183,7 @@ covers_sweep(const char *root, const char *account,
 	char *rel;
 	int dfd, removed = 0;
 
-	dfd = account_dir(root, account, 0, err, errlen);
+	dfd = covers_dir(root, account, 0, err, errlen);
 	if (dfd == -1)
 		return errno == ENOENT ? 0 : -1;
 	d = fdopendir(dfd);

@@ -21,36 +21,45 @@
 const char *covers_sniff(const unsigned char *p, size_t n);
 
 /*
- * Create <root>/<account>/ when needed and open a new temporary file there
- * for video 'id' (digits) or COVERS_AVATAR. Returns the fd and sets *tmpname (a new string, the name
- * inside the account folder), or -1 with 'err'.
+ * Open <root>/<account>/ as a directory fd, creating it (mode 0750) when
+ * 'create' is set. Every call below works inside such a descriptor, so one
+ * open serves a whole refresh. Returns the fd, or -1 with 'err' (errno is
+ * ENOENT when the folder does not exist and 'create' is not set).
  */
-int covers_tmp_open(const char *root, const char *account, const char *id,
-    char **tmpname, char *err, size_t errlen);
-
-/*
- * Check the finished temporary file and rename it to
- * <id>.<ext>. Closes 'fd' in every case and removes the temporary file on
- * failure. Returns 0 and sets *rel ("account/id.ext", a new string), or -1
- * with 'err' (e.g. "not an image").
- */
-int covers_commit(int fd, const char *root, const char *account,
-    const char *id, const char *tmpname, char **rel, char *err,
+int covers_dir(const char *root, const char *account, int create, char *err,
     size_t errlen);
 
-/* Close and remove a temporary file that will not be committed. */
-void covers_discard(int fd, const char *root, const char *account,
-    const char *tmpname);
+/*
+ * Open a new temporary file in the account folder 'dfd' for video 'id'
+ * (digits) or COVERS_AVATAR. Returns the fd and sets *tmpname (a new string,
+ * the name inside the folder), or -1 with 'err'.
+ */
+int covers_tmp_open(int dfd, const char *id, char **tmpname, char *err,
+    size_t errlen);
+
+/*
+ * The download into 'fd' is complete: 'size' bytes, the first min(size, 16)
+ * of them in 'head'. Check them and rename the temporary file
+ * to <id>.<ext>. Closes 'fd' in every case and removes the temporary file
+ * on failure. Returns 0 and sets *rel ("account/id.ext", a new string), or
+ * -1 with 'err' (e.g. "not an image").
+ */
+int covers_commit(int dfd, int fd, const char *account, const char *id,
+    const char *tmpname, const unsigned char *head, size_t size, char **rel,
+    char *err, size_t errlen);
+
+/* Close (when >= 0) and remove a temporary file that will not be committed. */
+void covers_discard(int dfd, int fd, const char *tmpname);
 
 /* True when the cover 'rel' (as stored in videos.cover) is a file. */
 int covers_exists(const char *root, const char *rel);
 
 /*
- * Make the account's new covers and their renames durable: one syncfs(2)
- * per refresh, before the transaction that names them commits. Returns 0
- * or -1 (then the refresh must not commit).
+ * Make the new covers in the account folder 'dfd' and their renames
+ * durable: one syncfs(2) per refresh, before the transaction that names
+ * them commits. Returns 0 or -1 (then the refresh must not commit).
  */
-int covers_sync(const char *root, const char *account);
+int covers_sync(int dfd);
 
 /*
  * Remove files in <root>/<account>/ that 'keep' does not claim (it gets the

@@ -118,6 +118,7 @@ struct http_xfer {
 	struct buf body;  /* otherwise here, capped at max_body */
 	size_t max_body;
 	size_t nbytes;	  /* body bytes accepted so far */
+	unsigned char head[HTTP_HEAD]; /* the first of them */
 	int too_large;	  /* the write callback refused bytes over the cap */
 	int write_errno;  /* write(2) to 'fd' failed with this */
 	long retry_after; /* from the last response's header, or -1 */
@@ -681,6 +682,7 @@ deliver(struct http_xfer *x, enum http_result res, long status)
 	else
 		resp.body = x->body.data != NULL ? x->body.data : "";
 	resp.len = x->nbytes;
+	resp.head = x->head;
 	resp.retry_after = x->retry_after;
 	resp.error = x->msg;
 	log_debug("http: %s %s: %s, status %ld, %zu bytes%s%s",
@@ -875,6 +877,11 @@ on_write(char *p, size_t size, size_t n, void *arg)
 		x->too_large = 1;
 		return 0;
 	}
+	if (x->nbytes < sizeof(x->head))
+		memcpy(x->head + x->nbytes, p,
+		    len < sizeof(x->head) - x->nbytes
+			? len
+			: sizeof(x->head) - x->nbytes);
 	x->nbytes += len;
 	return len;
 }

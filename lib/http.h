@@ -21,6 +21,7 @@
 #include <uv.h>
 
 #define HTTP_BODY_MAX (4 * 1024 * 1024) /* default size cap */
+#define HTTP_HEAD 16			/* body bytes kept in http_response.head */
 
 struct http;
 struct http_xfer;
@@ -64,6 +65,7 @@ struct http_response {
 	long status;		/* HTTP status, 0 when none arrived */
 	const char *body;	/* NUL-terminated; NULL when written to fd */
 	size_t len;		/* bytes of body received (memory or fd) */
+	const unsigned char *head; /* its first min(len, HTTP_HEAD) bytes */
 	long retry_after;	/* Retry-After in seconds clamped to [0, 3600], or -1 */
 	const char *error;	/* human text for result != HTTP_OK, else "" */
 };

@@ -130,6 +130,13 @@ struct job {
 	struct store_cover_item batch[COVER_BATCH];
 	int nbatch, ibatch, batch_eof, covers_done;
 	int requeried; /* covers sent to video/query for a fresh URL */
+	/* Outcomes not yet written to the stage: one transaction for
+	 * COVER_BATCH of them, not one per cover. 'rel' NULL: no cover. */
+	struct {
+		char id[21];
+		char *rel;
+	} staged[COVER_BATCH];
+	int nstaged;
 	LIST_HEAD(, dl) dls;
 	int ndl;
 
@@ -137,6 +144,7 @@ struct job {
 	 * from, and the new file (relative to the covers folder) once fetched. */
 	char *avatar_url, *avatar_src, *avatar_rel;
 	int avatar_fd;
+	int dfd; /* the account's covers folder, open from the first cover */
 	char *avatar_tmp;
 
 	int64_t pages;	     /* video/list pages received */
@@ -252,20 +260,24 @@ job_release(struct job *j)
 	while ((d = LIST_FIRST(&j->dls)) != NULL) {
 		LIST_REMOVE(d, entry);
 		http_cancel(d->xfer);
-		covers_discard(d->fd, j->e->o.cfg->covers, j->acct.name,
-		    d->tmpname);
+		covers_discard(j->dfd, d->fd, d->tmpname);
 		free(d->tmpname);
 		free(d);
 	}
 	for (i = j->ibatch; i < j->nbatch; i++)
 		store_cover_item_clear(&j->batch[i]);
 	j->nbatch = j->ibatch = 0;
+	for (i = 0; i < j->nstaged; i++)
+		free(j->staged[i].rel);
+	j->nstaged = 0;
 	free(j->call.body);
 	free(j->saved.body);
 	j->call.body = j->saved.body = NULL;
 	if (j->avatar_tmp != NULL)
-		covers_discard(j->avatar_fd, j->e->o.cfg->covers, j->acct.name,
-		    j->avatar_tmp);
+		covers_discard(j->dfd, j->avatar_fd, j->avatar_tmp);
+	if (j->dfd != -1)
+		close(j->dfd);
+	j->dfd = -1;
 	free(j->avatar_tmp);
 	free(j->avatar_url);
 	free(j->avatar_src);
@@ -1064,21 +1076,55 @@ dl_free(struct dl *d)
 	free(d);
 }
 
+/* The account's covers folder, opened (and made) for the job's first file. */
+static int
+job_dir(struct job *j, char *err, size_t errlen)
+{
+	if (j->dfd == -1)
+		j->dfd = covers_dir(j->e->o.cfg->covers, j->acct.name, 1, err,
+		    errlen);
+	return j->dfd;
+}
+
+/* Write the cover outcomes held in the job to the stage. */
+static int
+stage_flush(struct job *j)
+{
+	struct store *st = j->e->o.store;
+	char err[ERRLEN];
+	int i, rc;
+
+	if (j->nstaged == 0)
+		return 0;
+	rc = store_batch(st, 0, err, sizeof(err));
+	for (i = 0; rc == 0 && i < j->nstaged; i++)
+		rc = store_stage_set_cover(st, j->acct.name, j->staged[i].id,
+		    j->staged[i].rel, err, sizeof(err));
+	if (store_batch(st, 1, rc == 0 ? err : NULL, sizeof(err)) == -1)
+		rc = -1;
+	for (i = 0; i < j->nstaged; i++)
+		free(j->staged[i].rel);
+	j->nstaged = 0;
+	if (rc == -1)
+		job_fail(j, "error", "%s", err);
+	return rc;
+}
+
+/* The outcome for cover 'id': its new file 'rel' (taken), or NULL. */
+static int
+stage_cover(struct job *j, const char *id, char *rel)
+{
+	memcpy(j->staged[j->nstaged].id, id, sizeof(j->staged[0].id));
+	j->staged[j->nstaged++].rel = rel;
+	return j->nstaged == COVER_BATCH ? stage_flush(j) : 0;
+}
+
 /* A cover could not be had: keep the old file if there is one. */
 static int
 cover_failed(struct job *j, const char *id, int keep_old)
 {
-	char err[ERRLEN];
-
 	j->res.cover_failures++;
-	if (keep_old)
-		return 0;
-	if (store_stage_set_cover(j->e->o.store, j->acct.name, id, NULL, err,
-		sizeof(err)) == -1) {
-		job_fail(j, "error", "%s", err);
-		return -1;
-	}
-	return 0;
+	return keep_old ? 0 : stage_cover(j, id, NULL);
 }
 
 static void
@@ -1086,23 +1132,18 @@ on_dl_done(const struct http_response *r, void *arg)
 {
 	struct dl *d = arg;
 	struct job *j = d->job;
-	const struct cfg *cfg = j->e->o.cfg;
 	char err[ERRLEN], *rel = NULL;
 	int fd = d->fd;
 
 	d->fd = -1;
 	if (r->result == HTTP_OK && r->status == 200) {
-		if (covers_commit(fd, cfg->covers, j->acct.name, d->id,
-			d->tmpname, &rel, err, sizeof(err)) == 0) {
+		if (covers_commit(j->dfd, fd, j->acct.name, d->id, d->tmpname,
+			r->head, r->len, &rel, err, sizeof(err)) == 0) {
 			j->res.covers++;
-			if (store_stage_set_cover(j->e->o.store, j->acct.name,
-				d->id, rel, err, sizeof(err)) == -1) {
-				free(rel);
+			if (stage_cover(j, d->id, rel) == -1) {
 				dl_free(d);
-				job_fail(j, "error", "%s", err);
 				return;
 			}
-			free(rel);
 		} else {
 			log_warnx("%s: %s", j->acct.name, err);
 			if (cover_failed(j, d->id, d->keep_old) == -1) {
@@ -1115,7 +1156,7 @@ on_dl_done(const struct http_response *r, void *arg)
 		covers_pump(j);
 		return;
 	}
-	covers_discard(fd, cfg->covers, j->acct.name, d->tmpname);
+	covers_discard(j->dfd, fd, d->tmpname);
 	if (r->result == HTTP_E_WRITE) {
 		dl_free(d);
 		job_fail(j, "error", "cannot write covers: %s", r->error);
@@ -1150,15 +1191,14 @@ dl_start(struct job *j, const struct store_cover_item *it, int keep_old)
 {
 	static const char *const hdrs[] = {
 	    "Accept: image/webp, image/jpeg, image/png", NULL};
-	const struct cfg *cfg = j->e->o.cfg;
 	struct http_request req;
 	char err[ERRLEN], *tmp;
 	struct dl *d;
 	int fd;
 
-	fd = covers_tmp_open(cfg->covers, j->acct.name, it->id, &tmp, err,
-	    sizeof(err));
-	if (fd == -1) {
+	if (job_dir(j, err, sizeof(err)) == -1 ||
+	    (fd = covers_tmp_open(j->dfd, it->id, &tmp, err, sizeof(err))) ==
+		-1) {
 		job_fail(j, "error", "cannot write covers: %s", err);
 		return;
 	}
@@ -1185,7 +1225,7 @@ dl_start(struct job *j, const struct store_cover_item *it, int keep_old)
 
 		log_warnx("%s: cover %s (%s): %s", j->acct.name, it->id,
 		    log_url(it->url, esc, sizeof(esc)), err);
-		covers_discard(fd, cfg->covers, j->acct.name, tmp);
+		covers_discard(j->dfd, fd, tmp);
 		dl_free(d);
 		(void)cover_failed(j, it->id, keep_old);
 	}
@@ -1199,19 +1239,11 @@ dl_start(struct job *j, const struct store_cover_item *it, int keep_old)
 static int
 dry_cover(struct job *j, const struct store_cover_item *it)
 {
-	char err[ERRLEN], *rel;
-	int rc = 0;
-
 	j->res.covers++;
-	if (it->cover == NULL) {
-		rel = xasprintf("%s/%s", j->acct.name, it->id);
-		rc = store_stage_set_cover(j->e->o.store, j->acct.name, it->id,
-		    rel, err, sizeof(err));
-		free(rel);
-		if (rc == -1)
-			job_fail(j, "error", "%s", err);
-	}
-	return rc;
+	if (it->cover != NULL)
+		return 0;
+	return stage_cover(j, it->id, xasprintf("%s/%s", j->acct.name,
+					  it->id));
 }
 
 static void
@@ -1275,6 +1307,8 @@ covers_pump(struct job *j)
 	    !j->batch_eof || j->covers_done)
 		return;
 	j->covers_done = 1;
+	if (stage_flush(j) == -1)
+		return;
 	if (j->pass == 1)
 		requery_next(j);
 	else
@@ -1341,7 +1375,6 @@ static void
 on_avatar_done(const struct http_response *r, void *arg)
 {
 	struct job *j = arg;
-	const struct cfg *cfg = j->e->o.cfg;
 	char err[ERRLEN], *rel = NULL, *tmp = j->avatar_tmp;
 	int fd = j->avatar_fd;
 
@@ -1349,15 +1382,15 @@ on_avatar_done(const struct http_response *r, void *arg)
 	j->avatar_tmp = NULL;
 	j->avatar_fd = -1;
 	if (r->result == HTTP_OK && r->status == 200) {
-		if (covers_commit(fd, cfg->covers, j->acct.name, COVERS_AVATAR,
-			tmp, &rel, err, sizeof(err)) == 0) {
+		if (covers_commit(j->dfd, fd, j->acct.name, COVERS_AVATAR,
+			tmp, r->head, r->len, &rel, err, sizeof(err)) == 0) {
 			j->avatar_rel = rel;
 			j->res.avatar = 1;
 		} else {
 			log_warnx("%s: %s", j->acct.name, err);
 		}
 	} else {
-		covers_discard(fd, cfg->covers, j->acct.name, tmp);
+		covers_discard(j->dfd, fd, tmp);
 		if (r->result == HTTP_OK)
 			log_warnx("%s: avatar: HTTP %ld", j->acct.name,
 			    r->status);
@@ -1399,9 +1432,9 @@ avatar_step(struct job *j)
 		apply(j);
 		return;
 	}
-	j->avatar_fd = covers_tmp_open(cfg->covers, j->acct.name,
-	    COVERS_AVATAR, &j->avatar_tmp, err, sizeof(err));
-	if (j->avatar_fd == -1) {
+	if (job_dir(j, err, sizeof(err)) == -1 ||
+	    (j->avatar_fd = covers_tmp_open(j->dfd, COVERS_AVATAR,
+		 &j->avatar_tmp, err, sizeof(err))) == -1) {
 		job_fail(j, "error", "cannot write covers: %s", err);
 		return;
 	}
@@ -1418,8 +1451,7 @@ avatar_step(struct job *j)
 	    sizeof(err));
 	if (j->xfer == NULL) {
 		log_warnx("%s: avatar: %s", j->acct.name, err);
-		covers_discard(j->avatar_fd, cfg->covers, j->acct.name,
-		    j->avatar_tmp);
+		covers_discard(j->dfd, j->avatar_fd, j->avatar_tmp);
 		free(j->avatar_tmp);
 		j->avatar_tmp = NULL;
 		j->avatar_fd = -1;
@@ -1514,7 +1546,8 @@ apply(struct job *j)
 		dry_apply(j);
 		return;
 	}
-	if (covers_sync(cfg->covers, j->acct.name) == -1) {
+	/* Nothing to make durable when this refresh wrote no file. */
+	if (j->dfd != -1 && covers_sync(j->dfd) == -1) {
 		job_fail(j, "error", "cannot sync the covers folder %s/%s",
 		    cfg->covers, j->acct.name);
 		return;
@@ -1552,8 +1585,11 @@ apply(struct job *j)
 	    j->res.counts.deleted > 0 || first_sweep(e, j->acct.name)) {
 		sa.store = e->o.store;
 		sa.account = j->acct.name;
+		/* One read transaction for all the files' lookups. */
+		(void)store_batch(e->o.store, 0, NULL, 0);
 		removed = covers_sweep(cfg->covers, j->acct.name, sweep_keep,
 		    &sa, err, sizeof(err));
+		(void)store_batch(e->o.store, 1, NULL, 0);
 		if (removed == -1)
 			log_warnx("%s: %s", j->acct.name, err);
 		else if (removed > 0)
@@ -1607,6 +1643,7 @@ sync_account(struct sync_engine *e, const struct cfg_account *acct,
 	j->done = done;
 	j->arg = arg;
 	j->avatar_fd = -1;
+	j->dfd = -1;
 	buf_init(&j->changes, DRY_CHANGES_MAX);
 	LIST_INIT(&j->dls);
 	uv_timer_init(e->o.loop, &j->timer);

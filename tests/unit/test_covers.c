@@ -100,19 +100,26 @@ test_tmp_open_refuses_bad_ids(void **state)
 	struct fx *f = *state;
 	char err[ERRLEN], *tmp;
 	size_t i;
+	int dfd;
 
+	/* No folder is made unless asked. */
+	assert_int_equal(covers_dir(f->root, "brand", 0, err, sizeof(err)),
+	    -1);
+	assert_int_equal(access(f->root, F_OK), -1);
+	dfd = covers_dir(f->root, "brand", 1, err, sizeof(err));
+	assert_true(dfd >= 0);
 	for (i = 0; i < nitems(bad); i++) {
-		tmp = NULL;
+		tmp = (char *)1;
 		err[0] = '\0';
-		if (covers_tmp_open(f->root, "brand", bad[i], &tmp, err,
-			sizeof(err)) != -1)
+		if (covers_tmp_open(dfd, bad[i], &tmp, err, sizeof(err)) != -1)
 			fail_msg("accepted id \"%s\"", bad[i]);
 		assert_null(tmp);
 		assert_true(err[0] != '\0');
 	}
-	/* Nothing was created for them, not even the folder. */
-	assert_int_equal(access(f->root, F_OK), -1);
+	/* Nothing was created for them. */
+	assert_int_equal(count_entries(f->acct), 0);
 	assert_int_equal(count_entries(f->outer), 0);
+	close(dfd);
 }
 
 /* Download 'len' bytes as the cover of 'id'; returns commit()'s result. */
@@ -121,9 +128,12 @@ store_cover(struct fx *f, const char *id, const void *data, size_t len,
     char **rel, char *err, size_t errlen)
 {
 	char *tmp = NULL;
-	int fd;
+	int dfd, fd;
 
-	fd = covers_tmp_open(f->root, "brand", id, &tmp, err, errlen);
+	dfd = covers_dir(f->root, "brand", 1, err, errlen);
+	if (dfd == -1)
+		fail_msg("covers_dir: %s", err);
+	fd = covers_tmp_open(dfd, id, &tmp, err, errlen);
 	if (fd == -1)
 		fail_msg("tmp_open %s: %s", id, err);
 	assert_non_null(tmp);
@@ -132,8 +142,10 @@ store_cover(struct fx *f, const char *id, const void *data, size_t len,
 	assert_null(strchr(tmp, '/'));
 	if (len > 0)
 		assert_int_equal(write(fd, data, len), (ssize_t)len);
-	fd = covers_commit(fd, f->root, "brand", id, tmp, rel, err, errlen);
+	fd = covers_commit(dfd, fd, "brand", id, tmp, data, len, rel, err,
+	    errlen);
 	free(tmp);
+	close(dfd);
 	return fd;
 }
 
@@ -159,6 +171,7 @@ test_commit_by_magic(void **state)
 	struct fx *f = *state;
 	char err[ERRLEN], *rel;
 	struct stat st;
+	int fd;
 
 	assert_int_equal(store_cover(f, "7080213458555737986", JPG,
 			     sizeof(JPG), &rel, err, sizeof(err)),
@@ -193,8 +206,10 @@ test_commit_by_magic(void **state)
 	assert_true(covers_exists(f->root, "brand/2.png"));
 	assert_false(covers_exists(f->root, "brand/4.png"));
 	assert_false(covers_exists(f->root, "brand/../brand/2.png"));
-	assert_int_equal(covers_sync(f->root, "brand"), 0);
-	assert_int_equal(covers_sync(f->root, "nobody"), 0);
+	fd = covers_dir(f->root, "brand", 0, err, sizeof(err));
+	assert_true(fd >= 0);
+	assert_int_equal(covers_sync(fd), 0);
+	close(fd);
 }
 
 static void
@@ -245,15 +260,53 @@ test_discard(void **state)
 {
 	struct fx *f = *state;
 	char err[ERRLEN], *tmp;
-	int fd;
+	int dfd, fd;
 
-	fd = covers_tmp_open(f->root, "brand", "5", &tmp, err, sizeof(err));
+	dfd = covers_dir(f->root, "brand", 1, err, sizeof(err));
+	assert_true(dfd >= 0);
+	fd = covers_tmp_open(dfd, "5", &tmp, err, sizeof(err));
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, JPG, sizeof(JPG)), (ssize_t)sizeof(JPG));
 	assert_int_equal(count_entries(f->acct), 1);
-	covers_discard(fd, f->root, "brand", tmp);
+	covers_discard(dfd, fd, tmp);
 	assert_int_equal(count_entries(f->acct), 0);
 	free(tmp);
+	close(dfd);
+}
+
+/* A temporary file a crash left at the next name is stepped over. */
+static void
+test_tmp_name_taken(void **state)
+{
+	struct fx *f = *state;
+	char err[ERRLEN], *tmp, *next, *path;
+	unsigned int k;
+	int dfd, fd, i;
+
+	dfd = covers_dir(f->root, "brand", 1, err, sizeof(err));
+	assert_true(dfd >= 0);
+	fd = covers_tmp_open(dfd, "8", &tmp, err, sizeof(err));
+	assert_true(fd >= 0);
+	assert_int_equal(sscanf(tmp, COVERS_TMP_PREFIX "8-%u", &k), 1);
+	covers_discard(dfd, fd, tmp);
+	free(tmp);
+	for (i = 1; i <= 2; i++) {
+		next = xasprintf(COVERS_TMP_PREFIX "8-%u", k + (unsigned)i);
+		path = path_join(f->acct, next);
+		spew(path, "left", 4, 0640);
+		free(path);
+		free(next);
+	}
+	fd = covers_tmp_open(dfd, "8", &tmp, err, sizeof(err));
+	if (fd == -1)
+		fail_msg("tmp_open: %s", err);
+	assert_int_equal(sscanf(tmp, COVERS_TMP_PREFIX "8-%u", &k), 1);
+	assert_int_equal(count_entries(f->acct), 3);
+	covers_discard(dfd, fd, tmp);
+	free(tmp);
+	/* The leftovers are the sweep's to remove, not ours. */
+	assert_int_equal(count_entries(f->acct), 2);
+	close(dfd);
 }
 
 static void
@@ -306,15 +359,15 @@ static void
 test_symlinked_account_folder(void **state)
 {
 	struct fx *f = *state;
-	char err[ERRLEN], *tmp = NULL;
+	char err[ERRLEN];
 
 	/* The account folder itself replaced by a link to elsewhere. */
 	assert_int_equal(mkdir(f->root, 0750), 0);
 	assert_int_equal(symlink(f->outer, f->acct), 0);
-	assert_int_equal(covers_tmp_open(f->root, "brand", "1", &tmp, err,
-			     sizeof(err)),
+	err[0] = '\0';
+	assert_int_equal(covers_dir(f->root, "brand", 1, err, sizeof(err)),
 	    -1);
-	assert_null(tmp);
+	assert_true(err[0] != '\0');
 	assert_int_equal(count_entries(f->outer), 0);
 }
 
@@ -335,7 +388,7 @@ test_sweep(void **state)
 	static const char *keep[] = {"brand/1.jpg", "brand/3.webp", NULL};
 	struct fx *f = *state;
 	char err[ERRLEN], *rel, *path, *tmp, *other;
-	int fd;
+	int dfd, fd;
 
 	/* Nothing to sweep before the folder exists. */
 	assert_int_equal(covers_sweep(f->root, "brand", keep_listed,
@@ -354,9 +407,12 @@ test_sweep(void **state)
 	    0);
 	free(rel);
 	/* A temporary file a crash left behind, claimed or not. */
-	fd = covers_tmp_open(f->root, "brand", "1", &tmp, err, sizeof(err));
+	dfd = covers_dir(f->root, "brand", 0, err, sizeof(err));
+	assert_true(dfd >= 0);
+	fd = covers_tmp_open(dfd, "1", &tmp, err, sizeof(err));
 	assert_true(fd >= 0);
 	close(fd);
+	close(dfd);
 	free(tmp);
 	path = path_join(f->acct, ".tmp-3-deadbeef");
 	spew(path, "x", 1, 0640);
@@ -395,6 +451,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_commit_rejects, setup,
 		teardown),
 	    cmocka_unit_test_setup_teardown(test_discard, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tmp_name_taken, setup,
+		teardown),
 	    cmocka_unit_test_setup_teardown(test_symlink_final_name, setup,
 		teardown),
 	    cmocka_unit_test_setup_teardown(test_symlinked_account_folder,

@@ -60,6 +60,7 @@ struct got {
 	int body_null;
 	char *body;
 	size_t len;
+	unsigned char head[HTTP_HEAD]; /* http_response.head */
 	long retry_after;
 	char error[512];
 	uint64_t t_done; /* uv_hrtime() */
@@ -317,6 +318,11 @@ on_done(const struct http_response *r, void *arg)
 		g->body = xstrndup(r->body, r->len);
 	}
 	g->len = r->len;
+	assert_non_null(r->head);
+	memcpy(g->head, r->head, r->len < HTTP_HEAD ? r->len : HTTP_HEAD);
+	if (r->body != NULL)
+		assert_memory_equal(r->head, r->body,
+		    r->len < HTTP_HEAD ? r->len : HTTP_HEAD);
 	g->retry_after = r->retry_after;
 	assert_non_null(r->error);
 	if (r->result == HTTP_OK)
@@ -890,6 +896,8 @@ test_fd_mode(void **state)
 	assert_int_equal(g.status, 200);
 	assert_true(g.body_null);
 	assert_int_equal(g.len, 200000);
+	/* The first bytes come along, for checking the file's type. */
+	assert_pattern((const char *)g.head, HTTP_HEAD);
 	assert_non_null(data = slurp(path, &len));
 	assert_int_equal(len, 200000);
 	assert_pattern(data, len);

@@ -14,20 +14,40 @@
 #include "log.h"
 #include "util.h"
 
+void
+api_body_parse(struct api_body *b, const char *body, size_t len)
+{
+	memset(b, 0, sizeof(*b));
+	b->is_json = json_parse(&b->j, body, len, b->jerr,
+			 sizeof(b->jerr)) == 0;
+}
+
+void
+api_body_free(struct api_body *b)
+{
+	json_free(&b->j);
+}
+
+/* The parsed document, or -1 with why it is not JSON. */
+static int
+body_root(const struct api_body *b, char *err, size_t errlen)
+{
+	if (!b->is_json)
+		return errf(err, errlen, "%s", b->jerr);
+	return 0;
+}
+
 enum api_status
-api_status(long http_status, const char *body, size_t len, char *err,
+api_status(long http_status, const struct api_body *b, char *err,
     size_t errlen)
 {
-	struct json j = {0};
-	char *code = NULL, *msg = NULL, *log_id = NULL, jerr[128];
+	const struct json *j = &b->j;
+	char *code = NULL, *msg = NULL, *log_id = NULL, esc[128];
 	char ecode[96], emsg[256];
 	enum api_status rc;
-	int e, is_json;
+	int e;
 
-	/* jerr is set only when the body is not JSON at all. */
-	is_json = json_parse(&j, body, len, jerr, sizeof(jerr)) == 0;
-	if (json_type(&j, 0) != JSON_OBJECT) {
-		json_free(&j);
+	if (!b->is_json || json_type(j, 0) != JSON_OBJECT) {
 		if (http_status == 429) {
 			errf(err, errlen, "HTTP 429 (rate limited)");
 			return API_RATE;
@@ -37,21 +57,21 @@ api_status(long http_status, const char *body, size_t len, char *err,
 			    http_status);
 			return API_TRANSIENT;
 		}
-		if (!is_json)
+		if (!b->is_json)
 			errf(err, errlen,
 			    "HTTP %ld with a body that is not JSON (%s)",
-			    http_status, jerr);
+			    http_status, b->jerr);
 		else
 			errf(err, errlen,
 			    "HTTP %ld with a JSON body that is not an object",
 			    http_status);
 		return http_status == 401 ? API_TOKEN : API_BAD;
 	}
-	e = json_get(&j, 0, "error");
-	if (json_type(&j, e) == JSON_OBJECT) {
-		(void)json_get_string(&j, e, "code", 64, &code, NULL, 0);
-		(void)json_get_string(&j, e, "message", 512, &msg, NULL, 0);
-		(void)json_get_string(&j, e, "log_id", 64, &log_id, NULL, 0);
+	e = json_get(j, 0, "error");
+	if (json_type(j, e) == JSON_OBJECT) {
+		(void)json_get_string(j, e, "code", 64, &code, NULL, 0);
+		(void)json_get_string(j, e, "message", 512, &msg, NULL, 0);
+		(void)json_get_string(j, e, "log_id", 64, &log_id, NULL, 0);
 	}
 	log_escape(code ? code : "", code ? strlen(code) : 0, ecode,
 	    sizeof(ecode));
@@ -77,8 +97,8 @@ api_status(long http_status, const char *body, size_t len, char *err,
 		if (code != NULL)
 			errf(err, errlen, "HTTP %ld, %s: %s (log_id %s)",
 			    http_status, ecode, emsg,
-			    log_id ? log_escape(log_id, strlen(log_id), jerr,
-					 sizeof(jerr))
+			    log_id ? log_escape(log_id, strlen(log_id), esc,
+					 sizeof(esc))
 				   : "none");
 		else
 			errf(err, errlen,
@@ -88,7 +108,6 @@ api_status(long http_status, const char *body, size_t len, char *err,
 	free(code);
 	free(msg);
 	free(log_id);
-	json_free(&j);
 	return rc;
 }
 
@@ -209,36 +228,36 @@ parse_video(const struct json *j, int t, struct video *v, char *err,
 }
 
 int
-api_parse_videos(const char *body, size_t len, struct api_page *page,
-    char *err, size_t errlen)
+api_parse_videos(const struct api_body *b, struct api_page *page, char *err,
+    size_t errlen)
 {
-	struct json j = {0};
+	const struct json *j = &b->j;
 	char verr[ERRLEN];
 	int data, arr, t, more, rc = -1;
 
 	memset(page, 0, sizeof(*page));
-	if (json_parse(&j, body, len, err, errlen) == -1)
+	if (body_root(b, err, errlen) == -1)
 		goto out;
-	data = json_get(&j, 0, "data");
-	if (json_type(&j, data) != JSON_OBJECT) {
+	data = json_get(j, 0, "data");
+	if (json_type(j, data) != JSON_OBJECT) {
 		errf(err, errlen, "response has no \"data\" object");
 		goto out;
 	}
-	arr = json_get(&j, data, "videos");
-	if (arr != -1 && json_type(&j, arr) != JSON_ARRAY &&
-	    json_type(&j, arr) != JSON_NULL) {
+	arr = json_get(j, data, "videos");
+	if (arr != -1 && json_type(j, arr) != JSON_ARRAY &&
+	    json_type(j, arr) != JSON_NULL) {
 		errf(err, errlen, "data.videos is not an array");
 		goto out;
 	}
-	if (json_count(&j, arr) > API_PAGE_MAX) {
+	if (json_count(j, arr) > API_PAGE_MAX) {
 		errf(err, errlen, "page has %d videos, more than %d",
-		    json_count(&j, arr), API_PAGE_MAX);
+		    json_count(j, arr), API_PAGE_MAX);
 		goto out;
 	}
-	for (t = json_first(&j, arr); t != -1; t = json_next(&j, arr, t)) {
+	for (t = json_first(j, arr); t != -1; t = json_next(j, arr, t)) {
 		struct video *v = &page->videos[page->nvideos];
 
-		if (parse_video(&j, t, v, verr, sizeof(verr)) == -1) {
+		if (parse_video(j, t, v, verr, sizeof(verr)) == -1) {
 			log_warnx("skipping a video: %s", verr);
 			page->skipped++;
 			if (v->id[0] != '\0')
@@ -249,12 +268,12 @@ api_parse_videos(const char *body, size_t len, struct api_page *page,
 		}
 		page->nvideos++;
 	}
-	if (json_get_int(&j, data, "cursor", 0, INT64_MAX, &page->cursor, err,
+	if (json_get_int(j, data, "cursor", 0, INT64_MAX, &page->cursor, err,
 		errlen) == -1)
 		goto out;
-	more = json_get(&j, data, "has_more");
-	if (more != -1 && json_type(&j, more) != JSON_NULL &&
-	    json_bool(&j, more, &page->has_more) == -1) {
+	more = json_get(j, data, "has_more");
+	if (more != -1 && json_type(j, more) != JSON_NULL &&
+	    json_bool(j, more, &page->has_more) == -1) {
 		errf(err, errlen, "data.has_more is not a boolean");
 		goto out;
 	}
@@ -262,34 +281,33 @@ api_parse_videos(const char *body, size_t len, struct api_page *page,
 out:
 	if (rc == -1)
 		api_page_clear(page);
-	json_free(&j);
 	return rc;
 }
 
 int
-api_parse_user(const char *body, size_t len, char **open_id,
+api_parse_user(const struct api_body *b, char **open_id,
     char **display_name, char **avatar_url, char *err, size_t errlen)
 {
-	struct json j = {0};
+	const struct json *j = &b->j;
 	int data, user, rc = -1;
 
 	*open_id = *display_name = NULL;
 	if (avatar_url != NULL)
 		*avatar_url = NULL;
-	if (json_parse(&j, body, len, err, errlen) == -1)
+	if (body_root(b, err, errlen) == -1)
 		goto out;
-	data = json_get(&j, 0, "data");
-	user = json_get(&j, data, "user");
-	if (json_type(&j, user) != JSON_OBJECT) {
+	data = json_get(j, 0, "data");
+	user = json_get(j, data, "user");
+	if (json_type(j, user) != JSON_OBJECT) {
 		errf(err, errlen, "response has no data.user object");
 		goto out;
 	}
-	if (json_get_string(&j, user, "open_id", 256, open_id, err,
+	if (json_get_string(j, user, "open_id", 256, open_id, err,
 		errlen) == -1 ||
-	    json_get_string(&j, user, "display_name", 4096, display_name, err,
+	    json_get_string(j, user, "display_name", 4096, display_name, err,
 		errlen) == -1 ||
 	    (avatar_url != NULL &&
-		json_get_string(&j, user, "avatar_url", API_URL_MAX, avatar_url,
+		json_get_string(j, user, "avatar_url", API_URL_MAX, avatar_url,
 		    err, errlen) == -1)) {
 		free(*open_id);
 		free(*display_name);
@@ -298,7 +316,6 @@ api_parse_user(const char *body, size_t len, char **open_id,
 	}
 	rc = 0;
 out:
-	json_free(&j);
 	return rc;
 }
 

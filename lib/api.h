@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "json.h"
+
 #define API_PAGE_MAX 20	     /* video/list max_count, video/query ids */
 #define API_TEXT_MAX 65536   /* longest title/description/embed kept */
 #define API_URL_MAX 8192     /* longest URL kept */
@@ -65,10 +67,23 @@ enum api_status {
 };
 
 /*
+ * A response body, parsed once for api_status() and the decoder. It
+ * borrows the body, which must outlive it.
+ */
+struct api_body {
+	struct json j;
+	int is_json;	/* else 'jerr' says why not */
+	char jerr[128];
+};
+
+void api_body_parse(struct api_body *, const char *body, size_t len);
+void api_body_free(struct api_body *);
+
+/*
  * Classify a response by HTTP status and TikTok's error envelope. 'err'
  * receives "code: message (log_id ...)" for anything but API_OK.
  */
-enum api_status api_status(long http_status, const char *body, size_t len,
+enum api_status api_status(long http_status, const struct api_body *,
     char *err, size_t errlen);
 
 /*
@@ -79,7 +94,7 @@ enum api_status api_status(long http_status, const char *body, size_t len,
  * video is kept and the mirror keeps that field's value. Returns 0 or -1
  * (the page is then empty).
  */
-int api_parse_videos(const char *body, size_t len, struct api_page *page,
+int api_parse_videos(const struct api_body *, struct api_page *page,
     char *err, size_t errlen);
 void api_page_clear(struct api_page *);
 void video_clear(struct video *);
@@ -88,7 +103,7 @@ void video_clear(struct video *);
  * Decode user/info: open_id, display_name and, when 'avatar_url' is not
  * NULL, avatar_url (new strings, each NULL when absent).
  */
-int api_parse_user(const char *body, size_t len, char **open_id,
+int api_parse_user(const struct api_body *, char **open_id,
     char **display_name, char **avatar_url, char *err, size_t errlen);
 
 /* JSON bodies for video/list and video/query. The caller frees. */

@@ -10,7 +10,11 @@
  *  3. every CURLMcode and libuv return value is checked;
  *  4. handles are embedded and reached with container_of(), never a cast;
  *  5. CURL_POLL_REMOVE stops the poll handle synchronously, because curl
- *     closes the fd right after and the next socket() may reuse the number;
+ *     may close the fd right after and the next socket() may reuse the
+ *     number; the stopped watcher is kept for the connection's next
+ *     transfer and closed when curl closes the socket (our
+ *     CURLOPT_CLOSESOCKETFUNCTION), so a kept-alive connection costs no
+ *     watcher set-up per request;
  *  6. the socket callback may run inside curl_multi_cleanup(), so the
  *     engine stays alive until its own handles are closed;
  *  7. the timer is closed, and memory is released in close callbacks only;
@@ -23,8 +27,9 @@
  * (the 'admit' timer), so curl's per-transfer clocks start only when a
  * transfer really runs, and 'done' is always called from the loop. A
  * waiting transfer holds only its copied request (URL, header list, body):
- * its easy handle (about 5.4 KiB in libcurl 7.88) is made when it is
- * admitted, so hundreds of queued cover downloads cost little memory.
+ * its easy handle (about 5.4 KiB in libcurl 7.88) is taken when it is
+ * admitted, so hundreds of queued cover downloads cost little memory. Easy
+ * handles are reset and reused, up to 'max_transfers' of them.
  *
  * Size cap: CURLOPT_MAXFILESIZE_LARGE stops a body whose Content-Length is
  * over the cap, but libcurl 7.88 does not stop a chunked body at that limit
@@ -89,7 +94,10 @@ static const char *const system_bundles[] = {
 	"/etc/ssl/cert.pem",
 };
 
-/* One socket curl asked us to watch. Freed in its close callback. */
+/*
+ * One socket curl asked us to watch: watched while a transfer uses it,
+ * stopped between transfers. Freed in its close callback.
+ */
 struct sock {
 	uv_poll_t poll;
 	curl_socket_t fd;
@@ -140,6 +148,8 @@ struct http {
 	struct xfer_list running; /* in the multi handle */
 	int nqueued;
 	int nrunning;
+	CURL **spare; /* reset easy handles for the next transfers */
+	int nspare;
 
 	int max_transfers;
 	int allow_http;
@@ -154,6 +164,7 @@ struct http {
 };
 
 static int on_curl_socket(CURL *, curl_socket_t, int, void *, void *);
+static int on_close_socket(void *, curl_socket_t);
 static int on_curl_timer(CURLM *, long, void *);
 static void on_poll(uv_poll_t *, int, int);
 static void on_timer(uv_timer_t *);
@@ -295,6 +306,7 @@ http_new(uv_loop_t *loop, const struct http_opts *opts, char *err,
 	TAILQ_INIT(&h->queue);
 	TAILQ_INIT(&h->running);
 	h->max_transfers = opts->max_transfers;
+	h->spare = xcalloc((size_t)h->max_transfers, sizeof(*h->spare));
 	h->allow_http = opts->allow_http != 0;
 	h->connect_timeout_ms = opts->connect_timeout_ms > 0 ?
 	    opts->connect_timeout_ms :
@@ -348,6 +360,7 @@ http_new(uv_loop_t *loop, const struct http_opts *opts, char *err,
 fail:
 	if (h->multi != NULL)
 		(void)curl_multi_cleanup(h->multi);
+	free(h->spare);
 	free(h->ca);
 	free(h->user_agent);
 	free(h);
@@ -359,6 +372,7 @@ fail:
 static void
 http_destroy(struct http *h)
 {
+	free(h->spare);
 	free(h->ca);
 	free(h->user_agent);
 	free(h);
@@ -427,6 +441,8 @@ http_free(struct http *h)
 		xfer_free(x);
 	}
 	h->nqueued = h->nrunning = 0;
+	while (h->nspare > 0)
+		curl_easy_cleanup(h->spare[--h->nspare]);
 
 	/*
 	 * (b) Close the cached connections. This may call on_curl_socket()
@@ -457,6 +473,28 @@ http_running(const struct http *h)
 	return h->nrunning;
 }
 
+static struct sock *
+sock_find(struct http *h, curl_socket_t s)
+{
+	struct sock *sk;
+
+	LIST_FOREACH(sk, &h->socks, entry)
+		if (sk->fd == s)
+			return sk;
+	return NULL;
+}
+
+/* CURLOPT_CLOSESOCKETFUNCTION: the connection is gone; so is its watcher. */
+static int
+on_close_socket(void *arg, curl_socket_t s)
+{
+	struct sock *sk;
+
+	if ((sk = sock_find(arg, s)) != NULL)
+		sock_close(sk);
+	return close(s);
+}
+
 /*
  * CURLMOPT_SOCKETFUNCTION: curl tells us which sockets to watch for what.
  * Returning -1 makes curl fail every transfer, so it is kept for the cases
@@ -467,7 +505,7 @@ on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp,
     void *socketp)
 {
 	struct http *h = userp;
-	struct sock *sk = socketp, *old;
+	struct sock *sk = socketp;
 	CURLMcode mc;
 	int events = 0, r;
 
@@ -477,32 +515,27 @@ on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp,
 	case CURL_POLL_OUT:
 	case CURL_POLL_INOUT:
 		if (sk == NULL) {
-			sk = xcalloc(1, sizeof(*sk));
-			sk->fd = s;
-			sk->h = h;
-			r = uv_poll_init_socket(h->loop, &sk->poll, s);
-			if (r == UV_EEXIST) {
-				/*
-				 * We still watch this fd number: curl closed
-				 * a socket without CURL_POLL_REMOVE. Drop
-				 * the stale watcher and try again.
-				 */
-				LIST_FOREACH(old, &h->socks, entry)
-					if (old->fd == s)
-						break;
-				if (old != NULL) {
-					sock_close(old);
-					r = uv_poll_init_socket(h->loop,
-					    &sk->poll, s);
+			/*
+			 * curl forgets its socketp at CURL_POLL_REMOVE: a
+			 * kept-alive connection's next transfer finds its
+			 * watcher by fd. One kept for an fd number that curl
+			 * closed behind our back (its resolver's) is stopped,
+			 * and serves the socket that now has the number.
+			 */
+			if ((sk = sock_find(h, s)) == NULL) {
+				sk = xcalloc(1, sizeof(*sk));
+				sk->fd = s;
+				sk->h = h;
+				r = uv_poll_init_socket(h->loop, &sk->poll, s);
+				if (r != 0) {
+					log_warnx("http: uv_poll_init_socket: "
+						  "%s",
+					    uv_strerror(r));
+					free(sk);
+					return -1;
 				}
+				LIST_INSERT_HEAD(&h->socks, sk, entry);
 			}
-			if (r != 0) {
-				log_warnx("http: uv_poll_init_socket: %s",
-				    uv_strerror(r));
-				free(sk);
-				return -1;
-			}
-			LIST_INSERT_HEAD(&h->socks, sk, entry);
 			if ((mc = curl_multi_assign(h->multi, s, sk)) !=
 			    CURLM_OK) {
 				log_warnx("http: curl_multi_assign: %s",
@@ -523,13 +556,16 @@ on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp,
 		return 0;
 	case CURL_POLL_REMOVE:
 		/*
-		 * Stop now, not later: curl closes the fd when we return and
-		 * the next socket() may get the same number (libuv >= 1.41
-		 * handles that only for a stopped handle). curl forgets its
-		 * socketp together with the socket, so no curl_multi_assign().
+		 * Stop now, not later: curl may close the fd when we return
+		 * and the next socket() may get the same number (libuv >=
+		 * 1.41 handles that only for a stopped handle). The watcher
+		 * stays for the connection's next transfer; on_close_socket()
+		 * frees it.
 		 */
-		if (sk != NULL)
-			sock_close(sk);
+		if (sk == NULL)
+			sk = sock_find(h, s);
+		if (sk != NULL && (r = uv_poll_stop(&sk->poll)) != 0)
+			log_warnx("http: uv_poll_stop: %s", uv_strerror(r));
 		return 0;
 	default:
 		log_warnx("http: unknown curl socket action %d", what);
@@ -1046,6 +1082,8 @@ xfer_setup(struct http_xfer *x)
 	} while (0)
 
 	SET(CURLOPT_PRIVATE, x);
+	SET(CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
+	SET(CURLOPT_CLOSESOCKETDATA, h);
 	SET(CURLOPT_ERRORBUFFER, x->errbuf);
 	SET(CURLOPT_NOSIGNAL, 1L);
 	SET(CURLOPT_URL, x->url);
@@ -1164,7 +1202,9 @@ xfer_prepare(struct http_xfer *x)
 {
 	CURLcode rc;
 
-	if ((x->easy = curl_easy_init()) == NULL) {
+	if (x->h->nspare > 0)
+		x->easy = x->h->spare[--x->h->nspare];
+	else if ((x->easy = curl_easy_init()) == NULL) {
 		(void)snprintf(x->msg, sizeof(x->msg),
 		    "curl_easy_init failed");
 		return -1;
@@ -1183,7 +1223,13 @@ xfer_prepare(struct http_xfer *x)
 static void
 xfer_free(struct http_xfer *x)
 {
-	if (x->easy != NULL)
+	struct http *h = x->h;
+
+	if (x->easy != NULL && !h->closing && h->nspare < h->max_transfers) {
+		/* Out of the multi handle by now: keep it for the next. */
+		curl_easy_reset(x->easy);
+		h->spare[h->nspare++] = x->easy;
+	} else if (x->easy != NULL)
 		curl_easy_cleanup(x->easy);
 	curl_slist_free_all(x->headers);
 	buf_free(&x->body);

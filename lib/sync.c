@@ -74,7 +74,9 @@ static const char *const ep_name[EP_COUNT] = {
 
 struct job;
 typedef void (*job_fn)(struct job *);
-typedef void (*job_resp_fn)(struct job *, const struct http_response *);
+/* A successful answer; 'body' is the parsed body (NULL for EP_TOKEN). */
+typedef void (*job_resp_fn)(struct job *, const struct http_response *,
+    const struct api_body *body);
 
 /* One API request of a job, kept so that it can be retried. */
 struct api_call {
@@ -502,6 +504,7 @@ on_api_done(const struct http_response *r, void *arg)
 {
 	struct job *j = arg;
 	struct sync_engine *e = j->e;
+	struct api_body b;
 	char err[ERRLEN];
 	enum api_status st;
 
@@ -525,13 +528,16 @@ on_api_done(const struct http_response *r, void *arg)
 			api_retry(j, r->retry_after, err);
 			return;
 		}
-		j->call.ok(j, r);
+		j->call.ok(j, r, NULL);
 		return;
 	}
-	st = api_status(r->status, r->body, r->len, err, sizeof(err));
+	api_body_parse(&b, r->body, r->len);
+	st = api_status(r->status, &b, err, sizeof(err));
+	if (st == API_OK)
+		j->call.ok(j, r, &b);
+	api_body_free(&b);
 	switch (st) {
 	case API_OK:
-		j->call.ok(j, r);
 		return;
 	case API_TOKEN:
 		if (j->refreshed) {
@@ -623,12 +629,14 @@ save_token_expiry(struct job *j)
 }
 
 static void
-on_token(struct job *j, const struct http_response *r)
+on_token(struct job *j, const struct http_response *r,
+    const struct api_body *body)
 {
 	struct tokens t;
 	char oerr[64], err[ERRLEN];
 	int rc;
 
+	(void)body; /* the OAuth answer has its own shape */
 	rc = oauth_parse_token(r->body, r->len, now_unix(), &t, oerr,
 	    sizeof(oerr), err, sizeof(err));
 	if (rc == 1) {
@@ -750,12 +758,14 @@ step_token(struct job *j)
 /* user/info */
 
 static void
-on_user(struct job *j, const struct http_response *r)
+on_user(struct job *j, const struct http_response *r,
+    const struct api_body *b)
 {
 	char *open_id, *name, *avatar, err[ERRLEN];
 
-	if (api_parse_user(r->body, r->len, &open_id, &name, &avatar, err,
-		sizeof(err)) == -1) {
+	(void)r;
+	if (api_parse_user(b, &open_id, &name, &avatar, err, sizeof(err)) ==
+	    -1) {
 		char why[ERRLEN + 32];
 
 		snprintf(why, sizeof(why), "user/info: %s", err);
@@ -849,12 +859,12 @@ stage_page(struct job *j, const struct api_page *p, int *full, char *err,
 
 /* Decode a page of videos, or retry the request that brought it. */
 static int
-parse_page(struct job *j, const struct http_response *r, const char *what,
+parse_page(struct job *j, const struct api_body *b, const char *what,
     struct api_page *p)
 {
 	char err[ERRLEN], why[ERRLEN + 32];
 
-	if (api_parse_videos(r->body, r->len, p, err, sizeof(err)) == 0)
+	if (api_parse_videos(b, p, err, sizeof(err)) == 0)
 		return 0;
 	snprintf(why, sizeof(why), "%s: %s", what, err);
 	api_retry(j, -1, why);
@@ -862,13 +872,15 @@ parse_page(struct job *j, const struct http_response *r, const char *what,
 }
 
 static void
-on_list(struct job *j, const struct http_response *r)
+on_list(struct job *j, const struct http_response *r,
+    const struct api_body *b)
 {
 	struct api_page p;
 	char err[ERRLEN];
 	int full = 0;
 
-	if (parse_page(j, r, "video/list", &p) == -1)
+	(void)r;
+	if (parse_page(j, b, "video/list", &p) == -1)
 		return;
 	j->pages++;
 	/* Nothing usable on a page that had items: a wrong shape, not an
@@ -969,13 +981,15 @@ list_next(struct job *j)
 /* Deletions: video/query confirms what the listing no longer returns. */
 
 static void
-on_query(struct job *j, const struct http_response *r)
+on_query(struct job *j, const struct http_response *r,
+    const struct api_body *b)
 {
 	struct api_page p;
 	char err[ERRLEN];
 	int i;
 
-	if (parse_page(j, r, "video/query", &p) == -1)
+	(void)r;
+	if (parse_page(j, b, "video/query", &p) == -1)
 		return;
 	/* A video still returned, even one we cannot use, is not deleted. */
 	for (i = 0; i < p.nvideos + p.nskipped_ids; i++)
@@ -1317,13 +1331,15 @@ covers_pump(struct job *j)
 
 /* Fresh signed URLs for covers whose URL expired during this refresh. */
 static void
-on_requery(struct job *j, const struct http_response *r)
+on_requery(struct job *j, const struct http_response *r,
+    const struct api_body *b)
 {
 	struct api_page p;
 	char err[ERRLEN];
 	int i;
 
-	if (parse_page(j, r, "video/query", &p) == -1)
+	(void)r;
+	if (parse_page(j, b, "video/query", &p) == -1)
 		return;
 	for (i = 0; i < p.nvideos; i++) {
 		if (p.videos[i].cover_url == NULL)

@@ -59,13 +59,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct tokens t;
 	char err[ERRLEN], oerr[64];
 	char *open_id, *name;
+	struct api_body b;
 	size_t i;
 	int k, rc;
 
 	log_init(LOG_QUIET);
+	api_body_parse(&b, body, size);
 	for (i = 0; i < nitems(statuses); i++) {
 		err[0] = '\0';
-		rc = (int)api_status(statuses[i], body, size, err, sizeof(err));
+		rc = (int)api_status(statuses[i], &b, err, sizeof(err));
 		CHECK(rc >= API_OK && rc <= API_BAD);
 		if (rc != API_OK)
 			CHECK(err[0] != '\0' && strlen(err) < sizeof(err));
@@ -73,7 +75,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			CHECK(rc != API_OK);
 	}
 
-	if (api_parse_videos(body, size, &p, err, sizeof(err)) == 0) {
+	if (api_parse_videos(&b, &p, err, sizeof(err)) == 0) {
 		CHECK(p.nvideos >= 0 && p.nvideos <= API_PAGE_MAX);
 		CHECK(p.nvideos + p.skipped <= API_PAGE_MAX);
 		CHECK(p.nskipped_ids >= 0 && p.nskipped_ids <= p.skipped);
@@ -107,14 +109,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(p.nvideos == 0 && err[0] != '\0');
 	}
 
-	if (api_parse_user(body, size, &open_id, &name, NULL, err,
-		sizeof(err)) == 0) {
+	if (api_parse_user(&b, &open_id, &name, NULL, err, sizeof(err)) ==
+	    0) {
 		check_text(open_id, 256);
 		check_text(name, 4096);
 		free(open_id);
 		free(name);
 	} else
 		CHECK(open_id == NULL && name == NULL);
+	api_body_free(&b);
 
 	rc = oauth_parse_token(body, size, 1700000000, &t, oerr, sizeof(oerr),
 	    err, sizeof(err));

@@ -27,8 +27,14 @@
 static enum api_status
 status(long http, const char *body, char *err, size_t errlen)
 {
+	struct api_body b;
+	enum api_status st;
+
 	err[0] = '\0';
-	return api_status(http, body, strlen(body), err, errlen);
+	api_body_parse(&b, body, strlen(body));
+	st = api_status(http, &b, err, errlen);
+	api_body_free(&b);
+	return st;
 }
 
 static void
@@ -174,12 +180,26 @@ test_status_escapes(void **state)
 	assert_non_null(strstr(err, "line\\x0aone"));
 }
 
+/* api_parse_videos() over 'len' bytes. */
+static int
+parse_n(const char *body, size_t len, struct api_page *p, char *err,
+    size_t errlen)
+{
+	struct api_body b;
+	int rc;
+
+	err[0] = '\0';
+	api_body_parse(&b, body, len);
+	rc = api_parse_videos(&b, p, err, errlen);
+	api_body_free(&b);
+	return rc;
+}
+
 /* api_parse_videos() over a C string. */
 static int
 parse(const char *body, struct api_page *p, char *err, size_t errlen)
 {
-	err[0] = '\0';
-	return api_parse_videos(body, strlen(body), p, err, errlen);
+	return parse_n(body, strlen(body), p, err, errlen);
 }
 
 static const char PAGE[] =
@@ -429,8 +449,7 @@ test_videos_bad_fields(void **state)
 		for (i = 0; i < API_TEXT_MAX + 1; i++)
 			assert_int_equal(buf_add(&b, "x", 1), 0);
 		assert_int_equal(buf_addstr(&b, "\"}]}," OK_ENVELOPE "}"), 0);
-		assert_int_equal(api_parse_videos(b.data, b.len, &p, err,
-				     sizeof(err)),
+		assert_int_equal(parse_n(b.data, b.len, &p, err, sizeof(err)),
 		    0);
 		assert_int_equal(p.nvideos, 1);
 		assert_null(p.videos[0].title);
@@ -588,11 +607,24 @@ test_videos_page_size(void **state)
 	free(body);
 }
 
+/* api_parse_user() over a C string. */
+static int
+user_avatar(const char *body, char **open_id, char **name, char **avatar,
+    char *err, size_t errlen)
+{
+	struct api_body b;
+	int rc;
+
+	api_body_parse(&b, body, strlen(body));
+	rc = api_parse_user(&b, open_id, name, avatar, err, errlen);
+	api_body_free(&b);
+	return rc;
+}
+
 static int
 user(const char *body, char **open_id, char **name, char *err, size_t errlen)
 {
-	return api_parse_user(body, strlen(body), open_id, name, NULL, err,
-	    errlen);
+	return user_avatar(body, open_id, name, NULL, err, errlen);
 }
 
 static void
@@ -626,8 +658,8 @@ test_parse_user(void **state)
 	assert_null(open_id);
 	assert_null(name);
 	/* The avatar, when asked for; a wrong type fails the whole answer. */
-	assert_int_equal(api_parse_user(ok, strlen(ok), &open_id, &name,
-			     &avatar, err, sizeof(err)),
+	assert_int_equal(user_avatar(ok, &open_id, &name, &avatar, err,
+			     sizeof(err)),
 	    0);
 	assert_string_equal(avatar,
 	    "https://p19-sign.tiktokcdn-us.com/x.jpeg");
@@ -636,15 +668,15 @@ test_parse_user(void **state)
 	free(avatar);
 	body = "{\"data\":{\"user\":{\"open_id\":\"o\",\"display_name\":"
 	       "\"n\",\"avatar_url\":7}}}";
-	assert_int_equal(api_parse_user(body, strlen(body), &open_id, &name,
-			     &avatar, err, sizeof(err)),
+	assert_int_equal(user_avatar(body, &open_id, &name, &avatar, err,
+			     sizeof(err)),
 	    -1);
 	assert_null(open_id);
 	assert_null(name);
 	assert_null(avatar);
 	body = "{\"data\":{\"user\":{\"open_id\":\"o\"}}}";
-	assert_int_equal(api_parse_user(body, strlen(body), &open_id, &name,
-			     &avatar, err, sizeof(err)),
+	assert_int_equal(user_avatar(body, &open_id, &name, &avatar, err,
+			     sizeof(err)),
 	    0);
 	assert_null(avatar);
 	free(open_id);

@@ -51,6 +51,7 @@
 #include <sys/queue.h>
 #include <sys/stat.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -61,6 +62,8 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The functions are reached through dlsym(): plain declarations. */
+#define CURL_DISABLE_TYPECHECK
 #include <curl/curl.h>
 #include <uv.h>
 
@@ -72,6 +75,7 @@
 #define VERSION "unknown"
 #endif
 
+#define CURL_SONAME "libcurl.so.4" /* the ABI since 2006 */
 #define HTTP_CONNECT_TIMEOUT_MS 10000L
 #define HTTP_TIMEOUT_MS 60000L
 #define HTTP_LOW_SPEED_LIMIT 1L	 /* bytes per second ... */
@@ -86,6 +90,66 @@
  * the multi, would shrink the cache whenever few transfers run).
  */
 #define HTTP_SPARE_CONNS 4
+
+/*
+ * libcurl is opened by the first http_new(), not linked: it brings some 35
+ * libraries (TLS, Kerberos, LDAP, ...) whose loading takes most of the run
+ * time of the commands that never use the network (`videos`, `status`,
+ * `export`): about 5 ms of a 6 ms `tiktok-mirror --version` here.
+ */
+#define CURL_FUNCS(X) \
+	X(easy_cleanup) \
+	X(easy_getinfo) \
+	X(easy_init) \
+	X(easy_reset) \
+	X(easy_setopt) \
+	X(easy_strerror) \
+	X(free) \
+	X(getdate) \
+	X(global_cleanup) \
+	X(global_init) \
+	X(multi_add_handle) \
+	X(multi_assign) \
+	X(multi_cleanup) \
+	X(multi_info_read) \
+	X(multi_init) \
+	X(multi_remove_handle) \
+	X(multi_setopt) \
+	X(multi_socket_action) \
+	X(multi_strerror) \
+	X(slist_append) \
+	X(slist_free_all) \
+	X(url) \
+	X(url_cleanup) \
+	X(url_get) \
+	X(url_set) \
+	X(url_strerror)
+
+static struct {
+#define X(n) __typeof__(curl_##n) *n;
+	CURL_FUNCS(X)
+#undef X
+} lc;
+
+static int
+load_curl(char *err, size_t errlen)
+{
+	static void *dl;
+	void *p;
+
+	if (dl != NULL)
+		return 0;
+	if ((p = dlopen(CURL_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL)
+		return errf(err, errlen, "cannot load libcurl (%s); install "
+		    "it: apt-get install libcurl4", dlerror());
+#define X(n)                                                                   \
+	if ((*(void **)&lc.n = dlsym(p, "curl_" #n)) == NULL)                  \
+		return errf(err, errlen, "libcurl lacks curl_" #n);
+	CURL_FUNCS(X)
+#undef X
+	dl = p;
+	return 0;
+}
 
 /* Where Debian, Fedora and Alpine keep the system trust as one PEM file. */
 static const char *const system_bundles[] = {
@@ -294,9 +358,11 @@ http_new(uv_loop_t *loop, const struct http_opts *opts, char *err,
 		errf(err, errlen, "http: negative connect timeout");
 		return NULL;
 	}
-	if ((rc = curl_global_init(CURL_GLOBAL_DEFAULT)) != CURLE_OK) {
+	if (load_curl(err, errlen) == -1)
+		return NULL;
+	if ((rc = lc.global_init(CURL_GLOBAL_DEFAULT)) != CURLE_OK) {
 		errf(err, errlen, "curl_global_init: %s",
-		    curl_easy_strerror(rc));
+		    lc.easy_strerror(rc));
 		return NULL;
 	}
 
@@ -321,22 +387,22 @@ http_new(uv_loop_t *loop, const struct http_opts *opts, char *err,
 	    -1)
 		goto fail;
 
-	if ((h->multi = curl_multi_init()) == NULL) {
+	if ((h->multi = lc.multi_init()) == NULL) {
 		errf(err, errlen, "curl_multi_init failed");
 		goto fail;
 	}
-	if ((mc = curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION,
+	if ((mc = lc.multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION,
 		 on_curl_socket)) != CURLM_OK ||
-	    (mc = curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h)) !=
+	    (mc = lc.multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h)) !=
 		CURLM_OK ||
-	    (mc = curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION,
+	    (mc = lc.multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION,
 		 on_curl_timer)) != CURLM_OK ||
-	    (mc = curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h)) !=
+	    (mc = lc.multi_setopt(h->multi, CURLMOPT_TIMERDATA, h)) !=
 		CURLM_OK ||
-	    (mc = curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS,
+	    (mc = lc.multi_setopt(h->multi, CURLMOPT_MAXCONNECTS,
 		 (long)h->max_transfers + HTTP_SPARE_CONNS)) != CURLM_OK) {
 		errf(err, errlen, "curl_multi_setopt: %s",
-		    curl_multi_strerror(mc));
+		    lc.multi_strerror(mc));
 		goto fail;
 	}
 
@@ -348,7 +414,7 @@ http_new(uv_loop_t *loop, const struct http_opts *opts, char *err,
 	if ((r = uv_timer_init(loop, &h->admit)) != 0) {
 		errf(err, errlen, "uv_timer_init: %s", uv_strerror(r));
 		/* The first timer exists: h is freed in its close callback. */
-		(void)curl_multi_cleanup(h->multi);
+		(void)lc.multi_cleanup(h->multi);
 		h->multi = NULL;
 		h->closing = 1;
 		h->nhandles = 1;
@@ -359,12 +425,12 @@ http_new(uv_loop_t *loop, const struct http_opts *opts, char *err,
 
 fail:
 	if (h->multi != NULL)
-		(void)curl_multi_cleanup(h->multi);
+		(void)lc.multi_cleanup(h->multi);
 	free(h->spare);
 	free(h->ca);
 	free(h->user_agent);
 	free(h);
-	curl_global_cleanup();
+	lc.global_cleanup();
 	return NULL;
 }
 
@@ -376,7 +442,7 @@ http_destroy(struct http *h)
 	free(h->ca);
 	free(h->user_agent);
 	free(h);
-	curl_global_cleanup();
+	lc.global_cleanup();
 }
 
 static void
@@ -433,24 +499,24 @@ http_free(struct http *h)
 		xfer_free(x);
 	}
 	while ((x = TAILQ_FIRST(&h->running)) != NULL) {
-		if ((mc = curl_multi_remove_handle(h->multi, x->easy)) !=
+		if ((mc = lc.multi_remove_handle(h->multi, x->easy)) !=
 		    CURLM_OK)
 			log_warnx("http: curl_multi_remove_handle: %s",
-			    curl_multi_strerror(mc));
+			    lc.multi_strerror(mc));
 		TAILQ_REMOVE(&h->running, x, entry);
 		xfer_free(x);
 	}
 	h->nqueued = h->nrunning = 0;
 	while (h->nspare > 0)
-		curl_easy_cleanup(h->spare[--h->nspare]);
+		lc.easy_cleanup(h->spare[--h->nspare]);
 
 	/*
 	 * (b) Close the cached connections. This may call on_curl_socket()
 	 * and on_curl_timer(), which is why the timer is still open here.
 	 */
-	if ((mc = curl_multi_cleanup(h->multi)) != CURLM_OK)
+	if ((mc = lc.multi_cleanup(h->multi)) != CURLM_OK)
 		log_warnx("http: curl_multi_cleanup: %s",
-		    curl_multi_strerror(mc));
+		    lc.multi_strerror(mc));
 	h->multi = NULL;
 
 	/* (c) Any socket curl did not say goodbye to, then the timers. */
@@ -536,10 +602,10 @@ on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp,
 				}
 				LIST_INSERT_HEAD(&h->socks, sk, entry);
 			}
-			if ((mc = curl_multi_assign(h->multi, s, sk)) !=
+			if ((mc = lc.multi_assign(h->multi, s, sk)) !=
 			    CURLM_OK) {
 				log_warnx("http: curl_multi_assign: %s",
-				    curl_multi_strerror(mc));
+				    lc.multi_strerror(mc));
 				sock_close(sk);
 				return -1;
 			}
@@ -698,7 +764,7 @@ describe(struct http_xfer *x, enum http_result res, CURLcode rc)
 	else {
 		text = x->errbuf;
 		if (text[0] == '\0' || strchr(text, '?') != NULL)
-			text = curl_easy_strerror(rc);
+			text = lc.easy_strerror(rc);
 		(void)snprintf(x->msg, sizeof(x->msg), "%s (curl error %d)",
 		    text, (int)rc);
 	}
@@ -739,16 +805,16 @@ complete(struct http *h, CURL *easy, CURLcode rc)
 	char *priv = NULL;
 	long status = 0;
 
-	if (curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv) != CURLE_OK ||
+	if (lc.easy_getinfo(easy, CURLINFO_PRIVATE, &priv) != CURLE_OK ||
 	    priv == NULL)
 		fatalx("http: finished transfer without its private pointer");
 	x = (struct http_xfer *)(void *)priv;
-	if (curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status) !=
+	if (lc.easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status) !=
 	    CURLE_OK)
 		status = 0;
-	if ((mc = curl_multi_remove_handle(h->multi, easy)) != CURLM_OK)
+	if ((mc = lc.multi_remove_handle(h->multi, easy)) != CURLM_OK)
 		log_warnx("http: curl_multi_remove_handle: %s",
-		    curl_multi_strerror(mc));
+		    lc.multi_strerror(mc));
 	TAILQ_REMOVE(&h->running, x, entry);
 	h->nrunning--;
 	res = result_of(x, rc);
@@ -770,7 +836,7 @@ drain(struct http *h)
 	int left;
 
 	while (!h->closing &&
-	    (m = curl_multi_info_read(h->multi, &left)) != NULL) {
+	    (m = lc.multi_info_read(h->multi, &left)) != NULL) {
 		if (m->msg != CURLMSG_DONE)
 			continue;
 		/* 'm' dies with curl_multi_remove_handle(): copy first. */
@@ -787,11 +853,11 @@ socket_action(struct http *h, curl_socket_t s, int flags)
 	CURLMcode mc;
 	int running;
 
-	mc = curl_multi_socket_action(h->multi, s, flags, &running);
+	mc = lc.multi_socket_action(h->multi, s, flags, &running);
 	/* BAD_SOCKET: curl already dropped that socket; nothing to do. */
 	if (mc != CURLM_OK && mc != CURLM_BAD_SOCKET)
 		log_warnx("http: curl_multi_socket_action: %s",
-		    curl_multi_strerror(mc));
+		    lc.multi_strerror(mc));
 	drain(h);
 }
 
@@ -836,8 +902,10 @@ schedule_admit(struct http *h)
 }
 
 /*
- * Move queued transfers into the multi handle while there is room.
- * curl_multi_add_handle() arms curl's timer, which starts the transfer.
+ * Move queued transfers into the multi handle while there is room, and
+ * start them at once: curl_multi_add_handle() asks for a 0 ms timeout,
+ * which on_curl_timer() must turn into 1 ms, and a kept-alive connection
+ * would then idle for that millisecond before every request.
  */
 static void
 on_admit(uv_timer_t *t)
@@ -845,6 +913,7 @@ on_admit(uv_timer_t *t)
 	struct http *h = container_of(t, struct http, admit);
 	struct http_xfer *x;
 	CURLMcode mc;
+	int added = 0;
 
 	while (!h->closing && h->nrunning < h->max_transfers &&
 	    (x = TAILQ_FIRST(&h->queue)) != NULL) {
@@ -854,18 +923,21 @@ on_admit(uv_timer_t *t)
 			deliver(x, HTTP_E_OTHER, 0);
 			continue;
 		}
-		if ((mc = curl_multi_add_handle(h->multi, x->easy)) !=
+		if ((mc = lc.multi_add_handle(h->multi, x->easy)) !=
 		    CURLM_OK) {
 			(void)snprintf(x->msg, sizeof(x->msg),
 			    "curl_multi_add_handle: %s",
-			    curl_multi_strerror(mc));
+			    lc.multi_strerror(mc));
 			deliver(x, HTTP_E_OTHER, 0);
 			continue;
 		}
 		x->state = XFER_RUNNING;
 		TAILQ_INSERT_TAIL(&h->running, x, entry);
 		h->nrunning++;
+		added = 1;
 	}
+	if (added && !h->closing)
+		socket_action(h, CURL_SOCKET_TIMEOUT, 0);
 }
 
 /* write(2) all of it, across short writes and EINTR. */
@@ -962,7 +1034,7 @@ parse_retry_after(const char *s, size_t len)
 		return -1;
 	memcpy(date, s, len);
 	date[len] = '\0';
-	if ((t = curl_getdate(date, NULL)) == -1)
+	if ((t = lc.getdate(date, NULL)) == -1)
 		return -1;
 	delta = (int64_t)t - now_unix();
 	if (delta < 0)
@@ -1007,13 +1079,13 @@ check_url(const struct http *h, const char *url, int *https, char *err,
 	CURLU *u;
 	int rv = -1;
 
-	if ((u = curl_url()) == NULL)
+	if ((u = lc.url()) == NULL)
 		fatalx("out of memory parsing a URL");
-	if ((uc = curl_url_set(u, CURLUPART_URL, url, 0)) != CURLUE_OK ||
-	    (uc = curl_url_get(u, CURLUPART_SCHEME, &scheme, 0)) !=
+	if ((uc = lc.url_set(u, CURLUPART_URL, url, 0)) != CURLUE_OK ||
+	    (uc = lc.url_get(u, CURLUPART_SCHEME, &scheme, 0)) !=
 		CURLUE_OK) {
 		errf(err, errlen, "bad URL %s: %s",
-		    log_url(url, safe, sizeof(safe)), curl_url_strerror(uc));
+		    log_url(url, safe, sizeof(safe)), lc.url_strerror(uc));
 		goto out;
 	}
 	if (strcasecmp(scheme, "https") == 0)
@@ -1028,8 +1100,8 @@ check_url(const struct http *h, const char *url, int *https, char *err,
 	}
 	rv = 0;
 out:
-	curl_free(scheme);
-	curl_url_cleanup(u);
+	lc.free(scheme);
+	lc.url_cleanup(u);
 	return rv;
 }
 
@@ -1038,7 +1110,7 @@ slist_add(struct curl_slist *l, const char *s)
 {
 	struct curl_slist *n;
 
-	if ((n = curl_slist_append(l, s)) == NULL)
+	if ((n = lc.slist_append(l, s)) == NULL)
 		fatalx("out of memory building request headers");
 	return n;
 }
@@ -1078,7 +1150,7 @@ xfer_setup(struct http_xfer *x)
 #define SET(opt, val)                                                          \
 	do {                                                                   \
 		if (rc == CURLE_OK)                                            \
-			rc = curl_easy_setopt(e, opt, val);                    \
+			rc = lc.easy_setopt(e, opt, val);                    \
 	} while (0)
 
 	SET(CURLOPT_PRIVATE, x);
@@ -1204,14 +1276,14 @@ xfer_prepare(struct http_xfer *x)
 
 	if (x->h->nspare > 0)
 		x->easy = x->h->spare[--x->h->nspare];
-	else if ((x->easy = curl_easy_init()) == NULL) {
+	else if ((x->easy = lc.easy_init()) == NULL) {
 		(void)snprintf(x->msg, sizeof(x->msg),
 		    "curl_easy_init failed");
 		return -1;
 	}
 	if ((rc = xfer_setup(x)) != CURLE_OK) {
 		(void)snprintf(x->msg, sizeof(x->msg),
-		    "curl_easy_setopt: %s", curl_easy_strerror(rc));
+		    "curl_easy_setopt: %s", lc.easy_strerror(rc));
 		return -1;
 	}
 	/* curl copied the URL. */
@@ -1227,11 +1299,11 @@ xfer_free(struct http_xfer *x)
 
 	if (x->easy != NULL && !h->closing && h->nspare < h->max_transfers) {
 		/* Out of the multi handle by now: keep it for the next. */
-		curl_easy_reset(x->easy);
+		lc.easy_reset(x->easy);
 		h->spare[h->nspare++] = x->easy;
 	} else if (x->easy != NULL)
-		curl_easy_cleanup(x->easy);
-	curl_slist_free_all(x->headers);
+		lc.easy_cleanup(x->easy);
+	lc.slist_free_all(x->headers);
 	buf_free(&x->body);
 	free(x->url);
 	free(x->postbody);
@@ -1253,10 +1325,10 @@ http_cancel(struct http_xfer *x)
 		h->nqueued--;
 		break;
 	case XFER_RUNNING:
-		if ((mc = curl_multi_remove_handle(h->multi, x->easy)) !=
+		if ((mc = lc.multi_remove_handle(h->multi, x->easy)) !=
 		    CURLM_OK)
 			log_warnx("http: curl_multi_remove_handle: %s",
-			    curl_multi_strerror(mc));
+			    lc.multi_strerror(mc));
 		TAILQ_REMOVE(&h->running, x, entry);
 		h->nrunning--;
 		schedule_admit(h);

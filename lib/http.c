@@ -24,7 +24,9 @@
  *
  * Admission: at most 'max_transfers' easy handles are in the multi handle at
  * once; the rest wait in a FIFO and are added from a zero-delay libuv timer
- * (the 'admit' timer), so curl's per-transfer clocks start only when a
+ * (the 'admit' timer), or by drain() as soon as finished transfers free
+ * their slots, before their owners are told, so the server is never idle
+ * while we handle its answers. curl's per-transfer clocks start only when a
  * transfer really runs, and 'done' is always called from the loop. A
  * waiting transfer holds only its copied request (URL, header list, body):
  * its easy handle (about 5.4 KiB in libcurl 7.88) is taken when it is
@@ -169,11 +171,16 @@ struct sock {
 	LIST_ENTRY(sock) entry; /* h->socks, until the poll is closed */
 };
 
-enum xfer_state { XFER_QUEUED, XFER_RUNNING, XFER_DONE };
+enum xfer_state {
+	XFER_QUEUED,   /* h->queue */
+	XFER_RUNNING,  /* h->running, in the multi handle */
+	XFER_FINISHED, /* h->finished, out of the multi, owner not told yet */
+	XFER_DONE,     /* in its 'done' callback */
+};
 
 struct http_xfer {
 	struct http *h;
-	TAILQ_ENTRY(http_xfer) entry; /* h->queue or h->running */
+	TAILQ_ENTRY(http_xfer) entry; /* h->queue, running or finished */
 	enum xfer_state state;
 	CURL *easy;		    /* made when admitted (xfer_prepare()) */
 	struct curl_slist *headers; /* owned; curl does not copy it */
@@ -194,6 +201,8 @@ struct http_xfer {
 	int too_large;	  /* the write callback refused bytes over the cap */
 	int write_errno;  /* write(2) to 'fd' failed with this */
 	long retry_after; /* from the last response's header, or -1 */
+	enum http_result res; /* XFER_FINISHED: the outcome ... */
+	long status;	      /* ... and the HTTP status, 0 when none */
 
 	char logurl[HTTP_LOGURL];	/* the URL without its query */
 	char errbuf[CURL_ERROR_SIZE];	/* CURLOPT_ERRORBUFFER */
@@ -210,6 +219,8 @@ struct http {
 	LIST_HEAD(, sock) socks;
 	struct xfer_list queue;	  /* waiting, FIFO */
 	struct xfer_list running; /* in the multi handle */
+	struct xfer_list finished; /* to be delivered by drain() */
+	int draining;		   /* drain() is running */
 	int nqueued;
 	int nrunning;
 	CURL **spare; /* reset easy handles for the next transfers */
@@ -371,6 +382,7 @@ http_new(uv_loop_t *loop, const struct http_opts *opts, char *err,
 	LIST_INIT(&h->socks);
 	TAILQ_INIT(&h->queue);
 	TAILQ_INIT(&h->running);
+	TAILQ_INIT(&h->finished);
 	h->max_transfers = opts->max_transfers;
 	h->spare = xcalloc((size_t)h->max_transfers, sizeof(*h->spare));
 	h->allow_http = opts->allow_http != 0;
@@ -504,6 +516,10 @@ http_free(struct http *h)
 			log_warnx("http: curl_multi_remove_handle: %s",
 			    lc.multi_strerror(mc));
 		TAILQ_REMOVE(&h->running, x, entry);
+		xfer_free(x);
+	}
+	while ((x = TAILQ_FIRST(&h->finished)) != NULL) {
+		TAILQ_REMOVE(&h->finished, x, entry);
 		xfer_free(x);
 	}
 	h->nqueued = h->nrunning = 0;
@@ -772,13 +788,13 @@ describe(struct http_xfer *x, enum http_result res, CURLcode rc)
 
 /* Hand the outcome to the owner, then free the transfer. */
 static void
-deliver(struct http_xfer *x, enum http_result res, long status)
+deliver(struct http_xfer *x)
 {
 	struct http_response resp;
 
 	memset(&resp, 0, sizeof(resp));
-	resp.result = res;
-	resp.status = status;
+	resp.result = x->res;
+	resp.status = x->status;
 	if (x->fd >= 0)
 		resp.body = NULL;
 	else
@@ -788,14 +804,25 @@ deliver(struct http_xfer *x, enum http_result res, long status)
 	resp.retry_after = x->retry_after;
 	resp.error = x->msg;
 	log_debug("http: %s %s: %s, status %ld, %zu bytes%s%s",
-	    x->post ? "POST" : "GET", x->logurl, result_name(res), status,
-	    x->nbytes, res == HTTP_OK ? "" : ": ", x->msg);
+	    x->post ? "POST" : "GET", x->logurl, result_name(x->res),
+	    x->status, x->nbytes, x->res == HTTP_OK ? "" : ": ", x->msg);
 	x->state = XFER_DONE;
 	x->done(&resp, x->arg);
 	xfer_free(x);
 }
 
-/* A CURLMSG_DONE: take the easy handle out of the multi and report. */
+/* The transfer is over: it waits in h->finished for drain() to report. */
+static void
+finish(struct http *h, struct http_xfer *x, enum http_result res,
+    long status)
+{
+	x->res = res;
+	x->status = status;
+	x->state = XFER_FINISHED;
+	TAILQ_INSERT_TAIL(&h->finished, x, entry);
+}
+
+/* A CURLMSG_DONE: take the easy handle out of the multi. */
 static void
 complete(struct http *h, CURL *easy, CURLcode rc)
 {
@@ -819,31 +846,84 @@ complete(struct http *h, CURL *easy, CURLcode rc)
 	h->nrunning--;
 	res = result_of(x, rc);
 	describe(x, res, rc);
-	deliver(x, res, status);
+	finish(h, x, res, status);
 }
 
 /*
- * Report every finished transfer. A 'done' callback may call http_start(),
- * http_cancel() or even http_free(); 'h' itself stays valid until its close
- * callbacks run, so checking h->closing after each one is safe.
+ * Move queued transfers into the multi handle while there is room, and
+ * start them at once: curl_multi_add_handle() asks for a 0 ms timeout,
+ * which on_curl_timer() must turn into 1 ms, and a kept-alive connection
+ * would then idle for that millisecond before every request. Whatever
+ * finishes meanwhile is left for drain().
+ */
+static void
+start_queued(struct http *h)
+{
+	struct http_xfer *x;
+	CURLMcode mc;
+	int added = 0, running;
+
+	while (!h->closing && h->nrunning < h->max_transfers &&
+	    (x = TAILQ_FIRST(&h->queue)) != NULL) {
+		TAILQ_REMOVE(&h->queue, x, entry);
+		h->nqueued--;
+		if (xfer_prepare(x) == -1) {
+			finish(h, x, HTTP_E_OTHER, 0);
+			continue;
+		}
+		if ((mc = lc.multi_add_handle(h->multi, x->easy)) !=
+		    CURLM_OK) {
+			(void)snprintf(x->msg, sizeof(x->msg),
+			    "curl_multi_add_handle: %s",
+			    lc.multi_strerror(mc));
+			finish(h, x, HTTP_E_OTHER, 0);
+			continue;
+		}
+		x->state = XFER_RUNNING;
+		TAILQ_INSERT_TAIL(&h->running, x, entry);
+		h->nrunning++;
+		added = 1;
+	}
+	if (added && (mc = lc.multi_socket_action(h->multi,
+			  CURL_SOCKET_TIMEOUT, 0, &running)) != CURLM_OK)
+		log_warnx("http: curl_multi_socket_action: %s",
+		    lc.multi_strerror(mc));
+}
+
+/*
+ * Report every finished transfer. The slots they free are filled from the
+ * queue before their owners are told, so that the server works on the next
+ * requests while the answers are handled. A 'done' callback may call
+ * http_start(), http_cancel() or even http_free(); 'h' itself stays valid
+ * until its close callbacks run, so checking h->closing after each one is
+ * safe. Not reentered: a nested call leaves the work to the outer one.
  */
 static void
 drain(struct http *h)
 {
+	struct http_xfer *x;
 	CURLMsg *m;
-	CURL *easy;
-	CURLcode rc;
 	int left;
 
-	while (!h->closing &&
-	    (m = lc.multi_info_read(h->multi, &left)) != NULL) {
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		/* 'm' dies with curl_multi_remove_handle(): copy first. */
-		easy = m->easy_handle;
-		rc = m->data.result;
-		complete(h, easy, rc);
+	if (h->draining)
+		return;
+	h->draining = 1;
+	for (;;) {
+		/* 'm' dies with curl_multi_remove_handle(): complete() gets
+		 * copies. */
+		while (!h->closing &&
+		    (m = lc.multi_info_read(h->multi, &left)) != NULL)
+			if (m->msg == CURLMSG_DONE)
+				complete(h, m->easy_handle, m->data.result);
+		if (h->closing || TAILQ_EMPTY(&h->finished))
+			break;
+		start_queued(h);
+		while (!h->closing && (x = TAILQ_FIRST(&h->finished)) != NULL) {
+			TAILQ_REMOVE(&h->finished, x, entry);
+			deliver(x);
+		}
 	}
+	h->draining = 0;
 	schedule_admit(h);
 }
 
@@ -901,43 +981,14 @@ schedule_admit(struct http *h)
 		fatalx("http: uv_timer_start: %s", uv_strerror(r));
 }
 
-/*
- * Move queued transfers into the multi handle while there is room, and
- * start them at once: curl_multi_add_handle() asks for a 0 ms timeout,
- * which on_curl_timer() must turn into 1 ms, and a kept-alive connection
- * would then idle for that millisecond before every request.
- */
+/* Transfers queued from 'done' callbacks or http_start(), on the loop. */
 static void
 on_admit(uv_timer_t *t)
 {
 	struct http *h = container_of(t, struct http, admit);
-	struct http_xfer *x;
-	CURLMcode mc;
-	int added = 0;
 
-	while (!h->closing && h->nrunning < h->max_transfers &&
-	    (x = TAILQ_FIRST(&h->queue)) != NULL) {
-		TAILQ_REMOVE(&h->queue, x, entry);
-		h->nqueued--;
-		if (xfer_prepare(x) == -1) {
-			deliver(x, HTTP_E_OTHER, 0);
-			continue;
-		}
-		if ((mc = lc.multi_add_handle(h->multi, x->easy)) !=
-		    CURLM_OK) {
-			(void)snprintf(x->msg, sizeof(x->msg),
-			    "curl_multi_add_handle: %s",
-			    lc.multi_strerror(mc));
-			deliver(x, HTTP_E_OTHER, 0);
-			continue;
-		}
-		x->state = XFER_RUNNING;
-		TAILQ_INSERT_TAIL(&h->running, x, entry);
-		h->nrunning++;
-		added = 1;
-	}
-	if (added && !h->closing)
-		socket_action(h, CURL_SOCKET_TIMEOUT, 0);
+	start_queued(h);
+	drain(h);
 }
 
 /* write(2) all of it, across short writes and EINTR. */
@@ -1323,6 +1374,9 @@ http_cancel(struct http_xfer *x)
 	case XFER_QUEUED:
 		TAILQ_REMOVE(&h->queue, x, entry);
 		h->nqueued--;
+		break;
+	case XFER_FINISHED:
+		TAILQ_REMOVE(&h->finished, x, entry);
 		break;
 	case XFER_RUNNING:
 		if ((mc = lc.multi_remove_handle(h->multi, x->easy)) !=

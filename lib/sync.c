@@ -1146,57 +1146,52 @@ on_dl_done(const struct http_response *r, void *arg)
 {
 	struct dl *d = arg;
 	struct job *j = d->job;
-	char err[ERRLEN], *rel = NULL;
-	int fd = d->fd;
+	char err[ERRLEN], id[21], *tmp = d->tmpname, *rel = NULL;
+	int fd = d->fd, keep_old = d->keep_old, rc;
 
-	d->fd = -1;
+	/* Out of the job first: a failure below releases the job. */
+	memcpy(id, d->id, sizeof(id));
+	d->tmpname = NULL;
+	dl_free(d);
 	if (r->result == HTTP_OK && r->status == 200) {
-		if (covers_commit(j->dfd, fd, j->acct.name, d->id, d->tmpname,
-			r->head, r->len, &rel, err, sizeof(err)) == 0) {
+		if (covers_commit(j->dfd, fd, j->acct.name, id, tmp, r->head,
+			r->len, &rel, err, sizeof(err)) == 0) {
 			j->res.covers++;
-			if (stage_cover(j, d->id, rel) == -1) {
-				dl_free(d);
-				return;
-			}
+			rc = stage_cover(j, id, rel);
 		} else {
 			log_warnx("%s: %s", j->acct.name, err);
-			if (cover_failed(j, d->id, d->keep_old) == -1) {
-				dl_free(d);
-				return;
-			}
+			rc = cover_failed(j, id, keep_old);
 		}
-		dl_free(d);
-		progress(j, "covers");
-		covers_pump(j);
+		free(tmp);
+		if (rc == 0) {
+			progress(j, "covers");
+			covers_pump(j);
+		}
 		return;
 	}
-	covers_discard(j->dfd, fd, d->tmpname);
+	covers_discard(j->dfd, fd, tmp);
+	free(tmp);
 	if (r->result == HTTP_E_WRITE) {
-		dl_free(d);
 		job_fail(j, "error", "cannot write covers: %s", r->error);
 		return;
 	}
 	if (r->result == HTTP_OK && r->status == 403 && j->pass == 1) {
 		/* The signed URL expired: ask video/query for a fresh one. */
-		if (store_stage_expired(j->e->o.store, j->acct.name, d->id,
-			err, sizeof(err)) == -1) {
-			dl_free(d);
+		if (store_stage_expired(j->e->o.store, j->acct.name, id, err,
+			sizeof(err)) == -1) {
 			job_fail(j, "error", "%s", err);
 			return;
 		}
 	} else {
 		if (r->result == HTTP_OK)
-			log_warnx("%s: cover %s: HTTP %ld", j->acct.name,
-			    d->id, r->status);
+			log_warnx("%s: cover %s: HTTP %ld", j->acct.name, id,
+			    r->status);
 		else
-			log_warnx("%s: cover %s: %s", j->acct.name, d->id,
+			log_warnx("%s: cover %s: %s", j->acct.name, id,
 			    r->error);
-		if (cover_failed(j, d->id, d->keep_old) == -1) {
-			dl_free(d);
+		if (cover_failed(j, id, keep_old) == -1)
 			return;
-		}
 	}
-	dl_free(d);
 	covers_pump(j);
 }
 

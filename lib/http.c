@@ -99,32 +99,32 @@
  * time of the commands that never use the network (`videos`, `status`,
  * `export`): about 5 ms of a 6 ms `tiktok-mirror --version` here.
  */
-#define CURL_FUNCS(X) \
-	X(easy_cleanup) \
-	X(easy_getinfo) \
-	X(easy_init) \
-	X(easy_reset) \
-	X(easy_setopt) \
-	X(easy_strerror) \
-	X(free) \
-	X(getdate) \
-	X(global_cleanup) \
-	X(global_init) \
-	X(multi_add_handle) \
-	X(multi_assign) \
-	X(multi_cleanup) \
-	X(multi_info_read) \
-	X(multi_init) \
-	X(multi_remove_handle) \
-	X(multi_setopt) \
-	X(multi_socket_action) \
-	X(multi_strerror) \
-	X(slist_append) \
-	X(slist_free_all) \
-	X(url) \
-	X(url_cleanup) \
-	X(url_get) \
-	X(url_set) \
+#define CURL_FUNCS(X)                                                          \
+	X(easy_cleanup)                                                        \
+	X(easy_getinfo)                                                        \
+	X(easy_init)                                                           \
+	X(easy_reset)                                                          \
+	X(easy_setopt)                                                         \
+	X(easy_strerror)                                                       \
+	X(free)                                                                \
+	X(getdate)                                                             \
+	X(global_cleanup)                                                      \
+	X(global_init)                                                         \
+	X(multi_add_handle)                                                    \
+	X(multi_assign)                                                        \
+	X(multi_cleanup)                                                       \
+	X(multi_info_read)                                                     \
+	X(multi_init)                                                          \
+	X(multi_remove_handle)                                                 \
+	X(multi_setopt)                                                        \
+	X(multi_socket_action)                                                 \
+	X(multi_strerror)                                                      \
+	X(slist_append)                                                        \
+	X(slist_free_all)                                                      \
+	X(url)                                                                 \
+	X(url_cleanup)                                                         \
+	X(url_get)                                                             \
+	X(url_set)                                                             \
 	X(url_strerror)
 
 static struct {

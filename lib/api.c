@@ -201,6 +201,8 @@ parse_video(const struct json *j, int t, struct video *v, char *err,
 	}
 	memcpy(v->id, id, strlen(id) + 1);
 	free(id);
+	/* json_get_int() says nothing about a member that is absent. */
+	snprintf(err, errlen, "create_time: missing");
 	if (json_get_int(j, t, "create_time", 0, INT64_MAX / 1000,
 		&v->create_time, err, errlen) != 0) {
 		char e2[ERRLEN];

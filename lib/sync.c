@@ -451,10 +451,16 @@ api_schedule(struct job *j, int64_t delay_ms)
 	if (j->call.ep != EP_TOKEN)
 		delay_ms += ratelimit_reserve(&e->rl[j->call.ep],
 		    now + delay_ms);
-	if (delay_ms > 0)
+	if (delay_ms > 0) {
+		/*
+		 * From now, not from when the loop last woke: a long turn
+		 * (an apply, a batch of answers) would cut a Retry-After or
+		 * a rate-limit wait short.
+		 */
+		uv_update_time(e->o.loop);
 		uv_timer_start(&j->timer, on_api_timer,
 		    clock_timer_ms(delay_ms), 0);
-	else
+	} else
 		api_send(j);
 }
 

@@ -27,24 +27,14 @@
 #include "covers.h"
 #include "daemon.h"
 #include "http.h"
-#include "lock.h"
 #include "log.h"
+#include "mirror.h"
 #include "oauth.h"
 #include "secrets.h"
 #include "store.h"
 #include "util.h"
 
 #define REVOKE_TIMEOUT_MS 30000
-
-/* What revoke and forget open: the lock, the mirror, the secrets file. */
-struct tool {
-	uv_loop_t loop;
-	int loop_ok;
-	int lockfd;
-	struct store *store;
-	struct secrets *secrets;
-	struct http *http;
-};
 
 /* One request's answer. */
 struct reply {
@@ -55,74 +45,6 @@ struct reply {
 	size_t len;
 	char error[ERRLEN];
 };
-
-static void
-tool_close(struct tool *t)
-{
-	http_free(t->http);
-	t->http = NULL;
-	if (t->loop_ok) {
-		uv_run(&t->loop, UV_RUN_DEFAULT);
-		if (uv_loop_close(&t->loop) != 0)
-			log_err("internal error: event loop handles left open");
-		t->loop_ok = 0;
-	}
-	secrets_close(t->secrets);
-	t->secrets = NULL;
-	store_close(t->store);
-	t->store = NULL;
-	if (t->lockfd != -1)
-		close(t->lockfd);
-	t->lockfd = -1;
-}
-
-/* Take the lock and open what 'what' needs. Returns 0 or an exit status. */
-static int
-tool_open(struct tool *t, const struct cfg *cfg, const char *what,
-    int with_http)
-{
-	struct http_opts ho;
-	char err[ERRLEN];
-	pid_t holder;
-
-	memset(t, 0, sizeof(*t));
-	t->lockfd = lock_take(cfg->database, &holder, err, sizeof(err));
-	if (t->lockfd == -1) {
-		if (holder != 0)
-			log_err("%s (pid %ld); %s writes the mirror, which only "
-				"one process may do: stop the daemon, run %s "
-				"again, then start the daemon",
-			    err, (long)holder, what, what);
-		else
-			log_err("%s", err);
-		return EXIT_FAIL;
-	}
-	t->store = store_open(cfg->database, err, sizeof(err));
-	if (t->store == NULL)
-		goto fail;
-	t->secrets = secrets_open(cfg->secrets, err, sizeof(err));
-	if (t->secrets == NULL)
-		goto fail;
-	if (!with_http)
-		return 0;
-	if (uv_loop_init(&t->loop) != 0) {
-		snprintf(err, sizeof(err), "cannot start the event loop");
-		goto fail;
-	}
-	t->loop_ok = 1;
-	memset(&ho, 0, sizeof(ho));
-	ho.ca_file = cfg->ca_file;
-	ho.allow_http = strncmp(cfg->api_url, "http://", 7) == 0;
-	ho.max_transfers = 1;
-	t->http = http_new(&t->loop, &ho, err, sizeof(err));
-	if (t->http == NULL)
-		goto fail;
-	return 0;
-fail:
-	log_err("%s", err);
-	tool_close(t);
-	return EXIT_FAIL;
-}
 
 static void
 on_reply(const struct http_response *r, void *arg)
@@ -150,7 +72,7 @@ reply_clear(struct reply *rp)
 
 /* POST the form 'body' (wiped and freed) to the OAuth endpoint 'path'. */
 static int
-post_form(struct tool *t, const struct cfg *cfg, const char *path,
+post_form(struct mirror *t, const struct cfg *cfg, const char *path,
     char *body, struct reply *rp)
 {
 	const char *hdrs[] = {"Content-Type: application/x-www-form-urlencoded",
@@ -190,7 +112,7 @@ post_form(struct tool *t, const struct cfg *cfg, const char *path,
  * Returns 0, 1 when TikTok no longer accepts the grant, or -1.
  */
 static int
-refresh(struct tool *t, const struct cfg *cfg, const char *name,
+refresh(struct mirror *t, const struct cfg *cfg, const char *name,
     struct tokens *tok)
 {
 	struct reply rp;
@@ -251,7 +173,7 @@ cmd_revoke(struct ctx *c, int argc, char **argv)
 	static const char USE[] = "usage: revoke NAME";
 	struct tokens tok;
 	struct reply rp;
-	struct tool t;
+	struct mirror t;
 	const char *name;
 	char err[ERRLEN], oerr[64], *why = NULL;
 	int rc, got, configured, ch;
@@ -267,7 +189,7 @@ cmd_revoke(struct ctx *c, int argc, char **argv)
 	if (!valid_name(name))
 		return usage_error("'%s' is not an account name", name);
 	configured = cfg_account(&c->cfg, name) != NULL;
-	if ((rc = tool_open(&t, &c->cfg, "revoke", 1)) != 0)
+	if ((rc = mirror_open_tool(&t, &c->cfg, "revoke", 1)) != 0)
 		return rc;
 	got = secrets_get(t.secrets, name, &tok, err, sizeof(err));
 	if (got == -1) {
@@ -358,7 +280,7 @@ cmd_revoke(struct ctx *c, int argc, char **argv)
 out:
 	free(why);
 	tokens_clear(&tok);
-	tool_close(&t);
+	(void)mirror_close(&t);
 	return rc;
 }
 
@@ -380,7 +302,7 @@ cmd_forget(struct ctx *c, int argc, char **argv)
 	};
 	struct store_forgotten f;
 	struct tokens tok;
-	struct tool t;
+	struct mirror t;
 	const char *name;
 	char err[ERRLEN], *dir;
 	int ch, yes = 0, rc, files, tokens = 0, had_dir;
@@ -412,7 +334,7 @@ cmd_forget(struct ctx *c, int argc, char **argv)
 		    name, name);
 		return EXIT_USAGE;
 	}
-	if ((rc = tool_open(&t, &c->cfg, "forget", 0)) != 0)
+	if ((rc = mirror_open_tool(&t, &c->cfg, "forget", 0)) != 0)
 		return rc;
 	rc = EXIT_FAIL;
 	dir = path_join(c->cfg.covers, name);
@@ -458,6 +380,6 @@ cmd_forget(struct ctx *c, int argc, char **argv)
 	rc = EXIT_OK;
 out:
 	free(dir);
-	tool_close(&t);
+	(void)mirror_close(&t);
 	return rc;
 }

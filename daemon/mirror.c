@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * What `sync` and `run` share: taking the database lock, opening the
- * mirror, the secrets file and the HTTP engine on one loop, and tearing
- * them down so that uv_loop_close() finds no handle left.
+ * What the commands that write the mirror share: taking the database lock,
+ * opening the mirror, the secrets file and the HTTP engine on one loop
+ * (`sync` and `run` also the sync engine), and tearing them down so that
+ * uv_loop_close() finds no handle left.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "covers.h"
 #include "daemon.h"
 #include "http.h"
 #include "lock.h"
@@ -28,12 +28,13 @@ mirror_open(struct mirror *m, const struct cfg *cfg, int force)
 	return mirror_open_with(m, cfg, &so);
 }
 
-int
-mirror_open_with(struct mirror *m, const struct cfg *cfg,
-    const struct sync_opts *opts)
+/*
+ * The loop, the lock, the mirror and the secrets file. 'what' names the
+ * command for the message when a daemon holds the lock (NULL: sync, run).
+ */
+static int
+open_files(struct mirror *m, const struct cfg *cfg, const char *what)
 {
-	struct http_opts ho;
-	struct sync_opts so;
 	char err[ERRLEN];
 	pid_t holder;
 
@@ -41,42 +42,66 @@ mirror_open_with(struct mirror *m, const struct cfg *cfg,
 	m->lockfd = -1;
 	if (uv_loop_init(&m->loop) != 0) {
 		log_err("cannot start the event loop");
-		return EXIT_FAIL;
+		return -1;
 	}
 	m->loop_ok = 1;
 	m->lockfd = lock_take(cfg->database, &holder, err, sizeof(err));
 	if (m->lockfd == -1) {
-		if (holder != 0)
+		if (holder == 0)
+			log_err("%s", err);
+		else if (what == NULL)
 			log_err("%s (pid %ld); to refresh now, ask it: "
 				"kill -USR1 %ld",
 			    err, (long)holder, (long)holder);
 		else
-			log_err("%s", err);
-		goto fail;
+			log_err("%s (pid %ld); %s writes the mirror, which only "
+				"one process may do: stop the daemon, run %s "
+				"again, then start the daemon",
+			    err, (long)holder, what, what);
+		return -1;
 	}
+	if ((m->store = store_open(cfg->database, err, sizeof(err))) == NULL ||
+	    (m->secrets = secrets_open(cfg->secrets, err, sizeof(err))) ==
+		NULL) {
+		log_err("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* The HTTP engine on the mirror's loop, 'transfers' at once. */
+static int
+open_http(struct mirror *m, const struct cfg *cfg, int transfers)
+{
+	struct http_opts ho;
+	char err[ERRLEN];
+
+	memset(&ho, 0, sizeof(ho));
+	ho.ca_file = cfg->ca_file;
+	ho.allow_http = strncmp(cfg->api_url, "http://", 7) == 0;
+	ho.max_transfers = transfers;
+	if ((m->http = http_new(&m->loop, &ho, err, sizeof(err))) == NULL) {
+		log_err("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+int
+mirror_open_with(struct mirror *m, const struct cfg *cfg,
+    const struct sync_opts *opts)
+{
+	struct sync_opts so;
+	char err[ERRLEN];
+
+	if (open_files(m, cfg, NULL) == -1)
+		goto fail;
 	if (mkdir_p(cfg->covers, 0750, err, sizeof(err)) == -1) {
 		log_err("%s", err);
 		goto fail;
 	}
-	m->store = store_open(cfg->database, err, sizeof(err));
-	if (m->store == NULL) {
-		log_err("%s", err);
+	if (open_http(m, cfg, (int)cfg->concurrency) == -1)
 		goto fail;
-	}
-	m->secrets = secrets_open(cfg->secrets, err, sizeof(err));
-	if (m->secrets == NULL) {
-		log_err("%s", err);
-		goto fail;
-	}
-	memset(&ho, 0, sizeof(ho));
-	ho.ca_file = cfg->ca_file;
-	ho.allow_http = strncmp(cfg->api_url, "http://", 7) == 0;
-	ho.max_transfers = (int)cfg->concurrency;
-	m->http = http_new(&m->loop, &ho, err, sizeof(err));
-	if (m->http == NULL) {
-		log_err("%s", err);
-		goto fail;
-	}
 	so = *opts;
 	so.loop = &m->loop;
 	so.cfg = cfg;
@@ -88,6 +113,18 @@ mirror_open_with(struct mirror *m, const struct cfg *cfg,
 fail:
 	mirror_close(m);
 	return EXIT_FAIL;
+}
+
+int
+mirror_open_tool(struct mirror *m, const struct cfg *cfg, const char *what,
+    int with_http)
+{
+	if (open_files(m, cfg, what) == -1 ||
+	    (with_http && open_http(m, cfg, 1) == -1)) {
+		mirror_close(m);
+		return EXIT_FAIL;
+	}
+	return 0;
 }
 
 int

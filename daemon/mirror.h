@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* The engine `sync` and `run` share: see mirror.c. */
+/* What the commands that write the mirror open: see mirror.c. */
 #ifndef MIRROR_H
 #define MIRROR_H
 
@@ -16,7 +16,7 @@ struct mirror {
 	struct store *store;
 	struct secrets *secrets;
 	struct http *http;
-	struct sync_engine *engine;
+	struct sync_engine *engine; /* sync and run only */
 };
 
 /* Lock, open and wire everything; prints errors. Returns 0 or EXIT_*. */
@@ -27,6 +27,13 @@ int mirror_open(struct mirror *, const struct cfg *, int force);
  */
 int mirror_open_with(struct mirror *, const struct cfg *,
     const struct sync_opts *so);
+/*
+ * For revoke and forget: the lock ('what' names the command when a daemon
+ * holds it), the mirror and the secrets file, and with 'with_http' an HTTP
+ * engine for one transfer; no sync engine. Returns 0 or EXIT_FAIL.
+ */
+int mirror_open_tool(struct mirror *, const struct cfg *, const char *what,
+    int with_http);
 /* Tear down in order and close the loop. Returns 0, or -1 on a leak. */
 int mirror_close(struct mirror *);
 

@@ -1517,6 +1517,30 @@ on_dry_change(const char *id, const char *kind, const char *fields, void *arg)
 		return; /* the count goes on; the caller says some are left out */
 }
 
+/* What store_apply() needs of the job's refresh. */
+static void
+apply_args(struct job *j, struct store_apply *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->now = now_unix();
+	a->open_id = j->open_id;
+	a->display_name = j->display_name;
+	a->next_sync_at = a->now + j->acct.cache;
+	a->token_expires_at = j->tok.access_expires_at;
+	a->refresh_expires_at = j->tok.refresh_expires_at;
+	a->apply_deletions = j->apply_deletions;
+	a->run_id = j->run_id;
+	a->rotating = j->rotating;
+	a->quantity = j->acct.quantity;
+	a->before_ms = j->acct.has_before ? j->acct.before_ms : STORE_NULL;
+	/* A whole long listing read: later refreshes may rotate. */
+	a->archive_cursor = j->rotating ? j->next_archive
+	    : (j->exhausted || j->quota_reached) &&
+		j->pages > ROTATE_HEAD_PAGES ? 0 : -1;
+	a->avatar = j->avatar_rel;
+	a->avatar_src = j->avatar_src;
+}
+
 /*
  * The dry run's apply: the same transaction, rolled back, with the change
  * list reported; no covers folder sync, sweep, retention or checkpoint.
@@ -1527,14 +1551,7 @@ dry_apply(struct job *j)
 	struct store_apply a;
 	char err[ERRLEN];
 
-	memset(&a, 0, sizeof(a));
-	a.now = now_unix();
-	a.open_id = j->open_id;
-	a.display_name = j->display_name;
-	a.next_sync_at = a.now + j->acct.cache;
-	a.token_expires_at = j->tok.access_expires_at;
-	a.refresh_expires_at = j->tok.refresh_expires_at;
-	a.apply_deletions = j->apply_deletions;
+	apply_args(j, &a);
 	a.dry_run = 1;
 	a.change = on_dry_change;
 	a.change_arg = j;
@@ -1569,24 +1586,7 @@ apply(struct job *j)
 		    cfg->covers, j->acct.name);
 		return;
 	}
-	memset(&a, 0, sizeof(a));
-	a.now = now_unix();
-	a.open_id = j->open_id;
-	a.display_name = j->display_name;
-	a.next_sync_at = a.now + j->acct.cache;
-	a.token_expires_at = j->tok.access_expires_at;
-	a.refresh_expires_at = j->tok.refresh_expires_at;
-	a.apply_deletions = j->apply_deletions;
-	a.run_id = j->run_id;
-	a.rotating = j->rotating;
-	a.quantity = j->acct.quantity;
-	a.before_ms = j->acct.has_before ? j->acct.before_ms : STORE_NULL;
-	/* A whole long listing read: later refreshes may rotate. */
-	a.archive_cursor = j->rotating ? j->next_archive
-	    : (j->exhausted || j->quota_reached) &&
-		j->pages > ROTATE_HEAD_PAGES ? 0 : -1;
-	a.avatar = j->avatar_rel;
-	a.avatar_src = j->avatar_src;
+	apply_args(j, &a);
 	if (store_apply(e->o.store, j->acct.name, &a, &j->res.counts, err,
 		sizeof(err)) == -1) {
 		job_fail(j, "error", "%s; the previous data is unchanged", err);

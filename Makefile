@@ -35,10 +35,7 @@ WARN = -Wall -Wextra -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
        -Werror=implicit-function-declaration
 CFLAGS ?= -O2 -g
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-# libcurl is not linked: lib/http.c opens it with dlopen() when a command
-# first needs the network (its headers are still used).
-PKG_LIBS   = $(shell $(PKG_CONFIG) --libs $(filter-out libcurl,$(PKGS)) \
-               2>/dev/null)
+PKG_LIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DVERSION='"$(VERSION)"' -Ilib \
              $(WARN) $(PKG_CFLAGS) $(CFLAGS) -MMD -MP
 

@@ -53,7 +53,6 @@
 #include <sys/queue.h>
 #include <sys/stat.h>
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -64,8 +63,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The functions are reached through dlsym(): plain declarations. */
-#define CURL_DISABLE_TYPECHECK
 #include <curl/curl.h>
 #include <uv.h>
 
@@ -77,7 +74,6 @@
 #define VERSION "unknown"
 #endif
 
-#define CURL_SONAME "libcurl.so.4" /* the ABI since 2006 */
 #define HTTP_CONNECT_TIMEOUT_MS 10000L
 #define HTTP_TIMEOUT_MS 60000L
 #define HTTP_LOW_SPEED_LIMIT 1L	 /* bytes per second ... */
@@ -92,66 +88,6 @@
  * the multi, would shrink the cache whenever few transfers run).
  */
 #define HTTP_SPARE_CONNS 4
-
-/*
- * libcurl is opened by the first http_new(), not linked: it brings some 35
- * libraries (TLS, Kerberos, LDAP, ...) whose loading takes most of the run
- * time of the commands that never use the network (`videos`, `status`,
- * `export`): about 5 ms of a 6 ms `tiktok-mirror --version` here.
- */
-#define CURL_FUNCS(X)                                                          \
-	X(easy_cleanup)                                                        \
-	X(easy_getinfo)                                                        \
-	X(easy_init)                                                           \
-	X(easy_reset)                                                          \
-	X(easy_setopt)                                                         \
-	X(easy_strerror)                                                       \
-	X(free)                                                                \
-	X(getdate)                                                             \
-	X(global_cleanup)                                                      \
-	X(global_init)                                                         \
-	X(multi_add_handle)                                                    \
-	X(multi_assign)                                                        \
-	X(multi_cleanup)                                                       \
-	X(multi_info_read)                                                     \
-	X(multi_init)                                                          \
-	X(multi_remove_handle)                                                 \
-	X(multi_setopt)                                                        \
-	X(multi_socket_action)                                                 \
-	X(multi_strerror)                                                      \
-	X(slist_append)                                                        \
-	X(slist_free_all)                                                      \
-	X(url)                                                                 \
-	X(url_cleanup)                                                         \
-	X(url_get)                                                             \
-	X(url_set)                                                             \
-	X(url_strerror)
-
-static struct {
-#define X(n) __typeof__(curl_##n) *n;
-	CURL_FUNCS(X)
-#undef X
-} lc;
-
-static int
-load_curl(char *err, size_t errlen)
-{
-	static void *dl;
-	void *p;
-
-	if (dl != NULL)
-		return 0;
-	if ((p = dlopen(CURL_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL)
-		return errf(err, errlen, "cannot load libcurl (%s); install "
-		    "it: apt-get install libcurl4", dlerror());
-#define X(n)                                                                   \
-	if ((*(void **)&lc.n = dlsym(p, "curl_" #n)) == NULL)                  \
-		return errf(err, errlen, "libcurl lacks curl_" #n);
-	CURL_FUNCS(X)
-#undef X
-	dl = p;
-	return 0;
-}
 
 /* Where Debian, Fedora and Alpine keep the system trust as one PEM file. */
 static const char *const system_bundles[] = {
@@ -369,11 +305,9 @@ http_new(uv_loop_t *loop, const struct http_opts *opts, char *err,
 		errf(err, errlen, "http: negative connect timeout");
 		return NULL;
 	}
-	if (load_curl(err, errlen) == -1)
-		return NULL;
-	if ((rc = lc.global_init(CURL_GLOBAL_DEFAULT)) != CURLE_OK) {
+	if ((rc = curl_global_init(CURL_GLOBAL_DEFAULT)) != CURLE_OK) {
 		errf(err, errlen, "curl_global_init: %s",
-		    lc.easy_strerror(rc));
+		    curl_easy_strerror(rc));
 		return NULL;
 	}
 
@@ -399,22 +333,22 @@ http_new(uv_loop_t *loop, const struct http_opts *opts, char *err,
 	    -1)
 		goto fail;
 
-	if ((h->multi = lc.multi_init()) == NULL) {
+	if ((h->multi = curl_multi_init()) == NULL) {
 		errf(err, errlen, "curl_multi_init failed");
 		goto fail;
 	}
-	if ((mc = lc.multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION,
+	if ((mc = curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION,
 		 on_curl_socket)) != CURLM_OK ||
-	    (mc = lc.multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h)) !=
+	    (mc = curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h)) !=
 		CURLM_OK ||
-	    (mc = lc.multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION,
+	    (mc = curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION,
 		 on_curl_timer)) != CURLM_OK ||
-	    (mc = lc.multi_setopt(h->multi, CURLMOPT_TIMERDATA, h)) !=
+	    (mc = curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h)) !=
 		CURLM_OK ||
-	    (mc = lc.multi_setopt(h->multi, CURLMOPT_MAXCONNECTS,
+	    (mc = curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS,
 		 (long)h->max_transfers + HTTP_SPARE_CONNS)) != CURLM_OK) {
 		errf(err, errlen, "curl_multi_setopt: %s",
-		    lc.multi_strerror(mc));
+		    curl_multi_strerror(mc));
 		goto fail;
 	}
 
@@ -426,7 +360,7 @@ http_new(uv_loop_t *loop, const struct http_opts *opts, char *err,
 	if ((r = uv_timer_init(loop, &h->admit)) != 0) {
 		errf(err, errlen, "uv_timer_init: %s", uv_strerror(r));
 		/* The first timer exists: h is freed in its close callback. */
-		(void)lc.multi_cleanup(h->multi);
+		(void)curl_multi_cleanup(h->multi);
 		h->multi = NULL;
 		h->closing = 1;
 		h->nhandles = 1;
@@ -437,12 +371,12 @@ http_new(uv_loop_t *loop, const struct http_opts *opts, char *err,
 
 fail:
 	if (h->multi != NULL)
-		(void)lc.multi_cleanup(h->multi);
+		(void)curl_multi_cleanup(h->multi);
 	free(h->spare);
 	free(h->ca);
 	free(h->user_agent);
 	free(h);
-	lc.global_cleanup();
+	curl_global_cleanup();
 	return NULL;
 }
 
@@ -454,7 +388,7 @@ http_destroy(struct http *h)
 	free(h->ca);
 	free(h->user_agent);
 	free(h);
-	lc.global_cleanup();
+	curl_global_cleanup();
 }
 
 static void
@@ -511,10 +445,10 @@ http_free(struct http *h)
 		xfer_free(x);
 	}
 	while ((x = TAILQ_FIRST(&h->running)) != NULL) {
-		if ((mc = lc.multi_remove_handle(h->multi, x->easy)) !=
+		if ((mc = curl_multi_remove_handle(h->multi, x->easy)) !=
 		    CURLM_OK)
 			log_warnx("http: curl_multi_remove_handle: %s",
-			    lc.multi_strerror(mc));
+			    curl_multi_strerror(mc));
 		TAILQ_REMOVE(&h->running, x, entry);
 		xfer_free(x);
 	}
@@ -524,15 +458,15 @@ http_free(struct http *h)
 	}
 	h->nqueued = h->nrunning = 0;
 	while (h->nspare > 0)
-		lc.easy_cleanup(h->spare[--h->nspare]);
+		curl_easy_cleanup(h->spare[--h->nspare]);
 
 	/*
 	 * (b) Close the cached connections. This may call on_curl_socket()
 	 * and on_curl_timer(), which is why the timer is still open here.
 	 */
-	if ((mc = lc.multi_cleanup(h->multi)) != CURLM_OK)
+	if ((mc = curl_multi_cleanup(h->multi)) != CURLM_OK)
 		log_warnx("http: curl_multi_cleanup: %s",
-		    lc.multi_strerror(mc));
+		    curl_multi_strerror(mc));
 	h->multi = NULL;
 
 	/* (c) Any socket curl did not say goodbye to, then the timers. */
@@ -618,10 +552,10 @@ on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp,
 				}
 				LIST_INSERT_HEAD(&h->socks, sk, entry);
 			}
-			if ((mc = lc.multi_assign(h->multi, s, sk)) !=
+			if ((mc = curl_multi_assign(h->multi, s, sk)) !=
 			    CURLM_OK) {
 				log_warnx("http: curl_multi_assign: %s",
-				    lc.multi_strerror(mc));
+				    curl_multi_strerror(mc));
 				sock_close(sk);
 				return -1;
 			}
@@ -780,7 +714,7 @@ describe(struct http_xfer *x, enum http_result res, CURLcode rc)
 	else {
 		text = x->errbuf;
 		if (text[0] == '\0' || strchr(text, '?') != NULL)
-			text = lc.easy_strerror(rc);
+			text = curl_easy_strerror(rc);
 		(void)snprintf(x->msg, sizeof(x->msg), "%s (curl error %d)",
 		    text, (int)rc);
 	}
@@ -832,16 +766,16 @@ complete(struct http *h, CURL *easy, CURLcode rc)
 	char *priv = NULL;
 	long status = 0;
 
-	if (lc.easy_getinfo(easy, CURLINFO_PRIVATE, &priv) != CURLE_OK ||
+	if (curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv) != CURLE_OK ||
 	    priv == NULL)
 		fatalx("http: finished transfer without its private pointer");
 	x = (struct http_xfer *)(void *)priv;
-	if (lc.easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status) !=
+	if (curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status) !=
 	    CURLE_OK)
 		status = 0;
-	if ((mc = lc.multi_remove_handle(h->multi, easy)) != CURLM_OK)
+	if ((mc = curl_multi_remove_handle(h->multi, easy)) != CURLM_OK)
 		log_warnx("http: curl_multi_remove_handle: %s",
-		    lc.multi_strerror(mc));
+		    curl_multi_strerror(mc));
 	TAILQ_REMOVE(&h->running, x, entry);
 	h->nrunning--;
 	res = result_of(x, rc);
@@ -871,11 +805,11 @@ start_queued(struct http *h)
 			finish(h, x, HTTP_E_OTHER, 0);
 			continue;
 		}
-		if ((mc = lc.multi_add_handle(h->multi, x->easy)) !=
+		if ((mc = curl_multi_add_handle(h->multi, x->easy)) !=
 		    CURLM_OK) {
 			(void)snprintf(x->msg, sizeof(x->msg),
 			    "curl_multi_add_handle: %s",
-			    lc.multi_strerror(mc));
+			    curl_multi_strerror(mc));
 			finish(h, x, HTTP_E_OTHER, 0);
 			continue;
 		}
@@ -884,10 +818,10 @@ start_queued(struct http *h)
 		h->nrunning++;
 		added = 1;
 	}
-	if (added && (mc = lc.multi_socket_action(h->multi,
+	if (added && (mc = curl_multi_socket_action(h->multi,
 			  CURL_SOCKET_TIMEOUT, 0, &running)) != CURLM_OK)
 		log_warnx("http: curl_multi_socket_action: %s",
-		    lc.multi_strerror(mc));
+		    curl_multi_strerror(mc));
 }
 
 /*
@@ -912,7 +846,7 @@ drain(struct http *h)
 		/* 'm' dies with curl_multi_remove_handle(): complete() gets
 		 * copies. */
 		while (!h->closing &&
-		    (m = lc.multi_info_read(h->multi, &left)) != NULL)
+		    (m = curl_multi_info_read(h->multi, &left)) != NULL)
 			if (m->msg == CURLMSG_DONE)
 				complete(h, m->easy_handle, m->data.result);
 		if (h->closing || TAILQ_EMPTY(&h->finished))
@@ -933,11 +867,11 @@ socket_action(struct http *h, curl_socket_t s, int flags)
 	CURLMcode mc;
 	int running;
 
-	mc = lc.multi_socket_action(h->multi, s, flags, &running);
+	mc = curl_multi_socket_action(h->multi, s, flags, &running);
 	/* BAD_SOCKET: curl already dropped that socket; nothing to do. */
 	if (mc != CURLM_OK && mc != CURLM_BAD_SOCKET)
 		log_warnx("http: curl_multi_socket_action: %s",
-		    lc.multi_strerror(mc));
+		    curl_multi_strerror(mc));
 	drain(h);
 }
 
@@ -1085,7 +1019,7 @@ parse_retry_after(const char *s, size_t len)
 		return -1;
 	memcpy(date, s, len);
 	date[len] = '\0';
-	if ((t = lc.getdate(date, NULL)) == -1)
+	if ((t = curl_getdate(date, NULL)) == -1)
 		return -1;
 	delta = (int64_t)t - now_unix();
 	if (delta < 0)
@@ -1130,13 +1064,13 @@ check_url(const struct http *h, const char *url, int *https, char *err,
 	CURLU *u;
 	int rv = -1;
 
-	if ((u = lc.url()) == NULL)
+	if ((u = curl_url()) == NULL)
 		fatalx("out of memory parsing a URL");
-	if ((uc = lc.url_set(u, CURLUPART_URL, url, 0)) != CURLUE_OK ||
-	    (uc = lc.url_get(u, CURLUPART_SCHEME, &scheme, 0)) !=
+	if ((uc = curl_url_set(u, CURLUPART_URL, url, 0)) != CURLUE_OK ||
+	    (uc = curl_url_get(u, CURLUPART_SCHEME, &scheme, 0)) !=
 		CURLUE_OK) {
 		errf(err, errlen, "bad URL %s: %s",
-		    log_url(url, safe, sizeof(safe)), lc.url_strerror(uc));
+		    log_url(url, safe, sizeof(safe)), curl_url_strerror(uc));
 		goto out;
 	}
 	if (strcasecmp(scheme, "https") == 0)
@@ -1151,8 +1085,8 @@ check_url(const struct http *h, const char *url, int *https, char *err,
 	}
 	rv = 0;
 out:
-	lc.free(scheme);
-	lc.url_cleanup(u);
+	curl_free(scheme);
+	curl_url_cleanup(u);
 	return rv;
 }
 
@@ -1161,7 +1095,7 @@ slist_add(struct curl_slist *l, const char *s)
 {
 	struct curl_slist *n;
 
-	if ((n = lc.slist_append(l, s)) == NULL)
+	if ((n = curl_slist_append(l, s)) == NULL)
 		fatalx("out of memory building request headers");
 	return n;
 }
@@ -1201,7 +1135,7 @@ xfer_setup(struct http_xfer *x)
 #define SET(opt, val)                                                          \
 	do {                                                                   \
 		if (rc == CURLE_OK)                                            \
-			rc = lc.easy_setopt(e, opt, val);                    \
+			rc = curl_easy_setopt(e, opt, val);                    \
 	} while (0)
 
 	SET(CURLOPT_PRIVATE, x);
@@ -1327,14 +1261,14 @@ xfer_prepare(struct http_xfer *x)
 
 	if (x->h->nspare > 0)
 		x->easy = x->h->spare[--x->h->nspare];
-	else if ((x->easy = lc.easy_init()) == NULL) {
+	else if ((x->easy = curl_easy_init()) == NULL) {
 		(void)snprintf(x->msg, sizeof(x->msg),
 		    "curl_easy_init failed");
 		return -1;
 	}
 	if ((rc = xfer_setup(x)) != CURLE_OK) {
 		(void)snprintf(x->msg, sizeof(x->msg),
-		    "curl_easy_setopt: %s", lc.easy_strerror(rc));
+		    "curl_easy_setopt: %s", curl_easy_strerror(rc));
 		return -1;
 	}
 	/* curl copied the URL. */
@@ -1350,11 +1284,11 @@ xfer_free(struct http_xfer *x)
 
 	if (x->easy != NULL && !h->closing && h->nspare < h->max_transfers) {
 		/* Out of the multi handle by now: keep it for the next. */
-		lc.easy_reset(x->easy);
+		curl_easy_reset(x->easy);
 		h->spare[h->nspare++] = x->easy;
 	} else if (x->easy != NULL)
-		lc.easy_cleanup(x->easy);
-	lc.slist_free_all(x->headers);
+		curl_easy_cleanup(x->easy);
+	curl_slist_free_all(x->headers);
 	buf_free(&x->body);
 	free(x->url);
 	free(x->postbody);
@@ -1379,10 +1313,10 @@ http_cancel(struct http_xfer *x)
 		TAILQ_REMOVE(&h->finished, x, entry);
 		break;
 	case XFER_RUNNING:
-		if ((mc = lc.multi_remove_handle(h->multi, x->easy)) !=
+		if ((mc = curl_multi_remove_handle(h->multi, x->easy)) !=
 		    CURLM_OK)
 			log_warnx("http: curl_multi_remove_handle: %s",
-			    lc.multi_strerror(mc));
+			    curl_multi_strerror(mc));
 		TAILQ_REMOVE(&h->running, x, entry);
 		h->nrunning--;
 		schedule_admit(h);

@@ -68,12 +68,11 @@ static const struct {
 /* The mirror keeps covers of at most COVERS_MAX_BYTES; copy no more. */
 #define EXPORT_COVER_MAX (COVERS_MAX_BYTES + 1)
 
-/* An owned copy of a videos row; v's strings point at the members. */
+/* A videos row; v's strings are in 'copy', with v.cover the exported one. */
 struct row {
 	struct store_video v;
-	char *account, *id, *title, *description;
-	char *embed_link, *embed_html, *share_url;
-	char *src;   /* the cover, relative to the mirror's covers folder */
+	struct store_video *copy; /* store_video_dup() of the row */
+	const char *src; /* the cover, relative to the mirror's covers folder */
 	char *cover; /* the cover, relative to DIR; NULL when there is none */
 	const char *type; /* the cover's media type */
 	long long size;	  /* the cover's size in bytes */
@@ -94,12 +93,6 @@ struct export {
 	long long written, kept, linked, copied, removed;
 };
 
-static char *
-dup_or_null(const char *s)
-{
-	return s == NULL ? NULL : xstrdup(s);
-}
-
 static int
 on_row(const struct store_video *v, void *arg)
 {
@@ -112,15 +105,9 @@ on_row(const struct store_video *v, void *arg)
 	}
 	r = &ex->rows[ex->nrows++];
 	memset(r, 0, sizeof(*r));
-	r->v = *v;
-	r->v.account = r->account = dup_or_null(v->account);
-	r->v.id = r->id = dup_or_null(v->id);
-	r->v.title = r->title = dup_or_null(v->title);
-	r->v.description = r->description = dup_or_null(v->description);
-	r->v.embed_link = r->embed_link = dup_or_null(v->embed_link);
-	r->v.embed_html = r->embed_html = dup_or_null(v->embed_html);
-	r->v.share_url = r->share_url = dup_or_null(v->share_url);
-	r->src = dup_or_null(v->cover);
+	r->copy = store_video_dup(v);
+	r->v = *r->copy;
+	r->src = r->copy->cover;
 	r->v.cover = NULL; /* set once the cover is in place */
 	return 0;
 }
@@ -133,14 +120,7 @@ rows_clear(struct export *ex)
 
 	for (i = 0; i < ex->nrows; i++) {
 		r = &ex->rows[i];
-		free(r->account);
-		free(r->id);
-		free(r->title);
-		free(r->description);
-		free(r->embed_link);
-		free(r->embed_html);
-		free(r->share_url);
-		free(r->src);
+		free(r->copy);
 		free(r->cover);
 	}
 	ex->nrows = 0;
@@ -295,7 +275,7 @@ place_cover(struct export *ex, struct row *r, char *err, size_t errlen)
 	to = path_join(ex->covers, r->src);
 	base = strrchr(r->src, '/') + 1;
 	tmp = xasprintf("%s/%s/" COVERS_TMP_PREFIX "export-%ld-%s", ex->covers,
-	    r->account, (long)getpid(), base);
+	    r->v.account, (long)getpid(), base);
 	if (stat(src, &sst) == -1) {
 		if (errno == ENOENT || errno == ENOTDIR) {
 			rc = 1;
@@ -410,7 +390,7 @@ place_covers(struct export *ex, const char *account, char *err,
 		if (r->type == NULL) {
 			log_warnx("%s: video %s: cover '%s' is not a name the "
 				  "mirror makes; left out",
-			    account, r->id,
+			    account, r->v.id,
 			    log_escape(r->src, strlen(r->src), esc,
 				sizeof(esc)));
 			continue;
@@ -428,7 +408,7 @@ place_covers(struct export *ex, const char *account, char *err,
 			log_warnx("%s: video %s: cover %s is missing from the "
 				  "mirror; left out (the next refresh fetches "
 				  "it again)",
-			    account, r->id, r->src);
+			    account, r->v.id, r->src);
 			continue;
 		}
 		r->cover = xasprintf("covers/%s", r->src);
@@ -626,15 +606,15 @@ xml_element(struct buf *b, const char *indent, const char *name,
 static char *
 entry_title(const struct row *r)
 {
-	const char *d = r->description ? r->description : "";
+	const char *d = r->v.description ? r->v.description : "";
 	char *line, *t;
 
-	if (r->title != NULL && r->title[0] != '\0')
-		return xstrdup(r->title);
+	if (r->v.title != NULL && r->v.title[0] != '\0')
+		return xstrdup(r->v.title);
 	line = xstrndup(d, strcspn(d, "\r\n"));
 	if (line[0] == '\0') {
 		free(line);
-		return xasprintf("Video %s", r->id);
+		return xasprintf("Video %s", r->v.id);
 	}
 	t = out_cut(line, 100);
 	free(line);
@@ -668,7 +648,7 @@ render_atom(const struct export *ex, const char *account,
 	for (i = 0; i < ex->nrows; i++) {
 		r = &ex->rows[i];
 		add(b, "  <entry>\n");
-		addf(b, "    <id>" EXPORT_TAG "%s/%s</id>\n", account, r->id);
+		addf(b, "    <id>" EXPORT_TAG "%s/%s</id>\n", account, r->v.id);
 		title = entry_title(r);
 		xml_element(b, "    ", "title", title);
 		free(title);
@@ -676,10 +656,10 @@ render_atom(const struct export *ex, const char *account,
 		addf(b, "    <updated>%s</updated>\n", when);
 		fmt_iso8601(r->v.created_at, when, sizeof(when));
 		addf(b, "    <published>%s</published>\n", when);
-		if (r->share_url != NULL && r->share_url[0] != '\0') {
+		if (r->v.share_url != NULL && r->v.share_url[0] != '\0') {
 			add(b, "    <link rel=\"alternate\" type=\"text/html\" "
 			       "href=\"");
-			xml_text(b, r->share_url, 1);
+			xml_text(b, r->v.share_url, 1);
 			add(b, "\"/>\n");
 		}
 		if (r->cover != NULL) {
@@ -689,8 +669,8 @@ render_atom(const struct export *ex, const char *account,
 			xml_text(b, r->cover, 1);
 			add(b, "\"/>\n");
 		}
-		if (r->description != NULL && r->description[0] != '\0')
-			xml_element(b, "    ", "summary", r->description);
+		if (r->v.description != NULL && r->v.description[0] != '\0')
+			xml_element(b, "    ", "summary", r->v.description);
 		add(b, "  </entry>\n");
 	}
 	add(b, "</feed>\n");

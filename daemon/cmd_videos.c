@@ -33,12 +33,6 @@ struct vout {
 	int failed;
 };
 
-static const char *const TSV_COLS[] = {"account", "id", "position", "title",
-    "description", "duration", "width", "height", "cover", "embed_link",
-    "embed_html", "share_url", "created_at", "created_at_iso",
-    "total_shares", "total_likes", "total_comments", "total_views",
-    "first_seen_at", "updated_at", "deleted_at"};
-
 /* The user's --date-format is a strftime format by design. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
@@ -60,45 +54,32 @@ on_video(const struct store_video *v, void *arg)
 	struct vout *o = arg;
 	char *title = out_cut(v->title, o->limit);
 	char *desc = out_cut(v->description, o->limit);
+	struct out_value vals[OUT_VIDEO_NKEYS];
+	struct store_video w = *v;
 	char iso[64], when[128];
+	size_t k;
 
-	fmt_iso8601(v->created_at, iso, sizeof(iso));
+	/* The same values as export writes, cut by --limit. */
+	w.title = title;
+	w.description = desc;
 	date_str(o, v->created_at, when, sizeof(when));
 	if (o->fmt == FMT_JSON) {
 		struct buf *b = &o->b;
 
-		struct store_video w = *v;
-
-		/* The same object as export writes, cut by --limit. */
-		w.title = title;
-		w.description = desc;
 		if (buf_addstr(b, o->n ? ",\n  " : "\n  ") == -1)
 			fatalx("output too large");
 		out_video_json(b, &w, o->date_format != NULL ? when : NULL);
 		if (b->len > 65536 && out_flush(b) == -1)
 			o->failed = 1;
 	} else if (o->fmt == FMT_TSV) {
-		out_tsv_str(stdout, 1, v->account);
-		out_tsv_str(stdout, 0, v->id);
-		out_tsv_int(stdout, 0, v->position);
-		out_tsv_str(stdout, 0, title);
-		out_tsv_str(stdout, 0, desc);
-		out_tsv_int(stdout, 0, v->duration);
-		out_tsv_int(stdout, 0, v->width);
-		out_tsv_int(stdout, 0, v->height);
-		out_tsv_str(stdout, 0, v->cover);
-		out_tsv_str(stdout, 0, v->embed_link);
-		out_tsv_str(stdout, 0, v->embed_html);
-		out_tsv_str(stdout, 0, v->share_url);
-		out_tsv_int(stdout, 0, v->created_at);
-		out_tsv_str(stdout, 0, when);
-		out_tsv_int(stdout, 0, v->total_shares);
-		out_tsv_int(stdout, 0, v->total_likes);
-		out_tsv_int(stdout, 0, v->total_comments);
-		out_tsv_int(stdout, 0, v->total_views);
-		out_tsv_int(stdout, 0, v->first_seen_at);
-		out_tsv_int(stdout, 0, v->updated_at);
-		out_tsv_int(stdout, 0, v->deleted_at);
+		out_video_values(&w, iso, sizeof(iso), vals);
+		vals[OUT_COL_created_at_iso].str = when;
+		for (k = 0; k < OUT_VIDEO_NKEYS; k++) {
+			if (vals[k].is_num)
+				out_tsv_int(stdout, k == 0, vals[k].num);
+			else
+				out_tsv_str(stdout, k == 0, vals[k].str);
+		}
 		fputc('\n', stdout);
 	} else {
 		char *t = out_cut(title, 48), esc[256];
@@ -240,8 +221,8 @@ cmd_videos(struct ctx *c, int argc, char **argv)
 	if (o.fmt == FMT_JSON && buf_addstr(&o.b, "[") == -1)
 		fatalx("output too large");
 	if (o.fmt == FMT_TSV) {
-		for (i = 0; i < nitems(TSV_COLS); i++)
-			printf("%s%s", i ? "\t" : "", TSV_COLS[i]);
+		for (i = 0; i < OUT_VIDEO_NKEYS; i++)
+			printf("%s%s", i ? "\t" : "", out_video_keys[i]);
 		putchar('\n');
 	}
 	if (o.fmt == FMT_TABLE)

@@ -103,17 +103,13 @@ out_cut(const char *s, int64_t n)
 	return xstrndup(s, n < 0 ? strlen(s) : i);
 }
 
+#define OUT_KEY(n, key, kind) #n, VF_IF_TIME(kind, #n "_iso",)
 const char *const out_video_keys[OUT_VIDEO_NKEYS] = {"account", "id",
-    "position", "title", "description", "duration", "width", "height",
-    "cover", "embed_link", "embed_html", "share_url", "created_at",
-    "created_at_iso", "total_shares", "total_likes", "total_comments",
-    "total_views", "first_seen_at", "updated_at", "deleted_at"};
-
-/* The index of created_at_iso in out_video_keys[]. */
-#define OUT_VIDEO_ISO 13
+    "position", VIDEO_FIELDS(OUT_KEY) "first_seen_at", "updated_at",
+    "deleted_at"};
 
 static void
-set_str(struct out_value *o, const char *s)
+set_text(struct out_value *o, const char *s)
 {
 	o->str = s;
 	o->num = STORE_NULL;
@@ -121,7 +117,7 @@ set_str(struct out_value *o, const char *s)
 }
 
 static void
-set_num(struct out_value *o, int64_t n)
+set_int(struct out_value *o, int64_t n)
 {
 	o->str = NULL;
 	o->num = n;
@@ -132,28 +128,17 @@ void
 out_video_values(const struct store_video *v, char *iso, size_t isolen,
     struct out_value *o)
 {
-	fmt_iso8601(v->created_at, iso, isolen);
-	set_str(&o[0], v->account);
-	set_str(&o[1], v->id);
-	set_num(&o[2], v->position);
-	set_str(&o[3], v->title);
-	set_str(&o[4], v->description);
-	set_num(&o[5], v->duration);
-	set_num(&o[6], v->width);
-	set_num(&o[7], v->height);
-	set_str(&o[8], v->cover);
-	set_str(&o[9], v->embed_link);
-	set_str(&o[10], v->embed_html);
-	set_str(&o[11], v->share_url);
-	set_num(&o[12], v->created_at);
-	set_str(&o[OUT_VIDEO_ISO], iso);
-	set_num(&o[14], v->total_shares);
-	set_num(&o[15], v->total_likes);
-	set_num(&o[16], v->total_comments);
-	set_num(&o[17], v->total_views);
-	set_num(&o[18], v->first_seen_at);
-	set_num(&o[19], v->updated_at);
-	set_num(&o[20], v->deleted_at);
+	set_text(&o[OUT_COL_account], v->account);
+	set_text(&o[OUT_COL_id], v->id);
+	set_int(&o[OUT_COL_position], v->position);
+#define OUT_SET(n, key, kind)                                                  \
+	VF_BY_TYPE(set_, kind)(&o[OUT_COL_##n], v->n);                        \
+	VF_IF_TIME(kind, fmt_iso8601(v->n, iso, isolen);                      \
+	    set_text(&o[OUT_COL_##n##_iso], iso);)
+	VIDEO_FIELDS(OUT_SET)
+	set_int(&o[OUT_COL_first_seen_at], v->first_seen_at);
+	set_int(&o[OUT_COL_updated_at], v->updated_at);
+	set_int(&o[OUT_COL_deleted_at], v->deleted_at);
 }
 
 void
@@ -172,7 +157,7 @@ out_video_json(struct buf *b, const struct store_video *v,
 			out_json_int(b, i == 0, out_video_keys[i], vals[i].num);
 		else
 			out_json_str(b, i == 0, out_video_keys[i], vals[i].str);
-		if (i == OUT_VIDEO_ISO && formatted != NULL)
+		if (i == OUT_COL_created_at_iso && formatted != NULL)
 			out_json_str(b, 0, "created_at_formatted", formatted);
 	}
 	if (buf_addstr(b, "}") == -1)

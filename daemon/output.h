@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "video_fields.h"
+
 struct buf;
 struct store_video;
 
@@ -32,7 +34,17 @@ char *out_cut(const char *s, int64_t n);
  * out_video_values() fills vals[OUT_VIDEO_NKEYS], in the order of
  * out_video_keys[]; 'iso' (at least 32 bytes) holds created_at_iso.
  */
-#define OUT_VIDEO_NKEYS 21
+#define OUT_COL(n, key, kind) OUT_COL_##n, VF_IF_TIME(kind, OUT_COL_##n##_iso,)
+enum {
+	OUT_COL_account,
+	OUT_COL_id,
+	OUT_COL_position,
+	VIDEO_FIELDS(OUT_COL)
+	OUT_COL_first_seen_at,
+	OUT_COL_updated_at,
+	OUT_COL_deleted_at,
+	OUT_VIDEO_NKEYS
+};
 extern const char *const out_video_keys[OUT_VIDEO_NKEYS];
 
 struct out_value {

@@ -114,12 +114,10 @@ api_status(long http_status, const struct api_body *b, char *err,
 void
 video_clear(struct video *v)
 {
-	free(v->title);
-	free(v->description);
-	free(v->cover_url);
-	free(v->share_url);
-	free(v->embed_link);
-	free(v->embed_html);
+#define FREE_text(n) free(v->n);
+#define FREE_int(n)
+#define FREE(n, key, kind) VF_BY_TYPE(FREE_, kind)(VF_API_NAME(n, kind))
+	VIDEO_FIELDS(FREE)
 	memset(v, 0, sizeof(*v));
 }
 
@@ -166,7 +164,7 @@ opt_int(const struct json *j, int obj, const char *id, const char *key,
 /*
  * Decode one video object; returns 0, or -1 when the item must be skipped
  * (no valid id or create_time). A skipped item with a valid id leaves it
- * in v->id, and v->create_time is then -1.
+ * in v->id, and v->created_at is then -1.
  */
 static int
 parse_video(const struct json *j, int t, struct video *v, char *err,
@@ -204,28 +202,24 @@ parse_video(const struct json *j, int t, struct video *v, char *err,
 	/* json_get_int() says nothing about a member that is absent. */
 	snprintf(err, errlen, "create_time: missing");
 	if (json_get_int(j, t, "create_time", 0, INT64_MAX / 1000,
-		&v->create_time, err, errlen) != 0) {
+		&v->created_at, err, errlen) != 0) {
 		char e2[ERRLEN];
 
 		snprintf(e2, sizeof(e2), "%s", err);
-		v->create_time = -1;
+		v->created_at = -1;
 		return errf(err, errlen, "video %s: no valid create_time (%s)",
 		    v->id, e2);
 	}
-	opt_string(j, t, v->id, "title", API_TEXT_MAX, &v->title);
-	opt_string(j, t, v->id, "video_description", API_TEXT_MAX,
-	    &v->description);
-	opt_string(j, t, v->id, "cover_image_url", API_URL_MAX, &v->cover_url);
-	opt_string(j, t, v->id, "share_url", API_URL_MAX, &v->share_url);
-	opt_string(j, t, v->id, "embed_link", API_URL_MAX, &v->embed_link);
-	opt_string(j, t, v->id, "embed_html", API_TEXT_MAX, &v->embed_html);
-	opt_int(j, t, v->id, "duration", INT32_MAX, &v->duration);
-	opt_int(j, t, v->id, "width", INT32_MAX, &v->width);
-	opt_int(j, t, v->id, "height", INT32_MAX, &v->height);
-	opt_int(j, t, v->id, "like_count", INT64_MAX, &v->likes);
-	opt_int(j, t, v->id, "comment_count", INT64_MAX, &v->comments);
-	opt_int(j, t, v->id, "share_count", INT64_MAX, &v->shares);
-	opt_int(j, t, v->id, "view_count", INT64_MAX, &v->views);
+	/* What each kind is, from video_fields.h; the time was read above. */
+#define PARSE_TEXT(n, key) opt_string(j, t, v->id, key, API_TEXT_MAX, &v->n);
+#define PARSE_HTML PARSE_TEXT
+#define PARSE_URL(n, key) opt_string(j, t, v->id, key, API_URL_MAX, &v->n);
+#define PARSE_COVER PARSE_URL
+#define PARSE_TIME(n, key)
+#define PARSE_INT(n, key) opt_int(j, t, v->id, key, INT32_MAX, &v->n);
+#define PARSE_COUNT(n, key) opt_int(j, t, v->id, key, INT64_MAX, &v->n);
+#define PARSE(n, key, kind) PARSE_##kind(VF_API_NAME(n, kind), key)
+	VIDEO_FIELDS(PARSE)
 	return 0;
 }
 

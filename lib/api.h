@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "json.h"
+#include "video_fields.h"
 
 #define API_PAGE_MAX 20	     /* video/list max_count, video/query ids */
 #define API_TEXT_MAX 65536   /* longest title/description/embed kept */
@@ -20,26 +21,26 @@
 #define API_VIDEO_LIST "/v2/video/list/"
 #define API_VIDEO_QUERY "/v2/video/query/"
 #define API_USER_FIELDS "open_id,display_name,avatar_url"
-#define API_VIDEO_FIELDS                                                       \
-	"id,create_time,cover_image_url,share_url,video_description,"        \
-	"duration,height,width,title,embed_html,embed_link,like_count,"      \
-	"comment_count,share_count,view_count"
+/* The fields= query: "id" and every key of video_fields.h. */
+#define API_FIELD_KEY(n, key, kind) "," key
+#define API_VIDEO_FIELDS "id" VIDEO_FIELDS(API_FIELD_KEY)
 
 /* An integer field TikTok did not send is API_ABSENT (stored as NULL). */
 #define API_ABSENT INT64_MIN
 
+/*
+ * One video as TikTok sent it: id, then the fields of video_fields.h with
+ * the cover as its signed URL (cover_url). Text is NULL and an integer
+ * API_ABSENT when absent, so a refresh keeps what the mirror had.
+ */
+#define API_MEMBER_text(n) char *n;
+#define API_MEMBER_int(n) int64_t n;
+#define API_MEMBER(n, key, kind)                                              \
+	VF_BY_TYPE(API_MEMBER_, kind)(VF_API_NAME(n, kind))
+
 struct video {
 	char id[21]; /* 1-20 ASCII digits */
-	int64_t create_time;
-	/* Text fields are NULL when absent, so a refresh keeps what it had. */
-	char *title;
-	char *description;
-	char *cover_url;
-	char *share_url;
-	char *embed_link;
-	char *embed_html;
-	int64_t duration, width, height;
-	int64_t likes, comments, shares, views;
+	VIDEO_FIELDS(API_MEMBER)
 };
 
 struct api_page {

@@ -231,14 +231,26 @@ enum cover_state {
 	COVER_GONE = 5,	     /* video/query did not return it: keep */
 };
 
+/*
+ * The staging table holds each field as TikTok sent it (NULL: absent), in
+ * the columns of struct video: the cover as its signed URL, cover_url.
+ */
+#define STAGE_SQL_text "TEXT"
+#define STAGE_SQL_int "INTEGER"
+#define STAGE_DECL(n, key, kind)                                               \
+	", " VF_STR(VF_API_NAME(n, kind)) " " VF_BY_TYPE(STAGE_SQL_, kind)   \
+	    VF_IF_TIME(kind, " NOT NULL")
+#define STAGE_NAME(n, key, kind) ", " VF_STR(VF_API_NAME(n, kind))
+#define STAGE_MARK(n, key, kind) ",?"
+#define STAGE_BIND_text "s"
+#define STAGE_BIND_int "i"
+#define STAGE_BIND(n, key, kind) VF_BY_TYPE(STAGE_BIND_, kind)
+#define STAGE_ARG(n, key, kind) , v->VF_API_NAME(n, kind)
+
 static const char TEMP_TABLES[] =
     "CREATE TEMP TABLE IF NOT EXISTS stage ("
     "  account TEXT NOT NULL, id TEXT NOT NULL, seq INTEGER NOT NULL,"
-    "  position INTEGER, title TEXT, description TEXT, duration INTEGER,"
-    "  width INTEGER, height INTEGER, cover_url TEXT, cover_src TEXT,"
-    "  embed_link TEXT, embed_html TEXT, share_url TEXT,"
-    "  created_at INTEGER NOT NULL, shares INTEGER, likes INTEGER,"
-    "  comments INTEGER, views INTEGER,"
+    "  position INTEGER" VIDEO_FIELDS(STAGE_DECL) ", cover_src TEXT,"
     "  cover_state INTEGER NOT NULL DEFAULT 0," /* enum cover_state */
     "  cover TEXT,"
     "  PRIMARY KEY (account, id));"
@@ -791,15 +803,11 @@ store_stage_add(struct store *s, const char *account, int64_t seq,
 {
 	return run(s,
 	    prep(s, err, errlen,
-		"INSERT OR IGNORE INTO stage (account, id, seq, position,"
-		" title, description, duration, width, height, cover_url,"
-		" cover_src, embed_link, embed_html, share_url, created_at,"
-		" shares, likes, comments, views)"
-		" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-		"ssiissiiisssssiiiii", account, v->id, seq, position, v->title,
-		v->description, v->duration, v->width, v->height, v->cover_url,
-		cover_src, v->embed_link, v->embed_html, v->share_url,
-		v->create_time, v->shares, v->likes, v->comments, v->views),
+		"INSERT OR IGNORE INTO stage (account, id, seq, position"
+		VIDEO_FIELDS(STAGE_NAME) ", cover_src) VALUES (?,?,?,?"
+		VIDEO_FIELDS(STAGE_MARK) ",?)",
+		"ssii" VIDEO_FIELDS(STAGE_BIND) "s", account, v->id, seq,
+		position VIDEO_FIELDS(STAGE_ARG), cover_src),
 	    err, errlen);
 }
 
@@ -1005,57 +1013,30 @@ store_candidates_missing(struct store *s, const char *account, char *err,
  * The values a staged row would give the video: what TikTok sent, or what
  * the mirror has when TikTok left a field out (nothing is ever blanked).
  */
+#define STAGED_TEXT(n) "coalesce(s." #n ", v." #n ", '')"
+#define STAGED_HTML(n) "coalesce(s." #n ", v." #n ")"
+#define STAGED_URL STAGED_HTML
+#define STAGED_COVER(n)                                                        \
+	"CASE s.cover_state WHEN 1 THEN s.cover WHEN 2 THEN NULL"             \
+	" ELSE v.cover END"
+#define STAGED_TIME(n) "s." #n
+#define STAGED_INT STAGED_HTML
+#define STAGED_COUNT STAGED_HTML
+#define STAGED_VALUE(n, key, kind) ", " STAGED_##kind(n) " AS " #n
 #define STAGED_VALUES                                                          \
-	"s.account AS account, s.id AS id, s.position AS position,"           \
-	" coalesce(s.title, v.title, '') AS title,"                           \
-	" coalesce(s.description, v.description, '') AS description,"         \
-	" coalesce(s.duration, v.duration) AS duration,"                      \
-	" coalesce(s.width, v.width) AS width,"                               \
-	" coalesce(s.height, v.height) AS height,"                            \
-	" CASE s.cover_state WHEN 1 THEN s.cover WHEN 2 THEN NULL"            \
-	"   ELSE v.cover END AS cover,"                                       \
-	" coalesce(s.embed_link, v.embed_link) AS embed_link,"                \
-	" coalesce(s.embed_html, v.embed_html) AS embed_html,"                \
-	" coalesce(s.share_url, v.share_url) AS share_url,"                   \
-	" s.created_at AS created_at,"                                        \
-	" coalesce(s.shares, v.total_shares) AS total_shares,"                \
-	" coalesce(s.likes, v.total_likes) AS total_likes,"                   \
-	" coalesce(s.comments, v.total_comments) AS total_comments,"          \
-	" coalesce(s.views, v.total_views) AS total_views"
+	"s.account AS account, s.id AS id, s.position AS position"            \
+	VIDEO_FIELDS(STAGED_VALUE)
 
-#define VIDEO_COLS                                                             \
-	"account, id, position, title, description, duration, width, height," \
-	" cover, embed_link, embed_html, share_url, created_at,"              \
-	" total_shares, total_likes, total_comments, total_views"
+#define VIDEO_COL(n, key, kind) ", " #n
+#define VIDEO_COLS "account, id, position" VIDEO_FIELDS(VIDEO_COL)
 
 /* True (in the upsert) when a video's own values differ. */
-#define FIELDS_DIFFER                                                          \
-	"(title IS NOT excluded.title OR description IS NOT"                  \
-	" excluded.description OR duration IS NOT excluded.duration"          \
-	" OR width IS NOT excluded.width OR height IS NOT excluded.height"    \
-	" OR cover IS NOT excluded.cover"                                     \
-	" OR embed_link IS NOT excluded.embed_link"                           \
-	" OR embed_html IS NOT excluded.embed_html"                           \
-	" OR share_url IS NOT excluded.share_url"                             \
-	" OR created_at IS NOT excluded.created_at"                           \
-	" OR total_shares IS NOT excluded.total_shares"                       \
-	" OR total_likes IS NOT excluded.total_likes"                         \
-	" OR total_comments IS NOT excluded.total_comments"                   \
-	" OR total_views IS NOT excluded.total_views)"
+#define FIELD_DIFFERS(n, key, kind) " OR " #n " IS NOT excluded." #n
+#define FIELDS_DIFFER "(false" VIDEO_FIELDS(FIELD_DIFFERS) ")"
 
 /* The same comparison between a staged row's values (x) and a video (v). */
-#define STAGED_DIFFERS                                                         \
-	"(x.title IS NOT v.title OR x.description IS NOT v.description"       \
-	" OR x.duration IS NOT v.duration OR x.width IS NOT v.width"          \
-	" OR x.height IS NOT v.height OR x.cover IS NOT v.cover"              \
-	" OR x.embed_link IS NOT v.embed_link"                                \
-	" OR x.embed_html IS NOT v.embed_html"                                \
-	" OR x.share_url IS NOT v.share_url"                                  \
-	" OR x.created_at IS NOT v.created_at"                                \
-	" OR x.total_shares IS NOT v.total_shares"                            \
-	" OR x.total_likes IS NOT v.total_likes"                              \
-	" OR x.total_comments IS NOT v.total_comments"                        \
-	" OR x.total_views IS NOT v.total_views)"
+#define STAGED_DIFFERS_1(n, key, kind) " OR x." #n " IS NOT v." #n
+#define STAGED_DIFFERS "(false" VIDEO_FIELDS(STAGED_DIFFERS_1) ")"
 
 #define STAGED_KEPT                                                            \
 	"(SELECT " STAGED_VALUES " FROM stage s LEFT JOIN videos v"           \
@@ -1063,31 +1044,12 @@ store_candidates_missing(struct store *s, const char *account, char *err,
 	"  WHERE s.account = ?1 AND s.position IS NOT NULL)"
 
 /* The names of the fields that differ, "title,total_views" (x vs v). */
-#define CHANGED_FIELDS                                                         \
-	"rtrim("                                                              \
-	" CASE WHEN x.title IS NOT v.title THEN 'title,' ELSE '' END ||"      \
-	" CASE WHEN x.description IS NOT v.description"                       \
-	"   THEN 'description,' ELSE '' END ||"                               \
-	" CASE WHEN x.duration IS NOT v.duration THEN 'duration,' ELSE '' END"\
-	" || CASE WHEN x.width IS NOT v.width THEN 'width,' ELSE '' END ||"   \
-	" CASE WHEN x.height IS NOT v.height THEN 'height,' ELSE '' END ||"   \
-	" CASE WHEN x.cover IS NOT v.cover THEN 'cover,' ELSE '' END ||"      \
-	" CASE WHEN x.embed_link IS NOT v.embed_link"                         \
-	"   THEN 'embed_link,' ELSE '' END ||"                                \
-	" CASE WHEN x.embed_html IS NOT v.embed_html"                         \
-	"   THEN 'embed_html,' ELSE '' END ||"                                \
-	" CASE WHEN x.share_url IS NOT v.share_url"                           \
-	"   THEN 'share_url,' ELSE '' END ||"                                 \
-	" CASE WHEN x.created_at IS NOT v.created_at"                         \
-	"   THEN 'created_at,' ELSE '' END ||"                                \
-	" CASE WHEN x.total_shares IS NOT v.total_shares"                     \
-	"   THEN 'total_shares,' ELSE '' END ||"                              \
-	" CASE WHEN x.total_likes IS NOT v.total_likes"                       \
-	"   THEN 'total_likes,' ELSE '' END ||"                               \
-	" CASE WHEN x.total_comments IS NOT v.total_comments"                 \
-	"   THEN 'total_comments,' ELSE '' END ||"                            \
-	" CASE WHEN x.total_views IS NOT v.total_views"                       \
-	"   THEN 'total_views,' ELSE '' END, ',')"
+#define CHANGED_FIELD(n, key, kind)                                            \
+	" || CASE WHEN x." #n " IS NOT v." #n " THEN '" #n ",' ELSE '' END"
+#define CHANGED_FIELDS "rtrim(''" VIDEO_FIELDS(CHANGED_FIELD) ", ',')"
+
+/* The upsert's assignments of every field. */
+#define SET_FIELD(n, key, kind) ", " #n " = excluded." #n
 
 /* Staged values (x) joined to the stored row (v, NULL when new). */
 #define STAGED_JOIN                                                            \
@@ -1210,19 +1172,8 @@ apply_tx(struct store *s, const char *account, const struct store_apply *a,
 		" SELECT *, ?2, ?2, NULL FROM " STAGED_KEPT " WHERE true"
 		" ON CONFLICT (account, id) DO UPDATE SET"
 		" position = CASE WHEN ?3 THEN position"
-		"   ELSE excluded.position END, title = excluded.title,"
-		" description = excluded.description,"
-		" duration = excluded.duration, width = excluded.width,"
-		" height = excluded.height, cover = excluded.cover,"
-		" embed_link = excluded.embed_link,"
-		" embed_html = excluded.embed_html,"
-		" share_url = excluded.share_url,"
-		" created_at = excluded.created_at,"
-		" total_shares = excluded.total_shares,"
-		" total_likes = excluded.total_likes,"
-		" total_comments = excluded.total_comments,"
-		" total_views = excluded.total_views,"
-		" deleted_at = NULL,"
+		"   ELSE excluded.position END" VIDEO_FIELDS(SET_FIELD)
+		", deleted_at = NULL,"
 		" updated_at = CASE WHEN " FIELDS_DIFFER
 		" THEN excluded.updated_at ELSE updated_at END"
 		" WHERE " FIELDS_DIFFER
@@ -1556,7 +1507,7 @@ store_videos(struct store *s, const char *account, const struct store_query *q,
 {
 	struct store_video v;
 	sqlite3_stmt *st;
-	int rc, stop = 0;
+	int i, rc, stop = 0;
 
 	if (q->listing)
 		st = prep(s, err, errlen,
@@ -1580,23 +1531,12 @@ store_videos(struct store *s, const char *account, const struct store_query *q,
 		v.account = col_text(st, 0);
 		v.id = col_text(st, 1);
 		v.position = col_int(st, 2);
-		v.title = col_text(st, 3);
-		v.description = col_text(st, 4);
-		v.duration = col_int(st, 5);
-		v.width = col_int(st, 6);
-		v.height = col_int(st, 7);
-		v.cover = col_text(st, 8);
-		v.embed_link = col_text(st, 9);
-		v.embed_html = col_text(st, 10);
-		v.share_url = col_text(st, 11);
-		v.created_at = col_int(st, 12);
-		v.total_shares = col_int(st, 13);
-		v.total_likes = col_int(st, 14);
-		v.total_comments = col_int(st, 15);
-		v.total_views = col_int(st, 16);
-		v.first_seen_at = col_int(st, 17);
-		v.updated_at = col_int(st, 18);
-		v.deleted_at = col_int(st, 19);
+		i = 3;
+#define READ_COL(n, key, kind) v.n = VF_BY_TYPE(col_, kind)(st, i++);
+		VIDEO_FIELDS(READ_COL)
+		v.first_seen_at = col_int(st, i++);
+		v.updated_at = col_int(st, i++);
+		v.deleted_at = col_int(st, i);
 		stop = cb(&v, arg) == -1;
 	}
 	if (!stop && rc != SQLITE_DONE) {
@@ -1605,6 +1545,48 @@ store_videos(struct store *s, const char *account, const struct store_query *q,
 	}
 	release(s, st);
 	return 0;
+}
+
+static size_t
+str_size(const char *s)
+{
+	return s != NULL ? strlen(s) + 1 : 0;
+}
+
+/* Point *dst at a copy of itself made at *p, and move *p past it. */
+static void
+str_move(const char **dst, char **p)
+{
+	size_t n = str_size(*dst);
+
+	if (n == 0)
+		return;
+	memcpy(*p, *dst, n);
+	*dst = *p;
+	*p += n;
+}
+
+struct store_video *
+store_video_dup(const struct store_video *v)
+{
+	struct store_video *c;
+	size_t len = str_size(v->account) + str_size(v->id);
+	char *p;
+
+#define DUP_SIZE_text(n) len += str_size(v->n);
+#define DUP_SIZE_int(n)
+#define DUP_SIZE(n, key, kind) VF_BY_TYPE(DUP_SIZE_, kind)(n)
+	VIDEO_FIELDS(DUP_SIZE)
+	c = xmalloc(sizeof(*c) + len);
+	*c = *v;
+	p = (char *)(c + 1);
+	str_move(&c->account, &p);
+	str_move(&c->id, &p);
+#define DUP_MOVE_text(n) str_move(&c->n, &p);
+#define DUP_MOVE_int(n)
+#define DUP_MOVE(n, key, kind) VF_BY_TYPE(DUP_MOVE_, kind)(n)
+	VIDEO_FIELDS(DUP_MOVE)
+	return c;
 }
 
 void

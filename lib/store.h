@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "video_fields.h"
+
 #define STORE_SCHEMA_VERSION 1
 #define STORE_NULL INT64_MIN /* an integer column that is NULL */
 
@@ -246,13 +248,18 @@ int store_forget(struct store *, const char *account,
     struct store_forgotten *out, char *err, size_t errlen);
 
 /* A row of the videos table, borrowed for the duration of a callback. */
+#define STORE_MEMBER_text(n) const char *n;
+#define STORE_MEMBER_int(n) int64_t n; /* STORE_NULL for NULL */
+#define STORE_MEMBER(n, key, kind) VF_BY_TYPE(STORE_MEMBER_, kind)(n)
 struct store_video {
-	const char *account, *id, *title, *description, *cover;
-	const char *embed_link, *embed_html, *share_url;
-	int64_t position, duration, width, height, created_at;
-	int64_t total_shares, total_likes, total_comments, total_views;
+	const char *account, *id;
+	int64_t position;
+	VIDEO_FIELDS(STORE_MEMBER) /* video_fields.h, in column order */
 	int64_t first_seen_at, updated_at, deleted_at;
 };
+
+/* A copy of 'v' in one allocation, its strings included; free() it. */
+struct store_video *store_video_dup(const struct store_video *v);
 
 /*
  * The My Videos query. With 'listing' set: the configured listing, live

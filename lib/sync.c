@@ -843,13 +843,13 @@ stage_page(struct job *j, const struct api_page *p, int *full, char *err,
 		const struct video *v = &p->videos[i];
 		int64_t pos = STORE_NULL;
 
-		/* Kept when create_time * 1000 < before (exclusive). */
+		/* Kept when created_at * 1000 < before (exclusive). */
 		if (j->acct.has_before &&
-		    v->create_time * 1000 >= j->acct.before_ms)
+		    v->created_at * 1000 >= j->acct.before_ms)
 			continue;
 		j->seq++;
-		if (j->seq == 1 || v->create_time < j->min_created)
-			j->min_created = v->create_time;
+		if (j->seq == 1 || v->created_at < j->min_created)
+			j->min_created = v->created_at;
 		/* Under rotation positions are ranked at apply: keep all. */
 		if (j->rotating || j->seq >= j->acct.start)
 			pos = ++j->kept;

@@ -85,8 +85,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			const struct video *v = &p.videos[k];
 
 			check_id(v->id);
-			CHECK(v->create_time >= 0 &&
-			    v->create_time <= INT64_MAX / 1000);
+			CHECK(v->created_at >= 0 &&
+			    v->created_at <= INT64_MAX / 1000);
 			check_text(v->title, API_TEXT_MAX);
 			check_text(v->description, API_TEXT_MAX);
 			check_text(v->embed_html, API_TEXT_MAX);
@@ -96,10 +96,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_count(v->duration, INT32_MAX);
 			check_count(v->width, INT32_MAX);
 			check_count(v->height, INT32_MAX);
-			check_count(v->likes, INT64_MAX);
-			check_count(v->comments, INT64_MAX);
-			check_count(v->shares, INT64_MAX);
-			check_count(v->views, INT64_MAX);
+			check_count(v->total_likes, INT64_MAX);
+			check_count(v->total_comments, INT64_MAX);
+			check_count(v->total_shares, INT64_MAX);
+			check_count(v->total_views, INT64_MAX);
 		}
 		for (k = 0; k < p.nskipped_ids; k++)
 			check_id(p.skipped_ids[k]);

@@ -242,17 +242,17 @@ test_videos_page(void **state)
 
 	v = &p.videos[0];
 	assert_string_equal(v->id, "7080213458555737986");
-	assert_true(v->create_time == 1646883959);
+	assert_true(v->created_at == 1646883959);
 	assert_string_equal(v->title, "video 1");
 	assert_string_equal(v->description,
 	    "Test video 1 \xf0\x9f\x98\x80 #fyp");
 	assert_true(v->duration == 2);
 	assert_true(v->height == 1280);
 	assert_true(v->width == 720);
-	assert_true(v->likes == 1024);
-	assert_true(v->comments == 12);
-	assert_true(v->shares == 3);
-	assert_true(v->views == 123456789012LL);
+	assert_true(v->total_likes == 1024);
+	assert_true(v->total_comments == 12);
+	assert_true(v->total_shares == 3);
+	assert_true(v->total_views == 123456789012LL);
 	assert_string_equal(v->cover_url,
 	    "https://p16-sign-sg.tiktokcdn.com/tos-alisg-p-0037/49b5~tplv-"
 	    "noop.image?x-expires=1657851434&x-signature=FjrS%2B%3D");
@@ -279,10 +279,10 @@ test_videos_page(void **state)
 	assert_true(v->duration == API_ABSENT);
 	assert_true(v->width == API_ABSENT);
 	assert_true(v->height == API_ABSENT);
-	assert_true(v->likes == API_ABSENT);
-	assert_true(v->comments == API_ABSENT);
-	assert_true(v->shares == API_ABSENT);
-	assert_true(v->views == API_ABSENT);
+	assert_true(v->total_likes == API_ABSENT);
+	assert_true(v->total_comments == API_ABSENT);
+	assert_true(v->total_shares == API_ABSENT);
+	assert_true(v->total_views == API_ABSENT);
 
 	/* null is the same as absent. */
 	v = &p.videos[2];
@@ -327,7 +327,7 @@ test_videos_bad_ids(void **state)
 	assert_int_equal(p.skipped, 10);
 	assert_int_equal(p.nvideos, 2);
 	assert_string_equal(p.videos[0].id, "12345678901234567890");
-	assert_true(p.videos[0].create_time == 2);
+	assert_true(p.videos[0].created_at == 2);
 	assert_string_equal(p.videos[1].id, "0");
 	api_page_clear(&p);
 }
@@ -367,7 +367,7 @@ test_videos_skipped_items(void **state)
 			    p.skipped, p.nvideos);
 		/* The good item beside it is intact. */
 		assert_string_equal(p.videos[0].id, "42");
-		assert_true(p.videos[0].create_time == 100);
+		assert_true(p.videos[0].created_at == 100);
 		/* A skipped item with a valid id is still named. */
 		if (i < 6) {
 			assert_int_equal(p.nskipped_ids, 1);
@@ -398,15 +398,15 @@ test_videos_bad_fields(void **state)
 	    {"\"share_url\":true", F(share_url), 1},
 	    {"\"embed_html\":7", F(embed_html), 1},
 	    {"\"embed_link\":false", F(embed_link), 1},
-	    {"\"like_count\":\"12\"", F(likes), 0},
-	    {"\"view_count\":1e3", F(views), 0},
+	    {"\"like_count\":\"12\"", F(total_likes), 0},
+	    {"\"view_count\":1e3", F(total_views), 0},
 	    {"\"duration\":-2", F(duration), 0},
 	    {"\"width\":2147483648", F(width), 0},
 	    {"\"height\":1.5", F(height), 0},
-	    {"\"comment_count\":-1", F(comments), 0},
-	    {"\"share_count\":99999999999999999999999999999999", F(shares),
+	    {"\"comment_count\":-1", F(total_comments), 0},
+	    {"\"share_count\":99999999999999999999999999999999", F(total_shares),
 		0},
-	    {"\"like_count\":9223372036854775808", F(likes), 0},
+	    {"\"like_count\":9223372036854775808", F(total_likes), 0},
 #undef F
 	};
 	struct api_page p;
@@ -453,7 +453,7 @@ test_videos_bad_fields(void **state)
 		    0);
 		assert_int_equal(p.nvideos, 1);
 		assert_null(p.videos[0].title);
-		assert_true(p.videos[0].likes == 5);
+		assert_true(p.videos[0].total_likes == 5);
 		api_page_clear(&p);
 		buf_free(&b);
 	}
@@ -477,10 +477,10 @@ test_videos_big_counts(void **state)
 			     &p, err, sizeof(err)),
 	    0);
 	assert_int_equal(p.nvideos, 1);
-	assert_true(p.videos[0].views == 5000000000LL);
-	assert_true(p.videos[0].likes == 2147483648LL);
-	assert_true(p.videos[0].comments == 4294967296LL);
-	assert_true(p.videos[0].shares == INT64_MAX);
+	assert_true(p.videos[0].total_views == 5000000000LL);
+	assert_true(p.videos[0].total_likes == 2147483648LL);
+	assert_true(p.videos[0].total_comments == 4294967296LL);
+	assert_true(p.videos[0].total_shares == INT64_MAX);
 	assert_true(p.videos[0].duration == INT32_MAX);
 	assert_true(p.videos[0].width == 0);
 	/* No has_more and no cursor: the last page. */
@@ -594,7 +594,7 @@ test_videos_page_size(void **state)
 	assert_int_equal(parse(body, &p, err, sizeof(err)), 0);
 	assert_int_equal(p.nvideos, API_PAGE_MAX);
 	for (i = 0; i < API_PAGE_MAX; i++)
-		assert_true(p.videos[i].create_time == 5000 - i);
+		assert_true(p.videos[i].created_at == 5000 - i);
 	assert_string_equal(p.videos[19].id, "1019");
 	assert_string_equal(p.videos[19].title, "t19");
 	api_page_clear(&p);

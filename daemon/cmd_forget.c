@@ -257,7 +257,7 @@ cmd_revoke(struct ctx *c, int argc, char **argv)
 
 		if (store_account_ensure(t.store, name, err, sizeof(err)) ==
 			-1 ||
-		    store_account_fail(t.store, name, "needs_auth", state,
+		    store_account_fail(t.store, name, ACCOUNT_NEEDS_AUTH, state,
 			STORE_NULL, err, sizeof(err)) == -1 ||
 		    store_account_tokens(t.store, name, STORE_NULL, STORE_NULL,
 			err, sizeof(err)) == -1) {

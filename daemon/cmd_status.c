@@ -65,7 +65,7 @@ print_json(struct buf *b, const struct store_account *a, const char *warning,
 	out_json_str(b, 1, "name", a->name);
 	out_json_str(b, 0, "open_id", a->open_id);
 	out_json_str(b, 0, "display_name", a->display_name);
-	out_json_str(b, 0, "state", a->state);
+	out_json_str(b, 0, "state", store_state_name(a->state));
 	out_json_int(b, 0, "last_attempt_at", a->last_attempt_at);
 	out_json_int(b, 0, "last_success_at", a->last_success_at);
 	out_json_int(b, 0, "next_sync_at", a->next_sync_at);
@@ -114,7 +114,7 @@ print_row(const struct store_account *a, const char *warning, int width,
 	char t1[32], t2[32], t3[32], t4[32], esc[512];
 
 	printf("%-*s  %-10s  %6lld  %-12s  %-12s  %-8s  %-13s  %lld\n", width,
-	    a->name, a->state, (long long)a->videos,
+	    a->name, store_state_name(a->state), (long long)a->videos,
 	    rel_time(a->last_success_at, now, t1, sizeof(t1)),
 	    rel_time(a->next_sync_at, now, t2, sizeof(t2)),
 	    rel_time(a->token_expires_at, now, t3, sizeof(t3)),
@@ -182,7 +182,7 @@ cmd_status(struct ctx *c, int argc, char **argv)
 		if (rc == 1) {
 			memset(&a, 0, sizeof(a));
 			a.name = xstrdup(name);
-			a.state = xstrdup("needs_auth");
+			a.state = ACCOUNT_NEEDS_AUTH;
 			a.last_error = xasprintf("never synced; run: "
 						 "tiktok-mirror auth %s",
 			    name);
@@ -190,7 +190,7 @@ cmd_status(struct ctx *c, int argc, char **argv)
 			a.next_sync_at = a.token_expires_at = STORE_NULL;
 			a.refresh_expires_at = STORE_NULL;
 		}
-		if (strcmp(a.state, "ok") != 0)
+		if (a.state != ACCOUNT_OK)
 			unhealthy = 1;
 		warning = expiry_warning(&a, now);
 		if (json)

@@ -30,6 +30,7 @@
 struct shown {
 	char name[CFG_NAME_MAX + 1];
 	char text[PROGRESS_TEXT];
+	enum sync_step step; /* drawn at once when it changes */
 	int done;
 };
 
@@ -114,28 +115,32 @@ on_progress(const struct sync_progress *p, void *arg)
 {
 	struct sync_run *sr = arg;
 	struct shown *s = shown_get(sr, p->account);
+	int changed = s->step != p->step;
 
-	if (strcmp(p->step, "list") == 0)
+	s->step = p->step;
+	if (p->step == SYNC_LIST)
 		snprintf(s->text, sizeof(s->text),
 		    "%s: listing, page %lld, %lld videos", p->account,
 		    (long long)p->pages + 1, (long long)p->videos);
-	else if (strcmp(p->step, "query") == 0)
+	else if (p->step == SYNC_QUERY)
 		snprintf(s->text, sizeof(s->text),
 		    "%s: %lld videos, checking deletions", p->account,
 		    (long long)p->videos);
-	else if (strcmp(p->step, "covers") == 0)
+	else if (p->step == SYNC_COVERS)
 		snprintf(s->text, sizeof(s->text),
 		    "%s: %lld videos, covers: %lld %s%s", p->account,
 		    (long long)p->videos, (long long)p->covers,
 		    sr->dry_run ? "to fetch" : "fetched",
 		    p->covers_active > 0 ? " ..." : "");
-	else if (strcmp(p->step, "token") == 0)
+	else if (p->step == SYNC_TOKEN)
 		snprintf(s->text, sizeof(s->text), "%s: refreshing the token",
 		    p->account);
 	else
 		snprintf(s->text, sizeof(s->text), "%s: %s", p->account,
-		    strcmp(p->step, "apply") == 0 ? "saving" : p->step);
-	progress_draw(sr, strcmp(p->step, "apply") == 0);
+		    p->step == SYNC_APPLY  ? "saving"
+		    : p->step == SYNC_USER ? "reading the profile"
+					   : sync_step_name(p->step));
+	progress_draw(sr, changed);
 }
 
 /* What a dry run found, on stdout: the counts, then each change. */

@@ -61,7 +61,8 @@ static int
 on_account(const struct store_account *a, void *arg)
 {
 	struct gather *g = arg;
-	static const char *const states[] = {"ok", "error", "needs_auth"};
+	static const enum account_state states[] = {ACCOUNT_OK, ACCOUNT_ERROR,
+	    ACCOUNT_NEEDS_AUTH};
 	size_t i;
 
 	add(&g->b[0], "tiktok_mirror_videos{account=\"%s\"} %lld\n", a->name,
@@ -82,7 +83,8 @@ on_account(const struct store_account *a, void *arg)
 	}
 	for (i = 0; i < nitems(states); i++)
 		add(&g->b[6], "%s{account=\"%s\",state=\"%s\"} %d\n", M[6].name,
-		    a->name, states[i], strcmp(a->state, states[i]) == 0);
+		    a->name, store_state_name(states[i]),
+		    a->state == states[i]);
 	return 0;
 }
 

@@ -39,7 +39,7 @@ struct acct {
 	int dirty;	      /* settings changed while running */
 	char grant[2 * SHA256_LEN + 1]; /* hash of the tokens when stopped */
 	int warned_days;      /* last refresh-token warning threshold */
-	char last[16];	      /* last result state, for change logging */
+	int last;	      /* enum account_state of the last result, or -1 */
 	int64_t next_at;
 	LIST_ENTRY(acct) entry;
 };
@@ -215,11 +215,11 @@ on_synced(const struct sync_result *r, void *arg)
 {
 	struct acct *a = arg;
 
-	if (strcmp(a->last, r->state) != 0) {
-		if (r->ok && a->last[0] != '\0')
+	if (a->last != (int)r->state) {
+		if (r->ok && a->last != -1)
 			log_info("%s: refreshing again after %d failures",
 			    a->cfg.name, a->failures);
-		snprintf(a->last, sizeof(a->last), "%s", r->state);
+		a->last = (int)r->state;
 	}
 	if (a->removed) {
 		acct_drop(a);
@@ -243,7 +243,7 @@ on_synced(const struct sync_result *r, void *arg)
 			hook_kick(a->s->hook);
 		}
 		arm(a, a->dirty ? 0 : a->cfg.cache * 1000 + jitter_ms(a->cfg.cache));
-	} else if (strcmp(r->state, "needs_auth") == 0) {
+	} else if (r->state == ACCOUNT_NEEDS_AUTH) {
 		/*
 		 * Stopped until `auth` writes a new grant: one other than the
 		 * tokens this refresh ended with, which may already be there
@@ -352,6 +352,7 @@ sched_configure(struct sched *s, const struct cfg *cfg)
 		a->s = s;
 		a->cfg = *c;
 		a->warned_days = INT_MAX;
+		a->last = -1;
 		uv_timer_init(s->loop, &a->timer);
 		LIST_INSERT_HEAD(&s->accts, a, entry);
 		due = 0;
@@ -398,12 +399,11 @@ sched_summary(const struct sched *s, struct sched_summary *sum)
 		sum->accounts++;
 		if (a->state == A_RUNNING)
 			sum->running++;
-		if (strcmp(a->last, "ok") == 0)
+		if (a->last == ACCOUNT_OK)
 			sum->ok++;
-		else if (strcmp(a->last, "needs_auth") == 0 ||
-		    a->state == A_STOPPED)
+		else if (a->last == ACCOUNT_NEEDS_AUTH || a->state == A_STOPPED)
 			sum->needs_auth++;
-		else if (strcmp(a->last, "error") == 0)
+		else if (a->last == ACCOUNT_ERROR)
 			sum->error++;
 		if (a->state == A_IDLE &&
 		    (sum->next_at == 0 || a->next_at < sum->next_at))

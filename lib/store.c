@@ -616,6 +616,27 @@ col_text(sqlite3_stmt *st, int i)
 	return (const char *)sqlite3_column_text(st, i);
 }
 
+/* Indexed by enum account_state: the names the database holds. */
+static const char *const STATE_NAMES[ACCOUNT_NSTATES] = {"ok",
+    "needs_auth", "error"};
+
+const char *
+store_state_name(enum account_state st)
+{
+	return (unsigned)st < ACCOUNT_NSTATES ? STATE_NAMES[st] : "error";
+}
+
+static enum account_state
+state_of(const char *name)
+{
+	int i;
+
+	for (i = 0; name != NULL && i < ACCOUNT_NSTATES; i++)
+		if (strcmp(name, STATE_NAMES[i]) == 0)
+			return (enum account_state)i;
+	return ACCOUNT_ERROR;
+}
+
 int
 store_account_ensure(struct store *s, const char *name, char *err,
     size_t errlen)
@@ -645,7 +666,7 @@ account_row(sqlite3_stmt *st, struct store_account *a)
 	a->name = col_str(st, 0);
 	a->open_id = col_str(st, 1);
 	a->display_name = col_str(st, 2);
-	a->state = col_str(st, 3);
+	a->state = state_of(col_text(st, 3));
 	a->last_error = col_str(st, 4);
 	a->last_attempt_at = col_int(st, 5);
 	a->last_success_at = col_int(st, 6);
@@ -689,7 +710,6 @@ store_account_clear(struct store_account *a)
 	free(a->name);
 	free(a->open_id);
 	free(a->display_name);
-	free(a->state);
 	free(a->last_error);
 	free(a->avatar);
 	memset(a, 0, sizeof(*a));
@@ -733,14 +753,15 @@ store_account_attempt(struct store *s, const char *name, int64_t now,
 }
 
 int
-store_account_fail(struct store *s, const char *name, const char *state,
-    const char *error, int64_t next_sync_at, char *err, size_t errlen)
+store_account_fail(struct store *s, const char *name,
+    enum account_state state, const char *error, int64_t next_sync_at,
+    char *err, size_t errlen)
 {
 	return run(s,
 	    prep(s, err, errlen,
 		"UPDATE accounts SET state = ?, last_error = ?,"
 		" next_sync_at = coalesce(?, next_sync_at) WHERE name = ?",
-		"ssis", state, error, next_sync_at, name),
+		"ssis", store_state_name(state), error, next_sync_at, name),
 	    err, errlen);
 }
 
@@ -1313,15 +1334,17 @@ store_run_begin(struct store *s, const char *account, int64_t now, char *err,
 }
 
 int
-store_run_end(struct store *s, int64_t run, int64_t now, const char *outcome,
-    int64_t requests, const struct store_counts *c, const char *error,
-    char *err, size_t errlen)
+store_run_end(struct store *s, int64_t run, int64_t now,
+    enum account_state outcome, int64_t requests,
+    const struct store_counts *c, const char *error, char *err,
+    size_t errlen)
 {
 	return run_sql(s, err, errlen, NULL,
 	    "UPDATE sync_runs SET finished_at = ?2, outcome = ?3,"
 	    " requests = ?4, new = ?5, updated = ?6, deleted = ?7, error = ?8"
 	    " WHERE id = ?1",
-	    "iisiiiis", run, now, outcome, requests, c ? c->new : STORE_NULL,
+	    "iisiiiis", run, now, store_state_name(outcome), requests,
+	    c ? c->new : STORE_NULL,
 	    c ? c->updated + c->restored : STORE_NULL,
 	    c ? c->deleted : STORE_NULL, error);
 }

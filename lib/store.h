@@ -30,11 +30,25 @@ struct store *store_open(const char *path, char *err, size_t errlen);
 struct store *store_open_ro(const char *path, char *err, size_t errlen);
 void store_close(struct store *);
 
+/*
+ * An account's state. accounts.state and sync_runs.outcome hold its name;
+ * an unknown name in the database reads as ACCOUNT_ERROR.
+ */
+enum account_state {
+	ACCOUNT_OK,
+	ACCOUNT_NEEDS_AUTH,
+	ACCOUNT_ERROR,
+	ACCOUNT_NSTATES
+};
+
+/* "ok", "needs_auth" or "error". */
+const char *store_state_name(enum account_state);
+
 struct store_account {
 	char *name;
 	char *open_id;
 	char *display_name;
-	char *state; /* "ok" | "needs_auth" | "error" */
+	enum account_state state;
 	char *last_error;
 	int64_t last_attempt_at, last_success_at, next_sync_at;
 	int64_t token_expires_at, refresh_expires_at; /* STORE_NULL if NULL */
@@ -59,7 +73,8 @@ int store_accounts_each(struct store *,
 int store_account_attempt(struct store *, const char *name, int64_t now,
     char *err, size_t errlen);
 /* A failed refresh: state, last_error and when to try again. */
-int store_account_fail(struct store *, const char *name, const char *state,
+int store_account_fail(struct store *, const char *name,
+    enum account_state state,
     const char *error, int64_t next_sync_at, char *err, size_t errlen);
 /* When the next refresh is planned. */
 int store_account_next(struct store *, const char *name, int64_t at,
@@ -195,9 +210,9 @@ int store_apply(struct store *, const char *account,
  */
 int64_t store_run_begin(struct store *, const char *account, int64_t now,
     char *err, size_t errlen);
-/* Record how the refresh 'run' ended ("ok", "error", "needs_auth"). */
+/* Record how the refresh 'run' ended. */
 int store_run_end(struct store *, int64_t run, int64_t now,
-    const char *outcome, int64_t requests, const struct store_counts *,
+    enum account_state outcome, int64_t requests, const struct store_counts *,
     const char *error, char *err, size_t errlen);
 
 /*

@@ -1,19 +1,30 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The refresh engine. One job per account refresh walks these steps, each
- * driven by HTTP completions on the loop:
+ * The refresh engine. One job per account refresh walks these steps (enum
+ * sync_step; job_enter() is the one door between them, logging each
+ * transition), each driven by HTTP completions on the loop:
  *
+ *   start    the accounts and sync_runs rows of the attempt
  *   token    refresh the access token ahead of expiry; a rotated refresh
- *            token is written durably before it is used (tiktok-api.md §5.1)
- *   user     user/info for open_id and display_name
+ *            token is written durably before it is used (tiktok-api.md
+ *            §5.1). An API step answered access_token_invalid refreshes
+ *            once, then returns to that step
+ *   user     user/info for open_id, display_name and the avatar's URL
  *   list     video/list pages (newest first, cursor in ms, at most 20),
  *            staged in the database as they arrive; paging stops once
  *            start - 1 + quantity videos are in hand or has_more is false
+ *            (struct listing)
  *   query    live videos in the listed range that the listing did not
  *            return are confirmed missing through video/query
  *   covers   the covers this refresh lacks, several at once; an expired
  *            signed URL (403) gets a fresh one from video/query
+ *            (struct cover_pass)
+ *   avatar   the account's avatar, when it is new or missing
  *   apply    one transaction, then cover files no row names are removed
+ *
+ * A step with nothing to do (no token due, no candidate, no avatar to
+ * fetch) is not entered. The covers half stays here: it calls job_fail(),
+ * api_call() and parse_page(), and the engine calls it.
  *
  * API calls of one job are sequential; retries back off exponentially with
  * full jitter, and every data endpoint shares one rate limiter for the app.
@@ -97,6 +108,45 @@ struct dl {
 	LIST_ENTRY(dl) entry;
 };
 
+/* The listing: video/list pages, and the deletions they imply. */
+struct listing {
+	int64_t cursor, seq, kept, min_created;
+	int64_t pages; /* video/list pages received */
+	int exhausted, empty_pages;
+	/* Archive rotation: the head, then one window of the archive. */
+	int rotating, window_pages, quota_reached;
+	int64_t head_lo;      /* oldest created_at listed in the head */
+	int64_t window_ms;    /* the window starts below this cursor */
+	int64_t next_archive; /* where the next window starts (0: head) */
+	/* Deletions. */
+	int64_t live;
+	int apply_deletions;
+};
+
+/* The covers and the avatar: what to fetch and what is in flight. */
+struct cover_pass {
+	int pass;
+	int64_t after;
+	struct store_cover_item batch[COVER_BATCH];
+	int nbatch, ibatch, batch_eof, done;
+	int requeried; /* covers sent to video/query for a fresh URL */
+	/* Outcomes not yet written to the stage: one transaction for
+	 * COVER_BATCH of them, not one per cover. 'rel' NULL: no cover. */
+	struct {
+		char id[21];
+		char *rel;
+	} staged[COVER_BATCH];
+	int nstaged;
+	LIST_HEAD(, dl) dls;
+	int ndl;
+	int dfd; /* the account's covers folder, open from the first file */
+	/* The avatar: its signed URL from user/info, the URL path it came
+	 * from, and its new file (relative to the covers folder), if any. */
+	char *avatar_url, *avatar_src, *avatar_rel;
+	int avatar_fd;
+	char *avatar_tmp;
+};
+
 struct job {
 	struct sync_engine *e;
 	struct cfg_account acct;
@@ -113,44 +163,11 @@ struct job {
 	int refreshed; /* the access token was refreshed in this job */
 	char *open_id, *display_name;
 
-	/* Listing. */
-	int64_t cursor, seq, kept, min_created;
-	int exhausted, empty_pages;
-	/* Archive rotation: the head, then one window of the archive. */
-	int rotating, window_pages, quota_reached;
-	int64_t head_lo;	/* oldest created_at listed in the head */
-	int64_t window_ms;	/* the window starts below this cursor */
-	int64_t next_archive;	/* where the next window starts (0: head) */
-
-	/* Deletions. */
-	int64_t live;
-	int apply_deletions;
-
-	/* Covers. */
-	int pass;
-	int64_t cover_after;
-	struct store_cover_item batch[COVER_BATCH];
-	int nbatch, ibatch, batch_eof, covers_done;
-	int requeried; /* covers sent to video/query for a fresh URL */
-	/* Outcomes not yet written to the stage: one transaction for
-	 * COVER_BATCH of them, not one per cover. 'rel' NULL: no cover. */
-	struct {
-		char id[21];
-		char *rel;
-	} staged[COVER_BATCH];
-	int nstaged;
-	LIST_HEAD(, dl) dls;
-	int ndl;
-
-	/* The avatar: its signed URL from user/info, the URL path it came
-	 * from, and the new file (relative to the covers folder) once fetched. */
-	char *avatar_url, *avatar_src, *avatar_rel;
-	int avatar_fd;
-	int dfd; /* the account's covers folder, open from the first cover */
-	char *avatar_tmp;
-
-	int64_t pages;	     /* video/list pages received */
-	struct buf changes;  /* dry run: the change list */
+	enum sync_step step;
+	enum sync_step resume; /* the step a token refresh interrupted */
+	struct listing list;
+	struct cover_pass cov;
+	struct buf changes; /* dry run: the change list */
 
 	int64_t run_id; /* sync_runs row, 0 when it could not be written */
 	struct sync_result res;
@@ -184,9 +201,19 @@ static void apply(struct job *);
 static void api_send(struct job *);
 static void avatar_step(struct job *);
 
+/* In the order of enum sync_step. */
+static const char *const STEP_NAMES[] = {"start", "token", "user", "list",
+    "query", "covers", "avatar", "apply"};
+
+const char *
+sync_step_name(enum sync_step step)
+{
+	return (unsigned)step < nitems(STEP_NAMES) ? STEP_NAMES[step] : "?";
+}
+
 /* Tell the progress display where the job is. */
 static void
-progress(struct job *j, const char *step)
+job_progress(struct job *j)
 {
 	struct sync_progress p;
 
@@ -194,12 +221,27 @@ progress(struct job *j, const char *step)
 		return;
 	memset(&p, 0, sizeof(p));
 	p.account = j->acct.name;
-	p.step = step;
-	p.pages = j->pages;
-	p.videos = j->kept;
+	p.step = j->step;
+	p.pages = j->list.pages;
+	p.videos = j->list.kept;
 	p.covers = j->res.covers;
-	p.covers_active = j->ndl;
+	p.covers_active = j->cov.ndl;
 	j->e->o.progress(&p, j->e->o.progress_arg);
+}
+
+/*
+ * The one door between steps (OpenSMTPD's mta_enter_state()): log the
+ * transition and report progress. Entering the step the job is in only
+ * reports progress, as each page or batch does.
+ */
+static void
+job_enter(struct job *j, enum sync_step step)
+{
+	if (step != j->step)
+		log_debug("%s: %s -> %s", j->acct.name, sync_step_name(j->step),
+		    sync_step_name(step));
+	j->step = step;
+	job_progress(j);
 }
 
 struct sync_engine *
@@ -259,32 +301,33 @@ job_release(struct job *j)
 		http_cancel(j->xfer);
 		j->xfer = NULL;
 	}
-	while ((d = LIST_FIRST(&j->dls)) != NULL) {
+	while ((d = LIST_FIRST(&j->cov.dls)) != NULL) {
 		LIST_REMOVE(d, entry);
 		http_cancel(d->xfer);
-		covers_discard(j->dfd, d->fd, d->tmpname);
+		covers_discard(j->cov.dfd, d->fd, d->tmpname);
 		free(d->tmpname);
 		free(d);
 	}
-	for (i = j->ibatch; i < j->nbatch; i++)
-		store_cover_item_clear(&j->batch[i]);
-	j->nbatch = j->ibatch = 0;
-	for (i = 0; i < j->nstaged; i++)
-		free(j->staged[i].rel);
-	j->nstaged = 0;
+	for (i = j->cov.ibatch; i < j->cov.nbatch; i++)
+		store_cover_item_clear(&j->cov.batch[i]);
+	j->cov.nbatch = j->cov.ibatch = 0;
+	for (i = 0; i < j->cov.nstaged; i++)
+		free(j->cov.staged[i].rel);
+	j->cov.nstaged = 0;
 	free(j->call.body);
 	free(j->saved.body);
 	j->call.body = j->saved.body = NULL;
-	if (j->avatar_tmp != NULL)
-		covers_discard(j->dfd, j->avatar_fd, j->avatar_tmp);
-	if (j->dfd != -1)
-		close(j->dfd);
-	j->dfd = -1;
-	free(j->avatar_tmp);
-	free(j->avatar_url);
-	free(j->avatar_src);
-	free(j->avatar_rel);
-	j->avatar_tmp = j->avatar_url = j->avatar_src = j->avatar_rel = NULL;
+	if (j->cov.avatar_tmp != NULL)
+		covers_discard(j->cov.dfd, j->cov.avatar_fd, j->cov.avatar_tmp);
+	if (j->cov.dfd != -1)
+		close(j->cov.dfd);
+	j->cov.dfd = -1;
+	free(j->cov.avatar_tmp);
+	free(j->cov.avatar_url);
+	free(j->cov.avatar_src);
+	free(j->cov.avatar_rel);
+	j->cov.avatar_tmp = j->cov.avatar_url = NULL;
+	j->cov.avatar_src = j->cov.avatar_rel = NULL;
 	buf_free(&j->changes);
 	tokens_clear(&j->tok);
 	free(j->open_id);
@@ -388,11 +431,13 @@ job_finish(struct job *j)
 }
 
 /* Fail the refresh: the account keeps its rows and gets 'state'. */
-static void job_fail(struct job *, const char *, const char *, ...)
+static void job_fail_as(struct job *, enum account_state, const char *, ...)
     __attribute__((format(printf, 3, 4)));
+/* The common failure: state 'error', to be tried again later. */
+#define job_fail(j, ...) job_fail_as(j, ACCOUNT_ERROR, __VA_ARGS__)
 
 static void
-job_fail(struct job *j, const char *state, const char *fmt, ...)
+job_fail_as(struct job *j, enum account_state state, const char *fmt, ...)
 {
 	char err[ERRLEN];
 	va_list ap;
@@ -408,7 +453,7 @@ job_fail(struct job *j, const char *state, const char *fmt, ...)
 	    store_account_fail(j->e->o.store, j->acct.name, state, j->error,
 		STORE_NULL, err, sizeof(err)) == -1)
 		log_err("%s: %s", j->acct.name, err);
-	if (strcmp(state, "needs_auth") == 0)
+	if (state == ACCOUNT_NEEDS_AUTH)
 		log_err("%s: %s", j->acct.name, j->error);
 	else
 		log_warnx("%s: %s", j->acct.name, j->error);
@@ -418,8 +463,8 @@ job_fail(struct job *j, const char *state, const char *fmt, ...)
 static void
 job_fail_auth(struct job *j, const char *why)
 {
-	job_fail(j, "needs_auth", "%s; run: tiktok-mirror auth %s", why,
-	    j->acct.name);
+	job_fail_as(j, ACCOUNT_NEEDS_AUTH, "%s; run: tiktok-mirror auth %s",
+	    why, j->acct.name);
 }
 
 /* Full jitter: a random delay in [0, min(cap, base * 2^attempt)]. */
@@ -482,8 +527,7 @@ api_retry(struct job *j, long retry_after, const char *why)
 	int64_t delay;
 
 	if (++j->call.attempts >= MAX_ATTEMPTS) {
-		job_fail(j, "error", "%s (after %d attempts)", why,
-		    j->call.attempts);
+		job_fail(j, "%s (after %d attempts)", why, j->call.attempts);
 		return;
 	}
 	delay = backoff_ms(j->call.attempts - 1);
@@ -502,6 +546,7 @@ resume_saved(struct job *j)
 	free(j->call.body);
 	j->call = j->saved;
 	memset(&j->saved, 0, sizeof(j->saved));
+	job_enter(j, j->resume);
 	api_schedule(j, 0);
 }
 
@@ -517,8 +562,7 @@ on_api_done(const struct http_response *r, void *arg)
 	j->xfer = NULL;
 	if (r->result != HTTP_OK) {
 		if (r->result == HTTP_E_TLS || r->result == HTTP_E_PROTOCOL) {
-			job_fail(j, "error", "%s: %s", ep_name[j->call.ep],
-			    r->error);
+			job_fail(j, "%s: %s", ep_name[j->call.ep], r->error);
 			return;
 		}
 		snprintf(err, sizeof(err), "%s: %s", ep_name[j->call.ep],
@@ -547,8 +591,7 @@ on_api_done(const struct http_response *r, void *arg)
 		return;
 	case API_TOKEN:
 		if (j->refreshed) {
-			job_fail(j, "error", "%s: %s", ep_name[j->call.ep],
-			    err);
+			job_fail(j, "%s: %s", ep_name[j->call.ep], err);
 			return;
 		}
 		/* Refresh once, then send the same request again. */
@@ -615,7 +658,7 @@ api_send(struct job *j)
 	}
 	free(url);
 	if (j->xfer == NULL)
-		job_fail(j, "error", "%s: %s", ep_name[j->call.ep], err);
+		job_fail(j, "%s: %s", ep_name[j->call.ep], err);
 }
 
 /* Tokens. */
@@ -685,8 +728,7 @@ on_token(struct job *j, const struct http_response *r,
 		tokens_clear(&j->tok);
 		if (secrets_get(j->e->o.secrets, j->acct.name, &j->tok, err,
 			sizeof(err)) != 0) {
-			job_fail(j, "error", "cannot read the new grant: %s",
-			    err);
+			job_fail(j, "cannot read the new grant: %s", err);
 			return;
 		}
 		log_info("%s: a new authorization arrived during a token "
@@ -698,7 +740,7 @@ on_token(struct job *j, const struct http_response *r,
 	}
 	if (rc == -1) {
 		tokens_clear(&t);
-		job_fail(j, "error",
+		job_fail(j,
 		    "cannot save the refreshed tokens: %s; if this persists,"
 		    " run: tiktok-mirror auth %s",
 		    err, j->acct.name);
@@ -715,7 +757,8 @@ on_token(struct job *j, const struct http_response *r,
 static void
 start_refresh(struct job *j, job_fn then)
 {
-	progress(j, "token");
+	j->resume = j->step;
+	job_enter(j, SYNC_TOKEN);
 	j->refreshed = 1;
 	j->after_token = then;
 	api_call(j, EP_TOKEN,
@@ -736,7 +779,7 @@ step_token(struct job *j)
 		return;
 	}
 	if (rc == -1) {
-		job_fail(j, "error", "%s", err);
+		job_fail(j, "%s", err);
 		return;
 	}
 	save_token_expiry(j);
@@ -782,20 +825,21 @@ on_user(struct job *j, const struct http_response *r,
 	free(j->display_name);
 	j->open_id = open_id;
 	j->display_name = name;
-	free(j->avatar_url);
-	j->avatar_url = avatar;
+	free(j->cov.avatar_url);
+	j->cov.avatar_url = avatar;
 	if (store_stage_begin(j->e->o.store, j->acct.name, err,
 		sizeof(err)) == -1) {
-		job_fail(j, "error", "%s", err);
+		job_fail(j, "%s", err);
 		return;
 	}
-	j->cursor = j->acct.has_before ? j->acct.before_ms : 0;
+	j->list.cursor = j->acct.has_before ? j->acct.before_ms : 0;
 	list_next(j);
 }
 
 static void
 step_user(struct job *j)
 {
+	job_enter(j, SYNC_USER);
 	api_call(j, EP_USER, NULL, on_user);
 }
 
@@ -820,8 +864,8 @@ stage_video(struct job *j, const struct video *v, int64_t position,
 	char *src = v->cover_url ? url_path(v->cover_url) : NULL;
 	int rc;
 
-	rc = store_stage_add(j->e->o.store, j->acct.name, j->seq, position, v,
-	    src, err, errlen);
+	rc = store_stage_add(j->e->o.store, j->acct.name, j->list.seq, position,
+	    v, src, err, errlen);
 	free(src);
 	return rc;
 }
@@ -847,15 +891,15 @@ stage_page(struct job *j, const struct api_page *p, int *full, char *err,
 		if (j->acct.has_before &&
 		    v->created_at * 1000 >= j->acct.before_ms)
 			continue;
-		j->seq++;
-		if (j->seq == 1 || v->created_at < j->min_created)
-			j->min_created = v->created_at;
+		j->list.seq++;
+		if (j->list.seq == 1 || v->created_at < j->list.min_created)
+			j->list.min_created = v->created_at;
 		/* Under rotation positions are ranked at apply: keep all. */
-		if (j->rotating || j->seq >= j->acct.start)
-			pos = ++j->kept;
+		if (j->list.rotating || j->list.seq >= j->acct.start)
+			pos = ++j->list.kept;
 		rc = stage_video(j, v, pos, err, errlen);
-		if (!j->rotating && j->acct.quantity != CFG_QUANTITY_ALL &&
-		    j->kept >= j->acct.quantity)
+		if (!j->list.rotating && j->acct.quantity != CFG_QUANTITY_ALL &&
+		    j->list.kept >= j->acct.quantity)
 			*full = 1;
 	}
 	if (store_batch(st, 1, rc == 0 ? err : NULL, errlen) == -1)
@@ -888,7 +932,7 @@ on_list(struct job *j, const struct http_response *r,
 	(void)r;
 	if (parse_page(j, b, "video/list", &p) == -1)
 		return;
-	j->pages++;
+	j->list.pages++;
 	/* Nothing usable on a page that had items: a wrong shape, not an
 	 * empty account (it would take every video out of the listing). */
 	if (p.nvideos == 0 && p.skipped > 0) {
@@ -898,30 +942,32 @@ on_list(struct job *j, const struct http_response *r,
 	}
 	if (stage_page(j, &p, &full, err, sizeof(err)) == -1) {
 		api_page_clear(&p);
-		job_fail(j, "error", "%s", err);
+		job_fail(j, "%s", err);
 		return;
 	}
 	if (!full && !p.has_more)
-		j->exhausted = 1;
-	j->quota_reached = full;
+		j->list.exhausted = 1;
+	j->list.quota_reached = full;
 	if (!full && p.has_more) {
-		if (p.cursor <= 0 || (j->cursor > 0 && p.cursor >= j->cursor)) {
-			job_fail(j, "error",
+		if (p.cursor <= 0 ||
+		    (j->list.cursor > 0 && p.cursor >= j->list.cursor)) {
+			job_fail(j,
 			    "video/list: the cursor did not decrease (%lld"
 			    " after %lld); will try again later",
-			    (long long)p.cursor, (long long)j->cursor);
+			    (long long)p.cursor, (long long)j->list.cursor);
 			api_page_clear(&p);
 			return;
 		}
-		j->empty_pages = p.nvideos == 0 ? j->empty_pages + 1 : 0;
-		if (j->empty_pages > MAX_EMPTY_PAGES) {
-			job_fail(j, "error",
+		j->list.empty_pages =
+		    p.nvideos == 0 ? j->list.empty_pages + 1 : 0;
+		if (j->list.empty_pages > MAX_EMPTY_PAGES) {
+			job_fail(j,
 			    "video/list: %d empty pages in a row",
-			    j->empty_pages);
+			    j->list.empty_pages);
 			api_page_clear(&p);
 			return;
 		}
-		j->cursor = p.cursor;
+		j->list.cursor = p.cursor;
 		api_page_clear(&p);
 		if (rotate(j))
 			list_next(j);
@@ -943,8 +989,8 @@ rotate(struct job *j)
 {
 	int64_t arch;
 
-	if (!j->rotating) {
-		if (j->pages < ROTATE_HEAD_PAGES ||
+	if (!j->list.rotating) {
+		if (j->list.pages < ROTATE_HEAD_PAGES ||
 		    (j->acct.quantity != CFG_QUANTITY_ALL &&
 			j->acct.start - 1 + j->acct.quantity <=
 			    ROTATE_HEAD_PAGES * API_PAGE_MAX))
@@ -954,17 +1000,17 @@ rotate(struct job *j)
 		if (arch < 0)
 			return 1;
 		/* The head is done; go on with the archive window. */
-		j->rotating = 1;
-		j->head_lo = j->min_created;
-		if (arch > 0 && arch < j->cursor)
-			j->cursor = arch;
-		j->window_ms = j->cursor;
-		j->min_created = INT64_MAX;
+		j->list.rotating = 1;
+		j->list.head_lo = j->list.min_created;
+		if (arch > 0 && arch < j->list.cursor)
+			j->list.cursor = arch;
+		j->list.window_ms = j->list.cursor;
+		j->list.min_created = INT64_MAX;
 		return 1;
 	}
-	if (++j->window_pages < ROTATE_WINDOW_PAGES)
+	if (++j->list.window_pages < ROTATE_WINDOW_PAGES)
 		return 1;
-	j->next_archive = j->cursor;
+	j->list.next_archive = j->list.cursor;
 	return 0;
 }
 
@@ -972,7 +1018,7 @@ rotate(struct job *j)
 static void
 list_done(struct job *j)
 {
-	j->res.videos = j->kept;
+	j->res.videos = j->list.kept;
 	if (query_start(j) == 0)
 		query_next(j);
 }
@@ -980,8 +1026,9 @@ list_done(struct job *j)
 static void
 list_next(struct job *j)
 {
-	progress(j, "list");
-	api_call(j, EP_LIST, api_list_body(j->cursor, API_PAGE_MAX), on_list);
+	job_enter(j, SYNC_LIST);
+	api_call(j, EP_LIST, api_list_body(j->list.cursor, API_PAGE_MAX),
+	    on_list);
 }
 
 /* Deletions: video/query confirms what the listing no longer returns. */
@@ -1004,7 +1051,7 @@ on_query(struct job *j, const struct http_response *r,
 				      : p.skipped_ids[i - p.nvideos],
 			err, sizeof(err)) == -1) {
 			api_page_clear(&p);
-			job_fail(j, "error", "%s", err);
+			job_fail(j, "%s", err);
 			return;
 		}
 	api_page_clear(&p);
@@ -1025,24 +1072,25 @@ query_start(struct job *j)
 	 * inside it.
 	 */
 	hi = j->acct.has_before ? (j->acct.before_ms + 999) / 1000 : STORE_NULL;
-	if (j->rotating) {
+	if (j->list.rotating) {
 		/* Two ranges: the head, and the archive window. */
-		if (store_stage_candidates(st, j->acct.name, j->head_lo + 1, hi,
-			0, &j->live, err, sizeof(err)) == -1)
+		if (store_stage_candidates(st, j->acct.name,
+			j->list.head_lo + 1, hi, 0, &j->list.live, err,
+			sizeof(err)) == -1)
 			goto fail;
-		hi = j->window_ms / 1000;
-		lo = j->exhausted ? 0
-		    : j->min_created == INT64_MAX ? hi
-						  : j->min_created + 1;
+		hi = j->list.window_ms / 1000;
+		lo = j->list.exhausted ? 0
+		    : j->list.min_created == INT64_MAX ? hi
+						  : j->list.min_created + 1;
 	} else {
-		lo = j->exhausted ? 0 : j->min_created + 1;
+		lo = j->list.exhausted ? 0 : j->list.min_created + 1;
 	}
-	if (store_stage_candidates(st, j->acct.name, lo, hi, j->rotating,
-		&j->live, err, sizeof(err)) == -1)
+	if (store_stage_candidates(st, j->acct.name, lo, hi, j->list.rotating,
+		&j->list.live, err, sizeof(err)) == -1)
 		goto fail;
 	return 0;
 fail:
-	job_fail(j, "error", "%s", err);
+	job_fail(j, "%s", err);
 	return -1;
 }
 
@@ -1057,31 +1105,31 @@ query_next(struct job *j)
 	n = store_candidates_next(st, j->acct.name, ids, API_PAGE_MAX, err,
 	    sizeof(err));
 	if (n == -1) {
-		job_fail(j, "error", "%s", err);
+		job_fail(j, "%s", err);
 		return;
 	}
 	if (n > 0) {
 		for (i = 0; i < n; i++)
 			idp[i] = ids[i];
-		progress(j, "query");
+		job_enter(j, SYNC_QUERY);
 		api_call(j, EP_QUERY, api_query_body(idp, n), on_query);
 		return;
 	}
 	missing = store_candidates_missing(st, j->acct.name, err, sizeof(err));
 	if (missing == -1) {
-		job_fail(j, "error", "%s", err);
+		job_fail(j, "%s", err);
 		return;
 	}
 	/* The over-half guard (design.md, "Deletions"). */
-	if (missing > 0 && j->live >= 4 && (int64_t)missing * 2 > j->live &&
-	    !j->e->o.force) {
-		job_fail(j, "error",
+	if (missing > 0 && j->list.live >= 4 &&
+	    (int64_t)missing * 2 > j->list.live && !j->e->o.force) {
+		job_fail(j,
 		    "refusing to mark %d of %lld live videos deleted; if they"
 		    " are really gone, run: tiktok-mirror sync --force %s",
-		    missing, (long long)j->live, j->acct.name);
+		    missing, (long long)j->list.live, j->acct.name);
 		return;
 	}
-	j->apply_deletions = missing > 0;
+	j->list.apply_deletions = missing > 0;
 	covers_start(j, 1);
 }
 
@@ -1091,7 +1139,7 @@ static void
 dl_free(struct dl *d)
 {
 	LIST_REMOVE(d, entry);
-	d->job->ndl--;
+	d->job->cov.ndl--;
 	free(d->tmpname);
 	free(d);
 }
@@ -1100,10 +1148,10 @@ dl_free(struct dl *d)
 static int
 job_dir(struct job *j, char *err, size_t errlen)
 {
-	if (j->dfd == -1)
-		j->dfd = covers_dir(j->e->o.cfg->covers, j->acct.name, 1, err,
-		    errlen);
-	return j->dfd;
+	if (j->cov.dfd == -1)
+		j->cov.dfd = covers_dir(j->e->o.cfg->covers, j->acct.name, 1,
+		    err, errlen);
+	return j->cov.dfd;
 }
 
 /* Write the cover outcomes held in the job to the stage. */
@@ -1114,19 +1162,20 @@ stage_flush(struct job *j)
 	char err[ERRLEN];
 	int i, rc;
 
-	if (j->nstaged == 0)
+	if (j->cov.nstaged == 0)
 		return 0;
 	rc = store_batch(st, 0, err, sizeof(err));
-	for (i = 0; rc == 0 && i < j->nstaged; i++)
-		rc = store_stage_set_cover(st, j->acct.name, j->staged[i].id,
-		    j->staged[i].rel, err, sizeof(err));
+	for (i = 0; rc == 0 && i < j->cov.nstaged; i++)
+		rc = store_stage_set_cover(st, j->acct.name,
+		    j->cov.staged[i].id, j->cov.staged[i].rel, err,
+		    sizeof(err));
 	if (store_batch(st, 1, rc == 0 ? err : NULL, sizeof(err)) == -1)
 		rc = -1;
-	for (i = 0; i < j->nstaged; i++)
-		free(j->staged[i].rel);
-	j->nstaged = 0;
+	for (i = 0; i < j->cov.nstaged; i++)
+		free(j->cov.staged[i].rel);
+	j->cov.nstaged = 0;
 	if (rc == -1)
-		job_fail(j, "error", "%s", err);
+		job_fail(j, "%s", err);
 	return rc;
 }
 
@@ -1134,9 +1183,10 @@ stage_flush(struct job *j)
 static int
 stage_cover(struct job *j, const char *id, char *rel)
 {
-	memcpy(j->staged[j->nstaged].id, id, sizeof(j->staged[0].id));
-	j->staged[j->nstaged++].rel = rel;
-	return j->nstaged == COVER_BATCH ? stage_flush(j) : 0;
+	memcpy(j->cov.staged[j->cov.nstaged].id, id,
+	    sizeof(j->cov.staged[0].id));
+	j->cov.staged[j->cov.nstaged++].rel = rel;
+	return j->cov.nstaged == COVER_BATCH ? stage_flush(j) : 0;
 }
 
 /* A cover could not be had: keep the old file if there is one. */
@@ -1160,8 +1210,8 @@ on_dl_done(const struct http_response *r, void *arg)
 	d->tmpname = NULL;
 	dl_free(d);
 	if (r->result == HTTP_OK && r->status == 200) {
-		if (covers_commit(j->dfd, fd, j->acct.name, id, tmp, r->head,
-			r->len, &rel, err, sizeof(err)) == 0) {
+		if (covers_commit(j->cov.dfd, fd, j->acct.name, id, tmp,
+			r->head, r->len, &rel, err, sizeof(err)) == 0) {
 			j->res.covers++;
 			rc = stage_cover(j, id, rel);
 		} else {
@@ -1170,22 +1220,22 @@ on_dl_done(const struct http_response *r, void *arg)
 		}
 		free(tmp);
 		if (rc == 0) {
-			progress(j, "covers");
+			job_progress(j);
 			covers_pump(j);
 		}
 		return;
 	}
-	covers_discard(j->dfd, fd, tmp);
+	covers_discard(j->cov.dfd, fd, tmp);
 	free(tmp);
 	if (r->result == HTTP_E_WRITE) {
-		job_fail(j, "error", "cannot write covers: %s", r->error);
+		job_fail(j, "cannot write covers: %s", r->error);
 		return;
 	}
-	if (r->result == HTTP_OK && r->status == 403 && j->pass == 1) {
+	if (r->result == HTTP_OK && r->status == 403 && j->cov.pass == 1) {
 		/* The signed URL expired: ask video/query for a fresh one. */
 		if (store_stage_expired(j->e->o.store, j->acct.name, id, err,
 			sizeof(err)) == -1) {
-			job_fail(j, "error", "%s", err);
+			job_fail(j, "%s", err);
 			return;
 		}
 	} else {
@@ -1201,46 +1251,67 @@ on_dl_done(const struct http_response *r, void *arg)
 	covers_pump(j);
 }
 
-static void
-dl_start(struct job *j, const struct store_cover_item *it, int keep_old)
+/*
+ * A temporary file for image 'name' (a video id or COVERS_AVATAR) in the
+ * account's covers folder: its fd, or -1 when the job failed.
+ */
+static int
+image_tmp(struct job *j, const char *name, char **tmp)
+{
+	char err[ERRLEN];
+	int fd = -1;
+
+	if (job_dir(j, err, sizeof(err)) == -1 ||
+	    (fd = covers_tmp_open(j->cov.dfd, name, tmp, err, sizeof(err))) ==
+		-1)
+		job_fail(j, "cannot write covers: %s", err);
+	return fd;
+}
+
+/* Start fetching the image at 'url' into 'fd'. NULL with 'err'. */
+static struct http_xfer *
+image_get(struct job *j, const char *url, int fd, http_done_cb cb,
+    void *arg, char *err, size_t errlen)
 {
 	static const char *const hdrs[] = {
 	    "Accept: image/webp, image/jpeg, image/png", NULL};
 	struct http_request req;
+
+	memset(&req, 0, sizeof(req));
+	req.method = HTTP_GET;
+	req.url = url;
+	req.headers = hdrs;
+	req.max_body = COVERS_MAX_BYTES;
+	req.timeout_ms = COVER_TIMEOUT_MS;
+	req.fd = fd;
+	j->res.requests++;
+	return http_start(j->e->o.http, &req, cb, arg, err, errlen);
+}
+
+static void
+dl_start(struct job *j, const struct store_cover_item *it, int keep_old)
+{
 	char err[ERRLEN], *tmp;
 	struct dl *d;
 	int fd;
 
-	if (job_dir(j, err, sizeof(err)) == -1 ||
-	    (fd = covers_tmp_open(j->dfd, it->id, &tmp, err, sizeof(err))) ==
-		-1) {
-		job_fail(j, "error", "cannot write covers: %s", err);
+	if ((fd = image_tmp(j, it->id, &tmp)) == -1)
 		return;
-	}
 	d = xcalloc(1, sizeof(*d));
 	d->job = j;
 	d->fd = fd;
 	d->tmpname = tmp;
 	d->keep_old = keep_old;
 	memcpy(d->id, it->id, sizeof(d->id));
-	memset(&req, 0, sizeof(req));
-	req.method = HTTP_GET;
-	req.url = it->url;
-	req.headers = hdrs;
-	req.max_body = COVERS_MAX_BYTES;
-	req.timeout_ms = COVER_TIMEOUT_MS;
-	req.fd = fd;
-	LIST_INSERT_HEAD(&j->dls, d, entry);
-	j->ndl++;
-	j->res.requests++;
-	d->xfer = http_start(j->e->o.http, &req, on_dl_done, d, err,
-	    sizeof(err));
+	LIST_INSERT_HEAD(&j->cov.dls, d, entry);
+	j->cov.ndl++;
+	d->xfer = image_get(j, it->url, fd, on_dl_done, d, err, sizeof(err));
 	if (d->xfer == NULL) {
 		char esc[128];
 
 		log_warnx("%s: cover %s (%s): %s", j->acct.name, it->id,
 		    log_url(it->url, esc, sizeof(esc)), err);
-		covers_discard(j->dfd, fd, tmp);
+		covers_discard(j->cov.dfd, fd, tmp);
 		dl_free(d);
 		(void)cover_failed(j, it->id, keep_old);
 	}
@@ -1264,12 +1335,12 @@ dry_cover(struct job *j, const struct store_cover_item *it)
 static void
 covers_start(struct job *j, int pass)
 {
-	j->pass = pass;
-	j->cover_after = 0;
-	j->nbatch = j->ibatch = 0;
-	j->batch_eof = 0;
-	j->covers_done = 0;
-	progress(j, "covers");
+	j->cov.pass = pass;
+	j->cov.after = 0;
+	j->cov.nbatch = j->cov.ibatch = 0;
+	j->cov.batch_eof = 0;
+	j->cov.done = 0;
+	job_enter(j, SYNC_COVERS);
 	covers_pump(j);
 }
 
@@ -1280,33 +1351,33 @@ covers_pump(struct job *j)
 	char err[ERRLEN];
 	int n, have;
 
-	while (!j->finished && j->ndl < cfg->concurrency) {
+	while (!j->finished && j->cov.ndl < cfg->concurrency) {
 		struct store_cover_item *it;
 
-		if (j->ibatch == j->nbatch) {
-			j->nbatch = j->ibatch = 0;
-			if (j->batch_eof)
+		if (j->cov.ibatch == j->cov.nbatch) {
+			j->cov.nbatch = j->cov.ibatch = 0;
+			if (j->cov.batch_eof)
 				break;
 			n = store_stage_covers(j->e->o.store, j->acct.name,
-			    j->pass, j->cover_after, j->batch, COVER_BATCH,
-			    err, sizeof(err));
+			    j->cov.pass, j->cov.after, j->cov.batch,
+			    COVER_BATCH, err, sizeof(err));
 			if (n == -1) {
-				job_fail(j, "error", "%s", err);
+				job_fail(j, "%s", err);
 				return;
 			}
 			if (n < COVER_BATCH)
-				j->batch_eof = 1;
+				j->cov.batch_eof = 1;
 			if (n == 0)
 				break;
-			j->nbatch = n;
-			j->cover_after = j->batch[n - 1].seq;
+			j->cov.nbatch = n;
+			j->cov.after = j->cov.batch[n - 1].seq;
 		}
-		it = &j->batch[j->ibatch++];
+		it = &j->cov.batch[j->cov.ibatch++];
 		have = it->cover != NULL &&
 		    covers_exists(cfg->covers, it->cover);
 		/* Fetch when the cover is new, changed or missing on disk. */
 		if (it->url != NULL &&
-		    (j->pass == 2 || !have || !it->same_src)) {
+		    (j->cov.pass == 2 || !have || !it->same_src)) {
 			if (j->e->o.dry_run) {
 				if (dry_cover(j, it) == -1) {
 					store_cover_item_clear(it);
@@ -1318,13 +1389,13 @@ covers_pump(struct job *j)
 		}
 		store_cover_item_clear(it);
 	}
-	if (j->finished || j->ndl > 0 || j->ibatch < j->nbatch ||
-	    !j->batch_eof || j->covers_done)
+	if (j->finished || j->cov.ndl > 0 || j->cov.ibatch < j->cov.nbatch ||
+	    !j->cov.batch_eof || j->cov.done)
 		return;
-	j->covers_done = 1;
+	j->cov.done = 1;
 	if (stage_flush(j) == -1)
 		return;
-	if (j->pass == 1)
+	if (j->cov.pass == 1)
 		requery_next(j);
 	else
 		avatar_step(j);
@@ -1349,7 +1420,7 @@ on_requery(struct job *j, const struct http_response *r,
 			p.videos[i].id, p.videos[i].cover_url, err,
 			sizeof(err)) == -1) {
 			api_page_clear(&p);
-			job_fail(j, "error", "%s", err);
+			job_fail(j, "%s", err);
 			return;
 		}
 	}
@@ -1367,17 +1438,17 @@ requery_next(struct job *j)
 	n = store_stage_expired_next(j->e->o.store, j->acct.name, ids,
 	    API_PAGE_MAX, err, sizeof(err));
 	if (n == -1) {
-		job_fail(j, "error", "%s", err);
+		job_fail(j, "%s", err);
 		return;
 	}
 	if (n > 0) {
 		for (i = 0; i < n; i++)
 			idp[i] = ids[i];
-		j->requeried += n;
+		j->cov.requeried += n;
 		api_call(j, EP_QUERY, api_query_body(idp, n), on_requery);
 		return;
 	}
-	if (j->pass == 1 && j->requeried > 0)
+	if (j->cov.pass == 1 && j->cov.requeried > 0)
 		covers_start(j, 2);
 	else
 		avatar_step(j);
@@ -1392,22 +1463,22 @@ static void
 on_avatar_done(const struct http_response *r, void *arg)
 {
 	struct job *j = arg;
-	char err[ERRLEN], *rel = NULL, *tmp = j->avatar_tmp;
-	int fd = j->avatar_fd;
+	char err[ERRLEN], *rel = NULL, *tmp = j->cov.avatar_tmp;
+	int fd = j->cov.avatar_fd;
 
 	j->xfer = NULL;
-	j->avatar_tmp = NULL;
-	j->avatar_fd = -1;
+	j->cov.avatar_tmp = NULL;
+	j->cov.avatar_fd = -1;
 	if (r->result == HTTP_OK && r->status == 200) {
-		if (covers_commit(j->dfd, fd, j->acct.name, COVERS_AVATAR,
+		if (covers_commit(j->cov.dfd, fd, j->acct.name, COVERS_AVATAR,
 			tmp, r->head, r->len, &rel, err, sizeof(err)) == 0) {
-			j->avatar_rel = rel;
+			j->cov.avatar_rel = rel;
 			j->res.avatar = 1;
 		} else {
 			log_warnx("%s: %s", j->acct.name, err);
 		}
 	} else {
-		covers_discard(j->dfd, fd, tmp);
+		covers_discard(j->cov.dfd, fd, tmp);
 		if (r->result == HTTP_OK)
 			log_warnx("%s: avatar: HTTP %ld", j->acct.name,
 			    r->status);
@@ -1421,26 +1492,23 @@ on_avatar_done(const struct http_response *r, void *arg)
 static void
 avatar_step(struct job *j)
 {
-	static const char *const hdrs[] = {
-	    "Accept: image/webp, image/jpeg, image/png", NULL};
 	const struct cfg *cfg = j->e->o.cfg;
-	struct http_request req;
 	char err[ERRLEN], *rel = NULL, *src = NULL;
 	int fetch;
 
-	if (j->avatar_url == NULL) {
+	if (j->cov.avatar_url == NULL) {
 		apply(j);
 		return;
 	}
-	free(j->avatar_src);
-	j->avatar_src = url_path(j->avatar_url);
+	free(j->cov.avatar_src);
+	j->cov.avatar_src = url_path(j->cov.avatar_url);
 	if (store_avatar(j->e->o.store, j->acct.name, &rel, &src, err,
 		sizeof(err)) == -1) {
-		job_fail(j, "error", "%s", err);
+		job_fail(j, "%s", err);
 		return;
 	}
 	fetch = rel == NULL || src == NULL ||
-	    strcmp(src, j->avatar_src) != 0 ||
+	    strcmp(src, j->cov.avatar_src) != 0 ||
 	    !covers_exists(cfg->covers, rel);
 	free(rel);
 	free(src);
@@ -1449,29 +1517,18 @@ avatar_step(struct job *j)
 		apply(j);
 		return;
 	}
-	if (job_dir(j, err, sizeof(err)) == -1 ||
-	    (j->avatar_fd = covers_tmp_open(j->dfd, COVERS_AVATAR,
-		 &j->avatar_tmp, err, sizeof(err))) == -1) {
-		job_fail(j, "error", "cannot write covers: %s", err);
+	j->cov.avatar_fd = image_tmp(j, COVERS_AVATAR, &j->cov.avatar_tmp);
+	if (j->cov.avatar_fd == -1)
 		return;
-	}
-	memset(&req, 0, sizeof(req));
-	req.method = HTTP_GET;
-	req.url = j->avatar_url;
-	req.headers = hdrs;
-	req.max_body = COVERS_MAX_BYTES;
-	req.timeout_ms = COVER_TIMEOUT_MS;
-	req.fd = j->avatar_fd;
-	j->res.requests++;
-	progress(j, "avatar");
-	j->xfer = http_start(j->e->o.http, &req, on_avatar_done, j, err,
-	    sizeof(err));
+	job_enter(j, SYNC_AVATAR);
+	j->xfer = image_get(j, j->cov.avatar_url, j->cov.avatar_fd,
+	    on_avatar_done, j, err, sizeof(err));
 	if (j->xfer == NULL) {
 		log_warnx("%s: avatar: %s", j->acct.name, err);
-		covers_discard(j->dfd, j->avatar_fd, j->avatar_tmp);
-		free(j->avatar_tmp);
-		j->avatar_tmp = NULL;
-		j->avatar_fd = -1;
+		covers_discard(j->cov.dfd, j->cov.avatar_fd, j->cov.avatar_tmp);
+		free(j->cov.avatar_tmp);
+		j->cov.avatar_tmp = NULL;
+		j->cov.avatar_fd = -1;
 		apply(j);
 	}
 }
@@ -1528,17 +1585,17 @@ apply_args(struct job *j, struct store_apply *a)
 	a->next_sync_at = a->now + j->acct.cache;
 	a->token_expires_at = j->tok.access_expires_at;
 	a->refresh_expires_at = j->tok.refresh_expires_at;
-	a->apply_deletions = j->apply_deletions;
+	a->apply_deletions = j->list.apply_deletions;
 	a->run_id = j->run_id;
-	a->rotating = j->rotating;
+	a->rotating = j->list.rotating;
 	a->quantity = j->acct.quantity;
 	a->before_ms = j->acct.has_before ? j->acct.before_ms : STORE_NULL;
 	/* A whole long listing read: later refreshes may rotate. */
-	a->archive_cursor = j->rotating ? j->next_archive
-	    : (j->exhausted || j->quota_reached) &&
-		j->pages > ROTATE_HEAD_PAGES ? 0 : -1;
-	a->avatar = j->avatar_rel;
-	a->avatar_src = j->avatar_src;
+	a->archive_cursor = j->list.rotating ? j->list.next_archive
+	    : (j->list.exhausted || j->list.quota_reached) &&
+		j->list.pages > ROTATE_HEAD_PAGES ? 0 : -1;
+	a->avatar = j->cov.avatar_rel;
+	a->avatar_src = j->cov.avatar_src;
 }
 
 /*
@@ -1557,11 +1614,11 @@ dry_apply(struct job *j)
 	a.change_arg = j;
 	if (store_apply(j->e->o.store, j->acct.name, &a, &j->res.counts, err,
 		sizeof(err)) == -1) {
-		job_fail(j, "error", "%s", err);
+		job_fail(j, "%s", err);
 		return;
 	}
 	j->res.ok = 1;
-	j->res.state = "ok";
+	j->res.state = ACCOUNT_OK;
 	job_finish(j);
 }
 
@@ -1575,21 +1632,21 @@ apply(struct job *j)
 	char err[ERRLEN];
 	int removed;
 
-	progress(j, "apply");
+	job_enter(j, SYNC_APPLY);
 	if (e->o.dry_run) {
 		dry_apply(j);
 		return;
 	}
 	/* Nothing to make durable when this refresh wrote no file. */
-	if (j->dfd != -1 && covers_sync(j->dfd) == -1) {
-		job_fail(j, "error", "cannot sync the covers folder %s/%s",
+	if (j->cov.dfd != -1 && covers_sync(j->cov.dfd) == -1) {
+		job_fail(j, "cannot sync the covers folder %s/%s",
 		    cfg->covers, j->acct.name);
 		return;
 	}
 	apply_args(j, &a);
 	if (store_apply(e->o.store, j->acct.name, &a, &j->res.counts, err,
 		sizeof(err)) == -1) {
-		job_fail(j, "error", "%s; the previous data is unchanged", err);
+		job_fail(j, "%s; the previous data is unchanged", err);
 		return;
 	}
 	if (a.now / 86400 != e->retention_day) {
@@ -1614,7 +1671,7 @@ apply(struct job *j)
 			    j->acct.name, removed);
 	}
 	j->res.ok = 1;
-	j->res.state = "ok";
+	j->res.state = ACCOUNT_OK;
 	job_finish(j);
 }
 
@@ -1634,7 +1691,7 @@ on_job_start(uv_timer_t *t)
 	if (store_account_ensure(st, j->acct.name, err, sizeof(err)) == -1 ||
 	    store_account_attempt(st, j->acct.name, now_unix(), err,
 		sizeof(err)) == -1) {
-		job_fail(j, "error", "%s", err);
+		job_fail(j, "%s", err);
 		return;
 	}
 	j->run_id = store_run_begin(st, j->acct.name, now_unix(), err,
@@ -1659,10 +1716,10 @@ sync_account(struct sync_engine *e, const struct cfg_account *acct,
 	j->acct = *acct;
 	j->done = done;
 	j->arg = arg;
-	j->avatar_fd = -1;
-	j->dfd = -1;
+	j->cov.avatar_fd = -1;
+	j->cov.dfd = -1;
 	buf_init(&j->changes, DRY_CHANGES_MAX);
-	LIST_INIT(&j->dls);
+	LIST_INIT(&j->cov.dls);
 	uv_timer_init(e->o.loop, &j->timer);
 	LIST_INSERT_HEAD(&e->jobs, j, entry);
 	uv_timer_start(&j->timer, on_job_start, 0, 0);

@@ -2,10 +2,11 @@
 /*
  * The refresh engine shared by `sync` and `run`: refresh one account's
  * token when needed, list its videos page by page into the staging tables,
- * confirm deletions through video/query, fetch the covers it lacks, and
- * apply everything in one transaction (design.md, "Behaviour that users
- * rely on"). Every account refreshes concurrently on one libuv loop within
- * app.concurrency transfers and the shared per-endpoint rate limit.
+ * confirm deletions through video/query, fetch the covers and avatar it
+ * lacks, and apply everything in one transaction (design.md, "Behaviour
+ * that users rely on"). Every account refreshes concurrently on one libuv
+ * loop within app.concurrency transfers and the shared per-endpoint rate
+ * limit.
  */
 #ifndef SYNC_H
 #define SYNC_H
@@ -42,10 +43,29 @@ struct sync_opts {
 	void *progress_arg;
 };
 
+/*
+ * The steps of a refresh, in order (sync.c's opening comment says what
+ * each does). A token refresh may also interrupt any API step and return
+ * to it.
+ */
+enum sync_step {
+	SYNC_START,  /* the job exists; nothing sent yet */
+	SYNC_TOKEN,  /* refreshing the access token */
+	SYNC_USER,   /* user/info */
+	SYNC_LIST,   /* video/list pages */
+	SYNC_QUERY,  /* video/query confirms deletions */
+	SYNC_COVERS, /* cover downloads (and video/query for fresh URLs) */
+	SYNC_AVATAR, /* the avatar download */
+	SYNC_APPLY,  /* the transaction and the cover sweep */
+};
+
+/* The step's name, "start" ... "apply". */
+const char *sync_step_name(enum sync_step);
+
 /* Where a refresh is, for a progress display. */
 struct sync_progress {
 	const char *account;
-	const char *step; /* "token", "list", "query", "covers", "apply" */
+	enum sync_step step;
 	int64_t pages;	  /* video/list pages received */
 	int64_t videos;	  /* kept videos listed so far */
 	int64_t covers;	  /* covers downloaded (dry run: to download) */
@@ -55,7 +75,7 @@ struct sync_progress {
 struct sync_result {
 	const char *account;
 	int ok;
-	const char *state; /* "ok" | "needs_auth" | "error" */
+	enum account_state state;
 	const char *error; /* NULL when ok */
 	struct store_counts counts;
 	int64_t requests; /* API, token and cover requests made */

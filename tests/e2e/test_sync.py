@@ -7,6 +7,7 @@ row and every cover's bytes against the emulator's truth. A second sync
 with nothing changed fetches no cover and changes no updated_at."""
 import json
 import os
+import re
 import time
 import unittest
 
@@ -197,6 +198,24 @@ class SyncTest(unittest.TestCase):
         p = self.m.run("sync", "nobody", check=2)
         p = self.m.run("check", check=0)
         self.assertIn("configuration OK", p.stdout)
+
+
+    def test_6_steps(self):
+        """-v logs each step of a refresh as it is entered, in order; a
+        token refresh in the middle of the listing goes back to it."""
+        self.emu.fault("/v2/video/list/", "status", status=401,
+                       code="access_token_invalid", after=1, user="alice")
+        try:
+            p = self.m.run("-v", "sync", "alice", check=0)
+        finally:
+            self.emu.clear_faults()
+        steps = re.findall(r"alice: (\w+) -> (\w+)", p.stderr)
+        self.assertEqual(steps, [("start", "user"), ("user", "list"),
+                                 ("list", "token"), ("token", "list"),
+                                 ("list", "covers"), ("covers", "apply")],
+                         p.stderr)
+        self.assertEqual(self.m.sql("SELECT state FROM accounts WHERE"
+                                    " name = 'alice'")[0]["state"], "ok")
 
 
 if __name__ == "__main__":

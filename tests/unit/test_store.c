@@ -511,7 +511,7 @@ test_open_ro_reads(void **state)
 		fail_msg("%s", err);
 	assert_int_equal(store_account_get(ro, ACCT, &a, err, sizeof(err)),
 	    0);
-	assert_string_equal(a.state, "ok");
+	assert_int_equal(a.state, ACCOUNT_OK);
 	assert_true(a.videos == 3);
 	store_account_clear(&a);
 	/* It cannot write. */
@@ -1333,7 +1333,7 @@ test_accounts(void **state)
 	assert_int_equal(store_account_get(f->s, ACCT, &a, err, sizeof(err)),
 	    0);
 	assert_string_equal(a.name, ACCT);
-	assert_string_equal(a.state, "needs_auth");
+	assert_int_equal(a.state, ACCOUNT_NEEDS_AUTH);
 	assert_null(a.open_id);
 	assert_null(a.last_error);
 	assert_true(a.last_attempt_at == STORE_NULL);
@@ -1346,19 +1346,31 @@ test_accounts(void **state)
 	assert_int_equal(store_account_attempt(f->s, ACCT, T0, err,
 			     sizeof(err)),
 	    0);
-	assert_int_equal(store_account_fail(f->s, ACCT, "error",
+	assert_int_equal(store_account_fail(f->s, ACCT, ACCOUNT_ERROR,
 			     "video/list: HTTP 500", T0 + 120, err,
 			     sizeof(err)),
 	    0);
 	assert_int_equal(store_account_get(f->s, ACCT, &a, err, sizeof(err)),
 	    0);
-	assert_string_equal(a.state, "error");
+	assert_int_equal(a.state, ACCOUNT_ERROR);
 	assert_string_equal(a.last_error, "video/list: HTTP 500");
 	assert_true(a.last_attempt_at == T0);
 	assert_true(a.next_sync_at == T0 + 120);
 	store_account_clear(&a);
+	/* The database holds the state's name; a name it does not know
+	 * (a hand edit) reads as an error. */
+	assert_true(qint(f->raw, "SELECT count(*) FROM accounts WHERE"
+				 " name = 'brand' AND state = 'error'") == 1);
+	raw_exec(f->raw, "UPDATE accounts SET state = 'bogus'");
+	assert_int_equal(store_account_get(f->s, ACCT, &a, err, sizeof(err)),
+	    0);
+	assert_int_equal(a.state, ACCOUNT_ERROR);
+	assert_string_equal(store_state_name(a.state), "error");
+	assert_string_equal(store_state_name(ACCOUNT_OK), "ok");
+	assert_string_equal(store_state_name(ACCOUNT_NEEDS_AUTH), "needs_auth");
+	store_account_clear(&a);
 	/* Without a retry time the previous one stays. */
-	assert_int_equal(store_account_fail(f->s, ACCT, "needs_auth",
+	assert_int_equal(store_account_fail(f->s, ACCT, ACCOUNT_NEEDS_AUTH,
 			     "brand: refresh token rejected (invalid_grant);"
 			     " run: tiktok-mirror auth brand",
 			     STORE_NULL, err, sizeof(err)),
@@ -1394,7 +1406,7 @@ test_accounts(void **state)
 	    0);
 	assert_int_equal(store_account_get(f->s, ACCT, &a, err, sizeof(err)),
 	    0);
-	assert_string_equal(a.state, "ok");
+	assert_int_equal(a.state, ACCOUNT_OK);
 	assert_null(a.last_error);
 	assert_string_equal(a.open_id, "723f24d7");
 	assert_string_equal(a.display_name, "Tik Toker");
@@ -1564,7 +1576,7 @@ test_runs_and_changes(void **state)
 	ap.run_id = run;
 	assert_int_equal(store_apply(f->s, ACCT, &ap, &c, err, sizeof(err)),
 	    0);
-	assert_int_equal(store_run_end(f->s, run, T0 + 6, "ok", 4, &c, NULL,
+	assert_int_equal(store_run_end(f->s, run, T0 + 6, ACCOUNT_OK, 4, &c, NULL,
 			     err, sizeof(err)),
 	    0);
 	assert_true(qint(f->raw, "SELECT count(*) FROM sync_runs WHERE"
@@ -1589,7 +1601,7 @@ test_runs_and_changes(void **state)
 		    sizeof(err));
 		assert_true(run > 0);
 		assert_int_equal(store_run_end(f->s, run, T0 + 101 + i,
-				     "error", 1, NULL, "video/list: HTTP 500",
+				     ACCOUNT_ERROR, 1, NULL, "video/list: HTTP 500",
 				     err, sizeof(err)),
 		    0);
 	}
@@ -1615,7 +1627,7 @@ test_runs_and_changes(void **state)
 	assert_int_equal(store_apply(f->s, ACCT, &ap, &c, err, sizeof(err)),
 	    0);
 	counts_are(&c, 0, 1, 2, 0, 0);
-	assert_int_equal(store_run_end(f->s, run, T0 + 206, "ok", 2, &c, NULL,
+	assert_int_equal(store_run_end(f->s, run, T0 + 206, ACCOUNT_OK, 2, &c, NULL,
 			     err, sizeof(err)),
 	    0);
 	fields = qtext(f->raw,

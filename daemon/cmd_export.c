@@ -20,11 +20,8 @@
  * so they are one consistent state of the mirror; the export needs no lock
  * and runs beside the daemon.
  *
- * The Atom feed (RFC 4287): feed id "tag:tiktok-mirror,2025:<account>",
- * entry id "tag:tiktok-mirror,2025:<account>/<video id>"; the feed's
- * updated is its newest entry's, so an unchanged mirror gives an unchanged
- * feed. Text that XML 1.0 cannot carry (control characters, invalid UTF-8)
- * becomes U+FFFD.
+ * The files' bytes come from lib/render.c (JSON, NDJSON, CSV, Atom); this
+ * command chooses the rows and places the files and covers.
  *
  * `export --format sqlite --out FILE`: a consistent snapshot of the whole
  * mirror for readers that cannot share its WAL (store_snapshot()).
@@ -34,7 +31,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +39,7 @@
 #include "covers.h"
 #include "daemon.h"
 #include "log.h"
-#include "output.h"
+#include "render.h"
 #include "store.h"
 #include "util.h"
 
@@ -64,7 +60,6 @@ static const struct {
 	{"sqlite", FMT_SQLITE},
 };
 
-#define EXPORT_TAG "tag:tiktok-mirror,2025:"
 /* The mirror keeps covers of at most COVERS_MAX_BYTES; copy no more. */
 #define EXPORT_COVER_MAX (COVERS_MAX_BYTES + 1)
 
@@ -430,252 +425,6 @@ out:
 	return rc;
 }
 
-static void
-add(struct buf *b, const char *s)
-{
-	if (buf_addstr(b, s) == -1)
-		fatalx("export too large");
-}
-
-static void
-addf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-addf(struct buf *b, const char *fmt, ...)
-{
-	char small[256];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(small, sizeof(small), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(small))
-		fatalx("internal error: export line too long");
-	add(b, small);
-}
-
-static void
-render_json(const struct export *ex, struct buf *b)
-{
-	size_t i;
-
-	add(b, "[");
-	for (i = 0; i < ex->nrows; i++) {
-		add(b, i ? ",\n  " : "\n  ");
-		out_video_json(b, &ex->rows[i].v, NULL);
-	}
-	add(b, ex->nrows ? "\n]\n" : "]\n");
-}
-
-static void
-render_ndjson(const struct export *ex, struct buf *b)
-{
-	size_t i;
-
-	for (i = 0; i < ex->nrows; i++) {
-		out_video_json(b, &ex->rows[i].v, NULL);
-		add(b, "\n");
-	}
-}
-
-/* One RFC 4180 field: quoted when it holds a comma, quote, CR or LF. */
-static void
-csv_field(struct buf *b, const char *s)
-{
-	if (strpbrk(s, ",\"\r\n") == NULL) {
-		add(b, s);
-		return;
-	}
-	add(b, "\"");
-	for (; *s != '\0'; s++) {
-		if (*s == '"')
-			add(b, "\"\"");
-		else if (buf_add(b, s, 1) == -1)
-			fatalx("export too large");
-	}
-	add(b, "\"");
-}
-
-static void
-render_csv(const struct export *ex, struct buf *b)
-{
-	struct out_value vals[OUT_VIDEO_NKEYS];
-	char iso[64];
-	size_t i, k;
-
-	for (k = 0; k < OUT_VIDEO_NKEYS; k++) {
-		add(b, k ? "," : "");
-		add(b, out_video_keys[k]);
-	}
-	add(b, "\r\n");
-	for (i = 0; i < ex->nrows; i++) {
-		out_video_values(&ex->rows[i].v, iso, sizeof(iso), vals);
-		for (k = 0; k < OUT_VIDEO_NKEYS; k++) {
-			add(b, k ? "," : "");
-			if (vals[k].is_num && vals[k].num != STORE_NULL)
-				addf(b, "%lld", (long long)vals[k].num);
-			else if (!vals[k].is_num && vals[k].str != NULL)
-				csv_field(b, vals[k].str);
-		}
-		add(b, "\r\n");
-	}
-}
-
-/*
- * Decode one UTF-8 sequence at s (NUL-terminated): the code point, or -1
- * for an invalid sequence (overlong, surrogate, beyond U+10FFFF, cut).
- * *len gets the bytes to skip (1 for an invalid byte).
- */
-static long
-utf8_decode(const unsigned char *s, size_t *len)
-{
-	long c;
-	size_t n, i;
-
-	*len = 1;
-	if (s[0] < 0x80)
-		return s[0];
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		n = 2;
-		c = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		n = 3;
-		c = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		n = 4;
-		c = s[0] & 0x07;
-	} else {
-		return -1;
-	}
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return -1;
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 3 && c < 0x800) || (n == 4 && c < 0x10000) ||
-	    (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
-		return -1;
-	*len = n;
-	return c;
-}
-
-/*
- * Append 's' as XML character data (attr: an attribute value in double
- * quotes). What XML 1.0 cannot carry becomes U+FFFD; CR, and in attributes
- * TAB and LF, are written as character references so that they survive.
- */
-static void
-xml_text(struct buf *b, const char *s, int attr)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n;
-	long c;
-
-	while (p != NULL && *p != '\0') {
-		c = utf8_decode(p, &n);
-		if (c == '&')
-			add(b, "&amp;");
-		else if (c == '<')
-			add(b, "&lt;");
-		else if (c == '>')
-			add(b, "&gt;");
-		else if (c == '"' && attr)
-			add(b, "&quot;");
-		else if (c == '\r' || (attr && (c == '\n' || c == '\t')))
-			addf(b, "&#%ld;", c);
-		else if (c == -1 || (c < 0x20 && c != '\t' && c != '\n') ||
-		    c == 0xfffe || c == 0xffff)
-			add(b, "\xef\xbf\xbd");
-		else if (buf_add(b, p, n) == -1)
-			fatalx("export too large");
-		p += n;
-	}
-}
-
-static void
-xml_element(struct buf *b, const char *indent, const char *name,
-    const char *text)
-{
-	addf(b, "%s<%s>", indent, name);
-	xml_text(b, text, 0);
-	addf(b, "</%s>\n", name);
-}
-
-/* An entry's title: the video's, else its description's first line. */
-static char *
-entry_title(const struct row *r)
-{
-	const char *d = r->v.description ? r->v.description : "";
-	char *line, *t;
-
-	if (r->v.title != NULL && r->v.title[0] != '\0')
-		return xstrdup(r->v.title);
-	line = xstrndup(d, strcspn(d, "\r\n"));
-	if (line[0] == '\0') {
-		free(line);
-		return xasprintf("Video %s", r->v.id);
-	}
-	t = out_cut(line, 100);
-	free(line);
-	return t;
-}
-
-static void
-render_atom(const struct export *ex, const char *account,
-    const char *display, struct buf *b)
-{
-	const struct row *r;
-	char when[64];
-	char *title;
-	int64_t newest = 0;
-	size_t i;
-
-	for (i = 0; i < ex->nrows; i++)
-		if (ex->rows[i].v.updated_at > newest)
-			newest = ex->rows[i].v.updated_at;
-	add(b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
-	       "<feed xmlns=\"http://www.w3.org/2005/Atom\">\n");
-	addf(b, "  <id>" EXPORT_TAG "%s</id>\n", account);
-	xml_element(b, "  ", "title", display);
-	fmt_iso8601(newest, when, sizeof(when));
-	addf(b, "  <updated>%s</updated>\n", when);
-	add(b, "  <author>\n");
-	xml_element(b, "    ", "name", display);
-	add(b, "  </author>\n");
-	add(b, "  <generator version=\"" VERSION "\">tiktok-mirror"
-	       "</generator>\n");
-	for (i = 0; i < ex->nrows; i++) {
-		r = &ex->rows[i];
-		add(b, "  <entry>\n");
-		addf(b, "    <id>" EXPORT_TAG "%s/%s</id>\n", account, r->v.id);
-		title = entry_title(r);
-		xml_element(b, "    ", "title", title);
-		free(title);
-		fmt_iso8601(r->v.updated_at, when, sizeof(when));
-		addf(b, "    <updated>%s</updated>\n", when);
-		fmt_iso8601(r->v.created_at, when, sizeof(when));
-		addf(b, "    <published>%s</published>\n", when);
-		if (r->v.share_url != NULL && r->v.share_url[0] != '\0') {
-			add(b, "    <link rel=\"alternate\" type=\"text/html\" "
-			       "href=\"");
-			xml_text(b, r->v.share_url, 1);
-			add(b, "\"/>\n");
-		}
-		if (r->cover != NULL) {
-			addf(b, "    <link rel=\"enclosure\" type=\"%s\" "
-				"length=\"%lld\" href=\"",
-			    r->type, r->size);
-			xml_text(b, r->cover, 1);
-			add(b, "\"/>\n");
-		}
-		if (r->v.description != NULL && r->v.description[0] != '\0')
-			xml_element(b, "    ", "summary", r->v.description);
-		add(b, "  </entry>\n");
-	}
-	add(b, "</feed>\n");
-}
-
 /* Export one account: rows, covers, data files, then the cover sweep. */
 static int
 export_account(struct export *ex, struct store *st, const char *account)
@@ -691,14 +440,16 @@ export_account(struct export *ex, struct store *st, const char *account)
 	};
 	struct store_account a;
 	struct store_query q;
+	struct render_item *items = NULL;
+	struct render_feed feed;
 	struct buf b;
 	char err[ERRLEN], *name;
-	const char *display = account;
 	size_t i;
 	int rc = -1, have_a = 0, n;
 
 	memset(&q, 0, sizeof(q));
 	q.listing = 1;
+	feed.account = feed.title = account;
 	buf_init(&b, 0);
 	if (store_videos(st, account, &q, on_row, ex, err, sizeof(err)) == -1)
 		goto fail;
@@ -709,22 +460,28 @@ export_account(struct export *ex, struct store *st, const char *account)
 		have_a = n == 0;
 		if (have_a && a.display_name != NULL &&
 		    a.display_name[0] != '\0')
-			display = a.display_name;
+			feed.title = a.display_name;
 	}
 	if (place_covers(ex, account, err, sizeof(err)) == -1)
 		goto fail;
+	items = xcalloc(ex->nrows + 1, sizeof(*items));
+	for (i = 0; i < ex->nrows; i++) {
+		items[i].v = &ex->rows[i].v;
+		items[i].cover_type = ex->rows[i].type;
+		items[i].cover_size = ex->rows[i].size;
+	}
 	for (i = 0; i < nitems(files); i++) {
 		if (!(ex->formats & files[i].bit))
 			continue;
 		buf_reset(&b);
 		if (files[i].bit == FMT_JSON)
-			render_json(ex, &b);
+			render_json(&b, items, ex->nrows);
 		else if (files[i].bit == FMT_NDJSON)
-			render_ndjson(ex, &b);
+			render_ndjson(&b, items, ex->nrows);
 		else if (files[i].bit == FMT_CSV)
-			render_csv(ex, &b);
+			render_csv(&b, items, ex->nrows);
 		else
-			render_atom(ex, account, display, &b);
+			render_atom(&b, &feed, items, ex->nrows);
 		name = xasprintf("%s.%s", account, files[i].ext);
 		n = put_file(ex, name, &b, err, sizeof(err));
 		free(name);
@@ -743,6 +500,7 @@ out:
 	if (have_a)
 		store_account_clear(&a);
 	rows_clear(ex);
+	free(items);
 	buf_free(&b);
 	return rc;
 }

@@ -12,6 +12,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "output.h"
+#include "render.h"
 #include "store.h"
 #include "util.h"
 
@@ -45,28 +46,27 @@ on_point(const struct store_stat *p, void *arg)
 	if (o->fmt == OUT_JSON) {
 		if (buf_addstr(&o->b, o->n ? ",\n  {" : "\n  {") == -1)
 			fatalx("output too large");
-		out_json_str(&o->b, 1, "account", p->account);
-		out_json_str(&o->b, 0, "id", p->id);
-		out_json_int(&o->b, 0, "observed_at", p->observed_at);
-		out_json_str(&o->b, 0, "observed_at_iso", iso);
-		out_json_int(&o->b, 0, "total_views", p->total_views);
-		out_json_int(&o->b, 0, "total_likes", p->total_likes);
-		out_json_int(&o->b, 0, "total_comments", p->total_comments);
-		out_json_int(&o->b, 0, "total_shares", p->total_shares);
+		render_json_str(&o->b, 1, "account", p->account);
+		render_json_str(&o->b, 0, "id", p->id);
+		render_json_int(&o->b, 0, "observed_at", p->observed_at);
+		render_json_str(&o->b, 0, "observed_at_iso", iso);
+		render_json_int(&o->b, 0, "total_views", p->total_views);
+		render_json_int(&o->b, 0, "total_likes", p->total_likes);
+		render_json_int(&o->b, 0, "total_comments", p->total_comments);
+		render_json_int(&o->b, 0, "total_shares", p->total_shares);
 		if (buf_addstr(&o->b, "}") == -1)
 			fatalx("output too large");
-		if (o->b.len > 65536 && out_flush(&o->b) == -1)
-			o->failed = 1;
 	} else if (o->fmt == OUT_TSV) {
-		out_tsv_str(stdout, 1, p->account);
-		out_tsv_str(stdout, 0, p->id);
-		out_tsv_int(stdout, 0, p->observed_at);
-		out_tsv_str(stdout, 0, iso);
-		out_tsv_int(stdout, 0, p->total_views);
-		out_tsv_int(stdout, 0, p->total_likes);
-		out_tsv_int(stdout, 0, p->total_comments);
-		out_tsv_int(stdout, 0, p->total_shares);
-		fputc('\n', stdout);
+		render_tsv_str(&o->b, 1, p->account);
+		render_tsv_str(&o->b, 0, p->id);
+		render_tsv_int(&o->b, 0, p->observed_at);
+		render_tsv_str(&o->b, 0, iso);
+		render_tsv_int(&o->b, 0, p->total_views);
+		render_tsv_int(&o->b, 0, p->total_likes);
+		render_tsv_int(&o->b, 0, p->total_comments);
+		render_tsv_int(&o->b, 0, p->total_shares);
+		if (buf_addstr(&o->b, "\n") == -1)
+			fatalx("output too large");
 	} else {
 		printf("%-20s", iso);
 		table_int(p->total_views);
@@ -75,6 +75,8 @@ on_point(const struct store_stat *p, void *arg)
 		table_int(p->total_shares);
 		fputc('\n', stdout);
 	}
+	if (o->b.len > 65536 && out_flush(&o->b) == -1)
+		o->failed = 1;
 	o->n++;
 	return o->failed ? -1 : 0;
 }

@@ -18,6 +18,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "output.h"
+#include "render.h"
 #include "store.h"
 #include "util.h"
 
@@ -62,20 +63,20 @@ print_json(struct buf *b, const struct store_account *a, const char *warning,
 {
 	if (buf_addstr(b, first ? "\n  {" : ",\n  {") == -1)
 		fatalx("output too large");
-	out_json_str(b, 1, "name", a->name);
-	out_json_str(b, 0, "open_id", a->open_id);
-	out_json_str(b, 0, "display_name", a->display_name);
-	out_json_str(b, 0, "state", store_state_name(a->state));
-	out_json_int(b, 0, "last_attempt_at", a->last_attempt_at);
-	out_json_int(b, 0, "last_success_at", a->last_success_at);
-	out_json_int(b, 0, "next_sync_at", a->next_sync_at);
-	out_json_str(b, 0, "last_error", a->last_error);
-	out_json_int(b, 0, "token_expires_at", a->token_expires_at);
-	out_json_int(b, 0, "refresh_expires_at", a->refresh_expires_at);
-	out_json_str(b, 0, "avatar", a->avatar);
-	out_json_int(b, 0, "videos", a->videos);
-	out_json_int(b, 0, "failures", a->failures);
-	out_json_str(b, 0, "warning", warning);
+	render_json_str(b, 1, "name", a->name);
+	render_json_str(b, 0, "open_id", a->open_id);
+	render_json_str(b, 0, "display_name", a->display_name);
+	render_json_str(b, 0, "state", store_state_name(a->state));
+	render_json_int(b, 0, "last_attempt_at", a->last_attempt_at);
+	render_json_int(b, 0, "last_success_at", a->last_success_at);
+	render_json_int(b, 0, "next_sync_at", a->next_sync_at);
+	render_json_str(b, 0, "last_error", a->last_error);
+	render_json_int(b, 0, "token_expires_at", a->token_expires_at);
+	render_json_int(b, 0, "refresh_expires_at", a->refresh_expires_at);
+	render_json_str(b, 0, "avatar", a->avatar);
+	render_json_int(b, 0, "videos", a->videos);
+	render_json_int(b, 0, "failures", a->failures);
+	render_json_str(b, 0, "warning", warning);
 	if (buf_addstr(b, "}") == -1)
 		fatalx("output too large");
 }

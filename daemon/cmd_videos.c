@@ -19,6 +19,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "output.h"
+#include "render.h"
 #include "store.h"
 #include "util.h"
 
@@ -52,37 +53,27 @@ static int
 on_video(const struct store_video *v, void *arg)
 {
 	struct vout *o = arg;
-	char *title = out_cut(v->title, o->limit);
-	char *desc = out_cut(v->description, o->limit);
-	struct out_value vals[OUT_VIDEO_NKEYS];
+	char *title = render_cut(v->title, o->limit);
+	char *desc = render_cut(v->description, o->limit);
+	struct render_value vals[RENDER_NCOLS];
 	struct store_video w = *v;
 	char iso[64], when[128];
-	size_t k;
 
 	/* The same values as export writes, cut by --limit. */
 	w.title = title;
 	w.description = desc;
 	date_str(o, v->created_at, when, sizeof(when));
 	if (o->fmt == FMT_JSON) {
-		struct buf *b = &o->b;
-
-		if (buf_addstr(b, o->n ? ",\n  " : "\n  ") == -1)
+		if (buf_addstr(&o->b, o->n ? ",\n  " : "\n  ") == -1)
 			fatalx("output too large");
-		out_video_json(b, &w, o->date_format != NULL ? when : NULL);
-		if (b->len > 65536 && out_flush(b) == -1)
-			o->failed = 1;
+		render_video_json(&o->b, &w,
+		    o->date_format != NULL ? when : NULL);
 	} else if (o->fmt == FMT_TSV) {
-		out_video_values(&w, iso, sizeof(iso), vals);
-		vals[OUT_COL_created_at_iso].str = when;
-		for (k = 0; k < OUT_VIDEO_NKEYS; k++) {
-			if (vals[k].is_num)
-				out_tsv_int(stdout, k == 0, vals[k].num);
-			else
-				out_tsv_str(stdout, k == 0, vals[k].str);
-		}
-		fputc('\n', stdout);
+		render_values(&w, iso, sizeof(iso), vals);
+		vals[RENDER_COL_created_at_iso].str = when;
+		render_tsv_row(&o->b, vals);
 	} else {
-		char *t = out_cut(title, 48), esc[256];
+		char *t = render_cut(title, 48), esc[256];
 
 		printf("%4s  %-20s  %-20s  %12lld  %-48s  %s\n",
 		    v->position == STORE_NULL ? "-"
@@ -99,6 +90,8 @@ on_video(const struct store_video *v, void *arg)
 	}
 	free(title);
 	free(desc);
+	if (o->b.len > 65536 && out_flush(&o->b) == -1)
+		o->failed = 1;
 	o->n++;
 	return o->failed ? -1 : 0;
 }
@@ -128,7 +121,6 @@ cmd_videos(struct ctx *c, int argc, char **argv)
 	struct vout o;
 	const char *history = NULL;
 	char err[ERRLEN];
-	size_t i;
 	int ch, rc, query = 0;
 
 	memset(&o, 0, sizeof(o));
@@ -220,11 +212,8 @@ cmd_videos(struct ctx *c, int argc, char **argv)
 	buf_init(&o.b, 0);
 	if (o.fmt == FMT_JSON && buf_addstr(&o.b, "[") == -1)
 		fatalx("output too large");
-	if (o.fmt == FMT_TSV) {
-		for (i = 0; i < OUT_VIDEO_NKEYS; i++)
-			printf("%s%s", i ? "\t" : "", out_video_keys[i]);
-		putchar('\n');
-	}
+	if (o.fmt == FMT_TSV)
+		render_tsv_header(&o.b);
 	if (o.fmt == FMT_TABLE)
 		printf("%4s  %-20s  %-20s  %12s  %-48s  %s\n", "POS", "ID",
 		    "CREATED", "VIEWS", "TITLE", "COVER");

@@ -4,13 +4,22 @@
 `make soak` runs the 365-day one): the real daemon against the emulator
 for 30 simulated days in under two minutes, the same scenario and checks.
 The table goes to stdout and build/soak/soak-30.txt."""
+import argparse
+import contextlib
+import io
 import os
+import shutil
+import sqlite3
 import subprocess
 import sys
+import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOAK = os.path.join(os.path.dirname(HERE), "soak", "soak.py")
+sys.path.insert(0, os.path.dirname(SOAK))
+
+import soak  # noqa: E402
 
 
 class SoakTest(unittest.TestCase):
@@ -31,6 +40,102 @@ class SoakTest(unittest.TestCase):
             self.fail("the 30-day soak took more than 10 minutes")
         self.assertEqual(rc, 0, "the 30-day soak failed (table above; "
                          "state kept under build/soak/)")
+
+
+class FakeClock:
+    scale = 1000            # 1 real ms = 1 simulated s
+
+
+def fake_soak(runs, waits):
+    """A Soak with just what the lag accounting reads: sync_runs rows
+    (account 'a', cache 1 h) and a CpuWait series [(sim t, wait ns)]."""
+    s = soak.Soak.__new__(soak.Soak)
+    con = sqlite3.connect(":memory:")
+    con.execute("CREATE TABLE sync_runs (account TEXT, started_at INTEGER,"
+                " finished_at INTEGER, outcome TEXT)")
+    con.executemany("INSERT INTO sync_runs VALUES ('a', ?, ?, ?)", runs)
+    s.con = con
+    s.cpu = soak.CpuWait(0, FakeClock())
+    for t, ns in waits:
+        s.cpu.ts.append(t)
+        s.cpu.ns.append(ns)
+    s.clock = FakeClock()
+    s.by_name = {"a": soak.Account(0, "a", soak.HOUR, 20, "hourly")}
+    return s
+
+
+class SoakAccountingTest(unittest.TestCase):
+    """How the soak keeps a busy machine out of its verdict: the daemon's
+    waits for a CPU (schedstat), in simulated time, are excused from the
+    idle time between refreshes, and only there."""
+
+    def test_waits_inside_refreshes_are_not_excused_twice(self):
+        # Refresh 1000-1100; the daemon waits 50 ms (50 sim s) before
+        # it, 200 ms inside it, 30 ms after it.
+        s = fake_soak([(1000, 1100, "ok")],
+                      [(0, 0), (1000, 50e6), (1100, 250e6), (2000, 280e6)])
+        inflight, failed, okruns, waited = s.inflight(s.con, "a", 0, 2000)
+        self.assertEqual((inflight, failed, okruns), (100.0, 0, 1))
+        self.assertAlmostEqual(waited, 80.0)
+        # Half of a stretch: the series is linear in between.
+        self.assertAlmostEqual(s.cpu.sim(1100, 1550), 15.0)
+
+    def test_a_late_refresh_passes_only_by_the_measured_wait(self):
+        cache = soak.HOUR
+        bound = cache + min(cache / 20.0, 60.0) + \
+            soak.SLACK_REAL_MS / 1000.0 * FakeClock.scale
+        late = bound + 500          # 500 simulated s past the bound
+        for wait_ms, ok in ((600, True), (400, False), (0, False)):
+            s = fake_soak([(late, late + 10, "ok")],
+                          [(0, 0), (late, wait_ms * 1e6),
+                           (late + 10, wait_ms * 1e6)])
+            e = soak.Expect("counts", "a", "v", 0, 1)
+            e.seen = late + 10
+            e.t_eff = 0
+            s.measure(s.con, e)
+            self.assertEqual(e.ok, ok, "waited %d ms" % wait_ms)
+            self.assertAlmostEqual(e.waited, wait_ms)
+
+    def test_the_world_s_own_latency_is_excused(self):
+        s = fake_soak([(4000, 4010, "ok")], [(0, 0), (5000, 0)])
+        e = soak.Expect("new", "a", "v", 0)
+        e.seen, e.t_eff = 4010, 0
+        s.measure(s.con, e)
+        self.assertFalse(e.ok)
+        e.world = 400               # the control call took 400 ms
+        s.measure(s.con, e)
+        self.assertTrue(e.ok)
+
+    def test_schedstat_is_read(self):
+        w = soak.CpuWait(os.getpid(), FakeClock())
+        w.sample(1.0)
+        if not w.available:
+            self.skipTest("no /proc/PID/schedstat in this kernel")
+        sum(range(10 ** 6))
+        w.sample(2.0)
+        self.assertEqual(len(w.ts), 2)
+        self.assertGreater(w.cpu_ns, 0)
+        self.assertGreaterEqual(w.ns[1], w.ns[0])
+
+    def test_failed_rows_come_last(self):
+        s = soak.Soak.__new__(soak.Soak)
+        s.days, s.failures = 30, []
+        s.samples = s.per_day_calls = s.warn_log = s.probes = []
+        s.fault_log, s.auths, s.diag, s.by_video = [], [], {}, {}
+        out = tempfile.mkdtemp(prefix="soak-table-")
+        s.a = argparse.Namespace(out=out)
+        rows = [("scenario", "info", "x"), ("lags", "FAIL", "late"),
+                ("rss", "PASS", "flat"), ("fds", "FAIL", "grew")]
+        buf = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(buf):
+                s.print_table(rows, False)
+        finally:
+            shutil.rmtree(out)
+        lines = buf.getvalue().splitlines()
+        self.assertIn("FAIL", lines[0])
+        self.assertEqual([ln.split()[0] for ln in lines[3:]],
+                         ["scenario", "rss", "lags", "fds"])
 
 
 if __name__ == "__main__":

@@ -409,6 +409,7 @@ class Soak:
         self.by_video = {}     # (account, id) -> expectations
         self.diag = {}         # evidence on late or missing changes
         self.tmp_prev = set()
+        self.tmp_prev_t = 0
         self.edits = 0
         self.status_cache = None
         self.tmp_stale = set()
@@ -1271,12 +1272,22 @@ class Soak:
                     names.add(os.path.join(dirpath, fn))
                 else:
                     covers += 1
-        # A download lasts far less than a simulated day: a temporary file
-        # seen at two daily samples was left behind.
-        self.tmp_stale |= names & self.tmp_prev
-        self.tmp_prev = names
         con = self.ro()
         try:
+            # A temporary file belongs to a download of the refresh in
+            # flight when it was seen; once that refresh is over it must be
+            # gone. Seen again at the next daily sample with no one refresh
+            # of its account spanning both, it was left behind. (Not "seen
+            # twice": on a busy machine a refresh can outlast a simulated
+            # day.)
+            for name in names & self.tmp_prev:
+                acct = os.path.basename(os.path.dirname(name))
+                if self.q(con, "SELECT count(*) FROM sync_runs WHERE "
+                          "account = ? AND started_at <= ? AND (finished_at "
+                          "IS NULL OR finished_at >= ?)", acct,
+                          int(self.tmp_prev_t) + 1, int(t))[0][0] == 0:
+                    self.tmp_stale.add(name)
+            self.tmp_prev, self.tmp_prev_t = names, t
             rows = self.q(con, "SELECT account, id, title, description, "
                           "deleted_at FROM videos")
             counts = {}
@@ -1285,6 +1296,8 @@ class Soak:
             # Changes go with their run (orphans are checked at the end).
             oldest_run = self.q(con, "SELECT min(started_at) FROM "
                                 "sync_runs")[0][0]
+            last_ok = self.q(con, "SELECT max(last_success_at) FROM "
+                             "accounts")[0][0]
             states = dict(self.q(con, "SELECT state, count(*) FROM accounts "
                                  "GROUP BY state"))
         finally:
@@ -1304,7 +1317,7 @@ class Soak:
                              "rss_kb": rss, "fds": fds, "db_bytes": size,
                              "tmp": tmp, "covers": covers, "rows": counts,
                              "states": states,
-                             "oldest_run": oldest_run})
+                             "oldest_run": oldest_run, "last_ok": last_ok})
 
     # ---- the run -------------------------------------------------------
 
@@ -1736,12 +1749,16 @@ class Soak:
                 "%+.0f kB/sim-day for %.0f video_stats + %.0f video rows/day" \
                 % (steady[0] / 1e3, steady[2]["video_stats"],
                    steady[2]["videos"])
-        # Retention held all along: at every daily sample no run or change
-        # older than 90 days (+1 for the daily pass) was left. (Not "the
-        # row count stays flat": how many refreshes a simulated day holds
-        # depends on how busy the machine is.)
+        # Retention held all along: the daemon's pass runs at the first
+        # successful refresh of each UTC day, so at every daily sample no
+        # run (nor its changes) was older than 90 days before the start of
+        # the day of the latest success. (Not "the row count stays flat":
+        # how many refreshes a simulated day holds depends on how busy the
+        # machine is; nor "90 days before now": nothing succeeds during
+        # the outage, so nothing is thinned either.)
         old = [x for x in self.samples if x.get("oldest_run") is not None
-               and x["oldest_run"] < x["t"] - 91 * DAY]
+               and x.get("last_ok") is not None and x["oldest_run"] <
+               x["last_ok"] // DAY * DAY - 90 * DAY]
         runs_flat = not old
         detail += "; sync_runs %d rows (oldest %.0f d), changes %d (oldest " \
             "%s d), video_stats %d (%d video-days older than 31 d with more " \
@@ -1752,7 +1769,7 @@ class Soak:
                 if self.oldest_change else "-", fr["video_stats"],
                 self.thin_violations)
         if old:
-            detail += "; runs older than 91 days at %d daily samples " \
+            detail += "; runs past the retention at %d daily samples " \
                 "(first day %.0f)" % (len(old), old[0]["day"])
         row("database bounded by retention",
             runs_ok and ch_ok and runs_flat and self.thin_violations == 0 and
@@ -1761,7 +1778,7 @@ class Soak:
         row("no temp files accumulating", not self.tmp_stale and
             self.tmp_after == 0,
             "covers/.tmp-*: at most %d at a daily sample (downloads in "
-            "flight), %d seen at two samples in a row, %d after SIGTERM; %d "
+            "flight), %d outlived their refresh, %d after SIGTERM; %d "
             "cover files for %d rows" % (
                 tmax, len(self.tmp_stale), self.tmp_after,
                 self.samples[-1]["covers"], self.final_rows["videos"]))

@@ -16,12 +16,12 @@
 
 #include <sqlite3.h>
 
+#include "db.h"
 #include "secrets.h"
 #include "util.h"
 
 struct secrets {
-	sqlite3 *db;
-	char *path;
+	struct db *db;
 };
 
 static const char SCHEMA[] =
@@ -33,13 +33,6 @@ static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS pending ("
     " account TEXT PRIMARY KEY, state TEXT NOT NULL,"
     " verifier TEXT NOT NULL, created_at INTEGER NOT NULL);";
-
-static int
-sqlerr(struct secrets *s, char *err, size_t errlen, const char *what)
-{
-	return errf(err, errlen, "%s: %s: %s", s->path, what,
-	    sqlite3_errmsg(s->db));
-}
 
 struct secrets *
 secrets_open(const char *path, char *err, size_t errlen)
@@ -68,24 +61,15 @@ secrets_open(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	s = xcalloc(1, sizeof(*s));
-	s->path = xstrdup(path);
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE,
-		NULL) != SQLITE_OK) {
-		sqlerr(s, err, errlen, "open");
-		goto fail;
-	}
-	sqlite3_busy_timeout(s->db, 5000);
-	if (sqlite3_exec(s->db,
-		"PRAGMA journal_mode=DELETE; PRAGMA synchronous=FULL;", NULL,
-		NULL, NULL) != SQLITE_OK ||
-	    sqlite3_exec(s->db, SCHEMA, NULL, NULL, NULL) != SQLITE_OK) {
-		sqlerr(s, err, errlen, "set up");
-		goto fail;
+	if ((s->db = db_open(path, 0, 5000, err, errlen)) == NULL ||
+	    db_script(s->db,
+		"PRAGMA journal_mode=DELETE; PRAGMA synchronous=FULL;", err,
+		errlen) == -1 ||
+	    db_script(s->db, SCHEMA, err, errlen) == -1) {
+		secrets_close(s);
+		return NULL;
 	}
 	return s;
-fail:
-	secrets_close(s);
-	return NULL;
 }
 
 void
@@ -93,136 +77,83 @@ secrets_close(struct secrets *s)
 {
 	if (s == NULL)
 		return;
-	sqlite3_close(s->db);
-	free(s->path);
+	db_close(s->db);
 	free(s);
-}
-
-static char *
-col_str(sqlite3_stmt *st, int i)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-
-	return t == NULL ? NULL : xstrdup((const char *)t);
-}
-
-/* Run one statement with text and integer bindings given as "s" / "i". */
-static int
-exec_bind(struct secrets *s, const char *sql, const char *types,
-    const void *const *vals, char *err, size_t errlen)
-{
-	sqlite3_stmt *st = NULL;
-	int i, rc = -1;
-
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		sqlerr(s, err, errlen, "prepare");
-		goto out;
-	}
-	for (i = 0; types[i] != '\0'; i++) {
-		if (types[i] == 's')
-			sqlite3_bind_text(st, i + 1, vals[i], -1,
-			    SQLITE_STATIC);
-		else
-			sqlite3_bind_int64(st, i + 1,
-			    *(const int64_t *)vals[i]);
-	}
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		sqlerr(s, err, errlen, "write");
-		goto out;
-	}
-	rc = 0;
-out:
-	sqlite3_finalize(st);
-	return rc;
 }
 
 int
 secrets_get(struct secrets *s, const char *account, struct tokens *t,
     char *err, size_t errlen)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = -1, step;
+	sqlite3_stmt *st;
+	int rc;
 
 	memset(t, 0, sizeof(*t));
-	if (sqlite3_prepare_v2(s->db,
-		"SELECT open_id, scope, access_token, access_expires_at,"
-		" refresh_token, refresh_expires_at, issued_at"
-		" FROM tokens WHERE account = ?",
-		-1, &st, NULL) != SQLITE_OK) {
-		sqlerr(s, err, errlen, "prepare");
-		goto out;
+	st = db_prep(s->db, err, errlen,
+	    "SELECT open_id, scope, access_token, access_expires_at,"
+	    " refresh_token, refresh_expires_at, issued_at"
+	    " FROM tokens WHERE account = ?",
+	    "s", account);
+	if (st == NULL)
+		return -1;
+	if ((rc = db_step(s->db, st, err, errlen)) == 1) {
+		t->open_id = db_col_str(st, 0);
+		t->scope = db_col_str(st, 1);
+		t->access_token = db_col_str(st, 2);
+		t->access_expires_at = sqlite3_column_int64(st, 3);
+		t->refresh_token = db_col_str(st, 4);
+		t->refresh_expires_at = sqlite3_column_int64(st, 5);
+		t->issued_at = sqlite3_column_int64(st, 6);
 	}
-	sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
-	step = sqlite3_step(st);
-	if (step == SQLITE_DONE) {
-		rc = 1;
-		goto out;
-	}
-	if (step != SQLITE_ROW) {
-		sqlerr(s, err, errlen, "read");
-		goto out;
-	}
-	t->open_id = col_str(st, 0);
-	t->scope = col_str(st, 1);
-	t->access_token = col_str(st, 2);
-	t->access_expires_at = sqlite3_column_int64(st, 3);
-	t->refresh_token = col_str(st, 4);
-	t->refresh_expires_at = sqlite3_column_int64(st, 5);
-	t->issued_at = sqlite3_column_int64(st, 6);
+	db_release(s->db, st);
+	if (rc != 1)
+		return rc == 0 ? 1 : -1;
 	if (t->access_token == NULL || t->refresh_token == NULL) {
 		tokens_clear(t);
-		errf(err, errlen, "%s: damaged token row for %s", s->path,
-		    account);
-		goto out;
+		return errf(err, errlen, "%s: damaged token row for %s",
+		    s->db->path, account);
 	}
-	rc = 0;
-out:
-	sqlite3_finalize(st);
-	return rc;
+	return 0;
 }
 
 int
 secrets_put(struct secrets *s, const char *account, const struct tokens *t,
     char *err, size_t errlen)
 {
-	const void *vals[] = {account, t->open_id ? t->open_id : "",
-	    t->scope ? t->scope : "", t->access_token, &t->access_expires_at,
-	    t->refresh_token, &t->refresh_expires_at, &t->issued_at};
-
-	return exec_bind(s,
+	return db_exec(s->db, err, errlen, NULL,
 	    "INSERT OR REPLACE INTO tokens (account, open_id, scope,"
 	    " access_token, access_expires_at, refresh_token,"
 	    " refresh_expires_at, issued_at) VALUES (?,?,?,?,?,?,?,?)",
-	    "ssssisii", vals, err, errlen);
+	    "ssssisii", account, t->open_id ? t->open_id : "",
+	    t->scope ? t->scope : "", t->access_token, t->access_expires_at,
+	    t->refresh_token, t->refresh_expires_at, t->issued_at);
 }
 
 int
 secrets_rotate(struct secrets *s, const char *account, const struct tokens *t,
     const char *old_refresh, char *err, size_t errlen)
 {
-	const void *vals[] = {t->open_id ? t->open_id : "",
-	    t->scope ? t->scope : "", t->access_token, &t->access_expires_at,
-	    t->refresh_token, &t->refresh_expires_at, &t->issued_at, account,
-	    old_refresh};
+	int64_t n;
 
-	if (exec_bind(s,
+	if (db_exec(s->db, err, errlen, &n,
 		"UPDATE tokens SET open_id = ?, scope = ?, access_token = ?,"
 		" access_expires_at = ?, refresh_token = ?,"
 		" refresh_expires_at = ?, issued_at = ?"
 		" WHERE account = ? AND refresh_token = ?",
-		"sssisiiss", vals, err, errlen) == -1)
+		"sssisiiss", t->open_id ? t->open_id : "",
+		t->scope ? t->scope : "", t->access_token, t->access_expires_at,
+		t->refresh_token, t->refresh_expires_at, t->issued_at, account,
+		old_refresh) == -1)
 		return -1;
-	return sqlite3_changes(s->db) == 1 ? 0 : 1;
+	return n == 1 ? 0 : 1;
 }
 
 int
 secrets_delete(struct secrets *s, const char *account, char *err,
     size_t errlen)
 {
-	const void *vals[] = {account};
-
-	return exec_bind(s, "DELETE FROM tokens WHERE account = ?", "s", vals,
-	    err, errlen);
+	return db_exec(s->db, err, errlen, NULL,
+	    "DELETE FROM tokens WHERE account = ?", "s", account);
 }
 
 void
@@ -243,60 +174,47 @@ int
 secrets_pending_put(struct secrets *s, const char *account, const char *state,
     const char *verifier, char *err, size_t errlen)
 {
-	int64_t now = now_unix();
-	const void *vals[] = {account, state, verifier, &now};
-
-	return exec_bind(s,
+	return db_exec(s->db, err, errlen, NULL,
 	    "INSERT OR REPLACE INTO pending (account, state, verifier,"
 	    " created_at) VALUES (?,?,?,?)",
-	    "sssi", vals, err, errlen);
+	    "sssi", account, state, verifier, now_unix());
 }
 
 int
 secrets_pending_get(struct secrets *s, const char *account,
     struct pending_auth *p, char *err, size_t errlen)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = -1, step;
+	sqlite3_stmt *st;
+	int rc;
 
 	memset(p, 0, sizeof(*p));
-	if (sqlite3_prepare_v2(s->db,
-		"SELECT state, verifier, created_at FROM pending"
-		" WHERE account = ? AND created_at > ?",
-		-1, &st, NULL) != SQLITE_OK) {
-		sqlerr(s, err, errlen, "prepare");
-		goto out;
+	st = db_prep(s->db, err, errlen,
+	    "SELECT state, verifier, created_at FROM pending"
+	    " WHERE account = ? AND created_at > ?",
+	    "si", account, now_unix() - SECRETS_PENDING_TTL);
+	if (st == NULL)
+		return -1;
+	if ((rc = db_step(s->db, st, err, errlen)) == 1) {
+		p->state = db_col_str(st, 0);
+		p->verifier = db_col_str(st, 1);
+		p->created_at = sqlite3_column_int64(st, 2);
 	}
-	sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now_unix() - SECRETS_PENDING_TTL);
-	step = sqlite3_step(st);
-	if (step == SQLITE_DONE) {
-		rc = 1;
-		goto out;
-	}
-	if (step != SQLITE_ROW) {
-		sqlerr(s, err, errlen, "read");
-		goto out;
-	}
-	p->state = col_str(st, 0);
-	p->verifier = col_str(st, 1);
-	p->created_at = sqlite3_column_int64(st, 2);
-	rc = p->state && p->verifier ? 0 : 1;
-	if (rc == 1)
+	db_release(s->db, st);
+	if (rc != 1)
+		return rc == 0 ? 1 : -1;
+	if (p->state == NULL || p->verifier == NULL) {
 		pending_clear(p);
-out:
-	sqlite3_finalize(st);
-	return rc;
+		return 1;
+	}
+	return 0;
 }
 
 int
 secrets_pending_delete(struct secrets *s, const char *account, char *err,
     size_t errlen)
 {
-	const void *vals[] = {account};
-
-	return exec_bind(s, "DELETE FROM pending WHERE account = ?", "s",
-	    vals, err, errlen);
+	return db_exec(s->db, err, errlen, NULL,
+	    "DELETE FROM pending WHERE account = ?", "s", account);
 }
 
 void

@@ -21,6 +21,7 @@
 #include <sqlite3.h>
 
 #include "api.h"
+#include "db.h"
 #include "store.h"
 #include "util.h"
 
@@ -29,22 +30,8 @@
 #define STORE_AVATAR_KEY "avatar"
 #define STORE_WAL_TRUNCATE (4 * 1024 * 1024) /* WAL size worth truncating */
 
-#define STORE_CACHE 96 /* prepared statements kept, by their SQL's address */
-
 struct store {
-	/*
-	 * Statements are prepared once and reused: every SQL text here is a
-	 * string literal, so its address identifies it. A statement in use
-	 * (busy) that is asked for again is prepared afresh and finalized.
-	 */
-	struct {
-		const char *sql;
-		sqlite3_stmt *st;
-		int busy;
-	} cache[STORE_CACHE];
-	int ncache;
-	sqlite3 *db;
-	char *path;
+	struct db *db;
 	int readonly;
 	/* video_stats is thinned below this (0: not yet by this process) */
 	int64_t thinned;
@@ -261,173 +248,14 @@ static const char TEMP_TABLES[] =
     "  found INTEGER NOT NULL DEFAULT 0,"
     "  PRIMARY KEY (account, id));";
 
-static int
-sqlerr(struct store *s, char *err, size_t errlen, const char *what)
-{
-	return errf(err, errlen, "%s: %s: %s", s->path, what,
-	    sqlite3_errmsg(s->db));
-}
-
-/*
- * Prepare 'sql' and bind arguments described by 'types': 's' text (NULL
- * binds NULL), 'i' int64 (STORE_NULL binds NULL). Returns NULL with 'err'.
- */
-static sqlite3_stmt *
-vprep(struct store *s, char *err, size_t errlen, const char *sql,
-    const char *types, va_list ap)
-{
-	sqlite3_stmt *st = NULL;
-	int i, slot = -1;
-
-	for (i = 0; i < s->ncache; i++)
-		if (s->cache[i].sql == sql && !s->cache[i].busy) {
-			slot = i;
-			st = s->cache[i].st;
-			break;
-		}
-	if (st == NULL) {
-		if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
-			&st, NULL) != SQLITE_OK) {
-			sqlerr(s, err, errlen, "prepare");
-			sqlite3_finalize(st);
-			return NULL;
-		}
-		if (s->ncache < STORE_CACHE) {
-			slot = s->ncache++;
-			s->cache[slot].sql = sql;
-			s->cache[slot].st = st;
-		}
-	}
-	if (slot >= 0)
-		s->cache[slot].busy = 1;
-	for (i = 0; types[i] != '\0'; i++) {
-		if (types[i] == 's') {
-			const char *v = va_arg(ap, const char *);
-
-			if (v == NULL)
-				sqlite3_bind_null(st, i + 1);
-			else
-				sqlite3_bind_text(st, i + 1, v, -1,
-				    SQLITE_TRANSIENT);
-		} else {
-			int64_t v = va_arg(ap, int64_t);
-
-			if (v == STORE_NULL)
-				sqlite3_bind_null(st, i + 1);
-			else
-				sqlite3_bind_int64(st, i + 1, v);
-		}
-	}
-	return st;
-}
-
-static sqlite3_stmt *
-prep(struct store *s, char *err, size_t errlen, const char *sql,
-    const char *types, ...)
-{
-	sqlite3_stmt *st;
-	va_list ap;
-
-	va_start(ap, types);
-	st = vprep(s, err, errlen, sql, types, ap);
-	va_end(ap);
-	return st;
-}
-
-/* Done with a statement from prep(): reset it for reuse, or finalize. */
-static void
-release(struct store *s, sqlite3_stmt *st)
-{
-	int i;
-
-	if (st == NULL)
-		return;
-	for (i = 0; i < s->ncache; i++)
-		if (s->cache[i].st == st) {
-			sqlite3_reset(st);
-			sqlite3_clear_bindings(st);
-			s->cache[i].busy = 0;
-			return;
-		}
-	sqlite3_finalize(st);
-}
-
-/* Step a prepared statement to completion and finalize it. */
-static int
-run(struct store *s, sqlite3_stmt *st, char *err, size_t errlen)
-{
-	int rc;
-
-	if (st == NULL)
-		return -1;
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		sqlerr(s, err, errlen, "write");
-		release(s, st);
-		return -1;
-	}
-	release(s, st);
-	return 0;
-}
-
-/* Prepare, bind and run; *changes (may be NULL) gets the rows changed. */
-static int
-run_sql(struct store *s, char *err, size_t errlen, int64_t *changes,
-    const char *sql, const char *types, ...)
-{
-	sqlite3_stmt *st;
-	va_list ap;
-
-	va_start(ap, types);
-	st = vprep(s, err, errlen, sql, types, ap);
-	va_end(ap);
-	if (run(s, st, err, errlen) == -1)
-		return -1;
-	if (changes != NULL)
-		*changes = sqlite3_changes(s->db);
-	return 0;
-}
-
-/* Run a statement that returns one integer (or NULL as 0). */
-static int64_t
-scalar(struct store *s, sqlite3_stmt *st, char *err, size_t errlen)
-{
-	int64_t v = -1;
-
-	if (st == NULL)
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	else
-		sqlerr(s, err, errlen, "read");
-	release(s, st);
-	return v;
-}
-
-static int
-exec(struct store *s, const char *sql, char *err, size_t errlen)
-{
-	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		return sqlerr(s, err, errlen, "exec");
-	return 0;
-}
-
-static struct store *
-store_new(const char *path)
-{
-	struct store *s = xcalloc(1, sizeof(*s));
-
-	s->path = xstrdup(path);
-	return s;
-}
-
 /* Check the schema version; create the schema in an empty database. */
 static int
 migrate(struct store *s, char *err, size_t errlen)
 {
 	int64_t v;
 
-	v = scalar(s, prep(s, err, errlen, "PRAGMA user_version", ""), err,
+	v = db_scalar(s->db,
+	    db_prep(s->db, err, errlen, "PRAGMA user_version", ""), err,
 	    errlen);
 	if (v < 0)
 		return -1;
@@ -435,26 +263,26 @@ migrate(struct store *s, char *err, size_t errlen)
 		return errf(err, errlen,
 		    "%s: schema version %lld is newer than this tiktok-mirror"
 		    " understands (%d); install a newer tiktok-mirror",
-		    s->path, (long long)v, STORE_SCHEMA_VERSION);
+		    s->db->path, (long long)v, STORE_SCHEMA_VERSION);
 	if (v == STORE_SCHEMA_VERSION)
 		return 0;
 	if (s->readonly)
 		return errf(err, errlen,
 		    "%s: not a tiktok-mirror database (yet); run: "
 		    "tiktok-mirror sync",
-		    s->path);
+		    s->db->path);
 	/* Version 0: a new file, or one with tables that are not ours. */
-	if (scalar(s, prep(s, err, errlen,
+	if (db_scalar(s->db, db_prep(s->db, err, errlen,
 			  "SELECT count(*) FROM sqlite_master", ""),
 		err, errlen) != 0)
 		return errf(err, errlen,
-		    "%s: exists but is not a tiktok-mirror database", s->path);
-	if (exec(s, "BEGIN IMMEDIATE", err, errlen) == -1)
+		    "%s: exists but is not a tiktok-mirror database",
+		    s->db->path);
+	if (db_begin(s->db, 1, err, errlen) == -1)
 		return -1;
-	if (exec(s, SCHEMA_V1, err, errlen) == -1 ||
-	    exec(s, "COMMIT", err, errlen) == -1) {
-		if (!sqlite3_get_autocommit(s->db))
-			(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	if (db_script(s->db, SCHEMA_V1, err, errlen) == -1 ||
+	    db_commit(s->db, err, errlen) == -1) {
+		db_rollback(s->db);
 		return -1;
 	}
 	return 0;
@@ -466,29 +294,28 @@ extend(struct store *s, char *err, size_t errlen)
 {
 	int64_t had, avatar;
 
-	had = scalar(s,
-	    prep(s, err, errlen,
+	had = db_scalar(s->db,
+	    db_prep(s->db, err, errlen,
 		"SELECT count(*) FROM sqlite_master WHERE name = 'videos_fts'",
 		""),
 	    err, errlen);
-	if (had < 0 || exec(s, "BEGIN IMMEDIATE", err, errlen) == -1)
+	if (had < 0 || db_begin(s->db, 1, err, errlen) == -1)
 		return -1;
 	/* The cached avatar: a column added to accounts (NULL until then). */
-	avatar = scalar(s,
-	    prep(s, err, errlen,
+	avatar = db_scalar(s->db,
+	    db_prep(s->db, err, errlen,
 		"SELECT count(*) FROM pragma_table_info('accounts')"
 		" WHERE name = 'avatar'",
 		""),
 	    err, errlen);
 	if (avatar < 0 ||
 	    (avatar == 0 &&
-		exec(s, "ALTER TABLE accounts ADD COLUMN avatar TEXT", err,
-		    errlen) == -1) ||
-	    exec(s, SCHEMA_EXT, err, errlen) == -1 ||
-	    (had == 0 && exec(s, FTS_BACKFILL, err, errlen) == -1) ||
-	    exec(s, "COMMIT", err, errlen) == -1) {
-		if (!sqlite3_get_autocommit(s->db))
-			(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		db_script(s->db, "ALTER TABLE accounts ADD COLUMN avatar TEXT",
+		    err, errlen) == -1) ||
+	    db_script(s->db, SCHEMA_EXT, err, errlen) == -1 ||
+	    (had == 0 && db_script(s->db, FTS_BACKFILL, err, errlen) == -1) ||
+	    db_commit(s->db, err, errlen) == -1) {
+		db_rollback(s->db);
 		return -1;
 	}
 	return 0;
@@ -522,24 +349,20 @@ store_open(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	close(fd);
-	s = store_new(path);
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE, NULL) !=
-	    SQLITE_OK) {
-		sqlerr(s, err, errlen, "open");
+	s = xcalloc(1, sizeof(*s));
+	if ((s->db = db_open(path, 0, STORE_BUSY_MS, err, errlen)) == NULL)
 		goto fail;
-	}
-	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
-	if (exec(s,
+	if (db_script(s->db,
 		"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
 		" PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=67108864;"
 		" PRAGMA temp_store=FILE; PRAGMA temp.journal_mode=MEMORY;"
 		" PRAGMA temp.cache_size=-256;",
 		err, errlen) == -1)
 		goto fail;
-	(void)sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL,
+	(void)sqlite3_file_control(s->db->sql, "main", SQLITE_FCNTL_PERSIST_WAL,
 	    &one);
 	if (migrate(s, err, errlen) == -1 || extend(s, err, errlen) == -1 ||
-	    exec(s, TEMP_TABLES, err, errlen) == -1)
+	    db_script(s->db, TEMP_TABLES, err, errlen) == -1)
 		goto fail;
 	return s;
 fail:
@@ -551,27 +374,16 @@ struct store *
 store_open_ro(const char *path, char *err, size_t errlen)
 {
 	struct store *s;
-	char *uri, *esc;
 
 	if (access(path, F_OK) == -1) {
 		errf(err, errlen,
 		    "%s: no mirror yet; run: tiktok-mirror sync", path);
 		return NULL;
 	}
-	s = store_new(path);
+	s = xcalloc(1, sizeof(*s));
 	s->readonly = 1;
-	esc = url_escape(path);
-	uri = xasprintf("file:%s?mode=ro", esc);
-	free(esc);
-	if (sqlite3_open_v2(uri, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI,
-		NULL) != SQLITE_OK) {
-		sqlerr(s, err, errlen, "open");
-		free(uri);
-		goto fail;
-	}
-	free(uri);
-	sqlite3_busy_timeout(s->db, 5000);
-	if (migrate(s, err, errlen) == -1)
+	if ((s->db = db_open(path, DB_READONLY, 5000, err, errlen)) == NULL ||
+	    migrate(s, err, errlen) == -1)
 		goto fail;
 	return s;
 fail:
@@ -582,38 +394,10 @@ fail:
 void
 store_close(struct store *s)
 {
-	int i;
-
 	if (s == NULL)
 		return;
-	for (i = 0; i < s->ncache; i++)
-		sqlite3_finalize(s->cache[i].st);
-	if (s->db != NULL)
-		sqlite3_close(s->db);
-	free(s->path);
+	db_close(s->db);
 	free(s);
-}
-
-static char *
-col_str(sqlite3_stmt *st, int i)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-
-	return t == NULL ? NULL : xstrdup((const char *)t);
-}
-
-static int64_t
-col_int(sqlite3_stmt *st, int i)
-{
-	if (sqlite3_column_type(st, i) == SQLITE_NULL)
-		return STORE_NULL;
-	return sqlite3_column_int64(st, i);
-}
-
-static const char *
-col_text(sqlite3_stmt *st, int i)
-{
-	return (const char *)sqlite3_column_text(st, i);
 }
 
 /* Indexed by enum account_state: the names the database holds. */
@@ -641,12 +425,10 @@ int
 store_account_ensure(struct store *s, const char *name, char *err,
     size_t errlen)
 {
-	return run(s,
-	    prep(s, err, errlen,
-		"INSERT OR IGNORE INTO accounts (name, state)"
-		" VALUES (?, 'needs_auth')",
-		"s", name),
-	    err, errlen);
+	return db_exec(s->db, err, errlen, NULL,
+	    "INSERT OR IGNORE INTO accounts (name, state)"
+	    " VALUES (?, 'needs_auth')",
+	    "s", name);
 }
 
 #define ACCOUNT_COLS                                                           \
@@ -663,19 +445,19 @@ store_account_ensure(struct store *s, const char *name, char *err,
 static void
 account_row(sqlite3_stmt *st, struct store_account *a)
 {
-	a->name = col_str(st, 0);
-	a->open_id = col_str(st, 1);
-	a->display_name = col_str(st, 2);
-	a->state = state_of(col_text(st, 3));
-	a->last_error = col_str(st, 4);
-	a->last_attempt_at = col_int(st, 5);
-	a->last_success_at = col_int(st, 6);
-	a->next_sync_at = col_int(st, 7);
-	a->token_expires_at = col_int(st, 8);
-	a->refresh_expires_at = col_int(st, 9);
+	a->name = db_col_str(st, 0);
+	a->open_id = db_col_str(st, 1);
+	a->display_name = db_col_str(st, 2);
+	a->state = state_of(db_col_text(st, 3));
+	a->last_error = db_col_str(st, 4);
+	a->last_attempt_at = db_col_int(st, 5);
+	a->last_success_at = db_col_int(st, 6);
+	a->next_sync_at = db_col_int(st, 7);
+	a->token_expires_at = db_col_int(st, 8);
+	a->refresh_expires_at = db_col_int(st, 9);
 	a->videos = sqlite3_column_int64(st, 10);
 	a->failures = sqlite3_column_int64(st, 11);
-	a->avatar = col_str(st, 12);
+	a->avatar = db_col_str(st, 12);
 }
 
 int
@@ -686,22 +468,15 @@ store_account_get(struct store *s, const char *name, struct store_account *a,
 	int rc;
 
 	memset(a, 0, sizeof(*a));
-	st = prep(s, err, errlen,
+	st = db_prep(s->db, err, errlen,
 	    "SELECT " ACCOUNT_COLS " FROM accounts a WHERE a.name = ?", "s",
 	    name);
 	if (st == NULL)
 		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	if ((rc = db_step(s->db, st, err, errlen)) == 1)
 		account_row(st, a);
-		rc = 0;
-	} else if (rc == SQLITE_DONE) {
-		rc = 1;
-	} else {
-		rc = sqlerr(s, err, errlen, "read");
-	}
-	release(s, st);
-	return rc;
+	db_release(s->db, st);
+	return rc == -1 ? -1 : !rc;
 }
 
 void
@@ -724,32 +499,26 @@ store_accounts_each(struct store *s,
 	sqlite3_stmt *st;
 	int rc, stop = 0;
 
-	st = prep(s, err, errlen,
+	st = db_prep(s->db, err, errlen,
 	    "SELECT " ACCOUNT_COLS " FROM accounts a ORDER BY a.name", "");
 	if (st == NULL)
 		return -1;
-	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while (!stop && (rc = db_step(s->db, st, err, errlen)) == 1) {
 		account_row(st, &a);
 		stop = cb(&a, arg) == -1;
 		store_account_clear(&a);
 	}
-	if (!stop && rc != SQLITE_DONE) {
-		release(s, st);
-		return sqlerr(s, err, errlen, "read");
-	}
-	release(s, st);
-	return 0;
+	db_release(s->db, st);
+	return rc == -1 ? -1 : 0;
 }
 
 int
 store_account_attempt(struct store *s, const char *name, int64_t now,
     char *err, size_t errlen)
 {
-	return run(s,
-	    prep(s, err, errlen,
-		"UPDATE accounts SET last_attempt_at = ? WHERE name = ?", "is",
-		now, name),
-	    err, errlen);
+	return db_exec(s->db, err, errlen, NULL,
+	    "UPDATE accounts SET last_attempt_at = ? WHERE name = ?", "is",
+	    now, name);
 }
 
 int
@@ -757,24 +526,20 @@ store_account_fail(struct store *s, const char *name,
     enum account_state state, const char *error, int64_t next_sync_at,
     char *err, size_t errlen)
 {
-	return run(s,
-	    prep(s, err, errlen,
-		"UPDATE accounts SET state = ?, last_error = ?,"
-		" next_sync_at = coalesce(?, next_sync_at) WHERE name = ?",
-		"ssis", store_state_name(state), error, next_sync_at, name),
-	    err, errlen);
+	return db_exec(s->db, err, errlen, NULL,
+	    "UPDATE accounts SET state = ?, last_error = ?,"
+	    " next_sync_at = coalesce(?, next_sync_at) WHERE name = ?",
+	    "ssis", store_state_name(state), error, next_sync_at, name);
 }
 
 int
 store_account_next(struct store *s, const char *name, int64_t at, char *err,
     size_t errlen)
 {
-	return run(s,
-	    prep(s, err, errlen,
-		"UPDATE accounts SET next_sync_at = ?1 WHERE name = ?2"
-		" AND next_sync_at IS NOT ?1",
-		"is", at, name),
-	    err, errlen);
+	return db_exec(s->db, err, errlen, NULL,
+	    "UPDATE accounts SET next_sync_at = ?1 WHERE name = ?2"
+	    " AND next_sync_at IS NOT ?1",
+	    "is", at, name);
 }
 
 int
@@ -782,39 +547,35 @@ store_account_tokens(struct store *s, const char *name,
     int64_t token_expires_at, int64_t refresh_expires_at, char *err,
     size_t errlen)
 {
-	return run(s,
-	    prep(s, err, errlen,
-		"UPDATE accounts SET token_expires_at = ?,"
-		" refresh_expires_at = ? WHERE name = ?"
-		" AND (token_expires_at IS NOT ?1"
-		"      OR refresh_expires_at IS NOT ?2)",
-		"iis", token_expires_at, refresh_expires_at, name),
-	    err, errlen);
+	return db_exec(s->db, err, errlen, NULL,
+	    "UPDATE accounts SET token_expires_at = ?,"
+	    " refresh_expires_at = ? WHERE name = ?"
+	    " AND (token_expires_at IS NOT ?1"
+	    "      OR refresh_expires_at IS NOT ?2)",
+	    "iis", token_expires_at, refresh_expires_at, name);
 }
 
 int
 store_stage_begin(struct store *s, const char *account, char *err,
     size_t errlen)
 {
-	if (run(s, prep(s, err, errlen, "DELETE FROM stage WHERE account = ?",
-		       "s", account),
-		err, errlen) == -1)
+	if (db_exec(s->db, err, errlen, NULL,
+		"DELETE FROM stage WHERE account = ?", "s", account) == -1)
 		return -1;
-	return run(s,
-	    prep(s, err, errlen, "DELETE FROM cand WHERE account = ?", "s",
-		account),
-	    err, errlen);
+	return db_exec(s->db, err, errlen, NULL,
+	    "DELETE FROM cand WHERE account = ?", "s", account);
 }
 
 int
-store_batch(struct store *s, int end, char *err, size_t errlen)
+store_begin(struct store *s, char *err, size_t errlen)
 {
-	if (!end)
-		return sqlite3_get_autocommit(s->db) ? exec(s, "BEGIN", err,
-							   errlen)
-						     : 0;
-	return sqlite3_get_autocommit(s->db) ? 0 : exec(s, "COMMIT", err,
-							errlen);
+	return db_in_transaction(s->db) ? 0 : db_begin(s->db, 0, err, errlen);
+}
+
+int
+store_commit(struct store *s, char *err, size_t errlen)
+{
+	return db_in_transaction(s->db) ? db_commit(s->db, err, errlen) : 0;
 }
 
 int
@@ -822,14 +583,12 @@ store_stage_add(struct store *s, const char *account, int64_t seq,
     int64_t position, const struct video *v, const char *cover_src,
     char *err, size_t errlen)
 {
-	return run(s,
-	    prep(s, err, errlen,
-		"INSERT OR IGNORE INTO stage (account, id, seq, position"
-		VIDEO_FIELDS(STAGE_NAME) ", cover_src) VALUES (?,?,?,?"
-		VIDEO_FIELDS(STAGE_MARK) ",?)",
-		"ssii" VIDEO_FIELDS(STAGE_BIND) "s", account, v->id, seq,
-		position VIDEO_FIELDS(STAGE_ARG), cover_src),
-	    err, errlen);
+	return db_exec(s->db, err, errlen, NULL,
+	    "INSERT OR IGNORE INTO stage (account, id, seq, position"
+	    VIDEO_FIELDS(STAGE_NAME) ", cover_src) VALUES (?,?,?,?"
+	    VIDEO_FIELDS(STAGE_MARK) ",?)",
+	    "ssii" VIDEO_FIELDS(STAGE_BIND) "s", account, v->id, seq,
+	    position VIDEO_FIELDS(STAGE_ARG), cover_src);
 }
 
 int
@@ -839,9 +598,9 @@ store_stage_covers(struct store *s, const char *account, int pass,
 {
 	sqlite3_stmt *st;
 	const char *id;
-	int n = 0, rc;
+	int n = 0, rc = 0;
 
-	st = prep(s, err, errlen,
+	st = db_prep(s->db, err, errlen,
 	    "SELECT s.seq, s.id, s.cover_url, v.cover,"
 	    " c.src IS NOT NULL AND c.src = s.cover_src"
 	    " FROM stage s"
@@ -855,24 +614,23 @@ store_stage_covers(struct store *s, const char *account, int pass,
 	    (int64_t)max);
 	if (st == NULL)
 		return -1;
-	while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while (n < max && (rc = db_step(s->db, st, err, errlen)) == 1) {
 		struct store_cover_item *it = &items[n++];
 
 		memset(it, 0, sizeof(*it));
 		it->seq = sqlite3_column_int64(st, 0);
-		id = col_text(st, 1);
+		id = db_col_text(st, 1);
 		snprintf(it->id, sizeof(it->id), "%s", id ? id : "");
-		it->url = col_str(st, 2);
-		it->cover = col_str(st, 3);
+		it->url = db_col_str(st, 2);
+		it->cover = db_col_str(st, 3);
 		it->same_src = sqlite3_column_int(st, 4);
 	}
-	if (n < max && rc != SQLITE_DONE) {
+	db_release(s->db, st);
+	if (rc == -1) {
 		while (n > 0)
 			store_cover_item_clear(&items[--n]);
-		release(s, st);
-		return sqlerr(s, err, errlen, "read");
+		return -1;
 	}
-	release(s, st);
 	return n;
 }
 
@@ -896,18 +654,21 @@ take_ids(struct store *s, const char *account, const char *select,
 {
 	sqlite3_stmt *st;
 	const char *id;
-	int n = 0, i;
+	int n = 0, i, rc = 0;
 
-	st = prep(s, err, errlen, select, "sii", account, from, (int64_t)max);
+	st = db_prep(s->db, err, errlen, select, "sii", account, from,
+	    (int64_t)max);
 	if (st == NULL)
 		return -1;
-	while (n < max && sqlite3_step(st) == SQLITE_ROW) {
-		id = col_text(st, 0);
+	while (n < max && (rc = db_step(s->db, st, err, errlen)) == 1) {
+		id = db_col_text(st, 0);
 		snprintf(ids[n++], 21, "%s", id ? id : "");
 	}
-	release(s, st);
+	db_release(s->db, st);
+	if (rc == -1)
+		return -1;
 	for (i = 0; i < n; i++)
-		if (run_sql(s, err, errlen, NULL, update, "ssi", account,
+		if (db_exec(s->db, err, errlen, NULL, update, "ssi", account,
 			ids[i], to) == -1)
 			return -1;
 	return n;
@@ -917,11 +678,9 @@ int
 store_stage_expired(struct store *s, const char *account, const char *id,
     char *err, size_t errlen)
 {
-	return run(s,
-	    prep(s, err, errlen,
-		"UPDATE stage SET cover_state = ? WHERE account = ? AND id = ?",
-		"iss", (int64_t)COVER_EXPIRED, account, id),
-	    err, errlen);
+	return db_exec(s->db, err, errlen, NULL,
+	    "UPDATE stage SET cover_state = ? WHERE account = ? AND id = ?",
+	    "iss", (int64_t)COVER_EXPIRED, account, id);
 }
 
 int
@@ -939,25 +698,21 @@ int
 store_stage_set_cover(struct store *s, const char *account, const char *id,
     const char *rel, char *err, size_t errlen)
 {
-	return run(s,
-	    prep(s, err, errlen,
-		"UPDATE stage SET cover_state = ?, cover = ?"
-		" WHERE account = ? AND id = ?",
-		"isss", (int64_t)(rel ? COVER_NEW : COVER_NONE), rel, account,
-		id),
-	    err, errlen);
+	return db_exec(s->db, err, errlen, NULL,
+	    "UPDATE stage SET cover_state = ?, cover = ?"
+	    " WHERE account = ? AND id = ?",
+	    "isss", (int64_t)(rel ? COVER_NEW : COVER_NONE), rel, account,
+	    id);
 }
 
 int
 store_stage_set_url(struct store *s, const char *account, const char *id,
     const char *url, char *err, size_t errlen)
 {
-	return run(s,
-	    prep(s, err, errlen,
-		"UPDATE stage SET cover_url = ?, cover_state = ?"
-		" WHERE account = ? AND id = ?",
-		"siss", url, (int64_t)COVER_REQUERIED, account, id),
-	    err, errlen);
+	return db_exec(s->db, err, errlen, NULL,
+	    "UPDATE stage SET cover_url = ?, cover_state = ?"
+	    " WHERE account = ? AND id = ?",
+	    "siss", url, (int64_t)COVER_REQUERIED, account, id);
 }
 
 int
@@ -968,8 +723,8 @@ store_stage_candidates(struct store *s, const char *account, int64_t lo,
 
 	if (hi == STORE_NULL)
 		hi = INT64_MAX;
-	n = scalar(s,
-	    prep(s, err, errlen,
+	n = db_scalar(s->db,
+	    db_prep(s->db, err, errlen,
 		"SELECT count(*) FROM videos WHERE account = ?"
 		" AND deleted_at IS NULL AND created_at >= ? AND created_at < ?",
 		"sii", account, lo, hi),
@@ -977,23 +732,20 @@ store_stage_candidates(struct store *s, const char *account, int64_t lo,
 	if (n < 0)
 		return -1;
 	*live = more ? *live + n : n;
-	if (!more && run(s, prep(s, err, errlen,
-				"DELETE FROM cand WHERE account = ?", "s",
-				account),
-			 err, errlen) == -1)
+	if (!more && db_exec(s->db, err, errlen, NULL,
+			 "DELETE FROM cand WHERE account = ?", "s",
+			 account) == -1)
 		return -1;
-	if (run(s,
-		prep(s, err, errlen,
-		    "INSERT OR IGNORE INTO cand (account, id)"
-		    " SELECT account, id"
-		    " FROM videos v WHERE account = ?1 AND deleted_at IS NULL"
-		    " AND created_at >= ?2 AND created_at < ?3"
-		    " AND NOT EXISTS (SELECT 1 FROM stage s"
-		    "   WHERE s.account = v.account AND s.id = v.id)",
-		    "sii", account, lo, hi),
-		err, errlen) == -1)
+	if (db_exec(s->db, err, errlen, NULL,
+		"INSERT OR IGNORE INTO cand (account, id)"
+		" SELECT account, id"
+		" FROM videos v WHERE account = ?1 AND deleted_at IS NULL"
+		" AND created_at >= ?2 AND created_at < ?3"
+		" AND NOT EXISTS (SELECT 1 FROM stage s"
+		"   WHERE s.account = v.account AND s.id = v.id)",
+		"sii", account, lo, hi) == -1)
 		return -1;
-	return (int)sqlite3_changes(s->db);
+	return (int)sqlite3_changes(s->db->sql);
 }
 
 int
@@ -1011,19 +763,17 @@ int
 store_candidate_found(struct store *s, const char *account, const char *id,
     char *err, size_t errlen)
 {
-	return run(s,
-	    prep(s, err, errlen,
-		"UPDATE cand SET found = 1 WHERE account = ? AND id = ?", "ss",
-		account, id),
-	    err, errlen);
+	return db_exec(s->db, err, errlen, NULL,
+	    "UPDATE cand SET found = 1 WHERE account = ? AND id = ?", "ss",
+	    account, id);
 }
 
 int
 store_candidates_missing(struct store *s, const char *account, char *err,
     size_t errlen)
 {
-	return (int)scalar(s,
-	    prep(s, err, errlen,
+	return (int)db_scalar(s->db,
+	    db_prep(s->db, err, errlen,
 		"SELECT count(*) FROM cand WHERE account = ? AND checked = 1"
 		" AND found = 0",
 		"s", account),
@@ -1094,7 +844,7 @@ static int
 rotate_positions(struct store *s, const char *account,
     const struct store_apply *a, char *err, size_t errlen)
 {
-	if (run_sql(s, err, errlen, NULL,
+	if (db_exec(s->db, err, errlen, NULL,
 		"UPDATE videos SET position = r.pos FROM (SELECT id,"
 		" CASE WHEN ?2 < 0 OR rn <= ?2 THEN rn END AS pos FROM ("
 		"  SELECT id, row_number() OVER"
@@ -1108,7 +858,7 @@ rotate_positions(struct store *s, const char *account,
 		"sii", account, a->quantity, a->before_ms) == -1)
 		return -1;
 	/* Listed before 'start', or no longer live: not in the slice. */
-	if (run_sql(s, err, errlen, NULL,
+	if (db_exec(s->db, err, errlen, NULL,
 		"UPDATE videos SET position = NULL WHERE account = ?1"
 		" AND position IS NOT NULL AND (deleted_at IS NOT NULL"
 		" OR id IN (SELECT id FROM stage WHERE account = ?1"
@@ -1118,18 +868,22 @@ rotate_positions(struct store *s, const char *account,
 	return 0;
 }
 
-int64_t
-store_archive_cursor(struct store *s, const char *account)
+int
+store_archive_cursor(struct store *s, const char *account, int64_t *cursor,
+    char *err, size_t errlen)
 {
 	sqlite3_stmt *st;
-	int64_t v = -1;
+	int rc;
 
-	st = prep(s, NULL, 0, "SELECT cursor FROM archive WHERE account = ?",
-	    "s", account);
-	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	release(s, st);
-	return v;
+	*cursor = -1;
+	st = db_prep(s->db, err, errlen,
+	    "SELECT cursor FROM archive WHERE account = ?", "s", account);
+	if (st == NULL)
+		return -1;
+	if ((rc = db_step(s->db, st, err, errlen)) == 1)
+		*cursor = sqlite3_column_int64(st, 0);
+	db_release(s->db, st);
+	return rc == -1 ? -1 : 0;
 }
 
 static int
@@ -1139,14 +893,14 @@ apply_tx(struct store *s, const char *account, const struct store_apply *a,
 	int64_t run = a->run_id ? a->run_id : STORE_NULL, n;
 
 	if (a->apply_deletions) {
-		if (run_sql(s, err, errlen, &c->deleted,
+		if (db_exec(s->db, err, errlen, &c->deleted,
 			"INSERT INTO changes (run_id, account, id, kind)"
 			" SELECT ?3, account, id, 'deleted' FROM videos"
 			" WHERE account = ?1 AND deleted_at IS NULL"
 			" AND id IN (SELECT id FROM cand WHERE account = ?1"
 			"   AND checked = 1 AND found = 0)",
 			"sii", account, a->now, run) == -1 ||
-		    run_sql(s, err, errlen, NULL,
+		    db_exec(s->db, err, errlen, NULL,
 			"UPDATE videos SET deleted_at = ?2, position = NULL"
 			" WHERE account = ?1 AND deleted_at IS NULL"
 			" AND id IN (SELECT id FROM cand WHERE account = ?1"
@@ -1155,8 +909,8 @@ apply_tx(struct store *s, const char *account, const struct store_apply *a,
 			return -1;
 	}
 	/* Kept rows that exist, are live and stay as they are. */
-	c->unchanged = scalar(s,
-	    prep(s, err, errlen,
+	c->unchanged = db_scalar(s->db,
+	    db_prep(s->db, err, errlen,
 		"SELECT count(*)" STAGED_JOIN " WHERE v.id IS NOT NULL"
 		" AND v.deleted_at IS NULL AND NOT " STAGED_DIFFERS,
 		"s", account),
@@ -1164,22 +918,22 @@ apply_tx(struct store *s, const char *account, const struct store_apply *a,
 	if (c->unchanged < 0)
 		return -1;
 	/* The change log and history, from what the upsert is about to do. */
-	if (run_sql(s, err, errlen, &c->new,
+	if (db_exec(s->db, err, errlen, &c->new,
 		"INSERT INTO changes (run_id, account, id, kind)"
 		" SELECT ?2, x.account, x.id, 'new'" STAGED_JOIN
 		" WHERE v.id IS NULL",
 		"si", account, run) == -1 ||
-	    run_sql(s, err, errlen, &c->updated,
+	    db_exec(s->db, err, errlen, &c->updated,
 		"INSERT INTO changes (run_id, account, id, kind, fields)"
 		" SELECT ?2, x.account, x.id, 'updated', " CHANGED_FIELDS
 		STAGED_JOIN " WHERE v.id IS NOT NULL AND " STAGED_DIFFERS,
 		"si", account, run) == -1 ||
-	    run_sql(s, err, errlen, &c->restored,
+	    db_exec(s->db, err, errlen, &c->restored,
 		"INSERT INTO changes (run_id, account, id, kind)"
 		" SELECT ?2, x.account, x.id, 'restored'" STAGED_JOIN
 		" WHERE v.deleted_at IS NOT NULL",
 		"si", account, run) == -1 ||
-	    run_sql(s, err, errlen, NULL,
+	    db_exec(s->db, err, errlen, NULL,
 		"INSERT OR IGNORE INTO video_stats (account, id, observed_at,"
 		" total_views, total_likes, total_comments, total_shares)"
 		" SELECT x.account, x.id, ?2, x.total_views, x.total_likes,"
@@ -1187,7 +941,7 @@ apply_tx(struct store *s, const char *account, const struct store_apply *a,
 		" WHERE v.id IS NULL OR " COUNTS_DIFFER,
 		"si", account, a->now) == -1)
 		return -1;
-	if (run_sql(s, err, errlen, NULL,
+	if (db_exec(s->db, err, errlen, NULL,
 		"INSERT INTO videos (" VIDEO_COLS
 		", first_seen_at, updated_at, deleted_at)"
 		" SELECT *, ?2, ?2, NULL FROM " STAGED_KEPT " WHERE true"
@@ -1203,7 +957,7 @@ apply_tx(struct store *s, const char *account, const struct store_apply *a,
 		"sii", account, a->now, (int64_t)a->rotating) == -1)
 		return -1;
 	/* A deleted video listed again outside the kept slice is alive. */
-	if (run_sql(s, err, errlen, &n,
+	if (db_exec(s->db, err, errlen, &n,
 		"UPDATE videos SET deleted_at = NULL WHERE account = ?1"
 		" AND deleted_at IS NOT NULL AND id IN (SELECT id FROM stage"
 		"  WHERE account = ?1 AND position IS NULL)",
@@ -1211,7 +965,7 @@ apply_tx(struct store *s, const char *account, const struct store_apply *a,
 		return -1;
 	c->restored += n;
 	if (a->rotating ? rotate_positions(s, account, a, err, errlen)
-			: run_sql(s, err, errlen, NULL,
+			: db_exec(s->db, err, errlen, NULL,
 			      /* Rows that fell out of the slice keep values. */
 			      "UPDATE videos SET position = NULL"
 			      " WHERE account = ?1 AND position IS NOT NULL"
@@ -1222,30 +976,30 @@ apply_tx(struct store *s, const char *account, const struct store_apply *a,
 		return -1;
 	}
 	if (a->archive_cursor >= 0 &&
-	    run_sql(s, err, errlen, NULL,
+	    db_exec(s->db, err, errlen, NULL,
 		"INSERT OR REPLACE INTO archive (account, cursor)"
 		" VALUES (?, ?)",
 		"si", account, a->archive_cursor) == -1)
 		return -1;
-	if (run_sql(s, err, errlen, NULL,
+	if (db_exec(s->db, err, errlen, NULL,
 		"INSERT OR REPLACE INTO cover_sources (account, id, src)"
 		" SELECT account, id, cover_src FROM stage"
 		" WHERE account = ? AND cover_state = 1"
 		" AND cover_src IS NOT NULL",
 		"s", account) == -1 ||
-	    run_sql(s, err, errlen, NULL,
+	    db_exec(s->db, err, errlen, NULL,
 		"DELETE FROM cover_sources WHERE account = ?1 AND id IN"
 		" (SELECT id FROM videos WHERE account = ?1"
 		"  AND cover IS NULL)",
 		"s", account) == -1)
 		return -1;
 	if (a->avatar != NULL &&
-	    run_sql(s, err, errlen, NULL,
+	    db_exec(s->db, err, errlen, NULL,
 		"INSERT OR REPLACE INTO cover_sources (account, id, src)"
 		" VALUES (?, '" STORE_AVATAR_KEY "', ?)",
 		"ss", account, a->avatar_src ? a->avatar_src : "") == -1)
 		return -1;
-	return run_sql(s, err, errlen, NULL,
+	return db_exec(s->db, err, errlen, NULL,
 	    "UPDATE accounts SET state = 'ok', last_error = NULL,"
 	    " last_success_at = ?2, next_sync_at = ?3,"
 	    " open_id = coalesce(?4, open_id),"
@@ -1266,19 +1020,17 @@ report_changes(struct store *s, int64_t after, const struct store_apply *a,
 	sqlite3_stmt *st;
 	int rc;
 
-	st = prep(s, err, errlen,
+	st = db_prep(s->db, err, errlen,
 	    "SELECT id, kind, fields FROM changes WHERE rowid > ?"
 	    " ORDER BY rowid",
 	    "i", after);
 	if (st == NULL)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		a->change(col_text(st, 0), col_text(st, 1), col_text(st, 2),
-		    a->change_arg);
-	release(s, st);
-	if (rc != SQLITE_DONE)
-		return sqlerr(s, err, errlen, "read");
-	return 0;
+	while ((rc = db_step(s->db, st, err, errlen)) == 1)
+		a->change(db_col_text(st, 0), db_col_text(st, 1),
+		    db_col_text(st, 2), a->change_arg);
+	db_release(s->db, st);
+	return rc == -1 ? -1 : 0;
 }
 
 int
@@ -1288,7 +1040,7 @@ store_apply(struct store *s, const char *account, const struct store_apply *a,
 	struct store_counts c = {0};
 	int64_t mark = 0;
 
-	if (exec(s, "BEGIN IMMEDIATE", err, errlen) == -1)
+	if (db_begin(s->db, 1, err, errlen) == -1)
 		return -1;
 	if (a->dry_run) {
 		/*
@@ -1296,8 +1048,8 @@ store_apply(struct store *s, const char *account, const struct store_apply *a,
 		 * accounts row a new account would get is made here too, so
 		 * that nothing outside this transaction is written.
 		 */
-		mark = scalar(s,
-		    prep(s, err, errlen,
+		mark = db_scalar(s->db,
+		    db_prep(s->db, err, errlen,
 			"SELECT coalesce(max(rowid), 0) FROM changes", ""),
 		    err, errlen);
 		if (mark < 0 ||
@@ -1305,15 +1057,14 @@ store_apply(struct store *s, const char *account, const struct store_apply *a,
 		    apply_tx(s, account, a, &c, err, errlen) == -1 ||
 		    (a->change != NULL &&
 			report_changes(s, mark, a, err, errlen) == -1)) {
-			(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+			db_rollback(s->db);
 			return -1;
 		}
-		if (exec(s, "ROLLBACK", err, errlen) == -1)
+		if (db_script(s->db, "ROLLBACK", err, errlen) == -1)
 			return -1;
 	} else if (apply_tx(s, account, a, &c, err, errlen) == -1 ||
-	    exec(s, "COMMIT", err, errlen) == -1) {
-		if (!sqlite3_get_autocommit(s->db))
-			(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	    db_commit(s->db, err, errlen) == -1) {
+		db_rollback(s->db);
 		return -1;
 	}
 	if (out != NULL)
@@ -1326,11 +1077,11 @@ int64_t
 store_run_begin(struct store *s, const char *account, int64_t now, char *err,
     size_t errlen)
 {
-	if (run_sql(s, err, errlen, NULL,
+	if (db_exec(s->db, err, errlen, NULL,
 		"INSERT INTO sync_runs (account, started_at) VALUES (?, ?)",
 		"si", account, now) == -1)
 		return -1;
-	return sqlite3_last_insert_rowid(s->db);
+	return sqlite3_last_insert_rowid(s->db->sql);
 }
 
 int
@@ -1339,7 +1090,7 @@ store_run_end(struct store *s, int64_t run, int64_t now,
     const struct store_counts *c, const char *error, char *err,
     size_t errlen)
 {
-	return run_sql(s, err, errlen, NULL,
+	return db_exec(s->db, err, errlen, NULL,
 	    "UPDATE sync_runs SET finished_at = ?2, outcome = ?3,"
 	    " requests = ?4, new = ?5, updated = ?6, deleted = ?7, error = ?8"
 	    " WHERE id = ?1",
@@ -1363,10 +1114,10 @@ store_retention(struct store *s, int64_t now, char *err, size_t errlen)
 	 */
 	int64_t from = s->thinned > 86400 ? s->thinned - 86400 : 0;
 
-	if (exec(s, "BEGIN IMMEDIATE", err, errlen) == -1)
+	if (db_begin(s->db, 1, err, errlen) == -1)
 		return -1;
 	/* Older points: keep the last one of each UTC day per video. */
-	if (run_sql(s, err, errlen, NULL,
+	if (db_exec(s->db, err, errlen, NULL,
 		"DELETE FROM video_stats WHERE observed_at < ?1"
 		" AND observed_at >= ?2"
 		" AND EXISTS (SELECT 1 FROM video_stats b"
@@ -1375,16 +1126,15 @@ store_retention(struct store *s, int64_t now, char *err, size_t errlen)
 		"  AND b.observed_at > video_stats.observed_at"
 		"  AND b.observed_at / 86400 = video_stats.observed_at / 86400)",
 		"ii", full, from) == -1 ||
-	    run_sql(s, err, errlen, NULL,
+	    db_exec(s->db, err, errlen, NULL,
 		"DELETE FROM changes WHERE run_id IN (SELECT id FROM sync_runs"
 		" WHERE started_at < ?1)",
 		"i", runs) == -1 ||
-	    run_sql(s, err, errlen, NULL,
+	    db_exec(s->db, err, errlen, NULL,
 		"DELETE FROM sync_runs WHERE started_at < ?1", "i",
 		runs) == -1 ||
-	    exec(s, "COMMIT", err, errlen) == -1) {
-		if (!sqlite3_get_autocommit(s->db))
-			(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	    db_commit(s->db, err, errlen) == -1) {
+		db_rollback(s->db);
 		return -1;
 	}
 	if (full > s->thinned)
@@ -1405,8 +1155,8 @@ store_cover_used(struct store *s, const char *account, const char *rel)
 	id[0] = '\0';
 	if (dot != NULL && valid_id(name, (size_t)(dot - name)))
 		snprintf(id, sizeof(id), "%.*s", (int)(dot - name), name);
-	n = scalar(s,
-	    prep(s, NULL, 0,
+	n = db_scalar(s->db,
+	    db_prep(s->db, NULL, 0,
 		"SELECT EXISTS (SELECT 1 FROM videos WHERE account = ?1"
 		" AND id = ?3 AND cover = ?2) OR EXISTS (SELECT 1 FROM accounts"
 		" WHERE name = ?1 AND avatar = ?2)",
@@ -1424,22 +1174,19 @@ store_avatar(struct store *s, const char *account, char **rel, char **src,
 	int rc;
 
 	*rel = *src = NULL;
-	st = prep(s, err, errlen,
+	st = db_prep(s->db, err, errlen,
 	    "SELECT a.avatar, c.src FROM accounts a LEFT JOIN cover_sources c"
 	    " ON c.account = a.name AND c.id = '" STORE_AVATAR_KEY "'"
 	    " WHERE a.name = ?",
 	    "s", account);
 	if (st == NULL)
 		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*rel = col_str(st, 0);
-		*src = col_str(st, 1);
+	if ((rc = db_step(s->db, st, err, errlen)) == 1) {
+		*rel = db_col_str(st, 0);
+		*src = db_col_str(st, 1);
 	}
-	release(s, st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return sqlerr(s, err, errlen, "read");
-	return 0;
+	db_release(s->db, st);
+	return rc == -1 ? -1 : 0;
 }
 
 int
@@ -1452,33 +1199,31 @@ store_history(struct store *s, const char *account, const char *id,
 	int rc, n = 0, stop = 0;
 	int64_t known;
 
-	st = prep(s, err, errlen,
+	st = db_prep(s->db, err, errlen,
 	    "SELECT account, id, observed_at, total_views, total_likes,"
 	    " total_comments, total_shares FROM video_stats"
 	    " WHERE account = ? AND id = ? ORDER BY observed_at",
 	    "ss", account, id);
 	if (st == NULL)
 		return -1;
-	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		p.account = col_text(st, 0);
-		p.id = col_text(st, 1);
-		p.observed_at = col_int(st, 2);
-		p.total_views = col_int(st, 3);
-		p.total_likes = col_int(st, 4);
-		p.total_comments = col_int(st, 5);
-		p.total_shares = col_int(st, 6);
+	while (!stop && (rc = db_step(s->db, st, err, errlen)) == 1) {
+		p.account = db_col_text(st, 0);
+		p.id = db_col_text(st, 1);
+		p.observed_at = db_col_int(st, 2);
+		p.total_views = db_col_int(st, 3);
+		p.total_likes = db_col_int(st, 4);
+		p.total_comments = db_col_int(st, 5);
+		p.total_shares = db_col_int(st, 6);
 		n++;
 		stop = cb(&p, arg) == -1;
 	}
-	if (!stop && rc != SQLITE_DONE) {
-		release(s, st);
-		return sqlerr(s, err, errlen, "read");
-	}
-	release(s, st);
+	db_release(s->db, st);
+	if (rc == -1)
+		return -1;
 	if (n > 0)
 		return 0;
-	known = scalar(s,
-	    prep(s, err, errlen,
+	known = db_scalar(s->db,
+	    db_prep(s->db, err, errlen,
 		"SELECT count(*) FROM videos WHERE account = ? AND id = ?",
 		"ss", account, id),
 	    err, errlen);
@@ -1494,28 +1239,27 @@ store_forget(struct store *s, const char *account,
 	struct store_forgotten f;
 
 	memset(&f, 0, sizeof(f));
-	if (exec(s, "BEGIN IMMEDIATE", err, errlen) == -1)
+	if (db_begin(s->db, 1, err, errlen) == -1)
 		return -1;
 	/* Videos first: their delete trigger clears the search index. */
-	if (run_sql(s, err, errlen, &f.videos,
+	if (db_exec(s->db, err, errlen, &f.videos,
 		"DELETE FROM videos WHERE account = ?", "s", account) == -1 ||
-	    run_sql(s, err, errlen, &f.stats,
+	    db_exec(s->db, err, errlen, &f.stats,
 		"DELETE FROM video_stats WHERE account = ?", "s",
 		account) == -1 ||
-	    run_sql(s, err, errlen, &f.changes,
+	    db_exec(s->db, err, errlen, &f.changes,
 		"DELETE FROM changes WHERE account = ?", "s", account) == -1 ||
-	    run_sql(s, err, errlen, &f.runs,
+	    db_exec(s->db, err, errlen, &f.runs,
 		"DELETE FROM sync_runs WHERE account = ?", "s", account) == -1 ||
-	    run_sql(s, err, errlen, NULL,
+	    db_exec(s->db, err, errlen, NULL,
 		"DELETE FROM cover_sources WHERE account = ?", "s",
 		account) == -1 ||
-	    run_sql(s, err, errlen, NULL,
+	    db_exec(s->db, err, errlen, NULL,
 		"DELETE FROM video_keys WHERE account = ?", "s", account) == -1 ||
-	    run_sql(s, err, errlen, &f.accounts,
+	    db_exec(s->db, err, errlen, &f.accounts,
 		"DELETE FROM accounts WHERE name = ?", "s", account) == -1 ||
-	    exec(s, "COMMIT", err, errlen) == -1) {
-		if (!sqlite3_get_autocommit(s->db))
-			(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	    db_commit(s->db, err, errlen) == -1) {
+		db_rollback(s->db);
 		return -1;
 	}
 	if (out != NULL)
@@ -1533,14 +1277,14 @@ store_videos(struct store *s, const char *account, const struct store_query *q,
 	int i, rc, stop = 0;
 
 	if (q->listing)
-		st = prep(s, err, errlen,
+		st = db_prep(s->db, err, errlen,
 		    "SELECT " VIDEO_COLS ", first_seen_at, updated_at,"
 		    " deleted_at FROM videos WHERE account = ?"
 		    " AND deleted_at IS NULL AND position IS NOT NULL"
 		    " ORDER BY position",
 		    "s", account);
 	else
-		st = prep(s, err, errlen,
+		st = db_prep(s->db, err, errlen,
 		    "SELECT " VIDEO_COLS ", first_seen_at, updated_at,"
 		    " deleted_at FROM videos WHERE account = ?"
 		    " AND deleted_at IS NULL AND created_at * 1000 < ?"
@@ -1550,24 +1294,20 @@ store_videos(struct store *s, const char *account, const struct store_query *q,
 		    q->quantity, q->start - 1);
 	if (st == NULL)
 		return -1;
-	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		v.account = col_text(st, 0);
-		v.id = col_text(st, 1);
-		v.position = col_int(st, 2);
+	while (!stop && (rc = db_step(s->db, st, err, errlen)) == 1) {
+		v.account = db_col_text(st, 0);
+		v.id = db_col_text(st, 1);
+		v.position = db_col_int(st, 2);
 		i = 3;
-#define READ_COL(n, key, kind) v.n = VF_BY_TYPE(col_, kind)(st, i++);
+#define READ_COL(n, key, kind) v.n = VF_BY_TYPE(db_col_, kind)(st, i++);
 		VIDEO_FIELDS(READ_COL)
-		v.first_seen_at = col_int(st, i++);
-		v.updated_at = col_int(st, i++);
-		v.deleted_at = col_int(st, i);
+		v.first_seen_at = db_col_int(st, i++);
+		v.updated_at = db_col_int(st, i++);
+		v.deleted_at = db_col_int(st, i);
 		stop = cb(&v, arg) == -1;
 	}
-	if (!stop && rc != SQLITE_DONE) {
-		release(s, st);
-		return sqlerr(s, err, errlen, "read");
-	}
-	release(s, st);
-	return 0;
+	db_release(s->db, st);
+	return rc == -1 ? -1 : 0;
 }
 
 static size_t
@@ -1623,14 +1363,14 @@ store_checkpoint(struct store *s)
 	 * from being reset and it grew, try to truncate it, without waiting
 	 * for them (busy timeout 0): the next refresh tries again.
 	 */
-	(void)sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
-	    NULL, NULL);
-	wal = xasprintf("%s-wal", s->path);
+	(void)sqlite3_wal_checkpoint_v2(s->db->sql, NULL,
+	    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	wal = xasprintf("%s-wal", s->db->path);
 	if (stat(wal, &st) == 0 && st.st_size > STORE_WAL_TRUNCATE) {
-		sqlite3_busy_timeout(s->db, 0);
-		(void)sqlite3_wal_checkpoint_v2(s->db, NULL,
+		sqlite3_busy_timeout(s->db->sql, 0);
+		(void)sqlite3_wal_checkpoint_v2(s->db->sql, NULL,
 		    SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-		sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
+		sqlite3_busy_timeout(s->db->sql, STORE_BUSY_MS);
 	}
 	free(wal);
 }
@@ -1650,9 +1390,9 @@ store_snapshot(struct store *s, const char *path, char *err, size_t errlen)
 	tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
 	dir = path_dirname(path);
 	(void)unlink(tmp);
-	if (run_sql(s, NULL, 0, NULL, "VACUUM INTO ?", "s", tmp) == -1) {
+	if (db_exec(s->db, NULL, 0, NULL, "VACUUM INTO ?", "s", tmp) == -1) {
 		errf(err, errlen, "%s: cannot copy %s into it: %s", tmp,
-		    s->path, sqlite3_errmsg(s->db));
+		    s->db->path, sqlite3_errmsg(s->db->sql));
 		goto out;
 	}
 	/* A copy of a WAL database may say WAL; readers need no -shm. */

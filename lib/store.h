@@ -4,7 +4,8 @@
  * The daemon is its only writer. A refresh stages what it lists in
  * connection-private TEMP tables as pages arrive, so memory stays bounded,
  * then store_apply() changes the account's visible rows in one
- * transaction. Nothing outside lib/store.c speaks SQL to the mirror.
+ * transaction. Nothing outside lib/store.c speaks SQL to the mirror (its
+ * SQLite helper, lib/db.c, has no SQL text of its own).
  */
 #ifndef STORE_H
 #define STORE_H
@@ -88,10 +89,13 @@ int store_account_tokens(struct store *, const char *name,
 int store_stage_begin(struct store *, const char *account, char *err,
     size_t errlen);
 /*
- * Open (end 0) or commit (end 1) a transaction around many staging writes
- * made at once, such as one page's videos. Returns 0 or -1.
+ * A transaction around many writes made at once, such as one page's staged
+ * videos, or around many reads that should see one state: store_begin()
+ * opens one unless one is open, store_commit() commits the open one (if
+ * any). Returns 0 or -1.
  */
-int store_batch(struct store *, int end, char *err, size_t errlen);
+int store_begin(struct store *, char *err, size_t errlen);
+int store_commit(struct store *, char *err, size_t errlen);
 /*
  * Stage one listed video: 'seq' is its place in the listing, 'position' its
  * place in the kept slice or STORE_NULL when it is listed but not kept,
@@ -146,9 +150,11 @@ int store_stage_candidates(struct store *, const char *account, int64_t lo,
 
 /*
  * Where the account's archive window starts next (0: after the head), or
- * -1 while the whole listing was never read at once (no rotation yet).
+ * -1 while the whole listing was never read at once (no rotation yet), in
+ * *cursor. Returns 0, or -1 with 'err' when the mirror cannot say.
  */
-int64_t store_archive_cursor(struct store *, const char *account);
+int store_archive_cursor(struct store *, const char *account,
+    int64_t *cursor, char *err, size_t errlen);
 /* Up to 'max' unchecked candidates (marked checked). Returns count or -1. */
 int store_candidates_next(struct store *, const char *account,
     char (*ids)[21], int max, char *err, size_t errlen);

@@ -881,7 +881,7 @@ stage_page(struct job *j, const struct api_page *p, int *full, char *err,
 	struct store *st = j->e->o.store;
 	int i, rc = 0;
 
-	if (store_batch(st, 0, err, errlen) == -1)
+	if (store_begin(st, err, errlen) == -1)
 		return -1;
 	for (i = 0; i < p->nvideos && !*full && rc == 0; i++) {
 		const struct video *v = &p->videos[i];
@@ -902,7 +902,7 @@ stage_page(struct job *j, const struct api_page *p, int *full, char *err,
 		    j->list.kept >= j->acct.quantity)
 			*full = 1;
 	}
-	if (store_batch(st, 1, rc == 0 ? err : NULL, errlen) == -1)
+	if (store_commit(st, rc == 0 ? err : NULL, errlen) == -1)
 		rc = -1;
 	return rc;
 }
@@ -927,7 +927,7 @@ on_list(struct job *j, const struct http_response *r,
 {
 	struct api_page p;
 	char err[ERRLEN];
-	int full = 0;
+	int full = 0, go;
 
 	(void)r;
 	if (parse_page(j, b, "video/list", &p) == -1)
@@ -969,9 +969,9 @@ on_list(struct job *j, const struct http_response *r,
 		}
 		j->list.cursor = p.cursor;
 		api_page_clear(&p);
-		if (rotate(j))
+		if ((go = rotate(j)) == 1)
 			list_next(j);
-		else
+		else if (go == 0)
 			list_done(j);
 		return;
 	}
@@ -982,11 +982,12 @@ on_list(struct job *j, const struct http_response *r,
 /*
  * After a page with more to come: decide whether to go on. Returns 1 to
  * list the next page (possibly jumping to the archive window), 0 when this
- * refresh has listed enough.
+ * refresh has listed enough, -1 when the job failed.
  */
 static int
 rotate(struct job *j)
 {
+	char err[ERRLEN];
 	int64_t arch;
 
 	if (!j->list.rotating) {
@@ -996,7 +997,11 @@ rotate(struct job *j)
 			    ROTATE_HEAD_PAGES * API_PAGE_MAX))
 			return 1;
 		/* Until one listing read everything, read everything. */
-		arch = store_archive_cursor(j->e->o.store, j->acct.name);
+		if (store_archive_cursor(j->e->o.store, j->acct.name, &arch,
+			err, sizeof(err)) == -1) {
+			job_fail(j, "%s", err);
+			return -1;
+		}
 		if (arch < 0)
 			return 1;
 		/* The head is done; go on with the archive window. */
@@ -1164,12 +1169,12 @@ stage_flush(struct job *j)
 
 	if (j->cov.nstaged == 0)
 		return 0;
-	rc = store_batch(st, 0, err, sizeof(err));
+	rc = store_begin(st, err, sizeof(err));
 	for (i = 0; rc == 0 && i < j->cov.nstaged; i++)
 		rc = store_stage_set_cover(st, j->acct.name,
 		    j->cov.staged[i].id, j->cov.staged[i].rel, err,
 		    sizeof(err));
-	if (store_batch(st, 1, rc == 0 ? err : NULL, sizeof(err)) == -1)
+	if (store_commit(st, rc == 0 ? err : NULL, sizeof(err)) == -1)
 		rc = -1;
 	for (i = 0; i < j->cov.nstaged; i++)
 		free(j->cov.staged[i].rel);
@@ -1660,10 +1665,10 @@ apply(struct job *j)
 		sa.store = e->o.store;
 		sa.account = j->acct.name;
 		/* One read transaction for all the files' lookups. */
-		(void)store_batch(e->o.store, 0, NULL, 0);
+		(void)store_begin(e->o.store, NULL, 0);
 		removed = covers_sweep(cfg->covers, j->acct.name, sweep_keep,
 		    &sa, err, sizeof(err));
-		(void)store_batch(e->o.store, 1, NULL, 0);
+		(void)store_commit(e->o.store, NULL, 0);
 		if (removed == -1)
 			log_warnx("%s: %s", j->acct.name, err);
 		else if (removed > 0)

@@ -30,6 +30,9 @@
 #define ACCT "brand"
 #define T0 1700000000 /* the first refresh */
 
+static sqlite3_pcache_methods2 pages_real; /* see pages_install() */
+static int pages_fail;
+
 struct fx {
 	char *dir;
 	char *path;
@@ -78,6 +81,7 @@ teardown(void **state)
 {
 	struct fx *f = *state;
 
+	pages_fail = 0; /* a failed test may leave it set */
 	if (f->raw != NULL)
 		sqlite3_close(f->raw);
 	store_close(f->s);
@@ -959,6 +963,115 @@ test_deletion_cycle(void **state)
 	assert_true(vint(f, "200", "position") == 3);
 	assert_true(vint(f, "100", "position") == 4);
 	assert_true(vint(f, "200", "first_seen_at") == T0);
+}
+
+/*
+ * A page cache that fails on demand: while 'pages_fail' is set every page
+ * fetch finds nothing and may make nothing, so the next statement that
+ * reads a table fails with SQLITE_NOMEM in sqlite3_step() (a statement
+ * prepared before still prepares). Installed by main() before SQLite
+ * starts; otherwise SQLite's own.
+ */
+static sqlite3_pcache_page *
+pages_fetch(sqlite3_pcache *c, unsigned key, int create)
+{
+	return pages_fail ? NULL : pages_real.xFetch(c, key, create);
+}
+
+static void
+pages_install(void)
+{
+	sqlite3_pcache_methods2 m;
+
+	if (sqlite3_config(SQLITE_CONFIG_GETPCACHE2, &pages_real) !=
+	    SQLITE_OK)
+		abort();
+	m = pages_real;
+	m.xFetch = pages_fetch;
+	if (sqlite3_config(SQLITE_CONFIG_PCACHE2, &m) != SQLITE_OK)
+		abort();
+}
+
+/* A read error while taking candidates is an error, not "no more". */
+static void
+test_candidates_read_error(void **state)
+{
+	static const char *const ids[] = {"400", "300", "200", "100"};
+	struct fx *f = *state;
+	struct store_counts c;
+	struct video v;
+	char got[API_PAGE_MAX][21], err[ERRLEN];
+	int64_t live;
+
+	stage_all(f, ids, 4, 10);
+	apply_ok(f, T0, 0, &c);
+	/* "300" and "100" are gone from the listing: two candidates. */
+	assert_int_equal(store_stage_begin(f->s, ACCT, err, sizeof(err)), 0);
+	video_make(&v, "400", 4000, 10);
+	stage(f, ACCT, 1, 1, &v);
+	video_clear(&v);
+	video_make(&v, "200", 2000, 10);
+	stage(f, ACCT, 2, 2, &v);
+	video_clear(&v);
+	assert_int_equal(store_stage_candidates(f->s, ACCT, 0, STORE_NULL,
+			     0, &live, err, sizeof(err)),
+	    2);
+	assert_int_equal(store_candidates_next(f->s, ACCT, got, 1, err,
+			     sizeof(err)),
+	    1);
+	assert_string_equal(got[0], "100");
+
+	err[0] = '\0';
+	pages_fail = 1;
+	assert_int_equal(store_candidates_next(f->s, ACCT, got, API_PAGE_MAX,
+			     err, sizeof(err)),
+	    -1);
+	pages_fail = 0;
+	assert_non_null(strstr(err, "mirror.db: read: "));
+	/* Nothing was taken by the failed call. */
+	assert_int_equal(store_candidates_next(f->s, ACCT, got, API_PAGE_MAX,
+			     err, sizeof(err)),
+	    1);
+	assert_string_equal(got[0], "300");
+}
+
+/* The archive cursor: none, one, and a read error that says so. */
+static void
+test_archive_cursor(void **state)
+{
+	struct fx *f = *state;
+	struct store_counts c;
+	struct store_apply a;
+	char err[ERRLEN];
+	int64_t cur = 0;
+
+	assert_int_equal(store_archive_cursor(f->s, ACCT, &cur, err,
+			     sizeof(err)),
+	    0);
+	assert_true(cur == -1); /* never rotated */
+	stage_all(f, IDS3, 3, 10);
+	memset(&a, 0, sizeof(a));
+	a.now = T0;
+	a.archive_cursor = 1234000;
+	if (store_apply(f->s, ACCT, &a, &c, err, sizeof(err)) != 0)
+		fail_msg("store_apply: %s", err);
+	assert_int_equal(store_archive_cursor(f->s, ACCT, &cur, err,
+			     sizeof(err)),
+	    0);
+	assert_true(cur == 1234000);
+
+	/* Before, an error here read as "never rotated": a full listing. */
+	err[0] = '\0';
+	pages_fail = 1;
+	assert_int_equal(store_archive_cursor(f->s, ACCT, &cur, err,
+			     sizeof(err)),
+	    -1);
+	pages_fail = 0;
+	assert_non_null(strstr(err, "mirror.db: read: "));
+	assert_int_equal(store_archive_cursor(f->s, ACCT, &cur, err,
+			     sizeof(err)),
+	    0);
+	assert_true(cur == 1234000);
 }
 
 static void
@@ -1966,6 +2079,8 @@ main(void)
 	    T(test_stage_begin_discards),
 	    T(test_deletion_cycle),
 	    T(test_deletion_guarded),
+	    T(test_candidates_read_error),
+	    T(test_archive_cursor),
 	    T(test_covers),
 	    T(test_cover_requery),
 	    T(test_videos_query),
@@ -1981,6 +2096,7 @@ main(void)
 #undef T
 #undef TB
 
+	pages_install();
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL) == 0
 	    ? 0
 	    : 1;

@@ -17,6 +17,7 @@
 #include <uv.h>
 
 #include "daemon.h"
+#include "grant.h"
 #include "http.h"
 #include "log.h"
 #include "oauth.h"
@@ -65,63 +66,46 @@ stop_listening(struct authflow *af)
 }
 
 static void
-on_token(const struct http_response *r, void *arg)
+on_grant(struct grant_result *res, void *arg)
 {
 	struct authflow *af = arg;
-	struct tokens t;
-	char oerr[64], err[ERRLEN];
-	int rc;
 
-	if (r->result != HTTP_OK) {
-		log_err("%s: token request failed: %s; try again with: "
-			"tiktok-mirror auth %s",
-		    af->name, r->error, af->name);
-		return;
-	}
-	rc = oauth_parse_token(r->body, r->len, now_unix(), &t, oerr,
-	    sizeof(oerr), err, sizeof(err));
-	if (rc != 0) {
-		log_err("%s: TikTok refused the authorization code (HTTP %ld):"
-			" %s; start again with: tiktok-mirror auth %s",
-		    af->name, r->status, err, af->name);
-		return;
-	}
-	if (secrets_put(af->secrets, af->name, &t, err, sizeof(err)) == -1) {
-		tokens_clear(&t);
-		log_err("%s: %s", af->name, err);
+	if (res->outcome != GRANT_OK) {
+		if (res->status == 0)
+			log_err("%s: token request failed: %s; try again "
+				"with: tiktok-mirror auth %s",
+			    af->name, res->err, af->name);
+		else if (res->outcome == GRANT_FAILED)
+			log_err("%s: %s", af->name, res->err);
+		else
+			log_err("%s: TikTok refused the authorization code "
+				"(HTTP %ld): %s; start again with: "
+				"tiktok-mirror auth %s",
+			    af->name, res->status, res->err, af->name);
 		return;
 	}
 	(void)secrets_pending_delete(af->secrets, af->name, NULL, 0);
 	printf("%s: authorized (open_id %s); the next sync mirrors it\n",
-	    af->name, t.open_id && t.open_id[0] ? t.open_id : "unknown");
+	    af->name,
+	    res->tok.open_id && res->tok.open_id[0] ? res->tok.open_id
+						    : "unknown");
 	fflush(stdout);
-	tokens_clear(&t);
 	af->rc = EXIT_OK;
 }
 
 static void
 exchange(struct authflow *af, const char *code)
 {
-	const char *hdrs[] = {"Content-Type: application/x-www-form-urlencoded",
-	    "Cache-Control: no-cache", NULL};
-	const struct cfg *cfg = &af->c->cfg;
-	struct http_request req;
-	char *body, *url, err[ERRLEN];
+	struct grant_opts go;
+	char err[ERRLEN];
 
-	body = oauth_code_body(cfg, code, af->verifier);
-	url = xasprintf("%s%s", cfg->api_url, OAUTH_TOKEN_PATH);
-	memset(&req, 0, sizeof(req));
-	req.method = HTTP_POST;
-	req.url = url;
-	req.headers = hdrs;
-	req.body = body;
-	req.bodylen = strlen(body);
-	req.fd = -1;
-	if (http_start(af->http, &req, on_token, af, err, sizeof(err)) == NULL)
+	go.http = af->http;
+	go.cfg = &af->c->cfg;
+	go.secrets = af->secrets;
+	go.timeout_ms = 0;
+	if (grant_exchange(&go, af->name, code, af->verifier, on_grant, af,
+		err, sizeof(err)) == NULL)
 		log_err("%s: %s", af->name, err);
-	explicit_bzero(body, strlen(body));
-	free(body);
-	free(url);
 }
 
 static void

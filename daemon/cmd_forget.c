@@ -26,134 +26,41 @@
 
 #include "covers.h"
 #include "daemon.h"
-#include "http.h"
+#include "grant.h"
 #include "log.h"
 #include "mirror.h"
-#include "oauth.h"
 #include "secrets.h"
 #include "store.h"
 #include "util.h"
 
 #define REVOKE_TIMEOUT_MS 30000
 
-/* One request's answer. */
-struct reply {
+/* A grant call's outcome; its tokens are ours. */
+struct wait {
 	int done;
-	enum http_result result;
-	long status;
-	char *body;
-	size_t len;
-	char error[ERRLEN];
+	struct grant_result res;
 };
 
 static void
-on_reply(const struct http_response *r, void *arg)
+on_grant(struct grant_result *res, void *arg)
 {
-	struct reply *rp = arg;
+	struct wait *w = arg;
 
-	rp->done = 1;
-	rp->result = r->result;
-	rp->status = r->status;
-	snprintf(rp->error, sizeof(rp->error), "%s", r->error);
-	if (r->body != NULL) {
-		rp->body = xstrndup(r->body, r->len);
-		rp->len = r->len;
-	}
+	w->done = 1;
+	w->res = *res;
+	memset(&res->tok, 0, sizeof(res->tok));
 }
 
+/* Run the loop until the call 'g' (NULL: it did not start) has answered. */
 static void
-reply_clear(struct reply *rp)
+wait_grant(struct mirror *t, struct grant_call *g, struct wait *w)
 {
-	if (rp->body != NULL)
-		explicit_bzero(rp->body, rp->len);
-	free(rp->body);
-	memset(rp, 0, sizeof(*rp));
-}
-
-/* POST the form 'body' (wiped and freed) to the OAuth endpoint 'path'. */
-static int
-post_form(struct mirror *t, const struct cfg *cfg, const char *path,
-    char *body, struct reply *rp)
-{
-	const char *hdrs[] = {"Content-Type: application/x-www-form-urlencoded",
-	    "Cache-Control: no-cache", NULL};
-	struct http_request req;
-	char *url;
-
-	memset(rp, 0, sizeof(*rp));
-	url = xasprintf("%s%s", cfg->api_url, path);
-	memset(&req, 0, sizeof(req));
-	req.method = HTTP_POST;
-	req.url = url;
-	req.headers = hdrs;
-	req.body = body;
-	req.bodylen = strlen(body);
-	req.timeout_ms = REVOKE_TIMEOUT_MS;
-	req.fd = -1;
-	if (http_start(t->http, &req, on_reply, rp, rp->error,
-		sizeof(rp->error)) == NULL)
-		rp->done = 1;
-	else
-		while (!rp->done)
-			(void)uv_run(&t->loop, UV_RUN_ONCE);
-	explicit_bzero(body, strlen(body));
-	free(body);
-	free(url);
-	if (rp->result != HTTP_OK || rp->body == NULL) {
-		if (rp->error[0] == '\0')
-			snprintf(rp->error, sizeof(rp->error), "no answer");
-		return -1;
+	if (g == NULL) {
+		w->res.outcome = GRANT_FAILED;
+		return;
 	}
-	return 0;
-}
-
-/*
- * Refresh an expired access token, saving the new pair before it is used.
- * Returns 0, 1 when TikTok no longer accepts the grant, or -1.
- */
-static int
-refresh(struct mirror *t, const struct cfg *cfg, const char *name,
-    struct tokens *tok)
-{
-	struct reply rp;
-	struct tokens nt;
-	char oerr[64], err[ERRLEN];
-	int rc;
-
-	if (post_form(t, cfg, OAUTH_TOKEN_PATH,
-		oauth_refresh_body(cfg, tok->refresh_token), &rp) == -1) {
-		log_err("%s: token refresh failed: %s; try again later",
-		    name, rp.error);
-		reply_clear(&rp);
-		return -1;
-	}
-	rc = oauth_parse_token(rp.body, rp.len, now_unix(), &nt, oerr,
-	    sizeof(oerr), err, sizeof(err));
-	reply_clear(&rp);
-	if (rc == 1 && oauth_error_is_fatal(oerr))
-		return 1;
-	if (rc != 0) {
-		log_err("%s: token refresh failed: %s; try again later", name,
-		    err);
-		return -1;
-	}
-	if (nt.open_id == NULL || nt.open_id[0] == '\0') {
-		free(nt.open_id);
-		nt.open_id = tok->open_id ? xstrdup(tok->open_id) : NULL;
-	}
-	if (nt.scope == NULL || nt.scope[0] == '\0') {
-		free(nt.scope);
-		nt.scope = tok->scope ? xstrdup(tok->scope) : NULL;
-	}
-	/* Durable before use: the old refresh token no longer works. */
-	if (secrets_put(t->secrets, name, &nt, err, sizeof(err)) == -1) {
-		log_err("%s: cannot save the refreshed tokens: %s", name, err);
-		tokens_clear(&nt);
-		return -1;
-	}
-	tokens_clear(tok);
-	*tok = nt;
-	return 0;
+	while (!w->done)
+		(void)uv_run(&t->loop, UV_RUN_ONCE);
 }
 
 /* True when 'name' could be an account name (it also names a folder). */
@@ -171,11 +78,12 @@ int
 cmd_revoke(struct ctx *c, int argc, char **argv)
 {
 	static const char USE[] = "usage: revoke NAME";
+	struct grant_opts go;
 	struct tokens tok;
-	struct reply rp;
+	struct wait w;
 	struct mirror t;
 	const char *name;
-	char err[ERRLEN], oerr[64], *why = NULL;
+	char err[ERRLEN], *why = NULL;
 	int rc, got, configured, ch;
 
 	memset(&tok, 0, sizeof(tok));
@@ -208,43 +116,49 @@ cmd_revoke(struct ctx *c, int argc, char **argv)
 		goto out;
 	}
 	rc = EXIT_FAIL;
+	go.http = t.http;
+	go.cfg = &c->cfg;
+	go.secrets = t.secrets;
+	go.timeout_ms = REVOKE_TIMEOUT_MS;
 	/* TikTok refuses an expired access token: refresh it first. */
 	if (tok.access_expires_at <= now_unix() + 60) {
 		if (tok.refresh_expires_at <= now_unix()) {
 			why = xstrdup("the authorization had already expired");
 		} else {
-			got = refresh(&t, &c->cfg, name, &tok);
-			if (got == -1)
-				goto out;
-			if (got == 1)
+			memset(&w, 0, sizeof(w));
+			wait_grant(&t, grant_refresh(&go, name, &tok, on_grant,
+					   &w, w.res.err, sizeof(w.res.err)),
+			    &w);
+			if (w.res.outcome == GRANT_OK ||
+			    w.res.outcome == GRANT_SUPERSEDED) {
+				tokens_clear(&tok);
+				tok = w.res.tok;
+			} else if (w.res.outcome == GRANT_REJECTED) {
 				why = xstrdup("TikTok no longer accepted the "
 					      "grant (already revoked?)");
+			} else {
+				log_err("%s: token refresh failed: %s; try "
+					"again later",
+				    name, w.res.err);
+				goto out;
+			}
 		}
 	}
 	if (why == NULL) {
-		if (post_form(&t, &c->cfg, OAUTH_REVOKE_PATH,
-			oauth_revoke_body(&c->cfg, tok.access_token),
-			&rp) == -1) {
-			log_err("%s: revoke request failed: %s; nothing was "
-				"changed, try again",
-			    name, rp.error);
-			reply_clear(&rp);
-			goto out;
-		}
-		got = oauth_parse_revoke(rp.status, rp.body, rp.len, oerr,
-		    sizeof(oerr), err, sizeof(err));
-		reply_clear(&rp);
-		if (got == -1 ||
-		    (got == 1 && strcmp(oerr, "invalid_client") == 0)) {
-			log_err("%s: TikTok did not revoke the grant: %s; "
-				"nothing was changed, try again",
-			    name, err);
-			goto out;
-		}
-		if (got == 1)
+		memset(&w, 0, sizeof(w));
+		wait_grant(&t, grant_revoke(&go, tok.access_token, on_grant,
+				   &w, w.res.err, sizeof(w.res.err)),
+		    &w);
+		if (w.res.outcome == GRANT_REJECTED)
 			why = xasprintf("TikTok refused the token (%s): it was "
 					"probably revoked already",
-			    err);
+			    w.res.err);
+		else if (w.res.outcome != GRANT_OK) {
+			log_err("%s: TikTok did not revoke the grant: %s; "
+				"nothing was changed, try again",
+			    name, w.res.err);
+			goto out;
+		}
 	}
 	if (secrets_delete(t.secrets, name, err, sizeof(err)) == -1 ||
 	    secrets_pending_delete(t.secrets, name, err, sizeof(err)) == -1) {

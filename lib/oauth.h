@@ -2,8 +2,8 @@
 /*
  * TikTok OAuth v2 (tiktok-api.md §1): the authorize URL with state and
  * PKCE, the token request bodies, the token response, and the redirect
- * that carries the code back. Pure functions; lib/sync.c and daemon/auth.c
- * send the requests.
+ * that carries the code back. Pure functions; lib/grant.c sends the
+ * requests and saves what they bring.
  */
 #ifndef OAUTH_H
 #define OAUTH_H

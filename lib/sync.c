@@ -40,10 +40,10 @@
 
 #include "api.h"
 #include "covers.h"
+#include "grant.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
-#include "oauth.h"
 #include "ratelimit.h"
 #include "secrets.h"
 #include "sha256.h"
@@ -72,7 +72,7 @@
 enum endpoint { EP_TOKEN, EP_USER, EP_LIST, EP_QUERY, EP_COUNT };
 
 static const char *const ep_path[EP_COUNT] = {
-	OAUTH_TOKEN_PATH,
+	NULL, /* EP_TOKEN: lib/grant.c sends it (token_send()) */
 	API_USER_INFO "?fields=" API_USER_FIELDS,
 	API_VIDEO_LIST "?fields=" API_VIDEO_FIELDS,
 	API_VIDEO_QUERY "?fields=" API_VIDEO_FIELDS,
@@ -85,7 +85,7 @@ static const char *const ep_name[EP_COUNT] = {
 
 struct job;
 typedef void (*job_fn)(struct job *);
-/* A successful answer; 'body' is the parsed body (NULL for EP_TOKEN). */
+/* A successful answer; 'body' is the parsed body. */
 typedef void (*job_resp_fn)(struct job *, const struct http_response *,
     const struct api_body *body);
 
@@ -154,6 +154,7 @@ struct job {
 	void *arg;
 	uv_timer_t timer; /* rate-limit waits and retry backoff */
 	struct http_xfer *xfer;
+	struct grant_call *grant; /* the token refresh in flight */
 	struct api_call call;
 	struct api_call saved; /* a call waiting for a token refresh */
 	job_fn after_token;
@@ -199,6 +200,7 @@ static void covers_pump(struct job *);
 static void requery_next(struct job *);
 static void apply(struct job *);
 static void api_send(struct job *);
+static void token_send(struct job *);
 static void avatar_step(struct job *);
 
 /* In the order of enum sync_step. */
@@ -297,6 +299,8 @@ job_release(struct job *j)
 	struct dl *d;
 	int i;
 
+	grant_cancel(j->grant);
+	j->grant = NULL;
 	if (j->xfer != NULL) {
 		http_cancel(j->xfer);
 		j->xfer = NULL;
@@ -570,17 +574,6 @@ on_api_done(const struct http_response *r, void *arg)
 		api_retry(j, -1, err);
 		return;
 	}
-	if (j->call.ep == EP_TOKEN) {
-		/* OAuth errors come with HTTP 200: the body decides. */
-		if (r->status >= 500) {
-			snprintf(err, sizeof(err),
-			    "token endpoint answered HTTP %ld", r->status);
-			api_retry(j, r->retry_after, err);
-			return;
-		}
-		j->call.ok(j, r, NULL);
-		return;
-	}
 	api_body_parse(&b, r->body, r->len);
 	st = api_status(r->status, &b, err, sizeof(err));
 	if (st == API_OK)
@@ -626,9 +619,13 @@ api_send(struct job *j)
 	const struct cfg *cfg = j->e->o.cfg;
 	const char *hdrs[4];
 	struct http_request req;
-	char *auth = NULL, *url, err[ERRLEN];
+	char *auth, *url, err[ERRLEN];
 	int n = 0;
 
+	if (j->call.ep == EP_TOKEN) {
+		token_send(j);
+		return;
+	}
 	memset(&req, 0, sizeof(req));
 	url = xasprintf("%s%s", cfg->api_url, ep_path[j->call.ep]);
 	req.url = url;
@@ -637,25 +634,17 @@ api_send(struct job *j)
 	req.method = j->call.body != NULL ? HTTP_POST : HTTP_GET;
 	req.body = j->call.body;
 	req.bodylen = j->call.body ? strlen(j->call.body) : 0;
-	if (j->call.ep == EP_TOKEN) {
-		hdrs[n++] = "Content-Type: application/x-www-form-urlencoded";
-		hdrs[n++] = "Cache-Control: no-cache";
-	} else {
-		auth = xasprintf("Authorization: Bearer %s",
-		    j->tok.access_token);
-		hdrs[n++] = auth;
-		if (req.body != NULL)
-			hdrs[n++] = "Content-Type: application/json";
-	}
+	auth = xasprintf("Authorization: Bearer %s", j->tok.access_token);
+	hdrs[n++] = auth;
+	if (req.body != NULL)
+		hdrs[n++] = "Content-Type: application/json";
 	hdrs[n] = NULL;
 	req.headers = hdrs;
 	j->res.requests++;
 	j->xfer = http_start(j->e->o.http, &req, on_api_done, j, err,
 	    sizeof(err));
-	if (auth != NULL) {
-		explicit_bzero(auth, strlen(auth));
-		free(auth);
-	}
+	explicit_bzero(auth, strlen(auth));
+	free(auth);
 	free(url);
 	if (j->xfer == NULL)
 		job_fail(j, "%s: %s", ep_name[j->call.ep], err);
@@ -678,80 +667,60 @@ save_token_expiry(struct job *j)
 }
 
 static void
-on_token(struct job *j, const struct http_response *r,
-    const struct api_body *body)
+on_grant(struct grant_result *res, void *arg)
 {
-	struct tokens t;
-	char oerr[64], err[ERRLEN];
-	int rc;
+	struct job *j = arg;
+	char why[ERRLEN + 64];
 
-	(void)body; /* the OAuth answer has its own shape */
-	rc = oauth_parse_token(r->body, r->len, now_unix(), &t, oerr,
-	    sizeof(oerr), err, sizeof(err));
-	if (rc == 1) {
-		if (oauth_error_is_fatal(oerr)) {
-			char why[ERRLEN + 64];
-
-			snprintf(why, sizeof(why),
-			    "refresh token rejected (%s)", oerr);
-			job_fail_auth(j, why);
-		} else {
-			char why[ERRLEN + 64];
-
-			snprintf(why, sizeof(why), "token refresh: %s", err);
-			api_retry(j, r->retry_after, why);
-		}
-		return;
-	}
-	if (rc == -1) {
-		char why[ERRLEN + 64];
-
-		snprintf(why, sizeof(why), "token refresh: HTTP %ld: %s",
-		    r->status, err);
-		api_retry(j, r->retry_after, why);
-		return;
-	}
-	if (t.open_id == NULL || t.open_id[0] == '\0') {
-		free(t.open_id);
-		t.open_id = j->tok.open_id ? xstrdup(j->tok.open_id) : NULL;
-	}
-	if (t.scope == NULL || t.scope[0] == '\0') {
-		free(t.scope);
-		t.scope = j->tok.scope ? xstrdup(j->tok.scope) : NULL;
-	}
-	/* Durable before use: the old refresh token no longer works. */
-	rc = secrets_rotate(j->e->o.secrets, j->acct.name, &t,
-	    j->tok.refresh_token, err, sizeof(err));
-	if (rc == 1) {
-		/* `auth` wrote a new grant meanwhile: it wins; use it. */
-		tokens_clear(&t);
+	j->grant = NULL;
+	switch (res->outcome) {
+	case GRANT_OK:
+	case GRANT_SUPERSEDED:
 		tokens_clear(&j->tok);
-		if (secrets_get(j->e->o.secrets, j->acct.name, &j->tok, err,
-			sizeof(err)) != 0) {
-			job_fail(j, "cannot read the new grant: %s", err);
-			return;
+		j->tok = res->tok;
+		memset(&res->tok, 0, sizeof(res->tok));
+		if (res->outcome == GRANT_SUPERSEDED)
+			log_info("%s: a new authorization arrived during a "
+				 "token refresh; using it",
+			    j->acct.name);
+		else {
+			j->res.refreshed = 1;
+			log_debug("%s: access token refreshed", j->acct.name);
 		}
-		log_info("%s: a new authorization arrived during a token "
-			 "refresh; using it",
-		    j->acct.name);
 		save_token_expiry(j);
 		j->after_token(j);
 		return;
-	}
-	if (rc == -1) {
-		tokens_clear(&t);
-		job_fail(j,
-		    "cannot save the refreshed tokens: %s; if this persists,"
-		    " run: tiktok-mirror auth %s",
-		    err, j->acct.name);
+	case GRANT_REJECTED:
+		snprintf(why, sizeof(why), "refresh token rejected (%s)",
+		    res->oerr);
+		job_fail_auth(j, why);
+		return;
+	case GRANT_RETRY:
+		snprintf(why, sizeof(why), "token refresh: %s", res->err);
+		api_retry(j, res->retry_after, why);
+		return;
+	case GRANT_FAILED:
+		job_fail(j, "token refresh: %s", res->err);
 		return;
 	}
-	tokens_clear(&j->tok);
-	j->tok = t;
-	j->res.refreshed = 1;
-	log_debug("%s: access token refreshed", j->acct.name);
-	save_token_expiry(j);
-	j->after_token(j);
+}
+
+/* The token call of api_send(): lib/grant.c posts, decodes and saves. */
+static void
+token_send(struct job *j)
+{
+	struct grant_opts go;
+	char err[ERRLEN];
+
+	go.http = j->e->o.http;
+	go.cfg = j->e->o.cfg;
+	go.secrets = j->e->o.secrets;
+	go.timeout_ms = API_TIMEOUT_MS;
+	j->res.requests++;
+	j->grant = grant_refresh(&go, j->acct.name, &j->tok, on_grant, j, err,
+	    sizeof(err));
+	if (j->grant == NULL)
+		job_fail(j, "token refresh: %s", err);
 }
 
 static void
@@ -761,8 +730,7 @@ start_refresh(struct job *j, job_fn then)
 	job_enter(j, SYNC_TOKEN);
 	j->refreshed = 1;
 	j->after_token = then;
-	api_call(j, EP_TOKEN,
-	    oauth_refresh_body(j->e->o.cfg, j->tok.refresh_token), on_token);
+	api_call(j, EP_TOKEN, NULL, NULL);
 }
 
 static void

@@ -41,32 +41,21 @@ on_point(const struct store_stat *p, void *arg)
 {
 	struct hout *o = arg;
 	char iso[32];
+	/* In the order of HISTORY_COLS. */
+	const struct render_value v[] = {{.str = p->account}, {.str = p->id},
+	    {.num = p->observed_at, .is_num = 1}, {.str = iso},
+	    {.num = p->total_views, .is_num = 1},
+	    {.num = p->total_likes, .is_num = 1},
+	    {.num = p->total_comments, .is_num = 1},
+	    {.num = p->total_shares, .is_num = 1}};
 
 	fmt_iso8601(p->observed_at, iso, sizeof(iso));
 	if (o->fmt == OUT_JSON) {
-		if (buf_addstr(&o->b, o->n ? ",\n  {" : "\n  {") == -1)
+		if (buf_addstr(&o->b, o->n ? ",\n  " : "\n  ") == -1)
 			fatalx("output too large");
-		render_json_str(&o->b, 1, "account", p->account);
-		render_json_str(&o->b, 0, "id", p->id);
-		render_json_int(&o->b, 0, "observed_at", p->observed_at);
-		render_json_str(&o->b, 0, "observed_at_iso", iso);
-		render_json_int(&o->b, 0, "total_views", p->total_views);
-		render_json_int(&o->b, 0, "total_likes", p->total_likes);
-		render_json_int(&o->b, 0, "total_comments", p->total_comments);
-		render_json_int(&o->b, 0, "total_shares", p->total_shares);
-		if (buf_addstr(&o->b, "}") == -1)
-			fatalx("output too large");
+		render_json_values(&o->b, HISTORY_COLS, v, nitems(v));
 	} else if (o->fmt == OUT_TSV) {
-		render_tsv_str(&o->b, 1, p->account);
-		render_tsv_str(&o->b, 0, p->id);
-		render_tsv_int(&o->b, 0, p->observed_at);
-		render_tsv_str(&o->b, 0, iso);
-		render_tsv_int(&o->b, 0, p->total_views);
-		render_tsv_int(&o->b, 0, p->total_likes);
-		render_tsv_int(&o->b, 0, p->total_comments);
-		render_tsv_int(&o->b, 0, p->total_shares);
-		if (buf_addstr(&o->b, "\n") == -1)
-			fatalx("output too large");
+		render_tsv_values(&o->b, v, nitems(v));
 	} else {
 		printf("%-20s", iso);
 		table_int(p->total_views);
@@ -88,7 +77,6 @@ videos_history(struct ctx *c, const char *account, const char *id,
 	struct store *st;
 	struct hout o;
 	char err[ERRLEN], esc[64];
-	size_t i;
 	int rc;
 
 	if (!valid_id(id, strlen(id)))
@@ -105,11 +93,8 @@ videos_history(struct ctx *c, const char *account, const char *id,
 	buf_init(&o.b, 0);
 	if (fmt == OUT_JSON && buf_addstr(&o.b, "[") == -1)
 		fatalx("output too large");
-	if (fmt == OUT_TSV) {
-		for (i = 0; i < nitems(HISTORY_COLS); i++)
-			printf("%s%s", i ? "\t" : "", HISTORY_COLS[i]);
-		putchar('\n');
-	}
+	if (fmt == OUT_TSV)
+		render_tsv_names(&o.b, HISTORY_COLS, nitems(HISTORY_COLS));
 	if (fmt == OUT_TABLE)
 		printf("%-20s  %12s  %12s  %12s  %12s\n", "OBSERVED", "VIEWS",
 		    "LIKES", "COMMENTS", "SHARES");

@@ -71,7 +71,7 @@ on_video(const struct store_video *v, void *arg)
 	} else if (o->fmt == FMT_TSV) {
 		render_values(&w, iso, sizeof(iso), vals);
 		vals[RENDER_COL_created_at_iso].str = when;
-		render_tsv_row(&o->b, vals);
+		render_tsv_values(&o->b, vals, RENDER_NCOLS);
 	} else {
 		char *t = render_cut(title, 48), esc[256];
 
@@ -213,7 +213,7 @@ cmd_videos(struct ctx *c, int argc, char **argv)
 	if (o.fmt == FMT_JSON && buf_addstr(&o.b, "[") == -1)
 		fatalx("output too large");
 	if (o.fmt == FMT_TSV)
-		render_tsv_header(&o.b);
+		render_tsv_names(&o.b, render_cols, RENDER_NCOLS);
 	if (o.fmt == FMT_TABLE)
 		printf("%4s  %-20s  %-20s  %12s  %-48s  %s\n", "POS", "ID",
 		    "CREATED", "VIEWS", "TITLE", "COVER");

@@ -325,7 +325,7 @@ api_list_body(int64_t cursor_ms, int max_count)
 }
 
 char *
-api_query_body(const char *const *ids, int n)
+api_query_body(const char (*ids)[21], int n)
 {
 	struct buf b;
 	int i;

@@ -109,6 +109,6 @@ int api_parse_user(const struct api_body *, char **open_id,
 
 /* JSON bodies for video/list and video/query. The caller frees. */
 char *api_list_body(int64_t cursor_ms, int max_count);
-char *api_query_body(const char *const *ids, int n);
+char *api_query_body(const char (*ids)[21], int n);
 
 #endif

@@ -248,10 +248,7 @@ render_video_json(struct buf *b, const struct store_video *v,
 	render_values(v, iso, sizeof(iso), vals);
 	add(b, "{");
 	for (i = 0; i < RENDER_NCOLS; i++) {
-		if (vals[i].is_num)
-			render_json_int(b, i == 0, render_cols[i], vals[i].num);
-		else
-			render_json_str(b, i == 0, render_cols[i], vals[i].str);
+		render_json_value(b, i == 0, render_cols[i], &vals[i]);
 		if (i == RENDER_COL_created_at_iso && formatted != NULL)
 			render_json_str(b, 0, "created_at_formatted",
 			    formatted);
@@ -260,21 +257,43 @@ render_video_json(struct buf *b, const struct store_video *v,
 }
 
 void
-render_tsv_header(struct buf *b)
+render_json_value(struct buf *b, int first, const char *key,
+    const struct render_value *v)
+{
+	if (v->is_num)
+		render_json_int(b, first, key, v->num);
+	else
+		render_json_str(b, first, key, v->str);
+}
+
+void
+render_json_values(struct buf *b, const char *const *keys,
+    const struct render_value *vals, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < RENDER_NCOLS; i++)
-		render_tsv_str(b, i == 0, render_cols[i]);
+	add(b, "{");
+	for (i = 0; i < n; i++)
+		render_json_value(b, i == 0, keys[i], &vals[i]);
+	add(b, "}");
+}
+
+void
+render_tsv_names(struct buf *b, const char *const *names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		render_tsv_str(b, i == 0, names[i]);
 	add(b, "\n");
 }
 
 void
-render_tsv_row(struct buf *b, const struct render_value *vals)
+render_tsv_values(struct buf *b, const struct render_value *vals, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < RENDER_NCOLS; i++) {
+	for (i = 0; i < n; i++) {
 		if (vals[i].is_num)
 			render_tsv_int(b, i == 0, vals[i].num);
 		else

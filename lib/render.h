@@ -77,9 +77,15 @@ void render_values(const struct store_video *, char *iso, size_t isolen,
  */
 void render_video_json(struct buf *, const struct store_video *,
     const char *formatted);
-/* A TSV line of the column names, or of a video's values. */
-void render_tsv_header(struct buf *);
-void render_tsv_row(struct buf *, const struct render_value *vals);
+/* A member ,"key":value; an object {...} of n members keys[i]: vals[i]. */
+void render_json_value(struct buf *, int first, const char *key,
+    const struct render_value *);
+void render_json_values(struct buf *, const char *const *keys,
+    const struct render_value *vals, size_t n);
+/* A TSV line of n names, or of n values. */
+void render_tsv_names(struct buf *, const char *const *names, size_t n);
+void render_tsv_values(struct buf *, const struct render_value *vals,
+    size_t n);
 
 /* A video of an export file, with what export knows of its cover. */
 struct render_item {

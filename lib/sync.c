@@ -1072,8 +1072,7 @@ query_next(struct job *j)
 {
 	struct store *st = j->e->o.store;
 	char ids[API_PAGE_MAX][21], err[ERRLEN];
-	const char *idp[API_PAGE_MAX];
-	int n, i, missing;
+	int n, missing;
 
 	n = store_candidates_next(st, j->acct.name, ids, API_PAGE_MAX, err,
 	    sizeof(err));
@@ -1082,10 +1081,8 @@ query_next(struct job *j)
 		return;
 	}
 	if (n > 0) {
-		for (i = 0; i < n; i++)
-			idp[i] = ids[i];
 		job_enter(j, SYNC_QUERY);
-		api_call(j, EP_QUERY, api_query_body(idp, n), on_query);
+		api_call(j, EP_QUERY, api_query_body(ids, n), on_query);
 		return;
 	}
 	missing = store_candidates_missing(st, j->acct.name, err, sizeof(err));
@@ -1405,8 +1402,7 @@ static void
 requery_next(struct job *j)
 {
 	char ids[API_PAGE_MAX][21], err[ERRLEN];
-	const char *idp[API_PAGE_MAX];
-	int n, i;
+	int n;
 
 	n = store_stage_expired_next(j->e->o.store, j->acct.name, ids,
 	    API_PAGE_MAX, err, sizeof(err));
@@ -1415,10 +1411,8 @@ requery_next(struct job *j)
 		return;
 	}
 	if (n > 0) {
-		for (i = 0; i < n; i++)
-			idp[i] = ids[i];
 		j->cov.requeried += n;
-		api_call(j, EP_QUERY, api_query_body(idp, n), on_requery);
+		api_call(j, EP_QUERY, api_query_body(ids, n), on_requery);
 		return;
 	}
 	if (j->cov.pass == 1 && j->cov.requeried > 0)

@@ -685,7 +685,7 @@ test_parse_user(void **state)
 static void
 test_bodies(void **state)
 {
-	const char *const ids[] = {"7080213458555737986", "7077642457847991554",
+	const char ids[][21] = {"7080213458555737986", "7077642457847991554",
 	    "1"};
 	char *s;
 

@@ -164,11 +164,33 @@ test_tsv(void **state)
 	render_tsv_str(&b, 0, "\xc3\xa9");
 	assert_string_equal(b.data, "a\\tb\\nc\\rd\\\\e\t\t\t-7\t\xc3\xa9");
 	buf_reset(&b);
-	render_tsv_header(&b);
+	render_tsv_names(&b, render_cols, RENDER_NCOLS);
 	assert_true(strncmp(b.data, "account\tid\tposition\ttitle\t", 26) ==
 	    0);
 	assert_true(
 	    ends_with(&b, "\tfirst_seen_at\tupdated_at\tdeleted_at\n"));
+	buf_free(&b);
+}
+
+/* Lines of other columns (`videos --history`): text, numbers, nulls. */
+static void
+test_values(void **state)
+{
+	static const char *const keys[] = {"s", "n", "z", "t"};
+	const struct render_value v[] = {{.str = "a\tb"},
+	    {.num = 5, .is_num = 1}, {.num = STORE_NULL, .is_num = 1},
+	    {.str = NULL}};
+	struct buf b;
+
+	(void)state;
+	buf_init(&b, 0);
+	render_tsv_names(&b, keys, 4);
+	render_tsv_values(&b, v, 4);
+	assert_string_equal(b.data, "s\tn\tz\tt\na\\tb\t5\t\t\n");
+	buf_reset(&b);
+	render_json_values(&b, keys, v, 4);
+	assert_string_equal(b.data,
+	    "{\"s\":\"a\\tb\",\"n\":5,\"z\":null,\"t\":null}");
 	buf_free(&b);
 }
 
@@ -314,6 +336,7 @@ main(void)
 	    cmocka_unit_test(test_json_escaping),
 	    cmocka_unit_test(test_json_files),
 	    cmocka_unit_test(test_tsv),
+	    cmocka_unit_test(test_values),
 	    cmocka_unit_test(test_csv),
 	    cmocka_unit_test(test_xml_text),
 	    cmocka_unit_test(test_atom),

@@ -157,6 +157,11 @@ print_dry(const struct sync_result *r)
 	    (long long)c->restored, (long long)c->deleted, (long long)r->videos,
 	    (long long)r->covers, r->covers == 1 ? "" : "s",
 	    r->avatar ? " and the avatar" : "");
+	if (r->hidden > 0)
+		printf("%s: hide, include and exclude leave out %lld listed "
+		       "video%s\n",
+		    r->account, (long long)r->hidden,
+		    r->hidden == 1 ? "" : "s");
 	for (p = r->changes; p != NULL && *p != '\0'; p = nl + 1) {
 		nl = strchr(p, '\n');
 		if (nl == NULL)
@@ -191,11 +196,17 @@ on_synced(const struct sync_result *r, void *arg)
 	} else if (sr->dry_run) {
 		print_dry(r);
 	} else {
+		char hidden[64] = "";
+
+		if (r->hidden > 0)
+			snprintf(hidden, sizeof(hidden),
+			    "; %lld left out by the filters",
+			    (long long)r->hidden);
 		log_info("%s: %lld videos (%lld new, %lld updated, %lld "
-			 "deleted), %lld covers fetched, %lld requests",
+			 "deleted), %lld covers fetched, %lld requests%s",
 		    r->account, (long long)r->videos, (long long)c->new,
 		    (long long)c->updated, (long long)c->deleted,
-		    (long long)r->covers, (long long)r->requests);
+		    (long long)r->covers, (long long)r->requests, hidden);
 		if (c->new + c->updated + c->deleted + c->restored > 0)
 			hook_note(sr->hook, r->account, r->run_id, c->new,
 			    c->updated + c->restored, c->deleted);

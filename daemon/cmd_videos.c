@@ -203,6 +203,8 @@ cmd_videos(struct ctx *c, int argc, char **argv)
 			q.start = acct->start;
 		if (q.quantity == 0)
 			q.quantity = acct->quantity;
+		/* The account's hide, include and exclude still apply. */
+		q.filter = acct->filter;
 	}
 	st = store_open_ro(c->cfg.database, err, sizeof(err));
 	if (st == NULL) {

@@ -36,6 +36,7 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "filter.h"
 #include "log.h"
 #include "util.h"
 
@@ -96,9 +97,19 @@ static const char *const app_keys[NAPP] = {"client_key", "client_secret",
     "client_secret_file", "redirect_uri", "api_url", "auth_url", "ca_file",
     "rate_limit", "concurrency"};
 
-enum { C_NAME, C_BEFORE, C_START, C_QUANTITY, C_CACHE, NACCOUNT };
+enum {
+	C_NAME,
+	C_BEFORE,
+	C_START,
+	C_QUANTITY,
+	C_CACHE,
+	C_HIDE,
+	C_INCLUDE,
+	C_EXCLUDE,
+	NACCOUNT
+};
 static const char *const account_keys[NACCOUNT] = {"name", "before",
-    "start", "quantity", "cache"};
+    "start", "quantity", "cache", "hide", "include", "exclude"};
 
 /* A key of a mapping: whether it was given, where, and where its value is. */
 struct seen {
@@ -631,6 +642,47 @@ get_before(struct loader *ld, struct cfg_account *a)
 	return 0;
 }
 
+/*
+ * A moderation list (hide, include or exclude): a list of strings, each
+ * checked by filter_add() and reported at its own position.
+ */
+static int
+get_terms(struct loader *ld, struct cfg_account *a, enum filter_list list,
+    const char *key)
+{
+	static const char *const example[FILTER_NLISTS] = {
+	    "[\"7301234567890123456\"]", "[\"#recipe\", \"pasta\"]",
+	    "[\"#ad\"]"};
+	const yaml_event_t *ev = &ld->ev;
+	char why[ERRLEN];
+
+	if (next(ld) == -1)
+		return -1;
+	ld->vmark = ev->start_mark;
+	if (ev->type != YAML_SEQUENCE_START_EVENT)
+		return fail(ld, &ld->vmark,
+		    "%s must be a list, e.g. %s: %s, not %s", key, key,
+		    example[list], kind(ev));
+	if (a->filter == NULL)
+		a->filter = filter_new();
+	for (;;) {
+		if (next(ld) == -1)
+			return -1;
+		if (ev->type == YAML_SEQUENCE_END_EVENT)
+			return 0;
+		if (ev->type != YAML_SCALAR_EVENT || is_null(ev))
+			return fail(ld, &ev->start_mark,
+			    "%s: every entry must be %s in quotes, e.g. %s: "
+			    "%s, not %s", key,
+			    list == FILTER_HIDE ? "a video id" : "a term", key,
+			    example[list], kind(ev));
+		if (filter_add(a->filter, list,
+			(const char *)ev->data.scalar.value,
+			ev->data.scalar.length, why, sizeof(why)) == -1)
+			return fail(ld, &ev->start_mark, "%s: %s", key, why);
+	}
+}
+
 /* One entry of accounts:, whose MAPPING-START is the current event. */
 static int
 parse_account(struct loader *ld, size_t idx)
@@ -661,6 +713,15 @@ parse_account(struct loader *ld, size_t idx)
 			r = get_int(ld, "cache", cache_min(), CACHE_MAX,
 			    "a number of seconds from 60 to 31536000",
 			    &a->cache);
+			break;
+		case C_HIDE:
+			r = get_terms(ld, a, FILTER_HIDE, "hide");
+			break;
+		case C_INCLUDE:
+			r = get_terms(ld, a, FILTER_INCLUDE, "include");
+			break;
+		case C_EXCLUDE:
+			r = get_terms(ld, a, FILTER_EXCLUDE, "exclude");
 			break;
 		}
 		if (r == -1)
@@ -1171,6 +1232,8 @@ cfg_load_as(struct cfg *cfg, const char *path, int flags, char *err,
 void
 cfg_free(struct cfg *cfg)
 {
+	size_t i;
+
 	if (cfg == NULL)
 		return;
 	free(cfg->path);
@@ -1189,6 +1252,8 @@ cfg_free(struct cfg *cfg)
 	free(cfg->ca_file);
 	free(cfg->on_change);
 	free(cfg->metrics);
+	for (i = 0; i < cfg->naccounts; i++)
+		filter_free(cfg->accounts[i].filter);
 	free(cfg->accounts);
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -1202,6 +1267,20 @@ cfg_account(const struct cfg *cfg, const char *name)
 		if (strcmp(cfg->accounts[i].name, name) == 0)
 			return &cfg->accounts[i];
 	return NULL;
+}
+
+void
+cfg_account_copy(struct cfg_account *dst, const struct cfg_account *src)
+{
+	*dst = *src;
+	dst->filter = filter_dup(src->filter);
+}
+
+void
+cfg_account_clear(struct cfg_account *a)
+{
+	filter_free(a->filter);
+	a->filter = NULL;
 }
 
 /* Parse exactly 'n' ASCII digits. */

@@ -19,6 +19,8 @@
 #define CFG_QUANTITY_ALL -1   /* quantity: all */
 #define CFG_DEFAULT_PATH "/etc/tiktok-mirror/tiktok-mirror.yaml"
 
+struct filter;
+
 struct cfg_account {
 	char name[CFG_NAME_MAX + 1];
 	int has_before;	   /* 0: no "before" filter */
@@ -26,6 +28,9 @@ struct cfg_account {
 	int64_t start;	   /* 1-based, default 1 */
 	int64_t quantity;  /* default 20; CFG_QUANTITY_ALL for "all" */
 	int64_t cache;	   /* seconds, default 3600, >= 60 */
+	/* hide, include and exclude (filter.h); NULL when none is set.
+	 * Owned: copy an account with cfg_account_copy(). */
+	struct filter *filter;
 };
 
 struct cfg {
@@ -83,6 +88,13 @@ void cfg_free(struct cfg *cfg);
 
 /* The account named 'name', or NULL. */
 const struct cfg_account *cfg_account(const struct cfg *, const char *name);
+
+/*
+ * Copy an account, its filter included, into 'dst' (which must hold
+ * nothing to free); cfg_account_clear() frees what the copy owns.
+ */
+void cfg_account_copy(struct cfg_account *dst, const struct cfg_account *src);
+void cfg_account_clear(struct cfg_account *);
 
 /*
  * Parse a "before" value: YYYY-MM-DD (00:00:00 UTC that day) or an RFC 3339

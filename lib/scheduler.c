@@ -17,6 +17,7 @@
 #include "log.h"
 #include "scheduler.h"
 #include "secrets.h"
+#include "filter.h"
 #include "sha256.h"
 #include "store.h"
 #include "sync.h"
@@ -86,6 +87,7 @@ static void
 acct_drop(struct acct *a)
 {
 	LIST_REMOVE(a, entry);
+	cfg_account_clear(&a->cfg);
 	uv_timer_stop(&a->timer);
 	uv_close((uv_handle_t *)&a->timer, on_acct_close);
 }
@@ -309,7 +311,7 @@ same_settings(const struct cfg_account *x, const struct cfg_account *y)
 	return x->has_before == y->has_before &&
 	    (!x->has_before || x->before_ms == y->before_ms) &&
 	    x->start == y->start && x->quantity == y->quantity &&
-	    x->cache == y->cache;
+	    x->cache == y->cache && filter_equal(x->filter, y->filter);
 }
 
 void
@@ -339,7 +341,8 @@ sched_configure(struct sched *s, const struct cfg *cfg)
 			a->removed = 0; /* back before its refresh ended */
 			if (same_settings(&a->cfg, c))
 				continue;
-			a->cfg = *c;
+			cfg_account_clear(&a->cfg);
+			cfg_account_copy(&a->cfg, c);
 			log_info("%s: settings changed; refreshing soon",
 			    c->name);
 			if (a->state == A_RUNNING)
@@ -350,7 +353,7 @@ sched_configure(struct sched *s, const struct cfg *cfg)
 		}
 		a = xcalloc(1, sizeof(*a));
 		a->s = s;
-		a->cfg = *c;
+		cfg_account_copy(&a->cfg, c);
 		a->warned_days = INT_MAX;
 		a->last = -1;
 		uv_timer_init(s->loop, &a->timer);

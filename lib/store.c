@@ -22,6 +22,7 @@
 
 #include "api.h"
 #include "db.h"
+#include "filter.h"
 #include "store.h"
 #include "util.h"
 
@@ -35,6 +36,8 @@ struct store {
 	int readonly;
 	/* video_stats is thinned below this (0: not yet by this process) */
 	int64_t thinned;
+	/* What tm_keep() judges by while a statement runs (NULL: keep). */
+	const struct filter *filter;
 };
 
 static const char SCHEMA_V1[] =
@@ -197,7 +200,11 @@ static const char SCHEMA_EXT[] =
     "  FROM videos v;"
     /* Where each account's archive rotation goes on (internal). */
     "CREATE TABLE IF NOT EXISTS archive ("
-    "  account TEXT PRIMARY KEY, cursor INTEGER NOT NULL);";
+    "  account TEXT PRIMARY KEY, cursor INTEGER NOT NULL);"
+    /* The filters (filter_digest()) the archive's rows were listed
+     * under (internal): other filters mean a whole new listing. */
+    "CREATE TABLE IF NOT EXISTS listing_filters ("
+    "  account TEXT PRIMARY KEY, digest TEXT NOT NULL);";
 
 /* Fill the search index for rows that predate it (run once). */
 static const char FTS_BACKFILL[] =
@@ -247,6 +254,35 @@ static const char TEMP_TABLES[] =
     "  checked INTEGER NOT NULL DEFAULT 0,"
     "  found INTEGER NOT NULL DEFAULT 0,"
     "  PRIMARY KEY (account, id));";
+
+/*
+ * tm_keep(id, title, description): 1 when the account's filters keep the
+ * video, judged by the filter of the statement running (s->filter). Only
+ * this connection's own statements can call it (SQLITE_DIRECTONLY): it
+ * is never part of the schema, so every other reader works without it.
+ */
+static void
+sql_keep(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const struct store *s = sqlite3_user_data(ctx);
+
+	(void)argc;
+	sqlite3_result_int(ctx,
+	    filter_check(s->filter, (const char *)sqlite3_value_text(argv[0]),
+		(const char *)sqlite3_value_text(argv[1]),
+		(const char *)sqlite3_value_text(argv[2]),
+		NULL) == FILTER_KEEP);
+}
+
+static int
+add_functions(struct store *s, char *err, size_t errlen)
+{
+	if (sqlite3_create_function(s->db->sql, "tm_keep", 3,
+		SQLITE_UTF8 | SQLITE_DIRECTONLY, s, sql_keep, NULL,
+		NULL) != SQLITE_OK)
+		return db_err(s->db, err, errlen, "tm_keep");
+	return 0;
+}
 
 /* Check the schema version; create the schema in an empty database. */
 static int
@@ -352,6 +388,8 @@ store_open(const char *path, char *err, size_t errlen)
 	s = xcalloc(1, sizeof(*s));
 	if ((s->db = db_open(path, 0, STORE_BUSY_MS, err, errlen)) == NULL)
 		goto fail;
+	if (add_functions(s, err, errlen) == -1)
+		goto fail;
 	if (db_script(s->db,
 		"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
 		" PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=67108864;"
@@ -383,6 +421,7 @@ store_open_ro(const char *path, char *err, size_t errlen)
 	s = xcalloc(1, sizeof(*s));
 	s->readonly = 1;
 	if ((s->db = db_open(path, DB_READONLY, 5000, err, errlen)) == NULL ||
+	    add_functions(s, err, errlen) == -1 ||
 	    migrate(s, err, errlen) == -1)
 		goto fail;
 	return s;
@@ -836,9 +875,10 @@ store_candidates_missing(struct store *s, const char *account, char *err,
 /*
  * Positions under the archive rotation: the rank of each live video among
  * the mirror's (newest first), since this refresh listed only the head and
- * one window of the archive. Videos listed before 'start' (staged without
- * a position) are not ranked. Only rows whose position changes are
- * written.
+ * one window of the archive. Videos listed before 'start' or left out by
+ * the filters (staged without a position), and mirrored rows the filters
+ * leave out (tm_keep(), s->filter), are not ranked. Only rows whose
+ * position changes are written.
  */
 static int
 rotate_positions(struct store *s, const char *account,
@@ -852,32 +892,38 @@ rotate_positions(struct store *s, const char *account,
 		"  FROM videos WHERE account = ?1 AND deleted_at IS NULL"
 		"  AND (?3 IS NULL OR created_at * 1000 < ?3)"
 		"  AND id NOT IN (SELECT id FROM stage WHERE account = ?1"
-		"   AND position IS NULL))) AS r"
+		"   AND position IS NULL)"
+		"  AND tm_keep(id, title, description))) AS r"
 		" WHERE videos.account = ?1 AND videos.id = r.id"
 		" AND videos.position IS NOT r.pos",
 		"sii", account, a->quantity, a->before_ms) == -1)
 		return -1;
-	/* Listed before 'start', or no longer live: not in the slice. */
+	/* Listed before 'start', filtered, or no longer live: not in the
+	 * slice. */
 	if (db_exec(s->db, err, errlen, NULL,
 		"UPDATE videos SET position = NULL WHERE account = ?1"
 		" AND position IS NOT NULL AND (deleted_at IS NOT NULL"
 		" OR id IN (SELECT id FROM stage WHERE account = ?1"
-		"  AND position IS NULL))",
+		"  AND position IS NULL)"
+		" OR NOT tm_keep(id, title, description))",
 		"s", account) == -1)
 		return -1;
 	return 0;
 }
 
 int
-store_archive_cursor(struct store *s, const char *account, int64_t *cursor,
-    char *err, size_t errlen)
+store_archive_cursor(struct store *s, const char *account,
+    const char *digest, int64_t *cursor, char *err, size_t errlen)
 {
 	sqlite3_stmt *st;
 	int rc;
 
 	*cursor = -1;
 	st = db_prep(s->db, err, errlen,
-	    "SELECT cursor FROM archive WHERE account = ?", "s", account);
+	    "SELECT cursor FROM archive WHERE account = ?1"
+	    " AND coalesce((SELECT digest FROM listing_filters"
+	    "  WHERE account = ?1), '') = ?2",
+	    "ss", account, digest);
 	if (st == NULL)
 		return -1;
 	if ((rc = db_step(s->db, st, err, errlen)) == 1)
@@ -981,6 +1027,12 @@ apply_tx(struct store *s, const char *account, const struct store_apply *a,
 		" VALUES (?, ?)",
 		"si", account, a->archive_cursor) == -1)
 		return -1;
+	if (a->archive_cursor >= 0 &&
+	    db_exec(s->db, err, errlen, NULL,
+		"INSERT OR REPLACE INTO listing_filters (account, digest)"
+		" VALUES (?, ?)",
+		"ss", account, a->filter_digest ? a->filter_digest : "") == -1)
+		return -1;
 	if (db_exec(s->db, err, errlen, NULL,
 		"INSERT OR REPLACE INTO cover_sources (account, id, src)"
 		" SELECT account, id, cover_src FROM stage"
@@ -1033,9 +1085,11 @@ report_changes(struct store *s, int64_t after, const struct store_apply *a,
 	return rc == -1 ? -1 : 0;
 }
 
-int
-store_apply(struct store *s, const char *account, const struct store_apply *a,
-    struct store_counts *out, char *err, size_t errlen)
+/* store_apply() with s->filter set. */
+static int
+apply_filtered(struct store *s, const char *account,
+    const struct store_apply *a, struct store_counts *out, char *err,
+    size_t errlen)
 {
 	struct store_counts c = {0};
 	int64_t mark = 0;
@@ -1071,6 +1125,18 @@ store_apply(struct store *s, const char *account, const struct store_apply *a,
 		*out = c;
 	(void)store_stage_begin(s, account, NULL, 0);
 	return 0;
+}
+
+int
+store_apply(struct store *s, const char *account, const struct store_apply *a,
+    struct store_counts *out, char *err, size_t errlen)
+{
+	int rc;
+
+	s->filter = a->filter;
+	rc = apply_filtered(s, account, a, out, err, errlen);
+	s->filter = NULL;
+	return rc;
 }
 
 int64_t
@@ -1288,12 +1354,14 @@ store_videos(struct store *s, const char *account, const struct store_query *q,
 		    "SELECT " VIDEO_COLS ", first_seen_at, updated_at,"
 		    " deleted_at FROM videos WHERE account = ?"
 		    " AND deleted_at IS NULL AND created_at * 1000 < ?"
+		    " AND tm_keep(id, title, description)"
 		    " ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
 		    "siii", account,
 		    q->before_ms == STORE_NULL ? INT64_MAX : q->before_ms,
 		    q->quantity, q->start - 1);
 	if (st == NULL)
 		return -1;
+	s->filter = q->filter;
 	while (!stop && (rc = db_step(s->db, st, err, errlen)) == 1) {
 		v.account = db_col_text(st, 0);
 		v.id = db_col_text(st, 1);
@@ -1306,6 +1374,7 @@ store_videos(struct store *s, const char *account, const struct store_query *q,
 		v.deleted_at = db_col_int(st, i);
 		stop = cb(&v, arg) == -1;
 	}
+	s->filter = NULL;
 	db_release(s->db, st);
 	return rc == -1 ? -1 : 0;
 }

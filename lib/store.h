@@ -20,6 +20,7 @@
 
 struct store;
 struct video;
+struct filter;
 
 /*
  * Open the mirror for writing, creating it (mode 0640) with the schema,
@@ -150,11 +151,13 @@ int store_stage_candidates(struct store *, const char *account, int64_t lo,
 
 /*
  * Where the account's archive window starts next (0: after the head), or
- * -1 while the whole listing was never read at once (no rotation yet), in
+ * -1 while the whole listing was never read at once (no rotation yet) or
+ * last read under other filters than 'digest' (filter_digest(); "" for
+ * none), so that a changed filter reads the whole listing again; in
  * *cursor. Returns 0, or -1 with 'err' when the mirror cannot say.
  */
 int store_archive_cursor(struct store *, const char *account,
-    int64_t *cursor, char *err, size_t errlen);
+    const char *digest, int64_t *cursor, char *err, size_t errlen);
 /* Up to 'max' unchecked candidates (marked checked). Returns count or -1. */
 int store_candidates_next(struct store *, const char *account,
     char (*ids)[21], int max, char *err, size_t errlen);
@@ -183,6 +186,11 @@ struct store_apply {
 	 */
 	int rotating;
 	int64_t quantity, before_ms, archive_cursor;
+	/* The account's filters (borrowed; NULL: none): rows they leave out
+	 * get no position. 'filter_digest' is recorded with the archive
+	 * cursor (filter_digest(); NULL or "" for none). */
+	const struct filter *filter;
+	const char *filter_digest;
 	/* A new cached avatar file and the URL path it came from; NULL keeps
 	 * the stored one. */
 	const char *avatar, *avatar_src;
@@ -293,6 +301,9 @@ struct store_query {
 	int64_t before_ms;
 	int64_t start;
 	int64_t quantity;
+	/* Without 'listing': leave out what these filters hide (borrowed;
+	 * NULL for none). */
+	const struct filter *filter;
 };
 
 int store_videos(struct store *, const char *account,

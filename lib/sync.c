@@ -40,6 +40,7 @@
 
 #include "api.h"
 #include "covers.h"
+#include "filter.h"
 #include "grant.h"
 #include "http.h"
 #include "log.h"
@@ -110,7 +111,10 @@ struct dl {
 
 /* The listing: video/list pages, and the deletions they imply. */
 struct listing {
-	int64_t cursor, seq, kept, min_created;
+	/* 'seq' counts the videos staged, 'listed' those the filters keep
+	 * (the listing 'start' counts in), 'hidden' the rest. */
+	int64_t cursor, seq, kept, min_created, listed, hidden;
+	char filter_digest[FILTER_DIGEST_LEN + 1]; /* filter_digest() */
 	int64_t pages; /* video/list pages received */
 	int exhausted, empty_pages;
 	/* Archive rotation: the head, then one window of the archive. */
@@ -337,6 +341,7 @@ job_release(struct job *j)
 	free(j->open_id);
 	free(j->display_name);
 	j->open_id = j->display_name = NULL;
+	cfg_account_clear(&j->acct);
 	LIST_REMOVE(j, entry);
 	uv_timer_stop(&j->timer);
 	uv_close((uv_handle_t *)&j->timer, on_job_close);
@@ -839,6 +844,34 @@ stage_video(struct job *j, const struct video *v, int64_t position,
 }
 
 /*
+ * True when the account's filters keep 'v'. A dry run lists each video
+ * they leave out, and why.
+ */
+static int
+filter_keeps(struct job *j, const struct video *v)
+{
+	enum filter_verdict fv;
+	const char *term = NULL;
+	char esc[FILTER_TERM_MAX * 4 + 8];
+
+	fv = filter_check(j->acct.filter, v->id, v->title, v->description,
+	    &term);
+	if (fv == FILTER_KEEP)
+		return 1;
+	j->list.hidden++;
+	if (j->e->o.dry_run) {
+		j->res.nchanges++;
+		if (term != NULL)
+			log_escape(term, strlen(term), esc, sizeof(esc));
+		if (buf_printf(&j->changes, "hidden %s (%s%s%s%s)\n", v->id,
+			filter_verdict_str(fv), term ? " by \"" : "",
+			term ? esc : "", term ? "\"" : "") == -1)
+			return 0; /* counted; the list says some are left out */
+	}
+	return 0;
+}
+
+/*
  * Stage a page's videos in one transaction; sets *full once the kept
  * slice is complete. Returns 0, or -1 with 'err'.
  */
@@ -862,8 +895,17 @@ stage_page(struct job *j, const struct api_page *p, int *full, char *err,
 		j->list.seq++;
 		if (j->list.seq == 1 || v->created_at < j->list.min_created)
 			j->list.min_created = v->created_at;
+		/*
+		 * hide, include and exclude come before start and quantity
+		 * (design.md, "Moderation"): a video they leave out is
+		 * staged without a position, so it is seen (not deleted)
+		 * but neither counted nor kept, and its row, if any, loses
+		 * its position.
+		 */
+		if (!filter_keeps(j, v))
+			;
 		/* Under rotation positions are ranked at apply: keep all. */
-		if (j->list.rotating || j->list.seq >= j->acct.start)
+		else if (j->list.rotating || ++j->list.listed >= j->acct.start)
 			pos = ++j->list.kept;
 		rc = stage_video(j, v, pos, err, errlen);
 		if (!j->list.rotating && j->acct.quantity != CFG_QUANTITY_ALL &&
@@ -959,14 +1001,21 @@ rotate(struct job *j)
 	int64_t arch;
 
 	if (!j->list.rotating) {
+		/*
+		 * A short slice is found in the head, unless filters leave
+		 * out many videos: then the slice may lie deep in the
+		 * listing, and the rotation bounds each refresh's pages.
+		 */
 		if (j->list.pages < ROTATE_HEAD_PAGES ||
 		    (j->acct.quantity != CFG_QUANTITY_ALL &&
 			j->acct.start - 1 + j->acct.quantity <=
-			    ROTATE_HEAD_PAGES * API_PAGE_MAX))
+			    ROTATE_HEAD_PAGES * API_PAGE_MAX &&
+			filter_empty(j->acct.filter)))
 			return 1;
-		/* Until one listing read everything, read everything. */
-		if (store_archive_cursor(j->e->o.store, j->acct.name, &arch,
-			err, sizeof(err)) == -1) {
+		/* Until one listing read everything (under these filters),
+		 * read everything. */
+		if (store_archive_cursor(j->e->o.store, j->acct.name,
+			j->list.filter_digest, &arch, err, sizeof(err)) == -1) {
 			job_fail(j, "%s", err);
 			return -1;
 		}
@@ -992,6 +1041,7 @@ static void
 list_done(struct job *j)
 {
 	j->res.videos = j->list.kept;
+	j->res.hidden = j->list.hidden;
 	if (query_start(j) == 0)
 		query_next(j);
 }
@@ -1563,6 +1613,8 @@ apply_args(struct job *j, struct store_apply *a)
 		j->list.pages > ROTATE_HEAD_PAGES ? 0 : -1;
 	a->avatar = j->cov.avatar_rel;
 	a->avatar_src = j->cov.avatar_src;
+	a->filter = j->acct.filter;
+	a->filter_digest = j->list.filter_digest;
 }
 
 /*
@@ -1680,7 +1732,8 @@ sync_account(struct sync_engine *e, const struct cfg_account *acct,
 		return -1;
 	j = xcalloc(1, sizeof(*j));
 	j->e = e;
-	j->acct = *acct;
+	cfg_account_copy(&j->acct, acct);
+	filter_digest(j->acct.filter, j->list.filter_digest);
 	j->done = done;
 	j->arg = arg;
 	j->cov.avatar_fd = -1;

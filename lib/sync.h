@@ -82,13 +82,15 @@ struct sync_result {
 	int64_t covers;	  /* covers downloaded */
 	int64_t cover_failures;
 	int64_t videos; /* kept videos listed */
+	int64_t hidden; /* listed videos the filters left out */
 	int64_t run_id; /* its sync_runs row (0 if none) */
 	/* SHA-256 hex of the access token the refresh ended with ("" if
 	 * none): a different one in the secrets file is a newer grant. */
 	char grant[65];
 	int refreshed;	/* the access token was refreshed (and saved) */
 	int avatar;	/* the avatar was downloaded (dry run: would be) */
-	/* Dry run: one line per change, "kind id [fields]", or NULL. */
+	/* Dry run: one line per change, "kind id [fields]", and per video
+	 * the filters leave out, "hidden id (why)"; or NULL. */
 	const char *changes;
 	int64_t nchanges; /* lines, some of which may have been left out */
 };

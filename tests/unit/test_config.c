@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "filter.h"
 #include "util.h"
 
 #define FIXTURES "tests/fixtures/config"
@@ -166,6 +167,15 @@ static struct golden golden[] = {
     {"redirect_relative", NULL, 0, NULL},
     {"redirect_userinfo", NULL, 0, NULL},
     {"redirect_space", NULL, 0, NULL},
+    /* moderation: hide, include, exclude */
+    {"filters", NULL, 0, NULL},
+    {"filter_hide_bad", NULL, 0, NULL},
+    {"filter_term_empty", NULL, 0, NULL},
+    {"filter_term_list", NULL, 0, NULL},
+    {"filter_term_null", NULL, 0, NULL},
+    {"filter_not_list", NULL, 0, NULL},
+    {"filter_hashtag_space", NULL, 0, NULL},
+    {"filter_mapping", NULL, 0, NULL},
 };
 
 /* Files in the fixture folder that are not configurations. */
@@ -338,6 +348,12 @@ dump(const struct cfg *cfg)
 			    (long long)a->quantity);
 		fprintf(f, "accounts[%zu].cache: %lld\n", i,
 		    (long long)a->cache);
+		if (a->filter != NULL)
+			fprintf(f, "accounts[%zu].filter: hide %zu, include "
+				   "%zu, exclude %zu\n",
+			    i, filter_count(a->filter, FILTER_HIDE),
+			    filter_count(a->filter, FILTER_INCLUDE),
+			    filter_count(a->filter, FILTER_EXCLUDE));
 	}
 	assert_int_equal(fclose(f), 0);
 	return out;
@@ -917,12 +933,55 @@ test_load_mem(void **state)
 	}
 }
 
+/* The filters of fixtures/config/filters.yaml, and a copy of them. */
+static void
+test_filters_loaded(void **state)
+{
+	struct cfg cfg;
+	struct cfg_account copy;
+	const struct cfg_account *a;
+	char err[512];
+	const char *term = NULL;
+
+	(void)state;
+	assert_int_equal(cfg_load(&cfg, FIXTURES "/filters.yaml", err,
+			     sizeof(err)),
+	    0);
+	a = cfg_account(&cfg, "kitchen");
+	assert_non_null(a);
+	assert_int_equal(filter_check(a->filter, "42", "#recipe", NULL, NULL),
+	    FILTER_HIDDEN);
+	assert_int_equal(filter_check(a->filter, "1", "CRÈME brûlée", NULL,
+			     NULL),
+	    FILTER_KEEP);
+	assert_int_equal(filter_check(a->filter, "1", "#recipe #AD", NULL,
+			     &term),
+	    FILTER_EXCLUDED);
+	assert_string_equal(term, "#ad");
+	assert_int_equal(filter_check(a->filter, "1", "#adventure", NULL,
+			     NULL),
+	    FILTER_NOT_INCLUDED);
+	cfg_account_copy(&copy, a);
+	assert_true(copy.filter != a->filter);
+	assert_true(filter_equal(copy.filter, a->filter));
+	assert_null(cfg_account(&cfg, "none")->filter);
+	assert_true(filter_equal(cfg_account(&cfg, "plain")->filter, NULL));
+	cfg_free(&cfg);
+	/* The copy lives on after the configuration is gone. */
+	assert_int_equal(filter_check(copy.filter, "7301234567890123456", NULL,
+			     NULL, NULL),
+	    FILTER_HIDDEN);
+	cfg_account_clear(&copy);
+	assert_null(copy.filter);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest unit[] = {
 	    cmocka_unit_test_setup(test_fixtures_used, setup_env),
 	    cmocka_unit_test_setup(test_example, setup_env),
+	    cmocka_unit_test_setup(test_filters_loaded, setup_env),
 	    cmocka_unit_test_setup(test_parse_before, setup_env),
 	    cmocka_unit_test_setup(test_cfg_free, setup_env),
 	    cmocka_unit_test_setup(test_account_lookup, setup_env),

@@ -1045,7 +1045,7 @@ test_archive_cursor(void **state)
 	char err[ERRLEN];
 	int64_t cur = 0;
 
-	assert_int_equal(store_archive_cursor(f->s, ACCT, &cur, err,
+	assert_int_equal(store_archive_cursor(f->s, ACCT, "", &cur, err,
 			     sizeof(err)),
 	    0);
 	assert_true(cur == -1); /* never rotated */
@@ -1055,20 +1055,37 @@ test_archive_cursor(void **state)
 	a.archive_cursor = 1234000;
 	if (store_apply(f->s, ACCT, &a, &c, err, sizeof(err)) != 0)
 		fail_msg("store_apply: %s", err);
-	assert_int_equal(store_archive_cursor(f->s, ACCT, &cur, err,
+	assert_int_equal(store_archive_cursor(f->s, ACCT, "", &cur, err,
 			     sizeof(err)),
 	    0);
 	assert_true(cur == 1234000);
+	/* Under other filters than those of the last whole listing: none. */
+	assert_int_equal(store_archive_cursor(f->s, ACCT, "d1", &cur, err,
+			     sizeof(err)),
+	    0);
+	assert_true(cur == -1);
+	a.filter_digest = "d1";
+	if (store_apply(f->s, ACCT, &a, &c, err, sizeof(err)) != 0)
+		fail_msg("store_apply: %s", err);
+	assert_int_equal(store_archive_cursor(f->s, ACCT, "d1", &cur, err,
+			     sizeof(err)),
+	    0);
+	assert_true(cur == 1234000);
+	assert_int_equal(store_archive_cursor(f->s, ACCT, "", &cur, err,
+			     sizeof(err)),
+	    0);
+	assert_true(cur == -1);
+	a.filter_digest = NULL;
 
 	/* Before, an error here read as "never rotated": a full listing. */
 	err[0] = '\0';
 	pages_fail = 1;
-	assert_int_equal(store_archive_cursor(f->s, ACCT, &cur, err,
+	assert_int_equal(store_archive_cursor(f->s, ACCT, "", &cur, err,
 			     sizeof(err)),
 	    -1);
 	pages_fail = 0;
 	assert_non_null(strstr(err, "mirror.db: read: "));
-	assert_int_equal(store_archive_cursor(f->s, ACCT, &cur, err,
+	assert_int_equal(store_archive_cursor(f->s, ACCT, "d1", &cur, err,
 			     sizeof(err)),
 	    0);
 	assert_true(cur == 1234000);
@@ -1342,7 +1359,7 @@ static void
 query(struct fx *f, int listing, int64_t before_ms, int64_t start,
     int64_t quantity, struct seen *s)
 {
-	struct store_query q = {listing, before_ms, start, quantity};
+	struct store_query q = {listing, before_ms, start, quantity, NULL};
 	char err[ERRLEN];
 	int stop = s->stop_after;
 

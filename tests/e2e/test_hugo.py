@@ -1,19 +1,28 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: ISC
 """End to end: the worked example of a static site, as systemd/ documents
-it. Sync two accounts from the emulator with the on_change line that
-tiktok-mirror-site.path documents (it must write the stamp the path unit
-watches), run tiktok-mirror-site.service's ExecStart lines (`export` into a
-copy of tests/hugo-site, then the real `hugo`) with its paths moved to
-scratch folders, serve the result on 127.0.0.1 and open it in headless
-Chromium, driven over its DevTools protocol (a small websocket client on
-the standard library). The page must show every video of every account in
-position order, every cover must have loaded (naturalWidth > 0), and no
-request may have left loopback: Chromium resolves every other host to
-nothing, and both the requests it reports and the page's resource timing
-entries must all be 127.0.0.1. The Atom feeds the site publishes link
-each entry's cover with a URL that, resolved from the feed's own, serves
-the mirror's bytes.
+it. Sync two accounts from the emulator (one with a hidden video, one with
+an exclude term) with the on_change line that tiktok-mirror-site.path
+documents (it must write the stamp the path unit watches), run
+tiktok-mirror-site.service's ExecStart lines (`export` into a copy of
+tests/hugo-site, then the real `hugo`) with its paths moved to scratch
+folders, serve the result on 127.0.0.1 and open it in headless Chromium,
+driven over its DevTools protocol (a small websocket client on the
+standard library).
+
+Before any click: the page shows every video the filters keep, in
+position order, and none they leave out; each cover is an <img> that Hugo
+resized into two widths (srcset with two distinct "Nw" candidates,
+width and height set), loaded (naturalWidth > 0); hostile text (a title
+that is markup, a javascript: share_url, embed_html with a script) shows
+as text and runs nothing; there is no iframe; and no request has left
+loopback: Chromium resolves every other host to nothing, and both the
+requests it reports and the page's resource timing entries are all
+127.0.0.1. Then a real mouse click on a video puts TikTok's Embed Player
+for that video (https://www.tiktok.com/player/v1/ID) in its place, and
+that frame's request is the first to leave (and fails, by the resolver
+rule). The Atom feeds the site publishes link each entry's cover with a
+URL that, resolved from the feed's own, serves the mirror's bytes.
 
 test_site_units_verify: systemd-analyze verify takes both site units.
 
@@ -57,18 +66,38 @@ COLLECT = r"""JSON.stringify({
   ready: document.readyState,
   accounts: [...document.querySelectorAll("section.account")].map(s => ({
     name: s.dataset.account,
+    heading: s.querySelector("h2 .name").textContent,
+    avatar: s.querySelector("h2 img.avatar") && {
+      complete: s.querySelector("h2 img.avatar").complete,
+      width: s.querySelector("h2 img.avatar").naturalWidth},
     videos: [...s.querySelectorAll("li.video")].map(li => ({
       id: li.dataset.id,
       title: li.querySelector(".title").textContent,
-      img: li.querySelector("img") && {
-        src: li.querySelector("img").getAttribute("src"),
-        complete: li.querySelector("img").complete,
-        width: li.querySelector("img").naturalWidth,
-        height: li.querySelector("img").naturalHeight}}))})),
+      link: li.querySelector(".meta a") &&
+        li.querySelector(".meta a").getAttribute("href"),
+      button: !!li.querySelector(".player button"),
+      img: li.querySelector(".player img") && {
+        src: li.querySelector(".player img").getAttribute("src"),
+        current: li.querySelector(".player img").currentSrc,
+        srcset: li.querySelector(".player img").getAttribute("srcset"),
+        attr_width: li.querySelector(".player img").getAttribute("width"),
+        attr_height: li.querySelector(".player img").getAttribute("height"),
+        complete: li.querySelector(".player img").complete,
+        width: li.querySelector(".player img").naturalWidth,
+        height: li.querySelector(".player img").naturalHeight}}))})),
   images: document.images.length,
+  iframes: document.querySelectorAll("iframe").length,
+  injected: document.querySelectorAll("li.video .title *, img[src='x']")
+    .length,
+  title: document.title,
   resources: performance.getEntriesByType("resource").map(e => e.name),
   page: performance.getEntriesByType("navigation").map(e => e.name)
 })"""
+
+# A hostile video: markup as a title, a javascript: link, a script in
+# embed_html. The page must show the text and run nothing.
+HOSTILE_TITLE = '<img src=x onerror="document.title=\'pwned\'"><b>Bold</b> & "q"'
+PLAYER = "https://www.tiktok.com/player/v1/"
 
 
 def ensure_tools():
@@ -335,9 +364,15 @@ class HugoTest(unittest.TestCase):
         emu.add_user("side", "Side")
         emu.generate("brand", 9, newest=1750000000, step=86400, seed=41,
                      formats=["jpeg", "png", "webp"])
-        emu.add_videos("brand", [{"create_time": 1750100000,
-                                  "title": '<b>Bold</b> & "quoted"'}])
+        emu.add_videos("brand", [{
+            "create_time": 1750100000, "title": HOSTILE_TITLE,
+            "share_url": "javascript:document.title='pwned'",
+            "embed_html": '<script>document.title="pwned"</script>'}])
         emu.generate("side", 4, newest=1750000000, step=86400, seed=42)
+        emu.add_videos("side", [{"create_time": 1749990000,
+                                 "title": "not for the site #skip"}])
+        hidden = emu.videos("brand")[2]["id"]
+        skipped = emu.videos("side")[1]["id"]
         # The site's setup as systemd/ documents it, in scratch folders.
         site = os.path.join(self.tmp, "site")
         shutil.copytree(SITE, site)
@@ -348,8 +383,10 @@ class HugoTest(unittest.TestCase):
                   "/var/lib/tiktok-mirror": m.dir}
         hook, stamp, steps, env = site_units(places)
         self.assertEqual(stamp, os.path.join(m.dir, "changed"))
-        m.write_config([{"name": "brand", "quantity": "all"},
-                        {"name": "side", "start": 2, "quantity": 3}])
+        m.write_config([{"name": "brand", "quantity": "all",
+                         "hide": '["%s"]' % hidden},
+                        {"name": "side", "start": 2, "quantity": 3,
+                         "exclude": '["#skip"]'}])
         with open(m.config) as f:
             text = f.read()
         with open(m.config, "w") as f:
@@ -373,8 +410,12 @@ class HugoTest(unittest.TestCase):
         public = os.path.join(site, "public")
         with open(os.path.join(public, "index.html")) as f:
             html = f.read()
-        for bad in ("embed.js", "<script", "<iframe"):
+        for bad in ("embed.js", "<iframe", "tiktok-embed", "<img src=x",
+                    "javascript:", hidden, skipped):
             self.assertFalse(bad in html, "%s in the built page" % bad)
+        # The only script is the site's own player.
+        self.assertEqual(re.findall(r"<script[^>]*>", html),
+                         ['<script src="/player.js" defer>'])
 
         url = self.serve(public)
         port = self.browser()
@@ -382,16 +423,24 @@ class HugoTest(unittest.TestCase):
         self.addCleanup(dt.close)
         dt.call("Network.enable")
         dt.call("Page.enable")
+        # A tall window, so that every lazy cover is in view and loads.
+        dt.call("Emulation.setDeviceMetricsOverride", width=1280,
+                height=8000, deviceScaleFactor=1, mobile=False)
         dt.call("Page.navigate", url=url)
         dt.wait_loaded(url, 30)
-        r = dt.call("Runtime.evaluate", expression=COLLECT,
-                    returnByValue=True)
-        page = json.loads(r["result"]["value"])
+        page = self.collect(dt)
+        def all_loaded():
+            p = self.collect(dt)
+            return p if all(v["img"] and v["img"]["complete"]
+                            for a in p["accounts"]
+                            for v in a["videos"]) else None
+        page = wait_until(all_loaded, 30, what="every cover loaded")
 
         self.assertEqual(page["ready"], "complete")
         self.assertEqual([a["name"] for a in page["accounts"]],
                          ["brand", "side"])
         total = 0
+        exts = set()
         for acct in page["accounts"]:
             want = json.loads(m.run("videos", acct["name"], "--json",
                                     check=0).stdout)
@@ -400,30 +449,102 @@ class HugoTest(unittest.TestCase):
             for v, w in zip(acct["videos"], want):
                 if w["title"]:
                     self.assertEqual(v["title"], w["title"])
-                self.assertIsNotNone(v["img"], v)
-                self.assertEqual(v["img"]["src"], "/covers/" + w["cover"])
-                self.assertTrue(v["img"]["complete"], v)
-                self.assertGreater(v["img"]["width"], 0, v)
-                self.assertGreater(v["img"]["height"], 0, v)
+                self.assertTrue(v["button"], v)
+                if v["link"] is not None:
+                    self.assertTrue(v["link"].startswith("https://"), v)
+                img = v["img"]
+                self.assertIsNotNone(img, v)
+                # Hugo's resized covers: two widths, sizes given.
+                cands = [c.split() for c in img["srcset"].split(",")]
+                self.assertEqual(len(cands), 2, img)
+                widths = [int(c[1][:-1]) for c in cands]
+                self.assertTrue(all(c[1].endswith("w") for c in cands))
+                self.assertEqual(len(set(widths)), 2, img)
+                prefix = "/covers/%s/%s_" % (acct["name"], v["id"])
+                for c in cands:
+                    self.assertTrue(c[0].startswith(prefix), c)
+                self.assertEqual(img["src"], cands[0][0])
+                self.assertIn(img["current"],
+                              [urllib.parse.urljoin(url, c[0])
+                               for c in cands])
+                self.assertRegex(img["attr_width"] or "", r"^[1-9][0-9]*$")
+                self.assertRegex(img["attr_height"] or "",
+                                 r"^[1-9][0-9]*$")
+                self.assertTrue(img["complete"], v)
+                self.assertGreater(img["width"], 0, v)
+                self.assertGreater(img["height"], 0, v)
+                exts.add(w["cover"].rsplit(".", 1)[1])
                 total += 1
-        self.assertEqual(total, 10 + 3)
-        self.assertEqual(page["images"], total)
-        # Every cover format was among them.
-        exts = {v["img"]["src"].rsplit(".", 1)[1]
-                for a in page["accounts"] for v in a["videos"]}
+        self.assertEqual(total, 9 + 3)
+        # Every cover format went through Hugo.
         self.assertEqual(exts, set(EXT.values()))
-        # Nothing left loopback: what the page loaded, and every request
-        # Chromium made for it.
+        # Hostile text is text.
+        brand = page["accounts"][0]
+        self.assertEqual(brand["videos"][0]["title"], HOSTILE_TITLE)
+        self.assertIsNone(brand["videos"][0]["link"])  # javascript:
+        self.assertEqual(page["injected"], 0)
+        self.assertEqual(page["title"], "Our TikTok videos")
+        self.assertEqual(page["iframes"], 0)
+        # Nothing left loopback before a click: what the page loaded, and
+        # every request Chromium made for it.
         requested = [e["params"]["request"]["url"] for e in dt.events
                      if e["method"] == "Network.requestWillBeSent"]
         for u in page["resources"] + page["page"] + requested:
             if not u.startswith("data:"):
                 self.assertEqual(urllib.parse.urlsplit(u).hostname,
                                  "127.0.0.1", u)
-        covers = {urllib.parse.urljoin(url, v["img"]["src"])
-                  for a in page["accounts"] for v in a["videos"]}
-        self.assertEqual(set(page["resources"]), covers)
-        self.assertLessEqual(covers | {url}, set(requested))
+        loaded = {v["img"]["current"] for a in page["accounts"]
+                  for v in a["videos"]}
+        loaded |= {urllib.parse.urljoin(url, "player.js")}
+        self.assertEqual(set(page["resources"]), loaded)
+        self.assertLessEqual(loaded | {url}, set(requested))
+
+        # A click on the second brand video: the Embed Player in place.
+        vid = brand["videos"][1]["id"]
+        nreq = len(requested)
+        r = dt.call("Runtime.evaluate", returnByValue=True, expression="""
+            (() => {
+              const b = document.querySelector(
+                'li.video[data-id="%s"] .player button');
+              b.scrollIntoView({block: "center"});
+              const r = b.getBoundingClientRect();
+              return [r.left + r.width / 2, r.top + r.height / 2];
+            })()""" % vid)
+        x, y = r["result"]["value"]
+        for kind in ("mousePressed", "mouseReleased"):
+            dt.call("Input.dispatchMouseEvent", type=kind, x=x, y=y,
+                    button="left", clickCount=1)
+
+        def frame():
+            r = dt.call("Runtime.evaluate", returnByValue=True, expression="""
+                JSON.stringify([...document.querySelectorAll("iframe")]
+                  .map(f => ({src: f.src, id: f.dataset.id,
+                              li: f.closest("li.video").dataset.id,
+                              title: f.title})))""")
+            frames = json.loads(r["result"]["value"])
+            return frames or None
+        frames = wait_until(frame, 15, what="the player frame")
+        self.assertEqual(len(frames), 1, frames)
+        f = frames[0]
+        self.assertEqual(f["li"], vid)
+        self.assertEqual(f["id"], vid)
+        self.assertTrue(f["src"].startswith(PLAYER + vid + "?"), f)
+        self.assertTrue(f["title"].startswith("Play on TikTok: "), f)
+        after = self.collect(dt)
+        self.assertEqual([v["button"] for v in after["accounts"][0]["videos"]],
+                         [v["id"] != vid for v in brand["videos"]])
+
+        # The frame's request is what leaves (the resolver rule fails it).
+        def left():
+            dt.call("Runtime.evaluate", expression="1")
+            urls = [e["params"]["request"]["url"] for e in dt.events
+                    if e["method"] == "Network.requestWillBeSent"]
+            out = [u for u in urls[nreq:]
+                   if urllib.parse.urlsplit(u).hostname != "127.0.0.1"]
+            return out or None
+        out = wait_until(left, 15, what="the player frame's request")
+        for u in out:
+            self.assertTrue(u.startswith(PLAYER + vid + "?"), u)
 
         # The published feeds: every entry's cover link resolves, from
         # the feed's own URL, to the mirror's cover.
@@ -441,10 +562,16 @@ class HugoTest(unittest.TestCase):
                 cover_url = urllib.parse.urljoin(feed_url, enc.get("href"))
                 with urllib.request.urlopen(cover_url, timeout=10) as r:
                     body = r.read()
-                with open(os.path.join(m.covers,
-                                       v["img"]["src"][len("/covers/"):]),
-                          "rb") as f:
+                rel = m.sql("SELECT cover FROM videos WHERE account = ?"
+                            " AND id = ?", acct["name"], v["id"])[0]["cover"]
+                with open(os.path.join(m.covers, rel), "rb") as f:
                     self.assertEqual(body, f.read(), cover_url)
+
+    @staticmethod
+    def collect(dt):
+        r = dt.call("Runtime.evaluate", expression=COLLECT,
+                    returnByValue=True)
+        return json.loads(r["result"]["value"])
 
     @unittest.skipIf(shutil.which("systemd-analyze") is None,
                      "systemd-analyze is not installed (Debian: systemd)")

@@ -1,27 +1,36 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * `export --out DIR [--format json|ndjson|csv|atom[,...]] [NAME...]`: data
- * files and covers for static site generators (design.md, "Consumers").
- * For each named account (default: every configured one) it writes
- * DIR/<account>.json (.ndjson, .csv, .atom): the live videos of the
- * configured listing in position order, the same objects as
- * `videos NAME --json` except that `cover` is relative to DIR
- * ("covers/<account>/<id>.<ext>"), and places the covers in
- * DIR/covers/<account>/ as hard links to the mirror's files, or copies
- * where a link is refused (another file system, fs.protected_hardlinks).
+ * `export --out DIR [--format json|ndjson|csv|atom[,...]] [--link]
+ * [--base-url URL] [NAME...]`: data files and covers for static site
+ * generators (design.md, "Consumers"). For each named account (default:
+ * every configured one) it writes DIR/<account>.json (.ndjson, .csv,
+ * .atom): the live videos of the configured listing in position order, the
+ * same objects as `videos NAME --json` except that `cover` is relative to
+ * DIR ("covers/<account>/<id>.<ext>"), places the covers in
+ * DIR/covers/<account>/, and writes DIR/accounts.json: each exported
+ * account's name, display name and avatar (a file beside its covers).
+ *
+ * What a web server can publish as it is: every file the export writes is
+ * mode 0644, and the covers are the export's own copies, so an edit in
+ * the site never reaches the mirror. --link makes them hard links to the
+ * mirror's files instead (no second copy for a big mirror; they keep the
+ * mirror's mode and are the mirror's files), copies where a link is
+ * refused (another file system, fs.protected_hardlinks).
  *
  * Nothing changes that need not: a file is replaced (temporary file, fsync,
- * rename) only when its bytes would differ, and a cover that already is the
- * mirror's file (same inode) or holds the same bytes stays, so a second
- * export of an unchanged mirror modifies no file, and hugo, rsync or git see
- * no change. Covers are placed before the data files that name them and
+ * rename) only when its bytes would differ (and, for covers, when it should
+ * be a copy and is a link, or the other way round), so a second export of
+ * an unchanged mirror modifies no file, and hugo, rsync or git see no
+ * change. Covers are placed before the data files that name them and
  * covers no longer named are removed after, so a site built at any moment
  * finds every cover its data names. Each account's rows come from one query,
  * so they are one consistent state of the mirror; the export needs no lock
  * and runs beside the daemon.
  *
  * The files' bytes come from lib/render.c (JSON, NDJSON, CSV, Atom); this
- * command chooses the rows and places the files and covers.
+ * command chooses the rows and places the files and covers. With
+ * --base-url, the URL the export is published at, the Atom feeds' links
+ * are absolute and each feed names itself and the site (render_atom()).
  *
  * `export --format sqlite --out FILE`: a consistent snapshot of the whole
  * mirror for readers that cannot share its WAL (store_snapshot()).
@@ -62,6 +71,8 @@ static const struct {
 
 /* The mirror keeps covers of at most COVERS_MAX_BYTES; copy no more. */
 #define EXPORT_COVER_MAX (COVERS_MAX_BYTES + 1)
+/* Every file the export writes: a web server outside the group reads it. */
+#define EXPORT_MODE 0644
 
 /* A videos row; v's strings are in 'copy', with v.cover the exported one. */
 struct row {
@@ -78,7 +89,9 @@ struct export {
 	const char *out;
 	char *covers; /* DIR/covers */
 	unsigned formats;
-	mode_t mode; /* of new files: 0666 less the umask */
+	int link;	      /* --link: covers are hard links to the mirror's */
+	const char *base_url; /* --base-url, without trailing '/'; or NULL */
+	struct buf accounts;  /* accounts.json, as it is built */
 	struct row *rows;
 	size_t nrows, cap;
 	/* Names (not paths) of the covers the current account keeps. */
@@ -128,8 +141,8 @@ rows_clear(struct export *ex)
 
 /*
  * The media type of a cover named as the mirror names them,
- * "<account>/<digits>.<jpg|png|webp>", or NULL for any other name (which
- * is then never used as a path).
+ * "<account>/<digits>.<jpg|png|webp>" (or "<account>/avatar.<ext>"), or
+ * NULL for any other name (which is then never used as a path).
  */
 static const char *
 cover_type(const char *account, const char *rel)
@@ -144,7 +157,8 @@ cover_type(const char *account, const char *rel)
 	if (dot == NULL)
 		return NULL;
 	d = (size_t)(dot - name);
-	if (!valid_id(name, d))
+	if (!valid_id(name, d) && !(d == sizeof(COVERS_AVATAR) - 1 &&
+				      memcmp(name, COVERS_AVATAR, d) == 0))
 		return NULL;
 	if (strcmp(dot, ".jpg") == 0)
 		return "image/jpeg";
@@ -233,6 +247,20 @@ out:
 	return same;
 }
 
+/*
+ * A file of the export's own that is kept as it is still gets
+ * EXPORT_MODE (an older export may have left it 0640), without a rewrite.
+ */
+static void
+own_mode(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (st.st_mode & 07777) != EXPORT_MODE)
+		(void)chmod(path, EXPORT_MODE);
+}
+
 /* Write 'b' to DIR/name unless that file already holds exactly its bytes. */
 static int
 put_file(struct export *ex, const char *name, const struct buf *b, char *err,
@@ -241,36 +269,42 @@ put_file(struct export *ex, const char *name, const struct buf *b, char *err,
 	char *path = path_join(ex->out, name);
 	int rc = 0;
 
-	if (same_bytes(path, b->data, b->len))
+	if (same_bytes(path, b->data, b->len)) {
+		own_mode(path);
 		ex->kept++;
-	else if ((rc = write_file_atomic(path, b->data, b->len, ex->mode, err,
-		      errlen)) == 0)
+	} else if ((rc = write_file_atomic(path, b->data, b->len, EXPORT_MODE,
+			err, errlen)) == 0)
 		ex->written++;
 	free(path);
 	return rc;
 }
 
 /*
- * Make DIR/covers/<r->src> the mirror's cover r->src: left alone when it
- * already is that file or holds the same bytes, else a hard link, or a copy
- * where the link is refused, renamed into place. Returns 0, 1 when the
- * mirror has no such file (any more), or -1 with 'err'.
+ * Place DIR/covers/<rel>, the mirror's cover (or avatar) 'rel', and set
+ * *size to its size. By default it is the export's own copy (mode 0644):
+ * left alone when it holds the same bytes, rewritten when they differ or
+ * when it is a hard link to the mirror's file (left by --link). With
+ * --link it is a hard link to the mirror's file, left alone when it
+ * already is that file or holds the same bytes, and a copy where the link
+ * is refused. Returns 0, 1 when the mirror has no such file (any more), or
+ * -1 with 'err'.
  */
 static int
-place_cover(struct export *ex, struct row *r, char *err, size_t errlen)
+place_cover(struct export *ex, const char *rel, long long *size, char *err,
+    size_t errlen)
 {
 	struct stat sst, dst;
 	struct buf data;
 	char *src, *to, *tmp;
 	const char *base;
-	int rc = -1;
+	int rc = -1, have, loaded = 0;
 
 	buf_init(&data, 0);
-	src = path_join(ex->cfg->covers, r->src);
-	to = path_join(ex->covers, r->src);
-	base = strrchr(r->src, '/') + 1;
-	tmp = xasprintf("%s/%s/" COVERS_TMP_PREFIX "export-%ld-%s", ex->covers,
-	    r->v.account, (long)getpid(), base);
+	src = path_join(ex->cfg->covers, rel);
+	to = path_join(ex->covers, rel);
+	base = strrchr(rel, '/') + 1;
+	tmp = xasprintf("%s/%.*s/" COVERS_TMP_PREFIX "export-%ld-%s",
+	    ex->covers, (int)(base - 1 - rel), rel, (long)getpid(), base);
 	if (stat(src, &sst) == -1) {
 		if (errno == ENOENT || errno == ENOTDIR) {
 			rc = 1;
@@ -284,52 +318,60 @@ place_cover(struct export *ex, struct row *r, char *err, size_t errlen)
 		rc = 1;
 		goto out;
 	}
-	r->size = (long long)sst.st_size;
-	if (lstat(to, &dst) == 0 && S_ISREG(dst.st_mode)) {
-		if (dst.st_dev == sst.st_dev && dst.st_ino == sst.st_ino) {
+	*size = (long long)sst.st_size;
+	have = lstat(to, &dst) == 0 && S_ISREG(dst.st_mode);
+	if (have && dst.st_dev == sst.st_dev && dst.st_ino == sst.st_ino) {
+		if (ex->link) {
 			ex->kept++;
 			rc = 0;
 			goto out;
 		}
+		/* The mirror's own file: replace it with a copy below. */
+	} else if (have) {
 		if (read_all(src, &data, EXPORT_COVER_MAX) == -1)
 			goto read_failed;
+		loaded = 1;
 		if (same_bytes(to, data.data, data.len)) {
+			if (!ex->link)
+				own_mode(to);
 			ex->kept++;
 			rc = 0;
 			goto out;
 		}
 	}
-	(void)unlink(tmp);
-	if (link(src, tmp) == 0) {
-		if (rename(tmp, to) == -1) {
-			errf(err, errlen, "%s: rename: %s", to,
-			    strerror(errno));
+	if (ex->link) {
+		(void)unlink(tmp);
+		if (link(src, tmp) == 0) {
+			if (rename(tmp, to) == -1) {
+				errf(err, errlen, "%s: rename: %s", to,
+				    strerror(errno));
+				(void)unlink(tmp);
+				goto out;
+			}
+			/* rename() leaves both names when they were one file. */
 			(void)unlink(tmp);
+			ex->linked++;
+			rc = 0;
 			goto out;
 		}
-		/* rename() leaves both names when they were one file. */
-		(void)unlink(tmp);
-		ex->linked++;
-		rc = 0;
-		goto out;
+		if (errno == ENOENT) {
+			rc = 1;
+			goto out;
+		}
+		if (errno != EXDEV && errno != EPERM && errno != EMLINK &&
+		    errno != EOPNOTSUPP) {
+			errf(err, errlen, "%s: cannot link %s there: %s", tmp,
+			    src, strerror(errno));
+			goto out;
+		}
+		/* Another file system, or links refused: a copy. */
 	}
-	if (errno == ENOENT) {
-		rc = 1;
-		goto out;
-	}
-	if (errno != EXDEV && errno != EPERM && errno != EMLINK &&
-	    errno != EOPNOTSUPP) {
-		errf(err, errlen, "%s: cannot link %s there: %s", tmp, src,
-		    strerror(errno));
-		goto out;
-	}
-	/* Another file system, or links refused: a copy. */
-	if (data.len == 0 && read_all(src, &data, EXPORT_COVER_MAX) == -1)
+	if (!loaded && read_all(src, &data, EXPORT_COVER_MAX) == -1)
 		goto read_failed;
-	if (write_file_atomic(to, data.data, data.len, ex->mode, err,
+	if (write_file_atomic(to, data.data, data.len, EXPORT_MODE, err,
 		errlen) == -1)
 		goto out;
-	r->size = (long long)data.len;
+	*size = (long long)data.len;
 	ex->copied++;
 	rc = 0;
 	goto out;
@@ -345,6 +387,13 @@ out:
 	free(to);
 	free(tmp);
 	return rc;
+}
+
+static void
+add(struct buf *b, const char *s)
+{
+	if (buf_addstr(b, s) == -1)
+		fatalx("export too large");
 }
 
 static int
@@ -365,18 +414,38 @@ keep_cover(const char *rel, void *arg)
 				     sizeof(*ex->names), name_cmp) != NULL;
 }
 
-/* Place every cover of the rows; a cover the mirror lacks is left out. */
+/*
+ * Place every cover of the rows, and the avatar 'avatar' (relative to the
+ * mirror's covers folder, or NULL); a file the mirror lacks is left out.
+ * *avatar_out gets the avatar's name relative to DIR, or NULL.
+ */
 static int
-place_covers(struct export *ex, const char *account, char *err,
-    size_t errlen)
+place_covers(struct export *ex, const char *account, const char *avatar,
+    char **avatar_out, char *err, size_t errlen)
 {
 	char *dir = NULL;
 	char esc[128];
 	struct row *r;
+	long long size;
 	size_t i;
 	int rc = -1, made = 0, placed;
 
-	ex->names = xcalloc(ex->nrows + 1, sizeof(*ex->names));
+	*avatar_out = NULL;
+	ex->names = xcalloc(ex->nrows + 2, sizeof(*ex->names));
+	if (avatar != NULL && cover_type(account, avatar) != NULL) {
+		dir = path_join(ex->covers, account);
+		if (mkdir_p(dir, 0755, err, errlen) == -1)
+			goto out;
+		made = 1;
+		placed = place_cover(ex, avatar, &size, err, errlen);
+		if (placed == -1)
+			goto out;
+		if (placed == 0) {
+			*avatar_out = xasprintf("covers/%s", avatar);
+			ex->names[ex->nnames++] =
+			    xstrdup(strrchr(avatar, '/') + 1);
+		}
+	}
 	for (i = 0; i < ex->nrows; i++) {
 		r = &ex->rows[i];
 		if (r->src == NULL)
@@ -396,7 +465,7 @@ place_covers(struct export *ex, const char *account, char *err,
 				goto out;
 			made = 1;
 		}
-		placed = place_cover(ex, r, err, errlen);
+		placed = place_cover(ex, r->src, &r->size, err, errlen);
 		if (placed == -1)
 			goto out;
 		if (placed == 1) {
@@ -443,7 +512,7 @@ export_account(struct export *ex, struct store *st, const char *account)
 	struct render_item *items = NULL;
 	struct render_feed feed;
 	struct buf b;
-	char err[ERRLEN], *name;
+	char err[ERRLEN], *name, *avatar = NULL;
 	size_t i;
 	int rc = -1, have_a = 0, n;
 
@@ -453,16 +522,15 @@ export_account(struct export *ex, struct store *st, const char *account)
 	buf_init(&b, 0);
 	if (store_videos(st, account, &q, on_row, ex, err, sizeof(err)) == -1)
 		goto fail;
-	if (ex->formats & FMT_ATOM) {
-		n = store_account_get(st, account, &a, err, sizeof(err));
-		if (n == -1)
-			goto fail;
-		have_a = n == 0;
-		if (have_a && a.display_name != NULL &&
-		    a.display_name[0] != '\0')
-			feed.title = a.display_name;
-	}
-	if (place_covers(ex, account, err, sizeof(err)) == -1)
+	n = store_account_get(st, account, &a, err, sizeof(err));
+	if (n == -1)
+		goto fail;
+	have_a = n == 0;
+	if (have_a && a.display_name != NULL && a.display_name[0] != '\0')
+		feed.title = a.display_name;
+	feed.base_url = ex->base_url;
+	if (place_covers(ex, account, have_a ? a.avatar : NULL, &avatar, err,
+		sizeof(err)) == -1)
 		goto fail;
 	items = xcalloc(ex->nrows + 1, sizeof(*items));
 	for (i = 0; i < ex->nrows; i++) {
@@ -492,11 +560,20 @@ export_account(struct export *ex, struct store *st, const char *account)
 	if (n == -1)
 		goto fail;
 	ex->removed += n;
+	/* accounts.json: what a site shows above the account's videos. */
+	add(&ex->accounts, ex->accounts.len > 1 ? ",\n  {" : "\n  {");
+	render_json_str(&ex->accounts, 1, "name", account);
+	render_json_str(&ex->accounts, 0, "display_name",
+	    have_a ? a.display_name : NULL);
+	render_json_str(&ex->accounts, 0, "avatar", avatar);
+	render_json_int(&ex->accounts, 0, "videos", (int64_t)ex->nrows);
+	add(&ex->accounts, "}");
 	rc = 0;
 	goto out;
 fail:
 	log_err("%s: export failed: %s", account, err);
 out:
+	free(avatar);
 	if (have_a)
 		store_account_clear(&a);
 	rows_clear(ex);
@@ -523,6 +600,34 @@ parse_formats(const char *arg, unsigned *formats)
 		p += n;
 		p += *p == ',';
 	}
+	return 0;
+}
+
+/*
+ * An absolute http(s) URL with a host and no query, fragment, user
+ * information, space or control character: where the export is published,
+ * the base of the feeds' links. Returns 0 or -1.
+ */
+static int
+check_base_url(const char *u)
+{
+	const char *host;
+	size_t i;
+
+	if (strncmp(u, "https://", 8) == 0)
+		host = u + 8;
+	else if (strncmp(u, "http://", 7) == 0)
+		host = u + 7;
+	else
+		return -1;
+	if (host[0] == '\0' || host[0] == '/' ||
+	    strcspn(host, "/") > strcspn(host, "@"))
+		return -1;
+	for (i = 0; u[i] != '\0'; i++)
+		if ((unsigned char)u[i] <= 0x20 || u[i] == 0x7f ||
+		    u[i] == '?' || u[i] == '#' || u[i] == '"' || u[i] == '<' ||
+		    u[i] == '>' || u[i] == '\\')
+			return -1;
 	return 0;
 }
 
@@ -561,17 +666,20 @@ cmd_export(struct ctx *c, int argc, char **argv)
 {
 	static const char USE[] =
 	    "usage: export --out DIR [--format json|ndjson|csv|atom[,...]]"
-	    " [NAME...]\n"
+	    " [--link]\n"
+	    "              [--base-url URL] [NAME...]\n"
 	    "       export --format sqlite --out FILE";
 	static const struct option longopts[] = {
 		{"out", required_argument, NULL, 'o'},
 		{"format", required_argument, NULL, 'f'},
+		{"link", no_argument, NULL, 'l'},
+		{"base-url", required_argument, NULL, 'b'},
 		{NULL, 0, NULL, 0},
 	};
 	struct export ex;
 	struct store *st = NULL;
-	char err[ERRLEN];
-	mode_t um;
+	const char *base_url = NULL;
+	char err[ERRLEN], *trimmed = NULL;
 	size_t i;
 	int ch, k, rc, failed = 0;
 
@@ -589,10 +697,20 @@ cmd_export(struct ctx *c, int argc, char **argv)
 						   "sqlite",
 				    optarg);
 			break;
+		case 'l':
+			ex.link = 1;
+			break;
+		case 'b':
+			base_url = optarg;
+			break;
 		default:
 			return usage_error("%s", USE);
 		}
 	}
+	if (base_url != NULL && check_base_url(base_url) == -1)
+		return usage_error("--base-url takes the https:// (or http://) "
+				   "address the export is published at, e.g. "
+				   "https://example.com/tiktok/");
 	if (ex.out == NULL || ex.out[0] == '\0')
 		return usage_error("export needs --out\n%s", USE);
 	if (ex.formats == 0)
@@ -600,6 +718,9 @@ cmd_export(struct ctx *c, int argc, char **argv)
 	if ((ex.formats & FMT_SQLITE) && ex.formats != FMT_SQLITE)
 		return usage_error("--format sqlite goes alone: it writes one "
 				   "file, not a folder");
+	if ((ex.formats & FMT_SQLITE) && (ex.link || base_url != NULL))
+		return usage_error("--link and --base-url are for the folder "
+				   "formats, not --format sqlite");
 	if ((ex.formats & FMT_SQLITE) && optind != argc)
 		return usage_error("--format sqlite copies the whole mirror; "
 				   "it takes no account names");
@@ -612,20 +733,27 @@ cmd_export(struct ctx *c, int argc, char **argv)
 		return export_sqlite(c, ex.out);
 
 	ex.cfg = &c->cfg;
-	um = umask(0);
-	umask(um);
-	ex.mode = 0666 & ~um;
+	if (base_url != NULL) {
+		ex.base_url = trimmed = xstrndup(base_url, strlen(base_url));
+		while (strlen(trimmed) > 0 && trimmed[strlen(trimmed) - 1] == '/')
+			trimmed[strlen(trimmed) - 1] = '\0';
+	}
+	buf_init(&ex.accounts, 0);
+	add(&ex.accounts, "[");
+	/* Folders the export makes are 0755 whatever the caller's umask:
+	 * a web server outside the mirror's group must get through them. */
+	umask(022);
 	ex.covers = path_join(ex.out, "covers");
 	if (mkdir_p(ex.out, 0755, err, sizeof(err)) == -1) {
 		log_err("export: %s", err);
-		free(ex.covers);
-		return EXIT_FAIL;
+		rc = EXIT_FAIL;
+		goto out;
 	}
 	st = store_open_ro(c->cfg.database, err, sizeof(err));
 	if (st == NULL) {
 		log_err("%s", err);
-		free(ex.covers);
-		return EXIT_FAIL;
+		rc = EXIT_FAIL;
+		goto out;
 	}
 	for (i = 0; i < c->cfg.naccounts; i++) {
 		const char *name = c->cfg.accounts[i].name;
@@ -637,10 +765,20 @@ cmd_export(struct ctx *c, int argc, char **argv)
 			failed++;
 	}
 	store_close(st);
+	add(&ex.accounts, ex.accounts.len > 1 ? "\n]\n" : "]\n");
+	if (put_file(&ex, "accounts.json", &ex.accounts, err, sizeof(err)) ==
+	    -1) {
+		log_err("export: %s", err);
+		failed++;
+	}
 	log_info("export: %s: %lld files written, %lld unchanged, %lld covers "
 		 "linked, %lld copied, %lld removed",
 	    ex.out, ex.written, ex.kept, ex.linked, ex.copied, ex.removed);
+	rc = failed ? EXIT_FAIL : EXIT_OK;
+out:
 	free(ex.rows);
 	free(ex.covers);
-	return failed ? EXIT_FAIL : EXIT_OK;
+	free(trimmed);
+	buf_free(&ex.accounts);
+	return rc;
 }

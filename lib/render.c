@@ -381,10 +381,13 @@ entry_title(const struct store_video *v)
 
 /* One <entry> of the feed. */
 static void
-atom_entry(struct buf *b, const char *account, const struct render_item *it)
+atom_entry(struct buf *b, const struct render_feed *f,
+    const struct render_item *it)
 {
 	const struct store_video *v = it->v;
+	const char *account = f->account;
 	char when[64], *title;
+	int alternate;
 
 	add(b, "  <entry>\n");
 	addf(b, "    <id>" RENDER_TAG "%s/%s</id>\n", account, v->id);
@@ -395,7 +398,9 @@ atom_entry(struct buf *b, const char *account, const struct render_item *it)
 	addf(b, "    <updated>%s</updated>\n", when);
 	fmt_iso8601(v->created_at, when, sizeof(when));
 	addf(b, "    <published>%s</published>\n", when);
-	if (v->share_url != NULL && v->share_url[0] != '\0') {
+	alternate = v->share_url != NULL &&
+	    strncmp(v->share_url, "https://", 8) == 0;
+	if (alternate) {
 		add(b, "    <link rel=\"alternate\" type=\"text/html\" "
 		       "href=\"");
 		render_xml_text(b, v->share_url, 1);
@@ -405,11 +410,23 @@ atom_entry(struct buf *b, const char *account, const struct render_item *it)
 		addf(b, "    <link rel=\"enclosure\" type=\"%s\" "
 			"length=\"%lld\" href=\"",
 		    it->cover_type, it->cover_size);
+		if (f->base_url != NULL) {
+			render_xml_text(b, f->base_url, 1);
+			add(b, "/");
+		}
 		render_xml_text(b, v->cover, 1);
 		add(b, "\"/>\n");
 	}
 	if (v->description != NULL && v->description[0] != '\0')
 		xml_element(b, "    ", "summary", v->description);
+	/* RFC 4287 4.1.2: an entry without an alternate link has content. */
+	if (!alternate) {
+		title = entry_title(v);
+		add(b, "    <content type=\"text\">");
+		render_xml_text(b, title, 0);
+		add(b, "</content>\n");
+		free(title);
+	}
 	add(b, "  </entry>\n");
 }
 
@@ -427,6 +444,15 @@ render_atom(struct buf *b, const struct render_feed *f,
 	add(b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
 	       "<feed xmlns=\"http://www.w3.org/2005/Atom\">\n");
 	addf(b, "  <id>" RENDER_TAG "%s</id>\n", f->account);
+	if (f->base_url != NULL) {
+		add(b, "  <link rel=\"self\" type=\"application/atom+xml\" "
+		       "href=\"");
+		render_xml_text(b, f->base_url, 1);
+		addf(b, "/%s.atom\"/>\n", f->account);
+		add(b, "  <link rel=\"alternate\" type=\"text/html\" href=\"");
+		render_xml_text(b, f->base_url, 1);
+		add(b, "/\"/>\n");
+	}
 	xml_element(b, "  ", "title", f->title);
 	fmt_iso8601(newest, when, sizeof(when));
 	addf(b, "  <updated>%s</updated>\n", when);
@@ -436,6 +462,6 @@ render_atom(struct buf *b, const struct render_feed *f,
 	add(b, "  <generator version=\"" VERSION "\">tiktok-mirror"
 	       "</generator>\n");
 	for (i = 0; i < n; i++)
-		atom_entry(b, f->account, &items[i]);
+		atom_entry(b, f, &items[i]);
 	add(b, "</feed>\n");
 }

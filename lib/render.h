@@ -103,12 +103,20 @@ void render_csv(struct buf *, const struct render_item *, size_t n);
 struct render_feed {
 	const char *account;
 	const char *title; /* the feed's title and author: the display name */
+	/* Where the export is published, without a trailing '/', or NULL:
+	 * then cover links stay relative to the feed and it has no self or
+	 * alternate link. */
+	const char *base_url;
 };
 
 /*
  * The feed (RFC 4287): feed id "tag:tiktok-mirror,2025:<account>", entry
  * id "tag:tiktok-mirror,2025:<account>/<video id>"; the feed's updated is
- * its newest entry's, so an unchanged mirror gives an unchanged feed.
+ * its newest entry's, so an unchanged mirror gives an unchanged feed. With
+ * a base URL every link is absolute, and the feed links to itself
+ * (rel="self", <base>/<account>.atom) and to the site (rel="alternate",
+ * <base>/). An entry links to the video only through an https share_url;
+ * without one it carries its title as content (RFC 4287 4.1.2).
  */
 void render_atom(struct buf *, const struct render_feed *,
     const struct render_item *, size_t n);

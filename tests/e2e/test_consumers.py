@@ -15,12 +15,17 @@ run, with the summed counts; refreshes without changes lead to none.
 
 ExportTest: `export` in every format against `videos --json` and the
 mirror (JSON objects equal, ndjson, csv read with the csv module, Atom read
-with ElementTree); covers hard-linked (same inode) with equal bytes; a
-second export with nothing changed touches no file (inode and mtime_ns);
-after a count update, a new cover and a deletion, only the affected files
-change and the deleted video's cover leaves the export; copies across file
-systems (/dev/shm); the sqlite snapshot (read-only, journal_mode delete,
-same rows); usage errors.
+with ElementTree and checked against RFC 4287's rules); accounts.json
+with each account's display name and avatar; covers are the export's own
+copies (another inode) with equal bytes, every file mode 0644 whatever the
+umask, and an edit in the export never reaches the mirror; with --link
+they are hard links (same inode), and a later export without it makes
+them copies again; a second export with nothing changed touches no file
+(inode and mtime_ns); after a count update, a new cover and a deletion,
+only the affected files change and the deleted video's cover leaves the
+export; copies across file systems (/dev/shm); --base-url makes every
+feed link absolute and adds rel="self" and rel="alternate"; the sqlite
+snapshot (read-only, journal_mode delete, same rows); usage errors.
 
 ReaderTest: a reader process queries the mirror continuously (read-only
 URI, busy timeout 5 s, retry on SQLITE_BUSY as the README recommends)
@@ -43,6 +48,7 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.parse
 import xml.etree.ElementTree as ET
 
 import harness
@@ -180,6 +186,60 @@ def tree(d):
             out[os.path.relpath(p, d)] = (st.st_ino, st.st_mtime_ns,
                                           st.st_size)
     return out
+
+
+def atom_problems(feed, feed_url=None):
+    """What breaks RFC 4287 in a parsed feed (a list, empty when valid):
+    the required elements once each, an author for every entry, an
+    alternate link or content in every entry, at most one alternate link
+    per type, and with feed_url (a base URL given) absolute http(s) links
+    and a rel="self" link that is feed_url."""
+    bad = []
+
+    def once(el, name, where):
+        n = len(el.findall(ATOM + name))
+        if n != 1:
+            bad.append("%s: %d atom:%s" % (where, n, name))
+
+    def links(el, where):
+        alts = {}
+        for ln in el.findall(ATOM + "link"):
+            href = ln.get("href")
+            if not href:
+                bad.append("%s: a link without href" % where)
+                continue
+            u = urllib.parse.urlsplit(href)
+            if feed_url is not None and (u.scheme not in ("http", "https")
+                                         or not u.netloc):
+                bad.append("%s: relative link %s" % (where, href))
+            if ln.get("rel", "alternate") == "alternate":
+                t = ln.get("type")
+                if t in alts:
+                    bad.append("%s: two alternate links of type %s"
+                               % (where, t))
+                alts[t] = href
+        return alts
+
+    if feed.tag != ATOM + "feed":
+        return ["not an Atom feed: %s" % feed.tag]
+    for name in ("id", "title", "updated"):
+        once(feed, name, "feed")
+    links(feed, "feed")
+    selfs = [ln.get("href") for ln in feed.findall(ATOM + "link")
+             if ln.get("rel") == "self"]
+    if feed_url is not None and selfs != [feed_url]:
+        bad.append("feed: rel=self %s, not %s" % (selfs, feed_url))
+    authored = feed.find(ATOM + "author/" + ATOM + "name") is not None
+    for i, e in enumerate(feed.findall(ATOM + "entry")):
+        where = "entry %d" % i
+        for name in ("id", "title", "updated"):
+            once(e, name, where)
+        alts = links(e, where)
+        if not alts and e.find(ATOM + "content") is None:
+            bad.append("%s: neither an alternate link nor content" % where)
+        if not authored and e.find(ATOM + "author") is None:
+            bad.append("%s: no author" % where)
+    return bad
 
 
 def xml_clean(s):
@@ -330,6 +390,9 @@ SPECIAL = [
      "video_description": "control \x01 and \x1f bytes, tab\there"},
     {"title": "", "video_description": "No title: the first line\nsecond"},
     {"title": "", "video_description": ""},
+    # No https link to TikTok: the Atom entry carries content instead.
+    {"title": "Plain http", "video_description": "",
+     "share_url": "http://www.tiktok.com/@erin/video/1"},
 ]
 
 
@@ -400,9 +463,15 @@ class ExportTest(unittest.TestCase):
             self.assertEqual(r, ["" if v is None else str(v)
                                  for v in o.values()])
 
-    def check_atom(self, d, name, objs):
+    def check_atom(self, d, name, objs, base=None):
         feed = ET.parse(os.path.join(d, name + ".atom")).getroot()
         self.assertEqual(feed.tag, ATOM + "feed")
+        self.assertEqual(atom_problems(
+            feed, base and "%s/%s.atom" % (base, name)), [])
+        top = {ln.get("rel"): ln.get("href")
+               for ln in feed.findall(ATOM + "link")}
+        self.assertEqual(top, {"self": "%s/%s.atom" % (base, name),
+                               "alternate": base + "/"} if base else {})
         acct = self.m.account(name)
         display = acct["display_name"] or name
         self.assertEqual(feed.findtext(ATOM + "id"), TAG + name)
@@ -426,9 +495,17 @@ class ExportTest(unittest.TestCase):
             self.assertEqual(e.findtext(ATOM + "published"),
                              o["created_at_iso"])
             links = {ln.get("rel"): ln for ln in e.findall(ATOM + "link")}
-            self.assertEqual(links["alternate"].get("href"), o["share_url"])
+            if o["share_url"].startswith("https://"):
+                self.assertEqual(links["alternate"].get("href"),
+                                 o["share_url"])
+                self.assertIsNone(e.find(ATOM + "content"))
+            else:
+                self.assertNotIn("alternate", links)
+                self.assertEqual(e.findtext(ATOM + "content"),
+                                 xml_clean(title))
             enc = links["enclosure"]
-            self.assertEqual(enc.get("href"), o["cover"])
+            self.assertEqual(enc.get("href"),
+                             base + "/" + o["cover"] if base else o["cover"])
             self.assertEqual(int(enc.get("length")),
                              os.path.getsize(os.path.join(d, o["cover"])))
             ext = o["cover"].rsplit(".", 1)[1]
@@ -441,41 +518,69 @@ class ExportTest(unittest.TestCase):
             else:
                 self.assertIsNone(e.find(ATOM + "summary"))
 
-    def check_covers(self, d, name, objs, linked=True):
+    def check_covers(self, d, name, objs, how="copy"):
+        """how: "copy" (the export's own file, mode 0644), "link" (the
+        mirror's file) or "xdev" (a copy on another file system)."""
         named = set()
-        for o in objs:
-            self.assertIsNotNone(o["cover"])
-            got = os.path.join(d, o["cover"])
-            src = os.path.join(self.m.covers, o["cover"][len("covers/"):])
+        acct = self.m.account(name)
+        self.assertIsNotNone(acct["avatar"])
+        rels = [o["cover"] for o in objs] + ["covers/" + acct["avatar"]]
+        for rel in rels:
+            self.assertIsNotNone(rel)
+            got = os.path.join(d, rel)
+            src = os.path.join(self.m.covers, rel[len("covers/"):])
             self.assertEqual(read(got), read(src))
-            if linked:
+            if how == "link":
                 self.assertEqual(os.stat(got).st_ino, os.stat(src).st_ino)
             else:
+                self.assertNotEqual(os.stat(got).st_ino, os.stat(src).st_ino)
+                self.assertEqual(os.stat(got).st_mode & 0o7777, 0o644, got)
+            if how == "xdev":
                 self.assertNotEqual(os.stat(got).st_dev, os.stat(src).st_dev)
             named.add(os.path.basename(got))
         folder = os.path.join(d, "covers", name)
         have = set(os.listdir(folder)) if os.path.isdir(folder) else set()
         self.assertEqual(have, named)
 
-    def check_all(self, d, names=("erin", "frank", "gina"), linked=True,
-                  formats=("json", "ndjson", "csv", "atom")):
+    def check_accounts(self, d, names):
+        with open(os.path.join(d, "accounts.json"), encoding="utf-8") as f:
+            got = json.load(f)
+        want = []
+        for name in names:
+            a = self.m.account(name)
+            want.append({"name": name, "display_name": a["display_name"],
+                         "avatar": "covers/" + a["avatar"],
+                         "videos": len(self.expected(name))})
+        self.assertEqual(got, want)
+        self.assertEqual(os.stat(os.path.join(d, "accounts.json")).st_mode
+                         & 0o7777, 0o644)
+
+    def check_all(self, d, names=("erin", "frank", "gina"), how="copy",
+                  formats=("json", "ndjson", "csv", "atom"), base=None):
         for name in names:
             objs = self.expected(name)
             self.assertGreater(len(objs), 0)
             for fmt in formats:
-                getattr(self, "check_" + fmt)(d, name, objs)
-            self.check_covers(d, name, objs, linked)
+                if fmt == "atom":
+                    self.check_atom(d, name, objs, base)
+                else:
+                    getattr(self, "check_" + fmt)(d, name, objs)
+                self.assertEqual(os.stat(os.path.join(
+                    d, "%s.%s" % (name, fmt))).st_mode & 0o7777, 0o644)
+            self.check_covers(d, name, objs, how)
+        self.check_accounts(d, names)
         files = set(os.listdir(d))
-        self.assertEqual(files, {"covers"} | {
+        self.assertEqual(files, {"covers", "accounts.json"} | {
             n + "." + f for n in names for f in formats})
 
     def test_1_every_format(self):
         p = self.export("--out", self.out, "--format", "json,ndjson,csv,atom")
-        self.assertIn("12 files written", p.stderr)
+        self.assertIn("13 files written", p.stderr)
+        self.assertRegex(p.stderr, r"0 covers linked, [1-9]\d* copied")
         self.check_all(self.out)
         # The awkward texts made it through every format.
         erin = self.expected("erin")
-        self.assertEqual(len(erin), 12)
+        self.assertEqual(len(erin), 13)
         self.assertIn('commas, "quotes" & <angles>',
                       [o["title"] for o in erin])
 
@@ -522,10 +627,11 @@ class ExportTest(unittest.TestCase):
         self.assertEqual(changed, want)
         self.assertNotIn("covers/" + rel[gone["id"]], after)
         self.assertIn("covers/" + newcomer, after)
-        # The new cover is the mirror's new file, linked.
-        self.assertEqual(after["covers/" + rel[recovered["id"]]][0],
-                         os.stat(os.path.join(self.m.covers,
-                                              rel[recovered["id"]])).st_ino)
+        # The new cover is a copy of the mirror's new file.
+        self.assertEqual(read(os.path.join(self.out, "covers",
+                                           rel[recovered["id"]])),
+                         read(os.path.join(self.m.covers,
+                                           rel[recovered["id"]])))
 
     def test_4_names_and_default_format(self):
         d = os.path.join(self.m.dir, "only-frank")
@@ -554,13 +660,68 @@ class ExportTest(unittest.TestCase):
             self.skipTest("no second writable file system at /dev/shm")
         d = tempfile.mkdtemp(prefix="tiktok-mirror-export-", dir=base)
         self.addCleanup(shutil.rmtree, d, True)
-        p = self.export("--out", d, "--format", "json,atom")
+        # --link falls back to copies where links cannot be.
+        p = self.export("--out", d, "--format", "json,atom", "--link")
         self.assertRegex(p.stderr, r"0 covers linked, [1-9]\d* copied")
-        self.check_all(d, linked=False, formats=("json", "atom"))
+        self.check_all(d, how="xdev", formats=("json", "atom"))
         before = tree(d)
         time.sleep(0.05)
-        self.export("--out", d, "--format", "json,atom")
+        self.export("--out", d, "--format", "json,atom", "--link")
         self.assertEqual(tree(d), before)
+
+    def test_8_link_then_copies(self):
+        """--link: the covers are the mirror's files; the next export
+        without it makes them the export's own again, once."""
+        d = os.path.join(self.m.dir, "linked")
+        p = self.export("--out", d, "--format", "json", "--link")
+        self.assertRegex(p.stderr, r"[1-9]\d* covers linked, 0 copied")
+        self.check_all(d, how="link", formats=("json",))
+        p = self.export("--out", d, "--format", "json")
+        self.assertRegex(p.stderr, r"0 files written, \d+ unchanged, "
+                                   r"0 covers linked, [1-9]\d* copied")
+        self.check_all(d, how="copy", formats=("json",))
+        before = tree(d)
+        time.sleep(0.05)
+        self.export("--out", d, "--format", "json")
+        self.assertEqual(tree(d), before)
+
+    def test_9_publishable_whatever_the_umask(self):
+        """Every file 0644 and every folder 0755 under umask 077 (the
+        covers are 0640 in the mirror), and a site that edits its copy of
+        a cover leaves the mirror's alone."""
+        d = os.path.join(self.m.dir, "public")
+        p = subprocess.run(command("-c", self.m.config, "export", "--out", d,
+                                   "--format", "json,csv"),
+                           capture_output=True, text=True, timeout=60,
+                           stdin=subprocess.DEVNULL,
+                           preexec_fn=lambda: os.umask(0o077))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.check_all(d, formats=("json", "csv"))
+        for root, dirs, _ in os.walk(d):
+            for n in dirs:
+                self.assertEqual(os.stat(os.path.join(root, n)).st_mode
+                                 & 0o777, 0o755, n)
+        o = self.expected("gina")[0]
+        src = os.path.join(self.m.covers, o["cover"][len("covers/"):])
+        keep = read(src)
+        with open(os.path.join(d, o["cover"]), "r+b") as f:
+            f.write(b"edited by the site")
+        self.assertEqual(read(src), keep)
+
+    def test_10_base_url(self):
+        d = os.path.join(self.m.dir, "feeds")
+        base = "https://example.com/our/tiktok"
+        self.export("--out", d, "--format", "atom", "--base-url", base + "/")
+        self.check_all(d, formats=("atom",), base=base)
+        # Without it: valid too, relative links, no self link.
+        d = os.path.join(self.m.dir, "feeds-relative")
+        self.export("--out", d, "--format", "atom")
+        self.check_all(d, formats=("atom",))
+        for bad in ("ftp://example.com/", "example.com", "https://",
+                    "https://example.com/?q=1", "https://u@example.com/",
+                    "https://example.com/a b"):
+            p = self.export("--out", d, "--base-url", bad, check=2)
+            self.assertIn("--base-url", p.stderr)
 
     def test_7_sqlite_snapshot(self):
         d = os.path.join(self.m.dir, "snap")

@@ -143,8 +143,9 @@ class FilterTest(unittest.TestCase):
         self.assertNotIn(hidden, csv)
         self.assertEqual(sorted(os.listdir(os.path.join(exp, "covers",
                                                         "kitchen"))),
-                         sorted(r["cover"].split("/")[1]
-                                for r in m.videos("kitchen")))
+                         sorted([r["cover"].split("/")[1]
+                                 for r in m.videos("kitchen")] +
+                                ["avatar.jpg"]))
 
         # A dry run with a new exclude lists what it would leave out.
         newest_recipe = [v for v in want if "Soup" in v["title"]][0]

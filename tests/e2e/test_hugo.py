@@ -68,6 +68,8 @@ COLLECT = r"""JSON.stringify({
     name: s.dataset.account,
     heading: s.querySelector("h2 .name").textContent,
     avatar: s.querySelector("h2 img.avatar") && {
+      src: s.querySelector("h2 img.avatar").getAttribute("src"),
+      current: s.querySelector("h2 img.avatar").currentSrc,
       complete: s.querySelector("h2 img.avatar").complete,
       width: s.querySelector("h2 img.avatar").naturalWidth},
     videos: [...s.querySelectorAll("li.video")].map(li => ({
@@ -439,6 +441,15 @@ class HugoTest(unittest.TestCase):
         self.assertEqual(page["ready"], "complete")
         self.assertEqual([a["name"] for a in page["accounts"]],
                          ["brand", "side"])
+        # accounts.json: display names and avatars, resized by Hugo.
+        self.assertEqual([a["heading"] for a in page["accounts"]],
+                         ["Brand", "Side"])
+        for a in page["accounts"]:
+            self.assertIsNotNone(a["avatar"], a)
+            self.assertTrue(a["avatar"]["src"].startswith(
+                "/covers/%s/avatar_" % a["name"]), a)
+            self.assertTrue(a["avatar"]["complete"], a)
+            self.assertGreater(a["avatar"]["width"], 0, a)
         total = 0
         exts = set()
         for acct in page["accounts"]:
@@ -495,6 +506,7 @@ class HugoTest(unittest.TestCase):
                                  "127.0.0.1", u)
         loaded = {v["img"]["current"] for a in page["accounts"]
                   for v in a["videos"]}
+        loaded |= {a["avatar"]["current"] for a in page["accounts"]}
         loaded |= {urllib.parse.urljoin(url, "player.js")}
         self.assertEqual(set(page["resources"]), loaded)
         self.assertLessEqual(loaded | {url}, set(requested))

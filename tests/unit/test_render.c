@@ -287,6 +287,7 @@ test_atom(void **state)
 	w.cover = NULL;
 	w.share_url = "https://x/?a=1&b=\"2\"";
 	items[1].v = &w;
+	memset(&f, 0, sizeof(f));
 	f.account = "brand";
 	f.title = "Brand & Co";
 	buf_init(&b, 0);
@@ -307,6 +308,55 @@ test_atom(void **state)
 	assert_true(strstr(strstr(b.data, "enclosure") + 1, "enclosure") ==
 	    NULL);
 	assert_true(ends_with(&b, "</feed>\n"));
+	buf_free(&b);
+}
+
+/* --base-url: absolute links, self and alternate; content without an
+ * https share_url. */
+static void
+test_atom_base_url(void **state)
+{
+	struct store_video v = video(), w = video();
+	struct render_item items[2];
+	struct render_feed f;
+	struct buf b;
+	const char *e2;
+
+	(void)state;
+	memset(items, 0, sizeof(items));
+	items[0].v = &v;
+	items[0].cover_type = "image/jpeg";
+	items[0].cover_size = 1234;
+	w.id = "7300000000000000002";
+	w.title = "<b>no link</b>";
+	w.share_url = "javascript:alert(1)";
+	w.cover = NULL;
+	items[1].v = &w;
+	memset(&f, 0, sizeof(f));
+	f.account = "brand";
+	f.title = "Brand";
+	f.base_url = "https://example.com/t&v";
+	buf_init(&b, 0);
+	render_atom(&b, &f, items, 2);
+	assert_non_null(strstr(b.data,
+	    "  <id>tag:tiktok-mirror,2025:brand</id>\n"
+	    "  <link rel=\"self\" type=\"application/atom+xml\" "
+	    "href=\"https://example.com/t&amp;v/brand.atom\"/>\n"
+	    "  <link rel=\"alternate\" type=\"text/html\" "
+	    "href=\"https://example.com/t&amp;v/\"/>\n"
+	    "  <title>Brand</title>\n"));
+	assert_non_null(strstr(b.data,
+	    "href=\"https://example.com/t&amp;v/covers/brand/"
+	    "7300000000000000001.jpg\"/>"));
+	/* The first entry links to TikTok and has no content (below). */
+	e2 = strstr(b.data, "7300000000000000002</id>");
+	assert_non_null(e2);
+	/* ...the second gets no javascript: link, but its title as content. */
+	assert_null(strstr(b.data, "javascript:"));
+	assert_non_null(strstr(e2,
+	    "    <content type=\"text\">&lt;b&gt;no link&lt;/b&gt;</content>\n"
+	    "  </entry>\n"));
+	assert_true(strstr(b.data, "<content") > e2);
 	buf_free(&b);
 }
 
@@ -340,6 +390,7 @@ main(void)
 	    cmocka_unit_test(test_csv),
 	    cmocka_unit_test(test_xml_text),
 	    cmocka_unit_test(test_atom),
+	    cmocka_unit_test(test_atom_base_url),
 	    cmocka_unit_test(test_cut),
 	};
 

@@ -284,10 +284,11 @@ put_file(struct export *ex, const char *name, const struct buf *b, char *err,
  * *size to its size. By default it is the export's own copy (mode 0644):
  * left alone when it holds the same bytes, rewritten when they differ or
  * when it is a hard link to the mirror's file (left by --link). With
- * --link it is a hard link to the mirror's file, left alone when it
- * already is that file or holds the same bytes, and a copy where the link
- * is refused. Returns 0, 1 when the mirror has no such file (any more), or
- * -1 with 'err'.
+ * --link it is a hard link to the mirror's file: left alone when it
+ * already is that file, made one when it is a copy (even of the same
+ * bytes), and a copy where the link is refused (an existing copy of the
+ * same bytes then stays as it is). Returns 0, 1 when the mirror has no
+ * such file (any more), or -1 with 'err'.
  */
 static int
 place_cover(struct export *ex, const char *rel, long long *size, char *err,
@@ -297,7 +298,7 @@ place_cover(struct export *ex, const char *rel, long long *size, char *err,
 	struct buf data;
 	char *src, *to, *tmp;
 	const char *base;
-	int rc = -1, have, loaded = 0;
+	int rc = -1, have, loaded = 0, equal = 0;
 
 	buf_init(&data, 0);
 	src = path_join(ex->cfg->covers, rel);
@@ -331,9 +332,9 @@ place_cover(struct export *ex, const char *rel, long long *size, char *err,
 		if (read_all(src, &data, EXPORT_COVER_MAX) == -1)
 			goto read_failed;
 		loaded = 1;
-		if (same_bytes(to, data.data, data.len)) {
-			if (!ex->link)
-				own_mode(to);
+		equal = same_bytes(to, data.data, data.len);
+		if (equal && !ex->link) {
+			own_mode(to);
 			ex->kept++;
 			rc = 0;
 			goto out;
@@ -364,7 +365,13 @@ place_cover(struct export *ex, const char *rel, long long *size, char *err,
 			    src, strerror(errno));
 			goto out;
 		}
-		/* Another file system, or links refused: a copy. */
+		/* Another file system, or links refused: a copy, and the
+		 * copy already there when it holds the same bytes. */
+		if (equal) {
+			ex->kept++;
+			rc = 0;
+			goto out;
+		}
 	}
 	if (!loaded && read_all(src, &data, EXPORT_COVER_MAX) == -1)
 		goto read_failed;

@@ -684,6 +684,16 @@ class ExportTest(unittest.TestCase):
         time.sleep(0.05)
         self.export("--out", d, "--format", "json")
         self.assertEqual(tree(d), before)
+        # And back: --link over copies of the same bytes links them, once.
+        p = self.export("--out", d, "--format", "json", "--link")
+        self.assertRegex(p.stderr, r"0 files written, \d+ unchanged, "
+                                   r"[1-9]\d* covers linked, 0 copied")
+        self.check_all(d, how="link", formats=("json",))
+        before = tree(d)
+        time.sleep(0.05)
+        p = self.export("--out", d, "--format", "json", "--link")
+        self.assertRegex(p.stderr, r"0 covers linked, 0 copied")
+        self.assertEqual(tree(d), before)
 
     def test_9_publishable_whatever_the_umask(self):
         """Every file 0644 and every folder 0755 under umask 077 (the

@@ -15,6 +15,9 @@ SYSCONFDIR ?= /etc
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 USERUNITDIR ?= $(PREFIX)/lib/systemd/user
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+DOCDIR     ?= $(PREFIX)/share/doc/tiktok-mirror
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 PKG_CONFIG ?= pkg-config
 PYTHON     ?= python3
 
@@ -181,10 +184,15 @@ lint:
 format:
 	clang-format -i lib/*.[ch] daemon/*.[ch] tests/unit/*.[ch]
 
-# System units: every systemd/*.service and *.path but the user variant,
-# with ExecStart pointing at where the program is installed.
+# System units: every systemd/*.service and *.path but the user variant.
 SYSTEM_UNITS = $(filter-out systemd/tiktok-mirror-user.service, \
                  $(wildcard systemd/*.service systemd/*.path))
+# The files in systemd/ name the default /usr/local places; installed, they
+# name where things really went (ExecStart=, and the paths in comments).
+UNIT_SED = -e 's|/usr/local/bin/|$(BINDIR)/|g' \
+           -e 's|/usr/local/share/doc/tiktok-mirror|$(DOCDIR)|g' \
+           -e 's|/usr/local/lib/|$(PREFIX)/lib/|g'
+DOCS = README.md NEWS LICENSE etc/tiktok-mirror.yaml
 
 install: $(PROG)
 	install -D -m 0755 $(PROG) $(DESTDIR)$(BINDIR)/tiktok-mirror
@@ -192,18 +200,26 @@ install: $(PROG)
 	  $(DESTDIR)$(MANDIR)/man1/tiktok-mirror.1
 	install -D -m 0644 etc/tiktok-mirror.yaml.5 \
 	  $(DESTDIR)$(MANDIR)/man5/tiktok-mirror.yaml.5
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(USERUNITDIR) \
+	  $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
+	  $(DESTDIR)$(DOCDIR) $(DESTDIR)$(BASHCOMPDIR)
 	@for u in $(SYSTEM_UNITS); do \
-	  install -d $(DESTDIR)$(UNITDIR) && \
-	  sed 's|/usr/local/bin/tiktok-mirror|$(BINDIR)/tiktok-mirror|' $$u \
-	    > $(DESTDIR)$(UNITDIR)/$$(basename $$u) && \
+	  echo "install $$u $(DESTDIR)$(UNITDIR)/$$(basename $$u)"; \
+	  sed $(UNIT_SED) $$u > $(DESTDIR)$(UNITDIR)/$$(basename $$u) && \
 	  chmod 0644 $(DESTDIR)$(UNITDIR)/$$(basename $$u) || exit 1; \
 	done
-	install -d $(DESTDIR)$(USERUNITDIR)
-	sed 's|/usr/local/bin/tiktok-mirror|$(BINDIR)/tiktok-mirror|' \
-	  systemd/tiktok-mirror-user.service \
+	sed $(UNIT_SED) systemd/tiktok-mirror-user.service \
 	  > $(DESTDIR)$(USERUNITDIR)/tiktok-mirror.service
-	install -D -m 0644 systemd/tiktok-mirror.sysusers \
-	  $(DESTDIR)$(SYSUSERSDIR)/tiktok-mirror.conf
+	sed $(UNIT_SED) systemd/tiktok-mirror.sysusers \
+	  > $(DESTDIR)$(SYSUSERSDIR)/tiktok-mirror.conf
+	sed $(UNIT_SED) systemd/tiktok-mirror.tmpfiles \
+	  > $(DESTDIR)$(TMPFILESDIR)/tiktok-mirror.conf
+	chmod 0644 $(DESTDIR)$(USERUNITDIR)/tiktok-mirror.service \
+	  $(DESTDIR)$(SYSUSERSDIR)/tiktok-mirror.conf \
+	  $(DESTDIR)$(TMPFILESDIR)/tiktok-mirror.conf
+	install -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/
+	install -m 0644 daemon/tiktok-mirror.bash \
+	  $(DESTDIR)$(BASHCOMPDIR)/tiktok-mirror
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/tiktok-mirror/tiktok-mirror.yaml ]; then \
 	  echo "keeping existing $(DESTDIR)$(SYSCONFDIR)/tiktok-mirror/tiktok-mirror.yaml"; \
 	else \
@@ -221,6 +237,9 @@ uninstall:
 	done
 	rm -f $(DESTDIR)$(USERUNITDIR)/tiktok-mirror.service
 	rm -f $(DESTDIR)$(SYSUSERSDIR)/tiktok-mirror.conf
+	rm -f $(DESTDIR)$(TMPFILESDIR)/tiktok-mirror.conf
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/tiktok-mirror
+	rm -rf $(DESTDIR)$(DOCDIR)
 
 clean:
 	rm -rf build

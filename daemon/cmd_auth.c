@@ -20,6 +20,7 @@
 #include "grant.h"
 #include "http.h"
 #include "log.h"
+#include "mirror.h"
 #include "oauth.h"
 #include "secrets.h"
 #include "util.h"
@@ -341,6 +342,7 @@ cmd_auth(struct ctx *c, int argc, char **argv)
 	static const struct option longopts[] = {
 		{"redirect-url", required_argument, NULL, 'r'},
 		{"code", required_argument, NULL, 'C'},
+		CTX_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
 	struct authflow af;
@@ -350,18 +352,20 @@ cmd_auth(struct ctx *c, int argc, char **argv)
 	char challenge[65], err[ERRLEN], *url, *rcode = NULL, *rstate = NULL;
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, CTX_SHORTOPTS, longopts, NULL)) !=
+	    -1) {
 		if (ch == 'r')
 			redirect = optarg;
 		else if (ch == 'C')
 			code = optarg;
-		else
-			return usage_error("usage: auth NAME [--redirect-url "
-					   "URL | --code CODE]");
+		else if ((rc = ctx_option(c, ch, optarg, argv[0])) != CTX_GO_ON)
+			return rc;
 	}
-	if (optind + 1 != argc || (redirect && code))
-		return usage_error(
-		    "usage: auth NAME [--redirect-url URL | --code CODE]");
+	if (redirect && code)
+		return usage_error("--redirect-url and --code contradict each "
+				   "other; give one of them");
+	if (optind + 1 != argc)
+		return ctx_usage(argv[0]);
 	if ((rc = ctx_load(c)) != 0)
 		return rc;
 	if (ctx_account(c, argv[optind]) == NULL)
@@ -370,6 +374,8 @@ cmd_auth(struct ctx *c, int argc, char **argv)
 	af.c = c;
 	af.name = argv[optind];
 	af.rc = EXIT_FAIL;
+	if (mirror_state_dir(&c->cfg) == -1)
+		return EXIT_FAIL;
 	af.secrets = secrets_open(c->cfg.secrets, err, sizeof(err));
 	if (af.secrets == NULL) {
 		log_err("%s", err);

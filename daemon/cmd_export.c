@@ -671,16 +671,12 @@ export_sqlite(struct ctx *c, const char *file)
 int
 cmd_export(struct ctx *c, int argc, char **argv)
 {
-	static const char USE[] =
-	    "usage: export --out DIR [--format json|ndjson|csv|atom[,...]]"
-	    " [--link]\n"
-	    "              [--base-url URL] [NAME...]\n"
-	    "       export --format sqlite --out FILE";
 	static const struct option longopts[] = {
 		{"out", required_argument, NULL, 'o'},
 		{"format", required_argument, NULL, 'f'},
 		{"link", no_argument, NULL, 'l'},
 		{"base-url", required_argument, NULL, 'b'},
+		CTX_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
 	struct export ex;
@@ -691,7 +687,8 @@ cmd_export(struct ctx *c, int argc, char **argv)
 	int ch, k, rc, failed = 0;
 
 	memset(&ex, 0, sizeof(ex));
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, CTX_SHORTOPTS, longopts, NULL)) !=
+	    -1) {
 		switch (ch) {
 		case 'o':
 			ex.out = optarg;
@@ -711,15 +708,19 @@ cmd_export(struct ctx *c, int argc, char **argv)
 			base_url = optarg;
 			break;
 		default:
-			return usage_error("%s", USE);
+			if ((rc = ctx_option(c, ch, optarg, argv[0])) !=
+			    CTX_GO_ON)
+				return rc;
 		}
 	}
 	if (base_url != NULL && check_base_url(base_url) == -1)
 		return usage_error("--base-url takes the https:// (or http://) "
 				   "address the export is published at, e.g. "
 				   "https://example.com/tiktok/");
-	if (ex.out == NULL || ex.out[0] == '\0')
-		return usage_error("export needs --out\n%s", USE);
+	if (ex.out == NULL || ex.out[0] == '\0') {
+		usage_error("export needs --out");
+		return ctx_usage(argv[0]);
+	}
 	if (ex.formats == 0)
 		ex.formats = FMT_JSON;
 	if ((ex.formats & FMT_SQLITE) && ex.formats != FMT_SQLITE)

@@ -77,20 +77,19 @@ valid_name(const char *name)
 int
 cmd_revoke(struct ctx *c, int argc, char **argv)
 {
-	static const char USE[] = "usage: revoke NAME";
 	struct grant_opts go;
 	struct tokens tok;
 	struct wait w;
 	struct mirror t;
 	const char *name;
 	char err[ERRLEN], *why = NULL;
-	int rc, got, configured, ch;
+	int rc, got, configured;
 
 	memset(&tok, 0, sizeof(tok));
-	while ((ch = getopt(argc, argv, "")) != -1)
-		return usage_error("%s", USE);
+	if ((rc = ctx_options(c, argc, argv)) != CTX_GO_ON)
+		return rc;
 	if (optind + 1 != argc)
-		return usage_error("%s", USE);
+		return ctx_usage(argv[0]);
 	name = argv[optind];
 	if ((rc = ctx_load(c)) != 0)
 		return rc;
@@ -209,9 +208,9 @@ keep_none(const char *rel, void *arg)
 int
 cmd_forget(struct ctx *c, int argc, char **argv)
 {
-	static const char USE[] = "usage: forget NAME --yes";
 	static const struct option longopts[] = {
 		{"yes", no_argument, NULL, 'y'},
+		CTX_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
 	struct store_forgotten f;
@@ -221,13 +220,15 @@ cmd_forget(struct ctx *c, int argc, char **argv)
 	char err[ERRLEN], *dir;
 	int ch, yes = 0, rc, files, tokens = 0, had_dir;
 
-	while ((ch = getopt_long(argc, argv, "y", longopts, NULL)) != -1) {
-		if (ch != 'y')
-			return usage_error("%s", USE);
-		yes = 1;
+	while ((ch = getopt_long(argc, argv, "y" CTX_SHORTOPTS, longopts,
+		    NULL)) != -1) {
+		if (ch == 'y')
+			yes = 1;
+		else if ((rc = ctx_option(c, ch, optarg, argv[0])) != CTX_GO_ON)
+			return rc;
 	}
 	if (optind + 1 != argc)
-		return usage_error("%s", USE);
+		return ctx_usage(argv[0]);
 	name = argv[optind];
 	if ((rc = ctx_load(c)) != 0)
 		return rc;

@@ -7,6 +7,7 @@
  * configuration, the database and the timers are up. When nothing is due
  * the process sleeps in epoll: no polling.
  */
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -199,9 +200,10 @@ cmd_run(struct ctx *c, int argc, char **argv)
 	size_t i;
 	int rc, r;
 
-	(void)argv;
-	if (argc != 1)
-		return usage_error("usage: run");
+	if ((rc = ctx_options(c, argc, argv)) != CTX_GO_ON)
+		return rc;
+	if (optind != argc)
+		return ctx_usage(argv[0]);
 	if ((rc = ctx_load(c)) != 0)
 		return rc;
 	memset(&d, 0, sizeof(d));

@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * `status [--json]`: per configured account, its state, live videos, last
+ * `status [--json]`: which mirror was read (so a shell and the daemon can
+ * be seen to agree), whether a daemon holds it, then per configured
+ * account its state, live videos, last
  * success, next refresh, token and refresh-token expiry, failed refreshes
  * in a row, a warning when the authorization expires within 30 days, and
  * the last error, read from the mirror alone. A table (times relative to
  * now) unless --json, which prints {"accounts": [...]}: one object per
  * account with the accounts columns, videos, failures and warning (null
- * when none). Exits 0 when every account is healthy, 1 when one is in
- * error or needs authorization.
+ * when none). Accounts still in the mirror but no longer configured are
+ * listed after them (they are not refreshed; `forget` removes them). Exits
+ * 0 when every account is healthy, 1 when one is in error or needs
+ * authorization.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -16,6 +20,8 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "json.h"
+#include "lock.h"
 #include "log.h"
 #include "output.h"
 #include "render.h"
@@ -129,56 +135,118 @@ print_row(const struct store_account *a, const char *warning, int width,
 		printf("%-*s  warning: %s\n", width, "", warning);
 }
 
+/* The accounts rows that the configuration no longer names. */
+struct unconfigured {
+	const struct cfg *cfg;
+	char **names;
+	size_t n;
+};
+
+static int
+on_account(const struct store_account *a, void *arg)
+{
+	struct unconfigured *u = arg;
+
+	if (cfg_account(u->cfg, a->name) != NULL)
+		return 0;
+	u->names = xreallocarray(u->names, u->n + 1, sizeof(*u->names));
+	u->names[u->n++] = xstrdup(a->name);
+	return 0;
+}
+
+/* The head of the table: the mirror read and its daemon. */
+static void
+print_head(const struct ctx *c, int exists, int held, pid_t pid)
+{
+	printf("mirror: %s%s\n", c->cfg.database,
+	    exists ? "" : " (not created yet: no sync has run)");
+	printf("config: %s\n", c->config_path);
+	if (held == 1 && pid > 0)
+		printf("daemon: running, pid %ld\n", (long)pid);
+	else if (held == 1)
+		printf("daemon: a tiktok-mirror process holds the mirror\n");
+	else if (held == 0)
+		printf("daemon: not running\n");
+	else
+		printf("daemon: unknown (cannot open %s.lock)\n",
+		    c->cfg.database);
+	putchar('\n');
+}
+
 int
 cmd_status(struct ctx *c, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"json", no_argument, NULL, 'j'},
+		CTX_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
 	struct store_account a;
+	struct unconfigured u;
 	struct store *st = NULL;
+	pid_t pid;
 	struct buf b;
 	char err[ERRLEN], *warning;
 	int64_t now = now_unix();
 	size_t i;
-	int ch, json = 0, rc, unhealthy = 0, width = 7;
+	int ch, json = 0, rc, unhealthy = 0, width = 7, held, exists;
 
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (ch != 'j')
-			return usage_error("usage: status [--json]");
-		json = 1;
+	while ((ch = getopt_long(argc, argv, CTX_SHORTOPTS, longopts, NULL)) !=
+	    -1) {
+		if (ch == 'j')
+			json = 1;
+		else if ((rc = ctx_option(c, ch, optarg, argv[0])) != CTX_GO_ON)
+			return rc;
 	}
 	if (optind != argc)
-		return usage_error("usage: status [--json]");
+		return ctx_usage(argv[0]);
 	if ((rc = ctx_load_reader(c)) != 0)
 		return rc;
-	if (access(c->cfg.database, F_OK) == 0) {
+	memset(&u, 0, sizeof(u));
+	u.cfg = &c->cfg;
+	exists = access(c->cfg.database, F_OK) == 0;
+	if (exists) {
 		st = store_open_ro(c->cfg.database, err, sizeof(err));
 		if (st == NULL) {
 			log_err("%s", err);
 			return EXIT_FAIL;
 		}
+		if (store_accounts_each(st, on_account, &u, err,
+			sizeof(err)) == -1) {
+			log_err("%s", err);
+			rc = EXIT_FAIL;
+			goto out;
+		}
 	}
+	held = lock_holder(c->cfg.database, &pid);
 	for (i = 0; i < c->cfg.naccounts; i++)
 		if ((int)strlen(c->cfg.accounts[i].name) > width)
 			width = (int)strlen(c->cfg.accounts[i].name);
 	buf_init(&b, 0);
-	if (json && buf_addstr(&b, "{\"accounts\": [") == -1)
-		fatalx("output too large");
-	if (!json)
+	if (json) {
+		if (buf_addstr(&b, "{") == -1)
+			fatalx("output too large");
+		render_json_str(&b, 1, "mirror", c->cfg.database);
+		render_json_str(&b, 0, "config", c->config_path);
+		render_json_int(&b, 0, "daemon_pid",
+		    held == 1 && pid > 0 ? pid : STORE_NULL);
+		if (buf_addstr(&b, ",\"accounts\": [") == -1)
+			fatalx("output too large");
+	} else {
+		print_head(c, exists, held, pid);
 		printf("%-*s  %-10s  %6s  %-12s  %-12s  %-8s  %-13s  %s\n",
 		    width, "ACCOUNT", "STATE", "VIDEOS", "LAST SUCCESS",
 		    "NEXT REFRESH", "TOKEN", "AUTHORIZATION", "FAILURES");
+	}
 	for (i = 0; i < c->cfg.naccounts; i++) {
 		const char *name = c->cfg.accounts[i].name;
 
 		rc = st ? store_account_get(st, name, &a, err, sizeof(err)) : 1;
 		if (rc == -1) {
 			log_err("%s", err);
-			store_close(st);
 			buf_free(&b);
-			return EXIT_FAIL;
+			rc = EXIT_FAIL;
+			goto out;
 		}
 		if (rc == 1) {
 			memset(&a, 0, sizeof(a));
@@ -202,11 +270,29 @@ cmd_status(struct ctx *c, int argc, char **argv)
 		store_account_clear(&a);
 	}
 	if (json) {
-		if (buf_addstr(&b, "\n]}\n") == -1)
+		if (buf_addstr(&b, "\n], \"unconfigured\": [") == -1)
+			fatalx("output too large");
+		for (i = 0; i < u.n; i++) {
+			if ((i > 0 && buf_addstr(&b, ", ") == -1) ||
+			    json_quote(&b, u.names[i]) == -1)
+				fatalx("output too large");
+		}
+		if (buf_addstr(&b, "]}\n") == -1)
 			fatalx("output too large");
 		(void)out_flush(&b);
+	} else if (u.n > 0) {
+		printf("\nin the mirror but not configured (kept, not "
+		       "refreshed; remove with: tiktok-mirror forget NAME "
+		       "--yes):\n");
+		for (i = 0; i < u.n; i++)
+			printf("  %s\n", u.names[i]);
 	}
 	buf_free(&b);
+	rc = unhealthy ? EXIT_FAIL : EXIT_OK;
+out:
+	for (i = 0; i < u.n; i++)
+		free(u.names[i]);
+	free(u.names);
 	store_close(st);
-	return unhealthy ? EXIT_FAIL : EXIT_OK;
+	return rc;
 }

@@ -222,10 +222,10 @@ on_synced(const struct sync_result *r, void *arg)
 int
 cmd_sync(struct ctx *c, int argc, char **argv)
 {
-	static const char USE[] = "usage: sync [--force] [--dry-run] [NAME...]";
 	static const struct option longopts[] = {
 		{"force", no_argument, NULL, 'f'},
 		{"dry-run", no_argument, NULL, 'n'},
+		CTX_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
 	struct sync_run sr;
@@ -236,7 +236,8 @@ cmd_sync(struct ctx *c, int argc, char **argv)
 
 	memset(&sr, 0, sizeof(sr));
 	memset(&so, 0, sizeof(so));
-	while ((ch = getopt_long(argc, argv, "fn", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "fn" CTX_SHORTOPTS, longopts,
+		    NULL)) != -1) {
 		switch (ch) {
 		case 'f':
 			so.force = 1;
@@ -245,7 +246,9 @@ cmd_sync(struct ctx *c, int argc, char **argv)
 			so.dry_run = 1;
 			break;
 		default:
-			return usage_error("%s", USE);
+			if ((rc = ctx_option(c, ch, optarg, argv[0])) !=
+			    CTX_GO_ON)
+				return rc;
 		}
 	}
 	if ((rc = ctx_load(c)) != 0)
@@ -292,9 +295,10 @@ cmd_check(struct ctx *c, int argc, char **argv)
 {
 	int rc;
 
-	(void)argv;
-	if (argc != 1)
-		return usage_error("usage: check");
+	if ((rc = ctx_options(c, argc, argv)) != CTX_GO_ON)
+		return rc;
+	if (optind != argc)
+		return ctx_usage(argv[0]);
 	if ((rc = ctx_load(c)) != 0)
 		return rc;
 	printf("%s: configuration OK, %zu account%s\n", c->config_path,

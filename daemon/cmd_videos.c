@@ -99,10 +99,6 @@ on_video(const struct store_video *v, void *arg)
 int
 cmd_videos(struct ctx *c, int argc, char **argv)
 {
-	static const char USE[] =
-	    "usage: videos NAME [--before DATE] [--start N] [--quantity N|all]"
-	    " [--limit N] [--date-format FMT] [--json | --tsv | --table]\n"
-	    "       videos NAME --history ID [--json | --tsv | --table]";
 	static const struct option longopts[] = {
 		{"before", required_argument, NULL, 'b'},
 		{"start", required_argument, NULL, 's'},
@@ -113,6 +109,7 @@ cmd_videos(struct ctx *c, int argc, char **argv)
 		{"tsv", no_argument, NULL, 't'},
 		{"table", no_argument, NULL, 'T'},
 		{"history", required_argument, NULL, 'H'},
+		CTX_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
 	const struct cfg_account *acct;
@@ -121,7 +118,8 @@ cmd_videos(struct ctx *c, int argc, char **argv)
 	struct vout o;
 	const char *history = NULL;
 	char err[ERRLEN];
-	int ch, rc, query = 0;
+	enum format f;
+	int ch, rc, query = 0, fmt_given = 0;
 
 	memset(&o, 0, sizeof(o));
 	o.fmt = isatty(STDOUT_FILENO) ? FMT_TABLE : FMT_TSV;
@@ -130,7 +128,8 @@ cmd_videos(struct ctx *c, int argc, char **argv)
 	q.before_ms = STORE_NULL;
 	q.start = -1;
 	q.quantity = 0;
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, CTX_SHORTOPTS, longopts, NULL)) !=
+	    -1) {
 		switch (ch) {
 		case 'b':
 			if (cfg_parse_before(optarg, &q.before_ms) == -1)
@@ -164,23 +163,27 @@ cmd_videos(struct ctx *c, int argc, char **argv)
 			o.date_format = optarg;
 			break;
 		case 'j':
-			o.fmt = FMT_JSON;
-			break;
 		case 't':
-			o.fmt = FMT_TSV;
-			break;
 		case 'T':
-			o.fmt = FMT_TABLE;
+			f = ch == 'j' ? FMT_JSON : ch == 't' ? FMT_TSV : FMT_TABLE;
+			if (fmt_given && o.fmt != f)
+				return usage_error("--json, --tsv and --table "
+						   "contradict each other; "
+						   "give one of them");
+			o.fmt = f;
+			fmt_given = 1;
 			break;
 		case 'H':
 			history = optarg;
 			break;
 		default:
-			return usage_error("%s", USE);
+			if ((rc = ctx_option(c, ch, optarg, argv[0])) !=
+			    CTX_GO_ON)
+				return rc;
 		}
 	}
 	if (optind + 1 != argc)
-		return usage_error("%s", USE);
+		return ctx_usage(argv[0]);
 	if ((rc = ctx_load_reader(c)) != 0)
 		return rc;
 	acct = ctx_account(c, argv[optind]);

@@ -14,10 +14,39 @@
 #define EXIT_USAGE 2 /* usage or configuration error */
 
 struct ctx {
-	const char *config_path;
+	const char *config_path; /* -c FILE, else cfg_find() once loaded */
+	char *found;		 /* what cfg_find() returned, owned */
 	struct cfg cfg;
 	int loaded;
+	int verbosity; /* CTX_VERBOSE | CTX_QUIET as given, to refuse both */
 };
+
+#define CTX_VERBOSE 1
+#define CTX_QUIET 2
+
+/*
+ * The options every command takes, before or after its name: put
+ * CTX_SHORTOPTS in a command's short options and CTX_LONGOPTS in its long
+ * ones, and hand every option the command does not know to ctx_option().
+ */
+#define CTX_SHORTOPTS "c:hqv"
+#define CTX_LONGOPTS                                                           \
+	{"config", required_argument, NULL, 'c'},                              \
+	    {"help", no_argument, NULL, 'h'},                                  \
+	    {"verbose", no_argument, NULL, 'v'},                               \
+	    {"quiet", no_argument, NULL, 'q'}
+#define CTX_GO_ON -1
+/*
+ * Handle option 'ch' (argument 'arg') of command 'name' (NULL: before the
+ * command): returns CTX_GO_ON when it was a global option, else the exit
+ * status to return at once (EXIT_OK once --help has printed the command's
+ * help on stdout; EXIT_USAGE for an unknown option or -v with -q).
+ */
+int ctx_option(struct ctx *, int ch, const char *arg, const char *name);
+/* For a command without options of its own: the global ones, as above. */
+int ctx_options(struct ctx *, int argc, char **argv);
+/* Print command 'name''s usage as an error; returns EXIT_USAGE. */
+int ctx_usage(const char *name);
 
 /* Load the configuration; prints the error. Returns 0 or EXIT_USAGE. */
 int ctx_load(struct ctx *);

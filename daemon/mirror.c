@@ -28,6 +28,20 @@ mirror_open(struct mirror *m, const struct cfg *cfg, int force)
 	return mirror_open_with(m, cfg, &so);
 }
 
+int
+mirror_state_dir(const struct cfg *cfg)
+{
+	char err[ERRLEN];
+
+	/* The user unit's StateDirectoryMode=0700. */
+	if (cfg->state_user && mkdir_p(cfg->state_dir, 0700, err,
+				   sizeof(err)) == -1) {
+		log_err("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * The loop, the lock, the mirror and the secrets file. 'what' names the
  * command for the message when a daemon holds the lock (NULL: sync, run).
@@ -45,6 +59,8 @@ open_files(struct mirror *m, const struct cfg *cfg, const char *what)
 		return -1;
 	}
 	m->loop_ok = 1;
+	if (mirror_state_dir(cfg) == -1)
+		return -1;
 	m->lockfd = lock_take(cfg->database, &holder, err, sizeof(err));
 	if (m->lockfd == -1) {
 		if (holder == 0)

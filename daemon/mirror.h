@@ -34,6 +34,11 @@ int mirror_open_with(struct mirror *, const struct cfg *,
  */
 int mirror_open_tool(struct mirror *, const struct cfg *, const char *what,
     int with_http);
+/*
+ * Create the user's state folder (cfg->state_user) before a first write,
+ * as the user unit's StateDirectory= would. Prints errors; returns 0 or -1.
+ */
+int mirror_state_dir(const struct cfg *);
 /* Tear down in order and close the loop. Returns 0, or -1 on a leak. */
 int mirror_close(struct mirror *);
 

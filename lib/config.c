@@ -145,6 +145,7 @@ struct loader {
 	struct seen top[NTOP];
 	struct seen app[NAPP];
 	char *secret_file; /* resolved client_secret_file */
+	int unexpanded;	   /* a path this command does not read kept its $ */
 	struct acct_info *info;
 	size_t cap;
 };
@@ -444,17 +445,119 @@ get_string(struct loader *ld, const char *key, const char *what, int flags,
 	return 0;
 }
 
-/* A path, resolved against the config file's folder. */
+/*
+ * The variables a path may use (design.md, "Configuration"): systemd's
+ * folders for LoadCredential= and StateDirectory=. No other variable is
+ * expanded, so a path means the same thing in a shell and in the unit.
+ */
+static const char *const path_vars[] = {"CREDENTIALS_DIRECTORY",
+    "STATE_DIRECTORY"};
+
+/*
+ * Expand $NAME and ${NAME} of path_vars[] in 's' into a new string in
+ * *out. A '$' that starts any other name is an error (it would otherwise
+ * be taken literally, which nobody means). A variable that is not set is
+ * an error too, except where 'lenient' (a file this command never reads):
+ * then *out is 's' unexpanded.
+ */
 static int
-get_path(struct loader *ld, const char *key, char **out)
+expand_path(struct loader *ld, const char *key, const char *s, int lenient,
+    char **out)
 {
-	char *s;
+	struct buf b;
+	const char *p, *val, *name = NULL;
+	char echoed[ECHO_MAX];
+	size_t i, n = 0, skip;
+	int braced;
+
+	buf_init(&b, CFG_SCALAR_MAX * 4);
+	for (p = s; *p != '\0'; p++) {
+		if (*p != '$') {
+			if (buf_add(&b, p, 1) == -1)
+				goto toolong;
+			continue;
+		}
+		braced = p[1] == '{';
+		for (i = 0; i < nitems(path_vars); i++) {
+			n = strlen(path_vars[i]);
+			if (strncmp(p + 1 + braced, path_vars[i], n) != 0)
+				continue;
+			if (braced ? p[1 + n + 1] == '}'
+				   : !isalnum((unsigned char)p[1 + n]) &&
+					p[1 + n] != '_')
+				break;
+		}
+		if (i == nitems(path_vars)) {
+			if (!braced && !isalpha((unsigned char)p[1]) &&
+			    p[1] != '_') {
+				/* A lone '$' is just a character. */
+				if (buf_add(&b, p, 1) == -1)
+					goto toolong;
+				continue;
+			}
+			buf_free(&b);
+			return fail(ld, &ld->vmark,
+			    "%s: only $CREDENTIALS_DIRECTORY and "
+			    "$STATE_DIRECTORY are expanded in paths; write "
+			    "the folder out instead of %s", key,
+			    echo(p, strcspn(p, "/"), echoed));
+		}
+		name = path_vars[i];
+		skip = n + (braced ? 2 : 0);
+		val = getenv(name);
+		/* systemd may list several folders, colon-separated. */
+		if (val == NULL || val[0] == '\0' || val[0] == ':') {
+			buf_free(&b);
+			if (lenient) {
+				ld->unexpanded = 1;
+				*out = xstrdup(s);
+				return 0;
+			}
+			return fail(ld, &ld->vmark,
+			    "%s uses $%s, which is not set; systemd sets it "
+			    "for the service (%s), so outside it set it "
+			    "yourself, e.g. %s=/etc/tiktok-mirror", key, name,
+			    strcmp(name, "STATE_DIRECTORY") == 0
+				? "StateDirectory="
+				: "LoadCredential=",
+			    name);
+		}
+		if (buf_add(&b, val, strcspn(val, ":")) == -1)
+			goto toolong;
+		p += skip;
+	}
+	*out = b.data; /* never empty, always NUL-terminated */
+	return 0;
+toolong:
+	buf_free(&b);
+	return fail(ld, &ld->vmark, "%s is too long once expanded", key);
+}
+
+/*
+ * A path, variables expanded (see expand_path), resolved against the config
+ * file's folder. 'lenient': a file this command does not read.
+ */
+static int
+get_path_as(struct loader *ld, const char *key, int lenient, char **out)
+{
+	char *s, *e = NULL;
 
 	if (get_string(ld, key, "a path", 0, &s) == -1)
 		return -1;
-	*out = path_join(ld->cfg->dir, s);
+	if (expand_path(ld, key, s, lenient, &e) == -1) {
+		free(s);
+		return -1;
+	}
+	*out = path_join(ld->cfg->dir, e);
+	free(e);
 	free(s);
 	return 0;
+}
+
+static int
+get_path(struct loader *ld, const char *key, char **out)
+{
+	return get_path_as(ld, key, 0, out);
 }
 
 #define U_QUERY 1 /* a query string is allowed */
@@ -832,8 +935,8 @@ parse_app(struct loader *ld)
 			    &cfg->client_secret);
 			break;
 		case A_CLIENT_SECRET_FILE:
-			r = get_path(ld, "client_secret_file",
-			    &ld->secret_file);
+			r = get_path_as(ld, "client_secret_file",
+			    ld->reader, &ld->secret_file);
 			break;
 		case A_REDIRECT_URI:
 			r = get_url(ld, "redirect_uri", U_QUERY, rdr,
@@ -847,7 +950,8 @@ parse_app(struct loader *ld)
 			    &cfg->auth_url);
 			break;
 		case A_CA_FILE:
-			r = get_path(ld, "ca_file", &cfg->ca_file);
+			r = get_path_as(ld, "ca_file", ld->reader,
+			    &cfg->ca_file);
 			break;
 		case A_RATE_LIMIT:
 			r = get_int(ld, "rate_limit", 1, INT64_MAX,
@@ -1068,6 +1172,20 @@ load_secret_file(struct loader *ld)
 		return fail(ld, at, "cannot read client_secret_file %s: %s", f,
 		    read_error(errno));
 	}
+	/*
+	 * Like an inline secret in a readable config: a secret every local
+	 * user can read is no secret. The group may read it (the service's
+	 * group, chmod 640).
+	 */
+	if ((st.st_mode & 0006) != 0) {
+		explicit_bzero(data, len);
+		free(data);
+		return fail(ld, at,
+		    "client_secret_file %s is %s by others (mode %04o); "
+		    "chmod o-rwx %s (0640 with the service's group, or 0600)",
+		    f, (st.st_mode & 0004) ? "readable" : "writable",
+		    (unsigned)(st.st_mode & 07777), f);
+	}
 	if (len > 0 && data[len - 1] == '\n')
 		data[--len] = '\0';
 	if (len > 0 && data[len - 1] == '\r')
@@ -1090,13 +1208,105 @@ load_secret_file(struct loader *ld)
 	return 0;
 }
 
+/* Whether 'a' and 'b' name the same existing file. */
+static int
+same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (a == NULL || b == NULL || stat(a, &sa) == -1 || stat(b, &sb) == -1)
+		return 0;
+	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* $NAME when it is an absolute path (the XDG rule), else NULL. */
+static const char *
+xdg_var(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && v[0] == '/' ? v : NULL;
+}
+
+/*
+ * $XDG_CONFIG_HOME/tiktok-mirror/tiktok-mirror.yaml, or the same under
+ * ~/.config, or NULL without a home. The caller frees.
+ */
+static char *
+user_config(void)
+{
+	const char *x = xdg_var("XDG_CONFIG_HOME"), *home = xdg_var("HOME");
+
+	if (x != NULL)
+		return xasprintf("%s/tiktok-mirror/tiktok-mirror.yaml", x);
+	if (home != NULL)
+		return xasprintf("%s/.config/tiktok-mirror/tiktok-mirror.yaml",
+		    home);
+	return NULL;
+}
+
+char *
+cfg_find(void)
+{
+	const char *env = getenv("TIKTOK_MIRROR_CONFIG");
+	char *user;
+
+	if (env != NULL && env[0] != '\0')
+		return xstrdup(env);
+	user = user_config();
+	if (user != NULL && access(user, F_OK) == 0)
+		return user;
+	free(user);
+	return xstrdup(CFG_DEFAULT_PATH);
+}
+
+/*
+ * The folder that holds the mirror, the secrets and the covers by default
+ * (design.md, "Configuration"): the state folder the units pass as
+ * $STATE_DIRECTORY, so that a command from a shell finds the mirror the
+ * daemon writes: /var/lib/tiktok-mirror for the system config,
+ * $XDG_STATE_HOME/tiktok-mirror (~/.local/state/...) for the user's own.
+ * Any other config keeps its files beside it. Sets cfg->state_dir to a new
+ * string, and cfg->state_user when it is the user's folder (created on
+ * first write, as systemd would).
+ */
+static void
+default_state(struct cfg *cfg)
+{
+	const char *state = getenv("STATE_DIRECTORY"), *x, *home;
+	char *user;
+
+	/* systemd may pass several folders, colon-separated: use the first. */
+	if (state != NULL && state[0] != '\0' && state[0] != ':') {
+		cfg->state_dir = xstrndup(state, strcspn(state, ":"));
+		return;
+	}
+	if (same_file(cfg->path, CFG_DEFAULT_PATH)) {
+		cfg->state_dir = xstrdup(CFG_STATE_DIR);
+		return;
+	}
+	user = user_config();
+	if (same_file(cfg->path, user)) {
+		x = xdg_var("XDG_STATE_HOME");
+		home = xdg_var("HOME");
+		if (x != NULL)
+			cfg->state_dir = xasprintf("%s/tiktok-mirror", x);
+		else if (home != NULL)
+			cfg->state_dir = xasprintf(
+			    "%s/.local/state/tiktok-mirror", home);
+		cfg->state_user = cfg->state_dir != NULL;
+	}
+	free(user);
+	if (cfg->state_dir == NULL)
+		cfg->state_dir = xstrdup(cfg->dir);
+}
+
 /* Defaults, then the checks that look at the file system. */
 static int
 finish(struct loader *ld)
 {
 	struct cfg *cfg = ld->cfg;
-	const char *state, *base, *what;
-	char *first = NULL;
+	const char *what;
 	struct stat st;
 	int fd, e;
 
@@ -1105,19 +1315,13 @@ finish(struct loader *ld)
 	if (cfg->auth_url == NULL)
 		cfg->auth_url = xstrdup(DEFAULT_AUTH_URL);
 
-	/* systemd may pass several folders, colon-separated: use the first. */
-	state = getenv("STATE_DIRECTORY");
-	if (state != NULL && state[0] != '\0' && state[0] != ':')
-		base = first = xstrndup(state, strcspn(state, ":"));
-	else
-		base = cfg->dir;
+	default_state(cfg);
 	if (cfg->database == NULL)
-		cfg->database = path_join(base, "mirror.db");
+		cfg->database = path_join(cfg->state_dir, "mirror.db");
 	if (cfg->secrets == NULL)
-		cfg->secrets = path_join(base, "secrets.db");
+		cfg->secrets = path_join(cfg->state_dir, "secrets.db");
 	if (cfg->covers == NULL)
-		cfg->covers = path_join(base, "covers");
-	free(first);
+		cfg->covers = path_join(cfg->state_dir, "covers");
 
 	/* An inline secret: the file must be like an ssh private key. */
 	if (cfg->client_secret != NULL && (ld->mode & 077) != 0) {
@@ -1133,7 +1337,7 @@ finish(struct loader *ld)
 	if (ld->secret_file != NULL && !ld->reader &&
 	    load_secret_file(ld) == -1)
 		return -1;
-	if (cfg->ca_file != NULL) {
+	if (cfg->ca_file != NULL && !(ld->reader && ld->unexpanded)) {
 		fd = open(cfg->ca_file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 		if (fd == -1 || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
 			e = fd == -1 ? errno : EINVAL;
@@ -1238,6 +1442,7 @@ cfg_free(struct cfg *cfg)
 		return;
 	free(cfg->path);
 	free(cfg->dir);
+	free(cfg->state_dir);
 	free(cfg->database);
 	free(cfg->secrets);
 	free(cfg->covers);

@@ -17,7 +17,13 @@
 #define CFG_NAME_MAX 64	      /* [A-Za-z0-9_-]{1,64} */
 #define CFG_MAX_ACCOUNTS 1000 /* more accounts are a config error */
 #define CFG_QUANTITY_ALL -1   /* quantity: all */
+#ifndef CFG_DEFAULT_PATH
 #define CFG_DEFAULT_PATH "/etc/tiktok-mirror/tiktok-mirror.yaml"
+#endif
+/* The system config's state folder: StateDirectory=tiktok-mirror. */
+#ifndef CFG_STATE_DIR
+#define CFG_STATE_DIR "/var/lib/tiktok-mirror"
+#endif
 
 struct filter;
 
@@ -36,9 +42,17 @@ struct cfg_account {
 struct cfg {
 	char *path; /* as given */
 	char *dir;  /* the folder that holds the config file */
+	/*
+	 * Where database, secrets and covers go by default: $STATE_DIRECTORY,
+	 * else CFG_STATE_DIR for the system config, else
+	 * $XDG_STATE_HOME/tiktok-mirror for the user's config (state_user:
+	 * create it before writing), else 'dir'.
+	 */
+	char *state_dir;
+	int state_user;
 
 	/* Resolved paths: absolute, or relative to the cwd as given. */
-	char *database; /* default $STATE_DIRECTORY/mirror.db, else beside */
+	char *database; /* default state_dir/mirror.db */
 	char *secrets;	/* default .../secrets.db */
 	char *covers;	/* default .../covers */
 
@@ -85,6 +99,14 @@ int cfg_load_mem(struct cfg *cfg, const char *path, const char *data,
 int cfg_load_as(struct cfg *cfg, const char *path, int flags, char *err,
     size_t errlen);
 void cfg_free(struct cfg *cfg);
+
+/*
+ * The configuration file to read when none is named with -c:
+ * $TIKTOK_MIRROR_CONFIG, else the user's
+ * $XDG_CONFIG_HOME/tiktok-mirror/tiktok-mirror.yaml (~/.config/...) when it
+ * exists, else CFG_DEFAULT_PATH. Returns a new string.
+ */
+char *cfg_find(void);
 
 /* The account named 'name', or NULL. */
 const struct cfg_account *cfg_account(const struct cfg *, const char *name);

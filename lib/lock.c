@@ -8,18 +8,61 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lock.h"
 #include "util.h"
+
+/* The pid written in the lock file open on 'fd', or 0. */
+static pid_t
+read_pid(int fd)
+{
+	char buf[32];
+	ssize_t n;
+	int64_t pid;
+
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	if (parse_i64(buf, strlen(buf), 1, INT32_MAX, &pid) == -1)
+		return 0;
+	return (pid_t)pid;
+}
+
+int
+lock_holder(const char *database, pid_t *holder)
+{
+	char *path;
+	int fd, rc = 0;
+
+	*holder = 0;
+	path = xasprintf("%s.lock", database);
+	/* Read-only: a reader (the site's group) may look, never create. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	free(path);
+	if (fd == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0)
+		(void)flock(fd, LOCK_UN);
+	else if (errno == EWOULDBLOCK) {
+		rc = 1;
+		*holder = read_pid(fd);
+	} else
+		rc = -1;
+	close(fd);
+	return rc;
+}
 
 int
 lock_take(const char *database, pid_t *holder, char *err, size_t errlen)
 {
 	char *path, buf[32];
 	ssize_t n;
-	int64_t pid;
-	int fd;
+	struct timespec pause = {0, 1000000}; /* 1 ms */
+	int fd, tries;
 
 	*holder = 0;
 	path = xasprintf("%s.lock", database);
@@ -29,15 +72,15 @@ lock_take(const char *database, pid_t *holder, char *err, size_t errlen)
 		free(path);
 		return -1;
 	}
-	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-		n = pread(fd, buf, sizeof(buf) - 1, 0);
-		if (n > 0) {
-			buf[n] = '\0';
-			buf[strcspn(buf, "\n")] = '\0';
-			if (parse_i64(buf, strlen(buf), 1, INT32_MAX, &pid) ==
-			    0)
-				*holder = (pid_t)pid;
-		}
+	/*
+	 * lock_holder() may hold a shared lock for a moment: try a few times
+	 * before reporting a holder.
+	 */
+	for (tries = 0; flock(fd, LOCK_EX | LOCK_NB) == -1 && tries < 20;
+	     tries++)
+		nanosleep(&pause, NULL);
+	if (tries == 20) {
+		*holder = read_pid(fd);
 		errf(err, errlen, "%s is in use by another tiktok-mirror%s",
 		    database, *holder ? "" : " process");
 		close(fd);

@@ -17,4 +17,11 @@
  */
 int lock_take(const char *database, pid_t *holder, char *err, size_t errlen);
 
+/*
+ * Whether a process holds the lock of 'database', without taking it:
+ * returns 1 (with *holder its pid, or 0 when unknown), 0 when nobody does
+ * (or there is no lock file), -1 when the lock file cannot be opened.
+ */
+int lock_holder(const char *database, pid_t *holder);
+
 #endif

@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Logging to stderr, one line per message. Under systemd ($JOURNAL_STREAM
- * set) each line starts with an sd-daemon priority prefix so journald keeps
- * the level; on a terminal or in a file each line starts with an ISO 8601
- * time and a level word. Messages are written with one write(2) so lines
- * from different processes do not interleave.
+ * Logging to stderr, one line per message. When stderr is journald's
+ * stream ($JOURNAL_STREAM names its device and inode, as systemd.exec(5)
+ * says to check) each line starts with an sd-daemon priority prefix so
+ * journald keeps the level; on a terminal or in a file each line starts
+ * with an ISO 8601 time and a level word. A variable inherited by a child
+ * whose stderr goes elsewhere (a pipe, a file) therefore changes nothing.
+ * Messages are written with one write(2) so lines from different processes
+ * do not interleave.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -34,11 +39,27 @@ static const struct {
 
 enum { LV_ERR, LV_WARN, LV_INFO, LV_DEBUG };
 
+/* Whether $JOURNAL_STREAM ("DEVICE:INODE", decimal) is stderr. */
+static int
+journal_stream(void)
+{
+	const char *v = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	int n = 0;
+
+	if (v == NULL || sscanf(v, "%llu:%llu%n", &dev, &ino, &n) != 2 ||
+	    v[n] != '\0' || fstat(STDERR_FILENO, &st) == -1)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
+
 void
 log_init(int verbosity)
 {
 	log_level = verbosity;
-	log_journal = getenv("JOURNAL_STREAM") != NULL;
+	log_journal = journal_stream();
 }
 
 int
@@ -47,11 +68,12 @@ log_verbosity(void)
 	return log_level;
 }
 
-static void vlog(int, const char *, va_list)
-    __attribute__((format(printf, 2, 0)));
+static void vlog(int, int, const char *, va_list)
+    __attribute__((format(printf, 3, 0)));
 
+/* 'bare': no time and level word (the journal's prefix stays). */
 static void
-vlog(int lv, const char *fmt, va_list ap)
+vlog(int lv, int bare, const char *fmt, va_list ap)
 {
 	char line[LOG_LINE_MAX], when[32];
 	struct tm tm;
@@ -61,6 +83,9 @@ vlog(int lv, const char *fmt, va_list ap)
 
 	if (log_journal) {
 		n = snprintf(line, sizeof(line), "%s", levels[lv].prefix);
+	} else if (bare) {
+		n = 0;
+		line[0] = '\0';
 	} else {
 		t = (time_t)now_unix(); /* the test clock seam too */
 		gmtime_r(&t, &tm);
@@ -89,7 +114,7 @@ vlog(int lv, const char *fmt, va_list ap)
 		if (log_level < (min))                                         \
 			return;                                                \
 		va_start(ap, fmt);                                             \
-		vlog(lv, fmt, ap);                                             \
+		vlog(lv, 0, fmt, ap);                                             \
 		va_end(ap);                                                    \
 	}
 
@@ -99,12 +124,24 @@ LOGFN(log_info, LV_INFO, LOG_NORMAL)
 LOGFN(log_debug, LV_DEBUG, LOG_VERBOSE)
 
 void
+log_bare(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (log_level < LOG_QUIET)
+		return;
+	va_start(ap, fmt);
+	vlog(LV_ERR, 1, fmt, ap);
+	va_end(ap);
+}
+
+void
 fatalx(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(LV_ERR, fmt, ap);
+	vlog(LV_ERR, 0, fmt, ap);
 	va_end(ap);
 	exit(1);
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Logging to stderr. Under systemd ($JOURNAL_STREAM set) every line carries
- * an sd-daemon priority prefix ("<3>" ...); otherwise an ISO 8601 time and a
- * level word. The one global state of lib/ lives here.
+ * Logging to stderr. Under systemd ($JOURNAL_STREAM naming stderr) every
+ * line carries an sd-daemon priority prefix ("<3>" ...); otherwise an ISO
+ * 8601 time and a level word. The one global state of lib/ lives here.
  */
 #ifndef LOG_H
 #define LOG_H
@@ -21,6 +21,12 @@ void log_err(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * An error line as it is, without time and level word (still with the
+ * journal's "<3>"): a configuration error, which must start with
+ * FILE:LINE:COLUMN: for editors and CI annotators to parse it.
+ */
+void log_bare(const char *, ...) __attribute__((format(printf, 1, 2)));
 /* Log an error and exit(1). For broken invariants and start-up only. */
 void fatalx(const char *, ...)
     __attribute__((format(printf, 1, 2), noreturn));

@@ -129,11 +129,6 @@ class Daemon:
             e["WATCHDOG_USEC"] = str(watchdog_usec)
         if min_cache is not None:
             e["TIKTOK_MIRROR_TEST_MIN_CACHE"] = str(min_cache)
-        if journal:
-            e["JOURNAL_STREAM"] = "8:12345"
-        if env:
-            e.update(env)
-        self.env = e
         n = 0
         while True:
             self.log_path = os.path.join(mirror.dir, "run-%d.log" % n)
@@ -141,6 +136,13 @@ class Daemon:
                 break
             n += 1
         self.logf = open(self.log_path, "wb")
+        if journal:
+            # As systemd sets it: the device and inode of stderr.
+            st = os.fstat(self.logf.fileno())
+            e["JOURNAL_STREAM"] = "%d:%d" % (st.st_dev, st.st_ino)
+        if env:
+            e.update(env)
+        self.env = e
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
             command("-c", mirror.config, *args, "run"),

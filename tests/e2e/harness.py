@@ -66,7 +66,10 @@ class Mirror:
         self.config = os.path.join(self.dir, "tiktok-mirror.yaml")
         self.db = os.path.join(self.dir, "mirror.db")
         self.covers = os.path.join(self.dir, "covers")
-        with open(os.path.join(self.dir, "client_secret"), "w") as f:
+        # 0600: a client_secret_file others can read is refused.
+        fd = os.open(os.path.join(self.dir, "client_secret"),
+                     os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
             f.write(emu.config_now()["client_secret"] + "\n")
 
     def cleanup(self):

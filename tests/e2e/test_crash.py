@@ -209,6 +209,7 @@ class DiskFullTest(unittest.TestCase):
         # The tmpfs hides what Mirror() wrote: write it again.
         with open(os.path.join(mnt, "client_secret"), "w") as f:
             f.write(self.emu.config_now()["client_secret"] + "\n")
+        os.chmod(os.path.join(mnt, "client_secret"), 0o600)
         m.write_config([{"name": NAME, "quantity": "all"}],
                        rate_limit=1000000)
         auth_all(m, [NAME])

@@ -207,6 +207,7 @@ class SystemdTest(unittest.TestCase):
         os.mkdir(state, 0o750)
         with open(os.path.join(conf, "client_secret"), "w") as f:
             f.write("not-a-real-secret\n")
+        os.chmod(os.path.join(conf, "client_secret"), 0o640)
         cfg = os.path.join(conf, "tiktok-mirror.yaml")
         with open(cfg, "w") as f:
             f.write("app:\n"

@@ -413,8 +413,20 @@ check_golden(const char *name, const char *actual)
 static int
 setup_env(void **state)
 {
+	static const char *const vars[] = {"STATE_DIRECTORY",
+	    "CREDENTIALS_DIRECTORY", "XDG_CONFIG_HOME", "XDG_STATE_HOME",
+	    "TIKTOK_MIRROR_CONFIG"};
+	size_t i;
+
 	(void)state;
-	assert_int_equal(unsetenv("STATE_DIRECTORY"), 0);
+	for (i = 0; i < nitems(vars); i++)
+		assert_int_equal(unsetenv(vars[i]), 0);
+	/*
+	 * git checks the fixture secrets out 0644, and a client_secret_file
+	 * that others can read is refused.
+	 */
+	assert_int_equal(chmod(FIXTURES "/client_secret", 0600), 0);
+	assert_int_equal(chmod(FIXTURES "/empty_secret", 0600), 0);
 	return 0;
 }
 
@@ -975,6 +987,275 @@ test_filters_loaded(void **state)
 	assert_null(copy.filter);
 }
 
+/* client_secret_file that others may read or write is refused. */
+static void
+test_secret_file_modes(void **state)
+{
+	static const struct {
+		mode_t mode;
+		const char *error; /* NULL: loads */
+	} cases[] = {
+	    {0600, NULL},
+	    {0400, NULL},
+	    {0640, NULL},
+	    {0660, NULL},
+	    {0644, "is readable by others (mode 0644); chmod o-rwx "},
+	    {0604, "is readable by others (mode 0604)"},
+	    {0602, "is writable by others (mode 0602)"},
+	};
+	static const char conf[] = "app:\n  client_key: k\n"
+				   "  client_secret_file: secret\n"
+				   "  redirect_uri: http://h/\n"
+				   "accounts: [{}]\n";
+	char err[ERRLEN], *dir, *path, *secret;
+	struct cfg cfg;
+	size_t i;
+
+	(void)state;
+	dir = tmp_dir();
+	path = xasprintf("%s/c.yaml", dir);
+	secret = xasprintf("%s/secret", dir);
+	write_text(path, conf, sizeof(conf) - 1, 0644);
+	for (i = 0; i < nitems(cases); i++) {
+		write_text(secret, "s3cret\n", 7, cases[i].mode);
+		if (cases[i].error == NULL) {
+			if (cfg_load(&cfg, path, err, sizeof(err)) != 0)
+				fail_msg("mode %o: %s", cases[i].mode, err);
+			assert_string_equal(cfg.client_secret, "s3cret");
+			cfg_free(&cfg);
+			continue;
+		}
+		assert_int_equal(cfg_load(&cfg, path, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, ":3:23: client_secret_file "));
+		if (strstr(err, cases[i].error) == NULL)
+			fail_msg("mode %o: %s", cases[i].mode, err);
+		assert_null(strstr(err, "s3cret"));
+		/* A reader never reads the secret, so it does not mind. */
+		assert_int_equal(cfg_load_as(&cfg, path, CFG_READER, err,
+				     sizeof(err)),
+		    0);
+		cfg_free(&cfg);
+	}
+	free(secret);
+	free(path);
+	rm_rf(dir);
+}
+
+/* $CREDENTIALS_DIRECTORY and $STATE_DIRECTORY in paths, nothing else. */
+static void
+test_path_variables(void **state)
+{
+	static const char head[] = "app:\n  client_key: k\n"
+				   "  client_secret_file: ";
+	static const char tail[] = "\n  redirect_uri: http://h/\n"
+				   "accounts: [{}]\n";
+	char err[ERRLEN], *dir, *path, *creds, *secret, *text, *want;
+	struct cfg cfg;
+
+	(void)state;
+	dir = tmp_dir();
+	path = xasprintf("%s/c.yaml", dir);
+	creds = xasprintf("%s/creds", dir);
+	assert_int_equal(mkdir(creds, 0700), 0);
+	secret = xasprintf("%s/client_secret", creds);
+	write_text(secret, "from-credstore\n", 15, 0400);
+
+	/* systemd's LoadCredential=, as the example config recommends. */
+	text = xasprintf("database: ${STATE_DIRECTORY}/m.db\n"
+			 "%s$CREDENTIALS_DIRECTORY/client_secret%s",
+	    head, tail);
+	write_text(path, text, strlen(text), 0644);
+	assert_int_equal(setenv("CREDENTIALS_DIRECTORY", creds, 1), 0);
+	assert_int_equal(setenv("STATE_DIRECTORY", "/srv/st:/srv/other", 1),
+	    0);
+	if (cfg_load(&cfg, path, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_string_equal(cfg.client_secret, "from-credstore");
+	assert_string_equal(cfg.database, "/srv/st/m.db");
+	assert_string_equal(cfg.secrets, "/srv/st/secrets.db");
+	cfg_free(&cfg);
+
+	/* Not set: an error at the value, saying what sets it. */
+	assert_int_equal(unsetenv("CREDENTIALS_DIRECTORY"), 0);
+	assert_int_equal(cfg_load(&cfg, path, err, sizeof(err)), -1);
+	want = xasprintf("%s:4:23: client_secret_file uses "
+			 "$CREDENTIALS_DIRECTORY, which is not set; ",
+	    path);
+	if (strncmp(err, want, strlen(want)) != 0)
+		fail_msg("%s", err);
+	assert_non_null(strstr(err, "LoadCredential="));
+	free(want);
+	/* ... except for a reader, which never reads the secret. */
+	assert_int_equal(cfg_load_as(&cfg, path, CFG_READER, err,
+			     sizeof(err)),
+	    0);
+	assert_null(cfg.client_secret);
+	cfg_free(&cfg);
+	/* The mirror's path is needed by everyone. */
+	assert_int_equal(unsetenv("STATE_DIRECTORY"), 0);
+	assert_int_equal(cfg_load_as(&cfg, path, CFG_READER, err,
+			     sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, ":1:11: database uses $STATE_DIRECTORY, "
+				    "which is not set"));
+	free(text);
+
+	/* Any other variable is refused, not taken literally. */
+	text = xasprintf("%s$HOME/client_secret%s", head, tail);
+	write_text(path, text, strlen(text), 0644);
+	assert_int_equal(cfg_load(&cfg, path, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, ":3:23: client_secret_file: only "
+				    "$CREDENTIALS_DIRECTORY and "
+				    "$STATE_DIRECTORY are expanded"));
+	assert_non_null(strstr(err, "$HOME"));
+	free(text);
+	text = xasprintf("%s${CREDENTIALS_DIRECTORYX}/s%s", head, tail);
+	write_text(path, text, strlen(text), 0644);
+	assert_int_equal(cfg_load(&cfg, path, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "only $CREDENTIALS_DIRECTORY"));
+	free(text);
+
+	/* A '$' that starts no name is an ordinary character. */
+	free(secret);
+	secret = xasprintf("%s/a$1", dir);
+	write_text(secret, "dollar\n", 7, 0600);
+	text = xasprintf("%sa$1%s", head, tail);
+	write_text(path, text, strlen(text), 0644);
+	if (cfg_load(&cfg, path, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_string_equal(cfg.client_secret, "dollar");
+	cfg_free(&cfg);
+	free(text);
+	free(secret);
+	free(creds);
+	free(path);
+	rm_rf(dir);
+}
+
+/*
+ * The user's own config: found by itself under $XDG_CONFIG_HOME (or
+ * ~/.config), its state under $XDG_STATE_HOME (or ~/.local/state) as the
+ * user unit's StateDirectory=; $STATE_DIRECTORY wins; $TIKTOK_MIRROR_CONFIG
+ * wins over the lookup; any other config keeps its files beside it.
+ */
+static void
+test_user_config(void **state)
+{
+	static const char conf[] = "app:\n  client_key: k\n"
+				   "  client_secret: s\n"
+				   "  redirect_uri: http://h/\n"
+				   "accounts: [{}]\n";
+	char err[ERRLEN], *dir, *xdg, *path, *found, *want, *home;
+	struct cfg cfg;
+
+	(void)state;
+	dir = tmp_dir();
+	xdg = xasprintf("%s/config", dir);
+	path = xasprintf("%s/tiktok-mirror/tiktok-mirror.yaml", xdg);
+
+	/* Nothing there yet: the system config. */
+	assert_int_equal(setenv("XDG_CONFIG_HOME", xdg, 1), 0);
+	found = cfg_find();
+	assert_string_equal(found, CFG_DEFAULT_PATH);
+	free(found);
+
+	assert_int_equal(mkdir(xdg, 0700), 0);
+	want = xasprintf("%s/tiktok-mirror", xdg);
+	assert_int_equal(mkdir(want, 0700), 0);
+	free(want);
+	write_text(path, conf, sizeof(conf) - 1, 0600);
+	found = cfg_find();
+	assert_string_equal(found, path);
+	free(found);
+	assert_int_equal(setenv("TIKTOK_MIRROR_CONFIG", "/elsewhere.yaml", 1),
+	    0);
+	found = cfg_find();
+	assert_string_equal(found, "/elsewhere.yaml");
+	free(found);
+	assert_int_equal(unsetenv("TIKTOK_MIRROR_CONFIG"), 0);
+
+	/* Its state: $XDG_STATE_HOME/tiktok-mirror, created by writers. */
+	assert_int_equal(setenv("XDG_STATE_HOME", "/xdg/state", 1), 0);
+	if (cfg_load(&cfg, path, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_string_equal(cfg.state_dir, "/xdg/state/tiktok-mirror");
+	assert_int_equal(cfg.state_user, 1);
+	assert_string_equal(cfg.database, "/xdg/state/tiktok-mirror/mirror.db");
+	assert_string_equal(cfg.secrets,
+	    "/xdg/state/tiktok-mirror/secrets.db");
+	assert_string_equal(cfg.covers, "/xdg/state/tiktok-mirror/covers");
+	cfg_free(&cfg);
+
+	/* A relative $XDG_STATE_HOME is ignored (XDG): ~/.local/state. */
+	home = xstrdup(getenv("HOME") != NULL ? getenv("HOME") : "");
+	assert_int_equal(setenv("XDG_STATE_HOME", "rel", 1), 0);
+	assert_int_equal(setenv("HOME", "/home/u", 1), 0);
+	if (cfg_load(&cfg, path, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_string_equal(cfg.database,
+	    "/home/u/.local/state/tiktok-mirror/mirror.db");
+	cfg_free(&cfg);
+
+	/* Under the user unit: $STATE_DIRECTORY, which systemd made. */
+	assert_int_equal(setenv("STATE_DIRECTORY", "/run/u/state", 1), 0);
+	if (cfg_load(&cfg, path, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_string_equal(cfg.database, "/run/u/state/mirror.db");
+	assert_int_equal(cfg.state_user, 0);
+	cfg_free(&cfg);
+	assert_int_equal(unsetenv("STATE_DIRECTORY"), 0);
+
+	/* ~/.config when $XDG_CONFIG_HOME is not set. */
+	assert_int_equal(unsetenv("XDG_CONFIG_HOME"), 0);
+	assert_int_equal(setenv("HOME", dir, 1), 0);
+	assert_int_equal(rename(xdg, want = xasprintf("%s/.config", dir)),
+	    0);
+	free(want);
+	free(path);
+	path = xasprintf("%s/.config/tiktok-mirror/tiktok-mirror.yaml", dir);
+	found = cfg_find();
+	assert_string_equal(found, path);
+	free(found);
+	if (cfg_load(&cfg, path, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	want = xasprintf("%s/.local/state/tiktok-mirror/mirror.db", dir);
+	assert_string_equal(cfg.database, want);
+	free(want);
+	cfg_free(&cfg);
+
+	/* The same file under another name: still the user's config. */
+	free(path);
+	path = xasprintf("%s/.config/tiktok-mirror/../tiktok-mirror/"
+			 "tiktok-mirror.yaml",
+	    dir);
+	if (cfg_load(&cfg, path, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(cfg.state_user, 1);
+	cfg_free(&cfg);
+
+	/* Any other file: beside it. */
+	free(path);
+	path = xasprintf("%s/other.yaml", dir);
+	write_text(path, conf, sizeof(conf) - 1, 0600);
+	if (cfg_load(&cfg, path, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	want = xasprintf("%s/mirror.db", dir);
+	assert_string_equal(cfg.database, want);
+	assert_int_equal(cfg.state_user, 0);
+	free(want);
+	cfg_free(&cfg);
+
+	if (home[0] != '\0')
+		assert_int_equal(setenv("HOME", home, 1), 0);
+	else
+		assert_int_equal(unsetenv("HOME"), 0);
+	assert_int_equal(unsetenv("XDG_STATE_HOME"), 0);
+	free(home);
+	free(path);
+	free(xdg);
+	rm_rf(dir);
+}
+
 int
 main(void)
 {
@@ -989,6 +1270,9 @@ main(void)
 	    cmocka_unit_test_setup(test_too_large, setup_env),
 	    cmocka_unit_test_setup(test_max_accounts, setup_env),
 	    cmocka_unit_test_setup(test_secret_file, setup_env),
+	    cmocka_unit_test_setup(test_secret_file_modes, setup_env),
+	    cmocka_unit_test_setup(test_path_variables, setup_env),
+	    cmocka_unit_test_setup(test_user_config, setup_env),
 	    cmocka_unit_test_setup(test_inline_modes, setup_env),
 	    cmocka_unit_test_setup(test_bare_name, setup_env),
 	    cmocka_unit_test_setup(test_load_mem, setup_env),

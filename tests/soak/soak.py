@@ -97,6 +97,12 @@ SETTLE_REAL_MS = 200       # daemon/cmd_run.c SECRETS_SETTLE_MS (real time)
 RATE_LIMIT = 600           # calls per minute per endpoint (app.rate_limit)
 ENDPOINTS = ("/v2/oauth/token/", "/v2/user/info/", "/v2/video/list/",
              "/v2/video/query/", "/cdn/")
+# The daemon stores a grant's expiry as the time it read TikTok's answer
+# plus its expires_in; under compression the moment between the emulator's
+# answer and the daemon's reading is SCALE times longer (200 ms on a busy
+# machine: 3.4 simulated hours). Grants of one account are months apart:
+# one is recognised by an expiry within a day.
+EXPIRY_SLACK = DAY
 ROTATE_HEAD = 200          # videos re-listed every refresh (10 pages)
 ROTATE_WINDOW = 200        # archive window per refresh (10 pages)
 
@@ -1021,7 +1027,7 @@ class Soak:
             return
         c = w["expiry"] - w["th"] * DAY
         uses = [max(i, self.start) for i, e in acct.grants
-                if abs(e - w["expiry"]) < 3 * HOUR]
+                if abs(e - w["expiry"]) < EXPIRY_SLACK]
         if uses:
             c = max(c, uses[0])
         con = self.ro()
@@ -1749,16 +1755,17 @@ class Soak:
                 "%+.0f kB/sim-day for %.0f video_stats + %.0f video rows/day" \
                 % (steady[0] / 1e3, steady[2]["video_stats"],
                    steady[2]["videos"])
-        # Retention held all along: the daemon's pass runs at the first
-        # successful refresh of each UTC day, so at every daily sample no
-        # run (nor its changes) was older than 90 days before the start of
-        # the day of the latest success. (Not "the row count stays flat":
-        # how many refreshes a simulated day holds depends on how busy the
-        # machine is; nor "90 days before now": nothing succeeds during
-        # the outage, so nothing is thinned either.)
+        # Retention held all along: the daemon's pass runs just after the
+        # first successful refresh of each UTC day, so at every daily
+        # sample no run (nor its changes) was older than 90 days before
+        # the start of the day before the latest success (the sample may
+        # fall between that success and its pass). Not "the row count
+        # stays flat": how many refreshes a simulated day holds depends on
+        # how busy the machine is; nor "90 days before now": nothing
+        # succeeds during the outage, so nothing is thinned either.
         old = [x for x in self.samples if x.get("oldest_run") is not None
                and x.get("last_ok") is not None and x["oldest_run"] <
-               x["last_ok"] // DAY * DAY - 90 * DAY]
+               (x["last_ok"] // DAY - 1) * DAY - 90 * DAY]
         runs_flat = not old
         detail += "; sync_runs %d rows (oldest %.0f d), changes %d (oldest " \
             "%s d), video_stats %d (%d video-days older than 31 d with more " \
@@ -1808,7 +1815,7 @@ class Soak:
         worst = None
         for acct, e, th, t in exp_log:
             hits = [w for w in self.warn_log if w["acct"] == acct.name and
-                    abs(w["expiry"] - e) < 3 * HOUR and w["th"] == th]
+                    abs(w["expiry"] - e) < EXPIRY_SLACK and w["th"] == th]
             if len(hits) != 1 or "idle" not in hits[0] or \
                     hits[0]["idle"] > hits[0]["bound"]:
                 bad.append("%s %dd: %s" % (acct.name, th, [
@@ -1923,7 +1930,7 @@ class Soak:
             finally:
                 con.close()
             ok = rn is not None and na == 0 and rexp is not None and \
-                abs(rexp - rn["new_expiry"]) < 3 * HOUR
+                abs(rexp - rn["new_expiry"]) < EXPIRY_SLACK
             row("account re-authorized when warned", ok,
                 "7-day warning day %s, auth then; expiry %s -> %s (mirror: "
                 "%s); %d needs_auth refreshes" % (

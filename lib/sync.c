@@ -59,6 +59,7 @@
 #define COVER_BATCH 16
 #define API_TIMEOUT_MS 60000
 #define COVER_TIMEOUT_MS 120000
+#define TOKEN_LIFE_MIN 60 /* s: an access token that may be refreshed again */
 #define REFRESH_MARGIN_MAX 3600 /* seconds before expiry to refresh */
 /*
  * The archive rotation (README, "Rate budget"): a listing longer than
@@ -588,11 +589,21 @@ on_api_done(const struct http_response *r, void *arg)
 	case API_OK:
 		return;
 	case API_TOKEN:
-		if (j->refreshed) {
+		/*
+		 * Refresh once, then send the same request again. Once more
+		 * only when the token in use has since expired by its own
+		 * lifetime (a refresh that outlived it: a long listing on a
+		 * slow link, or compressed time); a token rejected before its
+		 * time is not refreshed twice. Tokens that live under a minute
+		 * never count as outlived, so this cannot spin.
+		 */
+		if (j->refreshed &&
+		    (now_unix() < j->tok.access_expires_at ||
+			j->tok.access_expires_at - j->tok.issued_at <
+			    TOKEN_LIFE_MIN)) {
 			job_fail(j, "%s: %s", ep_name[j->call.ep], err);
 			return;
 		}
-		/* Refresh once, then send the same request again. */
 		j->saved = j->call;
 		memset(&j->call, 0, sizeof(j->call));
 		start_refresh(j, resume_saved);

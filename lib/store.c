@@ -253,7 +253,22 @@ static const char TEMP_TABLES[] =
     "  account TEXT NOT NULL, id TEXT NOT NULL,"
     "  checked INTEGER NOT NULL DEFAULT 0,"
     "  found INTEGER NOT NULL DEFAULT 0,"
-    "  PRIMARY KEY (account, id));";
+    "  PRIMARY KEY (account, id));"
+    /*
+     * The apply's change detection, filled in one pass over the staged
+     * rows and the stored ones: only the kept rows the upsert must write
+     * (new, changed, deleted, or moved in the listing), with what the
+     * change log and history need, so that nothing else re-reads the
+     * staged and stored rows. Emptied at each apply (inside its
+     * transaction: one account at a time).
+     */
+    "CREATE TEMP TABLE IF NOT EXISTS diff ("
+    "  id TEXT PRIMARY KEY, is_new INTEGER NOT NULL,"
+    "  was_deleted INTEGER NOT NULL,"
+    "  fields TEXT," /* changed fields, "title,total_views"; NULL: none */
+    "  counts INTEGER NOT NULL," /* a count differs, or new */
+    "  total_views INTEGER, total_likes INTEGER, total_comments INTEGER,"
+    "  total_shares INTEGER);";
 
 /*
  * tm_keep(id, title, description): 1 when the account's filters keep the
@@ -936,7 +951,7 @@ static int
 apply_tx(struct store *s, const char *account, const struct store_apply *a,
     struct store_counts *c, char *err, size_t errlen)
 {
-	int64_t run = a->run_id ? a->run_id : STORE_NULL, n;
+	int64_t run = a->run_id ? a->run_id : STORE_NULL, n, kept;
 
 	if (a->apply_deletions) {
 		if (db_exec(s->db, err, errlen, &c->deleted,
@@ -954,43 +969,70 @@ apply_tx(struct store *s, const char *account, const struct store_apply *a,
 			"si", account, a->now) == -1)
 			return -1;
 	}
-	/* Kept rows that exist, are live and stay as they are. */
-	c->unchanged = db_scalar(s->db,
+	/*
+	 * One pass over the kept staged rows and their stored rows finds
+	 * what the upsert must write; everything below reads that.
+	 */
+	if (db_script(s->db, "DELETE FROM diff", err, errlen) == -1 ||
+	    db_exec(s->db, err, errlen, NULL,
+		"INSERT INTO diff (id, is_new, was_deleted, fields, counts,"
+		" total_views, total_likes, total_comments, total_shares)"
+		" SELECT x.id, v.id IS NULL, v.deleted_at IS NOT NULL,"
+		" CASE WHEN v.id IS NOT NULL AND " STAGED_DIFFERS
+		"  THEN " CHANGED_FIELDS " END,"
+		" v.id IS NULL OR " COUNTS_DIFFER ", x.total_views,"
+		" x.total_likes, x.total_comments, x.total_shares"
+		STAGED_JOIN " WHERE v.id IS NULL OR v.deleted_at IS NOT NULL"
+		" OR " STAGED_DIFFERS
+		" OR (NOT ?2 AND v.position IS NOT x.position)",
+		"si", account, (int64_t)a->rotating) == -1)
+		return -1;
+	kept = db_scalar(s->db,
 	    db_prep(s->db, err, errlen,
-		"SELECT count(*)" STAGED_JOIN " WHERE v.id IS NOT NULL"
-		" AND v.deleted_at IS NULL AND NOT " STAGED_DIFFERS,
+		"SELECT count(*) FROM stage WHERE account = ?"
+		" AND position IS NOT NULL",
 		"s", account),
 	    err, errlen);
-	if (c->unchanged < 0)
+	if (kept < 0)
 		return -1;
 	/* The change log and history, from what the upsert is about to do. */
 	if (db_exec(s->db, err, errlen, &c->new,
 		"INSERT INTO changes (run_id, account, id, kind)"
-		" SELECT ?2, x.account, x.id, 'new'" STAGED_JOIN
-		" WHERE v.id IS NULL",
+		" SELECT ?2, ?1, id, 'new' FROM diff WHERE is_new",
 		"si", account, run) == -1 ||
 	    db_exec(s->db, err, errlen, &c->updated,
 		"INSERT INTO changes (run_id, account, id, kind, fields)"
-		" SELECT ?2, x.account, x.id, 'updated', " CHANGED_FIELDS
-		STAGED_JOIN " WHERE v.id IS NOT NULL AND " STAGED_DIFFERS,
+		" SELECT ?2, ?1, id, 'updated', fields FROM diff"
+		" WHERE fields IS NOT NULL",
 		"si", account, run) == -1 ||
 	    db_exec(s->db, err, errlen, &c->restored,
 		"INSERT INTO changes (run_id, account, id, kind)"
-		" SELECT ?2, x.account, x.id, 'restored'" STAGED_JOIN
-		" WHERE v.deleted_at IS NOT NULL",
+		" SELECT ?2, ?1, id, 'restored' FROM diff WHERE was_deleted",
 		"si", account, run) == -1 ||
 	    db_exec(s->db, err, errlen, NULL,
 		"INSERT OR IGNORE INTO video_stats (account, id, observed_at,"
 		" total_views, total_likes, total_comments, total_shares)"
-		" SELECT x.account, x.id, ?2, x.total_views, x.total_likes,"
-		" x.total_comments, x.total_shares" STAGED_JOIN
-		" WHERE v.id IS NULL OR " COUNTS_DIFFER,
+		" SELECT ?1, id, ?2, total_views, total_likes,"
+		" total_comments, total_shares FROM diff WHERE counts",
 		"si", account, a->now) == -1)
 		return -1;
+	/* Kept rows that exist, are live and stay as they are. */
+	n = db_scalar(s->db,
+	    db_prep(s->db, err, errlen,
+		"SELECT count(*) FROM diff WHERE is_new OR was_deleted"
+		" OR fields IS NOT NULL",
+		""),
+	    err, errlen);
+	if (n < 0)
+		return -1;
+	c->unchanged = kept - n;
 	if (db_exec(s->db, err, errlen, NULL,
 		"INSERT INTO videos (" VIDEO_COLS
 		", first_seen_at, updated_at, deleted_at)"
-		" SELECT *, ?2, ?2, NULL FROM " STAGED_KEPT " WHERE true"
+		" SELECT x.*, ?2, ?2, NULL FROM (SELECT " STAGED_VALUES
+		"  FROM diff d JOIN stage s ON s.account = ?1 AND s.id = d.id"
+		"  LEFT JOIN videos v ON v.account = s.account"
+		"  AND v.id = s.id) AS x WHERE true"
 		" ON CONFLICT (account, id) DO UPDATE SET"
 		" position = CASE WHEN ?3 THEN position"
 		"   ELSE excluded.position END" VIDEO_FIELDS(SET_FIELD)
@@ -1010,16 +1052,32 @@ apply_tx(struct store *s, const char *account, const struct store_apply *a,
 		"s", account) == -1)
 		return -1;
 	c->restored += n;
-	if (a->rotating ? rotate_positions(s, account, a, err, errlen)
-			: db_exec(s->db, err, errlen, NULL,
-			      /* Rows that fell out of the slice keep values. */
-			      "UPDATE videos SET position = NULL"
-			      " WHERE account = ?1 AND position IS NOT NULL"
-			      " AND NOT EXISTS (SELECT 1 FROM stage s"
-			      " WHERE s.account = ?1 AND s.id = videos.id"
-			      " AND s.position IS NOT NULL)",
-			      "s", account)) {
-		return -1;
+	if (a->rotating) {
+		if (rotate_positions(s, account, a, err, errlen) == -1)
+			return -1;
+	} else {
+		/*
+		 * Rows that fell out of the slice keep their values. Every kept
+		 * row now has its listed position, so there are some only when
+		 * more rows than the kept ones have a position (an index-only
+		 * count, against a lookup per row).
+		 */
+		n = db_scalar(s->db,
+		    db_prep(s->db, err, errlen,
+			"SELECT count(*) FROM videos WHERE account = ?"
+			" AND position IS NOT NULL",
+			"s", account),
+		    err, errlen);
+		if (n < 0 ||
+		    (n != kept &&
+			db_exec(s->db, err, errlen, NULL,
+			    "UPDATE videos SET position = NULL"
+			    " WHERE account = ?1 AND position IS NOT NULL"
+			    " AND NOT EXISTS (SELECT 1 FROM stage s"
+			    " WHERE s.account = ?1 AND s.id = videos.id"
+			    " AND s.position IS NOT NULL)",
+			    "s", account) == -1))
+			return -1;
 	}
 	if (a->archive_cursor >= 0 &&
 	    db_exec(s->db, err, errlen, NULL,
@@ -1208,28 +1266,72 @@ store_retention(struct store *s, int64_t now, char *err, size_t errlen)
 	return 0;
 }
 
-int
-store_cover_used(struct store *s, const char *account, const char *rel)
-{
-	const char *name = strchr(rel, '/'), *dot;
-	char id[21];
-	int64_t n;
+struct store_names {
+	char **v;
+	size_t n;
+};
 
-	/* Cover files are named <id>.<ext>: look the row up by its key. */
-	name = name ? name + 1 : rel;
-	dot = strchr(name, '.');
-	id[0] = '\0';
-	if (dot != NULL && valid_id(name, (size_t)(dot - name)))
-		snprintf(id, sizeof(id), "%.*s", (int)(dot - name), name);
-	n = db_scalar(s->db,
-	    db_prep(s->db, NULL, 0,
-		"SELECT EXISTS (SELECT 1 FROM videos WHERE account = ?1"
-		" AND id = ?3 AND cover = ?2) OR EXISTS (SELECT 1 FROM accounts"
-		" WHERE name = ?1 AND avatar = ?2)",
-		"sss", account, rel, id),
-	    NULL, 0);
-	/* On error, keep the file: never delete what we cannot check. */
-	return n != 0;
+static int
+names_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+struct store_names *
+store_covers_used(struct store *s, const char *account, char *err,
+    size_t errlen)
+{
+	struct store_names *names;
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	st = db_prep(s->db, err, errlen,
+	    "SELECT cover FROM videos WHERE account = ?1"
+	    " AND cover IS NOT NULL"
+	    " UNION ALL SELECT avatar FROM accounts WHERE name = ?1"
+	    " AND avatar IS NOT NULL",
+	    "s", account);
+	if (st == NULL)
+		return NULL;
+	names = xcalloc(1, sizeof(*names));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (names->n == cap) {
+			cap = cap ? 2 * cap : 64;
+			names->v = xreallocarray(names->v, cap,
+			    sizeof(*names->v));
+		}
+		names->v[names->n++] = db_col_str(st, 0);
+	}
+	db_release(s->db, st);
+	if (rc != SQLITE_DONE) {
+		db_err(s->db, err, errlen, "read");
+		store_names_free(names);
+		return NULL;
+	}
+	if (names->n > 1)
+		qsort(names->v, names->n, sizeof(*names->v), names_cmp);
+	return names;
+}
+
+int
+store_names_has(const struct store_names *names, const char *name)
+{
+	return bsearch(&name, names->v, names->n, sizeof(*names->v),
+		   names_cmp) != NULL;
+}
+
+void
+store_names_free(struct store_names *names)
+{
+	size_t i;
+
+	if (names == NULL)
+		return;
+	for (i = 0; i < names->n; i++)
+		free(names->v[i]);
+	free(names->v);
+	free(names);
 }
 
 int

@@ -238,8 +238,18 @@ int store_run_end(struct store *, int64_t run, int64_t now,
 #define STORE_RUNS_DAYS 90
 int store_retention(struct store *, int64_t now, char *err, size_t errlen);
 
-/* True when some row of 'account' names cover 'rel' (its avatar too). */
-int store_cover_used(struct store *, const char *account, const char *rel);
+/*
+ * The cover files that rows of 'account' name (its videos' covers and its
+ * avatar, as "account/file"), read in one query for covers_sweep() rather
+ * than looked up file by file. NULL with 'err' on failure; the caller frees
+ * it with store_names_free() (NULL-safe).
+ */
+struct store_names;
+struct store_names *store_covers_used(struct store *, const char *account,
+    char *err, size_t errlen);
+/* True when 'name' is one of 'names'. */
+int store_names_has(const struct store_names *, const char *name);
+void store_names_free(struct store_names *);
 
 /*
  * The account's cached avatar (relative to the covers folder) and the URL

@@ -1563,17 +1563,11 @@ avatar_step(struct job *j)
 
 /* Apply. */
 
-struct sweep_arg {
-	struct store *store;
-	const char *account;
-};
-
+/* covers_sweep(): keep the files the account's rows name. */
 static int
 sweep_keep(const char *rel, void *arg)
 {
-	struct sweep_arg *a = arg;
-
-	return store_cover_used(a->store, a->account, rel);
+	return store_names_has(arg, rel);
 }
 
 /* True the first time an account is seen by this engine. */
@@ -1658,7 +1652,7 @@ apply(struct job *j)
 	struct sync_engine *e = j->e;
 	const struct cfg *cfg = e->o.cfg;
 	struct store_apply a;
-	struct sweep_arg sa;
+	struct store_names *used;
 	char err[ERRLEN];
 	int removed;
 
@@ -1687,13 +1681,14 @@ apply(struct job *j)
 	store_checkpoint(e->o.store);
 	if (j->res.covers > 0 || j->res.avatar ||
 	    j->res.counts.deleted > 0 || first_sweep(e, j->acct.name)) {
-		sa.store = e->o.store;
-		sa.account = j->acct.name;
-		/* One read transaction for all the files' lookups. */
-		(void)store_begin(e->o.store, NULL, 0);
-		removed = covers_sweep(cfg->covers, j->acct.name, sweep_keep,
-		    &sa, err, sizeof(err));
-		(void)store_commit(e->o.store, NULL, 0);
+		/* The names in use, read at once; none: delete nothing. */
+		used = store_covers_used(e->o.store, j->acct.name, err,
+		    sizeof(err));
+		removed = used == NULL ? -1
+				       : covers_sweep(cfg->covers, j->acct.name,
+					     sweep_keep, used, err,
+					     sizeof(err));
+		store_names_free(used);
 		if (removed == -1)
 			log_warnx("%s: %s", j->acct.name, err);
 		else if (removed > 0)

@@ -116,9 +116,14 @@ CACHE = 3600                  # seconds between refreshes (the default)
 KIB = 1024.0
 MIB = 1024.0 * 1024.0
 
-# The targets of issue 6.
+# The targets of issue 6, CPU per video and the unchanged refresh as
+# issue 16 set them (its "before": 172 us/video, a 2.61 s refresh of 100k,
+# peak RSS 17.9 MiB and Private_Dirty 7.2 MiB at 100k, idle 3.8 MiB; the
+# memory figures may not grow).
 T_RATIO = 1.2
-T_CPU_US = 50.0
+T_CPU_US = 120.0
+T_REFRESH_CPU_S = 1.5         # an unchanged refresh of 100k videos
+T_REFRESH_VIDEOS = 100000
 T_RSS_MIB = 20.0
 T_PD_MIB = 8.0
 T_IDLE_PD_MIB = 4.0
@@ -854,7 +859,8 @@ def table(res):
         (x["sync_wall_s"],) + tuple(x["sync_wall_s_range"])))
     row("  CPU user+sys s", lambda x: "%.2f (%.2f-%.2f)" % (
         (x["sync_cpu_s"],) + tuple(x["sync_cpu_s_range"])))
-    row("  CPU us/video (target <= 50)", lambda x: "%.0f (%.0f-%.0f)" % (
+    row("  CPU us/video (target <= %.0f)" % T_CPU_US,
+        lambda x: "%.0f (%.0f-%.0f)" % (
         (x["cpu_us_per_video"],) + tuple(x["cpu_us_per_video_range"])))
     row("  user / sys s", lambda x: "%.2f / %.2f" % (x["sync_user_s"],
                                                      x["sync_sys_s"]))
@@ -983,7 +989,7 @@ def targets(res):
                                          x["emulator_util_floor"]))})
     for s in SIZES:
         x = S[str(s)]
-        t.append({"name": "CPU <= 50 us/video (%d)" % s,
+        t.append({"name": "CPU <= %.0f us/video (%d)" % (T_CPU_US, s),
                   "ok": x["cpu_us_per_video"] <= T_CPU_US,
                   "measured": "%.0f us/video" % x["cpu_us_per_video"]})
     if len(SIZES) > 1:
@@ -1017,6 +1023,10 @@ def targets(res):
                       i["strace_seconds"])})
     for s in SIZES:
         rf = S[str(s)]["refresh"]
+        if s == T_REFRESH_VIDEOS:
+            t.append({"name": "unchanged refresh CPU < %.1f s (%d)" % (
+                T_REFRESH_CPU_S, s), "ok": rf["cpu_s"] < T_REFRESH_CPU_S,
+                "measured": "%.2f s" % rf["cpu_s"]})
         t.append({"name": "unchanged refresh: 0 rows, 0 covers (%d)" % s,
                   "ok": rf["rows_written_total"] == 0 and
                   rf["requests"]["covers_served"] == 0,

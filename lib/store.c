@@ -1317,8 +1317,8 @@ store_covers_used(struct store *s, const char *account, char *err,
 int
 store_names_has(const struct store_names *names, const char *name)
 {
-	return bsearch(&name, names->v, names->n, sizeof(*names->v),
-		   names_cmp) != NULL;
+	return names->n > 0 && bsearch(&name, names->v, names->n,
+				  sizeof(*names->v), names_cmp) != NULL;
 }
 
 void

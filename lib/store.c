@@ -248,7 +248,6 @@ static const char TEMP_TABLES[] =
     "  cover_state INTEGER NOT NULL DEFAULT 0," /* enum cover_state */
     "  cover TEXT,"
     "  PRIMARY KEY (account, id));"
-    "CREATE INDEX IF NOT EXISTS temp.stage_seq ON stage (account, seq);"
     "CREATE TEMP TABLE IF NOT EXISTS cand ("
     "  account TEXT NOT NULL, id TEXT NOT NULL,"
     "  checked INTEGER NOT NULL DEFAULT 0,"
@@ -647,7 +646,7 @@ store_stage_add(struct store *s, const char *account, int64_t seq,
 
 int
 store_stage_covers(struct store *s, const char *account, int pass,
-    int64_t after, struct store_cover_item *items, int max, char *err,
+    const char *after, struct store_cover_item *items, int max, char *err,
     size_t errlen)
 {
 	sqlite3_stmt *st;
@@ -655,15 +654,16 @@ store_stage_covers(struct store *s, const char *account, int pass,
 	int n = 0, rc = 0;
 
 	st = db_prep(s->db, err, errlen,
-	    "SELECT s.seq, s.id, s.cover_url, v.cover,"
+	    "SELECT s.id, s.cover_url, v.cover,"
 	    " c.src IS NOT NULL AND c.src = s.cover_src"
 	    " FROM stage s"
 	    " LEFT JOIN videos v ON v.account = s.account AND v.id = s.id"
 	    " LEFT JOIN cover_sources c ON c.account = s.account"
 	    "   AND c.id = s.id"
-	    " WHERE s.account = ? AND s.seq > ? AND s.position IS NOT NULL"
-	    " AND s.cover_state = ? ORDER BY s.seq LIMIT ?",
-	    "siii", account, after,
+	    " WHERE s.account = ?1 AND (?2 IS NULL OR s.id < ?2)"
+	    " AND s.position IS NOT NULL"
+	    " AND s.cover_state = ?3 ORDER BY s.id DESC LIMIT ?4",
+	    "ssii", account, after,
 	    (int64_t)(pass == 1 ? COVER_PENDING : COVER_REQUERIED),
 	    (int64_t)max);
 	if (st == NULL)
@@ -672,12 +672,11 @@ store_stage_covers(struct store *s, const char *account, int pass,
 		struct store_cover_item *it = &items[n++];
 
 		memset(it, 0, sizeof(*it));
-		it->seq = sqlite3_column_int64(st, 0);
-		id = db_col_text(st, 1);
+		id = db_col_text(st, 0);
 		snprintf(it->id, sizeof(it->id), "%s", id ? id : "");
-		it->url = db_col_str(st, 2);
-		it->cover = db_col_str(st, 3);
-		it->same_src = sqlite3_column_int(st, 4);
+		it->url = db_col_str(st, 1);
+		it->cover = db_col_str(st, 2);
+		it->same_src = sqlite3_column_int(st, 3);
 	}
 	db_release(s->db, st);
 	if (rc == -1) {
@@ -743,7 +742,7 @@ store_stage_expired_next(struct store *s, const char *account,
 {
 	return take_ids(s, account,
 	    "SELECT id FROM stage WHERE account = ?1 AND cover_state = ?2"
-	    " ORDER BY seq LIMIT ?3",
+	    " ORDER BY id DESC LIMIT ?3",
 	    "UPDATE stage SET cover_state = ?3 WHERE account = ?1 AND id = ?2",
 	    COVER_EXPIRED, COVER_GONE, ids, max, err, errlen);
 }

@@ -109,7 +109,6 @@ int store_stage_add(struct store *, const char *account, int64_t seq,
 
 /* A kept, staged video whose cover may need fetching. */
 struct store_cover_item {
-	int64_t seq;
 	char id[21];
 	char *url;	/* signed cover URL from this refresh, or NULL */
 	char *cover;	/* the row's current cover, or NULL */
@@ -117,13 +116,15 @@ struct store_cover_item {
 };
 
 /*
- * Up to 'max' kept staged videos with seq > 'after', in seq order, into
- * 'items' (free each with store_cover_item_clear()): in pass 1 those not
- * decided yet, in pass 2 those with a fresh URL from video/query. Returns
- * the count or -1.
+ * Up to 'max' kept staged videos with an id below 'after' (NULL: from the
+ * first), highest id first (TikTok's ids grow with time: newest first),
+ * into 'items' (free each with store_cover_item_clear()): in pass 1 those
+ * not decided yet, in pass 2 those with a fresh URL from video/query.
+ * Paging by id walks the stage's own key, so the stage needs no second
+ * index to keep up on every insert and delete. Returns the count or -1.
  */
 int store_stage_covers(struct store *, const char *account, int pass,
-    int64_t after, struct store_cover_item *items, int max, char *err,
+    const char *after, struct store_cover_item *items, int max, char *err,
     size_t errlen);
 void store_cover_item_clear(struct store_cover_item *);
 /* The outcome for one cover: a new file (rel) or, with rel NULL, none. */

@@ -131,7 +131,7 @@ struct listing {
 /* The covers and the avatar: what to fetch and what is in flight. */
 struct cover_pass {
 	int pass;
-	int64_t after;
+	char after[21]; /* the last id offered ("": none yet) */
 	struct store_cover_item batch[COVER_BATCH];
 	int nbatch, ibatch, batch_eof, done;
 	int requeried; /* covers sent to video/query for a fresh URL */
@@ -1367,7 +1367,7 @@ static void
 covers_start(struct job *j, int pass)
 {
 	j->cov.pass = pass;
-	j->cov.after = 0;
+	j->cov.after[0] = '\0';
 	j->cov.nbatch = j->cov.ibatch = 0;
 	j->cov.batch_eof = 0;
 	j->cov.done = 0;
@@ -1390,8 +1390,8 @@ covers_pump(struct job *j)
 			if (j->cov.batch_eof)
 				break;
 			n = store_stage_covers(j->e->o.store, j->acct.name,
-			    j->cov.pass, j->cov.after, j->cov.batch,
-			    COVER_BATCH, err, sizeof(err));
+			    j->cov.pass, j->cov.after[0] ? j->cov.after : NULL,
+			    j->cov.batch, COVER_BATCH, err, sizeof(err));
 			if (n == -1) {
 				job_fail(j, "%s", err);
 				return;
@@ -1401,7 +1401,8 @@ covers_pump(struct job *j)
 			if (n == 0)
 				break;
 			j->cov.nbatch = n;
-			j->cov.after = j->cov.batch[n - 1].seq;
+			memcpy(j->cov.after, j->cov.batch[n - 1].id,
+			    sizeof(j->cov.after));
 		}
 		it = &j->cov.batch[j->cov.ibatch++];
 		have = it->cover != NULL &&

@@ -1191,10 +1191,9 @@ test_covers(void **state)
 	video_make(&v, "1", 500, 1);
 	stage(f, ACCT, 3, STORE_NULL, &v);
 	video_clear(&v);
-	n = store_stage_covers(f->s, ACCT, 1, 0, it, 8, err, sizeof(err));
+	n = store_stage_covers(f->s, ACCT, 1, NULL, it, 8, err, sizeof(err));
 	assert_int_equal(n, 2);
 	assert_string_equal(it[0].id, "3");
-	assert_true(it[0].seq == 1);
 	assert_string_equal(it[0].url, "https://p16-sign.tiktokcdn.com/obj/"
 				       "3.image?x-expires=1&x-signature=s1");
 	assert_null(it[0].cover);
@@ -1202,12 +1201,12 @@ test_covers(void **state)
 	assert_string_equal(it[1].id, "2");
 	for (i = 0; i < n; i++)
 		store_cover_item_clear(&it[i]);
-	/* Paging by seq and max. */
-	n = store_stage_covers(f->s, ACCT, 1, 1, it, 8, err, sizeof(err));
+	/* Paging by id and max. */
+	n = store_stage_covers(f->s, ACCT, 1, "3", it, 8, err, sizeof(err));
 	assert_int_equal(n, 1);
 	assert_string_equal(it[0].id, "2");
 	store_cover_item_clear(&it[0]);
-	n = store_stage_covers(f->s, ACCT, 1, 0, it, 1, err, sizeof(err));
+	n = store_stage_covers(f->s, ACCT, 1, NULL, it, 1, err, sizeof(err));
 	assert_int_equal(n, 1);
 	assert_string_equal(it[0].id, "3");
 	store_cover_item_clear(&it[0]);
@@ -1220,7 +1219,7 @@ test_covers(void **state)
 			     sizeof(err)),
 	    0);
 	/* Decided covers are not offered again in pass 1. */
-	assert_int_equal(store_stage_covers(f->s, ACCT, 1, 0, it, 8, err,
+	assert_int_equal(store_stage_covers(f->s, ACCT, 1, NULL, it, 8, err,
 			     sizeof(err)),
 	    0);
 	apply_ok(f, T0, 0, &c);
@@ -1232,7 +1231,7 @@ test_covers(void **state)
 
 	/* Next refresh: same URL path with a new signature. */
 	stage_all(f, (const char *const[]){"3", "2"}, 2, 1);
-	n = store_stage_covers(f->s, ACCT, 1, 0, it, 8, err, sizeof(err));
+	n = store_stage_covers(f->s, ACCT, 1, NULL, it, 8, err, sizeof(err));
 	assert_int_equal(n, 2);
 	assert_string_equal(it[0].id, "3");
 	assert_string_equal(it[0].cover, "brand/3.jpg");
@@ -1256,7 +1255,7 @@ test_covers(void **state)
 			     err, sizeof(err)),
 	    0);
 	video_clear(&v);
-	n = store_stage_covers(f->s, ACCT, 1, 0, it, 8, err, sizeof(err));
+	n = store_stage_covers(f->s, ACCT, 1, NULL, it, 8, err, sizeof(err));
 	assert_int_equal(n, 1);
 	assert_int_equal(it[0].same_src, 0);
 	assert_string_equal(it[0].cover, "brand/3.jpg");
@@ -1276,7 +1275,7 @@ test_covers(void **state)
 			     err, sizeof(err)),
 	    0);
 	video_clear(&v);
-	n = store_stage_covers(f->s, ACCT, 1, 0, it, 8, err, sizeof(err));
+	n = store_stage_covers(f->s, ACCT, 1, NULL, it, 8, err, sizeof(err));
 	assert_int_equal(n, 1);
 	assert_int_equal(it[0].same_src, 1);
 	store_cover_item_clear(&it[0]);
@@ -1303,7 +1302,7 @@ test_cover_requery(void **state)
 	assert_int_equal(store_stage_expired(f->s, ACCT, IDS3[1], err,
 			     sizeof(err)),
 	    0);
-	n = store_stage_covers(f->s, ACCT, 1, 0, it, 4, err, sizeof(err));
+	n = store_stage_covers(f->s, ACCT, 1, NULL, it, 4, err, sizeof(err));
 	assert_int_equal(n, 2); /* no longer pending */
 	store_cover_item_clear(&it[0]);
 	store_cover_item_clear(&it[1]);
@@ -1315,14 +1314,14 @@ test_cover_requery(void **state)
 			     API_PAGE_MAX, err, sizeof(err)),
 	    0);
 	/* video/query gave a fresh URL: pass 2 offers it. */
-	assert_int_equal(store_stage_covers(f->s, ACCT, 2, 0, it, 4, err,
+	assert_int_equal(store_stage_covers(f->s, ACCT, 2, NULL, it, 4, err,
 			     sizeof(err)),
 	    0);
 	assert_int_equal(store_stage_set_url(f->s, ACCT, IDS3[1],
 			     "https://p16-sign.tiktokcdn.com/obj/x?sig=fresh",
 			     err, sizeof(err)),
 	    0);
-	n = store_stage_covers(f->s, ACCT, 2, 0, it, 4, err, sizeof(err));
+	n = store_stage_covers(f->s, ACCT, 2, NULL, it, 4, err, sizeof(err));
 	assert_int_equal(n, 1);
 	assert_string_equal(it[0].id, IDS3[1]);
 	assert_string_equal(it[0].url,

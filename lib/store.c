@@ -898,18 +898,21 @@ static int
 rotate_positions(struct store *s, const char *account,
     const struct store_apply *a, char *err, size_t errlen)
 {
+	/* The ranking reads each row's position too: only the rows whose
+	 * position changes are looked up again, by rowid. */
 	if (db_exec(s->db, err, errlen, NULL,
-		"UPDATE videos SET position = r.pos FROM (SELECT id,"
-		" CASE WHEN ?2 < 0 OR rn <= ?2 THEN rn END AS pos FROM ("
-		"  SELECT id, row_number() OVER"
-		"   (ORDER BY created_at DESC, id DESC) AS rn"
-		"  FROM videos WHERE account = ?1 AND deleted_at IS NULL"
-		"  AND (?3 IS NULL OR created_at * 1000 < ?3)"
-		"  AND id NOT IN (SELECT id FROM stage WHERE account = ?1"
-		"   AND position IS NULL)"
-		"  AND tm_keep(id, title, description))) AS r"
-		" WHERE videos.account = ?1 AND videos.id = r.id"
-		" AND videos.position IS NOT r.pos",
+		"UPDATE videos SET position = r.pos FROM (SELECT rid, pos FROM"
+		" (SELECT rid, cur,"
+		"  CASE WHEN ?2 < 0 OR rn <= ?2 THEN rn END AS pos FROM ("
+		"   SELECT rowid AS rid, position AS cur, row_number() OVER"
+		"    (ORDER BY created_at DESC, id DESC) AS rn"
+		"   FROM videos WHERE account = ?1 AND deleted_at IS NULL"
+		"   AND (?3 IS NULL OR created_at * 1000 < ?3)"
+		"   AND id NOT IN (SELECT id FROM stage WHERE account = ?1"
+		"    AND position IS NULL)"
+		"   AND tm_keep(id, title, description)))"
+		" WHERE cur IS NOT pos) AS r"
+		" WHERE videos.rowid = r.rid",
 		"sii", account, a->quantity, a->before_ms) == -1)
 		return -1;
 	/* Listed before 'start', filtered, or no longer live: not in the
@@ -1097,9 +1100,10 @@ apply_tx(struct store *s, const char *account, const struct store_apply *a,
 		" AND cover_src IS NOT NULL",
 		"s", account) == -1 ||
 	    db_exec(s->db, err, errlen, NULL,
+		/* A cover can only have gone with a row that changed. */
 		"DELETE FROM cover_sources WHERE account = ?1 AND id IN"
-		" (SELECT id FROM videos WHERE account = ?1"
-		"  AND cover IS NULL)",
+		" (SELECT d.id FROM diff d JOIN videos v ON v.account = ?1"
+		"  AND v.id = d.id WHERE v.cover IS NULL)",
 		"s", account) == -1)
 		return -1;
 	if (a->avatar != NULL &&

@@ -1283,9 +1283,16 @@ test_covers(void **state)
 	assert_int_equal(store_stage_set_cover(f->s, ACCT, "3", NULL, err,
 			     sizeof(err)),
 	    0);
+	assert_int_equal(qint(f->raw, "SELECT count(*) FROM cover_sources"
+				 " WHERE id = '3'"),
+	    1);
 	apply_ok(f, T0 + 180, 0, &c);
 	vtext_is(f, "3", "cover", NULL);
 	assert_false(cover_used(f, ACCT, "brand/3.png"));
+	/* ... and so is its source: the next file is fetched afresh. */
+	assert_int_equal(qint(f->raw, "SELECT count(*) FROM cover_sources"
+				 " WHERE id = '3'"),
+	    0);
 }
 
 static void

@@ -1298,7 +1298,7 @@ store_covers_used(struct store *s, const char *account, char *err,
 	if (st == NULL)
 		return NULL;
 	names = xcalloc(1, sizeof(*names));
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(s->db, st, err, errlen)) == 1) {
 		if (names->n == cap) {
 			cap = cap ? 2 * cap : 64;
 			names->v = xreallocarray(names->v, cap,
@@ -1307,8 +1307,7 @@ store_covers_used(struct store *s, const char *account, char *err,
 		names->v[names->n++] = db_col_str(st, 0);
 	}
 	db_release(s->db, st);
-	if (rc != SQLITE_DONE) {
-		db_err(s->db, err, errlen, "read");
+	if (rc == -1) {
 		store_names_free(names);
 		return NULL;
 	}

@@ -882,16 +882,22 @@ class Soak:
     def after_recovered(self, t_seen, name):
         self.revoke["ok_at"] = t_seen
         # Isolation: the other accounts went on refreshing the whole time
-        # this one was stuck (a day and more; how much more depends on how
-        # fast the machine ran `auth`, so it is counted to the recovery).
+        # this one was stuck (a day and more: to the recovery), counted
+        # once the daemon's CPU waits in that time have passed too (they
+        # delay every account's refresh alike).
+        t0 = self.revoke.get("needs_auth_at", t_seen)
+        end = t_seen + self.cpu.sim(t0, t_seen)
+        self.revoke["others_waited"] = end - t_seen
+        self.at(end + 60, "revoke-others", self.ev_revoke_others, name, t0,
+                end)
+
+    def ev_revoke_others(self, t, name, t0, t1):
         con = self.ro()
         try:
             self.revoke["others"] = self.q(
                 con, "SELECT count(DISTINCT account) FROM sync_runs WHERE "
                 "outcome = 'ok' AND account != ? AND finished_at >= ? AND "
-                "finished_at <= ?", name,
-                int(self.revoke.get("needs_auth_at", t_seen)),
-                int(t_seen) + 1)[0][0]
+                "finished_at <= ?", name, int(t0), int(t1) + 1)[0][0]
         finally:
             con.close()
 
@@ -1891,8 +1897,10 @@ class Soak:
                 detail += "; needs_auth %s later" % fmt_dur(
                     r["needs_auth_at"] - r["t"])
                 others = r.get("others", 0)
-                detail += "; %d/%d other accounts refreshed meanwhile" % (
-                    others, len(self.accts) - 1)
+                detail += "; %d/%d other accounts refreshed meanwhile%s" % (
+                    others, len(self.accts) - 1,
+                    " (and %s of CPU waits)" % fmt_dur(r["others_waited"])
+                    if r.get("others_waited", 0) >= 1 else "")
                 ok = ok and others >= len(self.accts) - 3
             if "auth_at" in r:
                 detail += "; auth on day %.1f" % day_of(r["auth_at"],

@@ -23,6 +23,7 @@
 #include "mirror.h"
 #include "oauth.h"
 #include "secrets.h"
+#include "sha256.h"
 #include "util.h"
 
 #define AUTH_WAIT_MS (10 * 60 * 1000) /* how long to wait for a redirect */
@@ -66,23 +67,91 @@ stop_listening(struct authflow *af)
 	uv_close((uv_handle_t *)&af->timeout, NULL);
 }
 
+/*
+ * After a failed exchange: what is known about the pending authorization.
+ * The exchange never removes it, so while it lasts the same authorize URL
+ * gives a fresh code that completes it; say so instead of "start again".
+ */
+static void
+pending_hint(struct authflow *af)
+{
+	struct pending_auth p;
+	char challenge[65], when[32], *url;
+
+	if (secrets_pending_get(af->secrets, af->name, &p, NULL, 0) != 0) {
+		log_err("%s: no pending authorization is left; start again "
+			"with: tiktok-mirror auth %s",
+		    af->name, af->name);
+		return;
+	}
+	if (strcmp(p.state, af->state) != 0) {
+		log_err("%s: another `auth %s` started a new authorization "
+			"meanwhile; finish that one",
+		    af->name, af->name);
+		pending_clear(&p);
+		return;
+	}
+	sha256_hex(p.verifier, strlen(p.verifier), challenge);
+	url = oauth_authorize_url(&af->c->cfg, p.state, challenge);
+	fmt_iso8601(p.created_at + SECRETS_PENDING_TTL, when, sizeof(when));
+	log_err("%s: the pending authorization is still valid until %s: open"
+		" this URL again for a new code and pass it with --code "
+		"'CODE' or --redirect-url 'URL' (or start over with: "
+		"tiktok-mirror auth %s):\n\n  %s\n",
+	    af->name, when, af->name, url);
+	free(url);
+	pending_clear(&p);
+}
+
+/* Why TikTok may have refused a code, from its OAuth error. */
+static const char *
+code_refusal_hint(const char *oerr, const char *err)
+{
+	if (strcmp(oerr, "invalid_grant") == 0)
+		return "a code works once, and only for a few minutes";
+	if (strstr(err, "erifier") != NULL || strstr(err, "hallenge") != NULL)
+		return "the code comes from another `auth` run than the "
+		       "pending one (each run has its own PKCE verifier)";
+	if (strstr(err, "edirect") != NULL)
+		return "app.redirect_uri is not the one the code was issued "
+		       "for";
+	if (strcmp(oerr, "invalid_client") == 0)
+		return "check app.client_key and the client secret";
+	return NULL;
+}
+
 static void
 on_grant(struct grant_result *res, void *arg)
 {
 	struct authflow *af = arg;
+	const char *hint;
 
+	if (res->outcome == GRANT_INCOMPLETE) {
+		/* Unticked on the consent page: say so now, not at sync. */
+		log_err("%s: %s; nothing was saved. Run tiktok-mirror auth %s "
+			"again and leave user.info.basic and video.list ticked "
+			"on TikTok's consent page; if they are not offered, "
+			"enable them for the app in TikTok's developer portal",
+		    af->name, res->err, af->name);
+		return;
+	}
 	if (res->outcome != GRANT_OK) {
+		hint = res->oerr[0] != '\0'
+		    ? code_refusal_hint(res->oerr, res->err)
+		    : NULL;
 		if (res->status == 0)
-			log_err("%s: token request failed: %s; try again "
-				"with: tiktok-mirror auth %s",
-			    af->name, res->err, af->name);
+			/* Unknown whether TikTok used the code. */
+			log_err("%s: the token request failed: %s; TikTok may "
+				"or may not have accepted the code",
+			    af->name, res->err);
 		else if (res->outcome == GRANT_FAILED)
 			log_err("%s: %s", af->name, res->err);
 		else
 			log_err("%s: TikTok refused the authorization code "
-				"(HTTP %ld): %s; start again with: "
-				"tiktok-mirror auth %s",
-			    af->name, res->status, res->err, af->name);
+				"(HTTP %ld): %s%s%s",
+			    af->name, res->status, res->err, hint ? "; " : "",
+			    hint ? hint : "");
+		pending_hint(af);
 		return;
 	}
 	(void)secrets_pending_delete(af->secrets, af->name, NULL, 0);
@@ -397,7 +466,15 @@ cmd_auth(struct ctx *c, int argc, char **argv)
 		snprintf(af.state, sizeof(af.state), "%s", p.state);
 		snprintf(af.verifier, sizeof(af.verifier), "%s", p.verifier);
 		pending_clear(&p);
-		if (redirect != NULL) {
+		if (code != NULL) {
+			if (oauth_code_decode(code, &rcode, err,
+				sizeof(err)) == -1) {
+				log_err("%s: --code: %s", af.name, err);
+				secrets_close(af.secrets);
+				return EXIT_USAGE;
+			}
+			code = rcode;
+		} else {
 			rc = oauth_parse_redirect(redirect, &rcode, &rstate,
 			    err, sizeof(err));
 			if (rc != 0) {

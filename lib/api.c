@@ -37,6 +37,20 @@ body_root(const struct api_body *b, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The deprecated v1 shape, {"data": {..., "error_code": N}, "message"}
+ * (tiktok-api.md §0), which some TikTok pages still print.
+ */
+static int
+legacy_v1(const struct json *j)
+{
+	int data = json_get(j, 0, "data");
+
+	return json_type(j, data) == JSON_OBJECT &&
+	    json_get(j, data, "error_code") != -1 &&
+	    json_get(j, 0, "error") == -1;
+}
+
 enum api_status
 api_status(long http_status, const struct api_body *b, char *err,
     size_t errlen)
@@ -68,6 +82,9 @@ api_status(long http_status, const struct api_body *b, char *err,
 		return http_status == 401 ? API_TOKEN : API_BAD;
 	}
 	e = json_get(j, 0, "error");
+	/* The doc's error example is the struct alone, not enveloped. */
+	if (e == -1 && json_type(j, json_get(j, 0, "code")) == JSON_STRING)
+		e = 0;
 	if (json_type(j, e) == JSON_OBJECT) {
 		(void)json_get_string(j, e, "code", 64, &code, NULL, 0);
 		(void)json_get_string(j, e, "message", 512, &msg, NULL, 0);
@@ -91,10 +108,19 @@ api_status(long http_status, const struct api_body *b, char *err,
 		rc = API_TRANSIENT;
 	else if (http_status == 401)
 		rc = API_TOKEN;
+	else if (code != NULL && strcmp(code, "ok") != 0 &&
+	    ((http_status >= 400 && http_status < 500) || http_status == 200))
+		rc = API_REFUSED;
 	else
 		rc = API_BAD;
 	if (rc != API_OK) {
-		if (code != NULL)
+		if (code == NULL && legacy_v1(j))
+			errf(err, errlen,
+			    "HTTP %ld with a legacy v1 body (data.error_code, "
+			    "\"message\"), not TikTok's v2 API; check that "
+			    "app.api_url is https://open.tiktokapis.com",
+			    http_status);
+		else if (code != NULL)
 			errf(err, errlen, "HTTP %ld, %s: %s (log_id %s)",
 			    http_status, ecode, emsg,
 			    log_id ? log_escape(log_id, strlen(log_id), esc,

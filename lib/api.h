@@ -65,6 +65,12 @@ enum api_status {
 	API_RATE,      /* rate_limit_exceeded or HTTP 429 */
 	API_TRANSIENT, /* 5xx, internal_error, transport failures */
 	API_BAD,       /* a response we cannot use (shape, JSON, 4xx) */
+	/*
+	 * TikTok refused the request itself: a 4xx other than 401/429, or
+	 * an HTTP 200, carrying an error code (invalid_params, ...). The
+	 * same request would get the same answer, so it is not retried.
+	 */
+	API_REFUSED,
 };
 
 /*
@@ -82,7 +88,10 @@ void api_body_free(struct api_body *);
 
 /*
  * Classify a response by HTTP status and TikTok's error envelope. 'err'
- * receives "code: message (log_id ...)" for anything but API_OK.
+ * receives "code: message (log_id ...)" for anything but API_OK. Real
+ * error bodies carry no "data" member; the error struct alone (as the
+ * error-handling doc prints it) is read like the envelope. A legacy v1
+ * body ({"data": {..., "error_code"}, "message"}) is API_BAD, said so.
  */
 enum api_status api_status(long http_status, const struct api_body *,
     char *err, size_t errlen);

@@ -182,7 +182,7 @@ static void
 answer(struct grant_call *g, const struct http_response *r,
     struct grant_result *res)
 {
-	char err[ERRLEN];
+	char err[ERRLEN], missing[64];
 	int rc;
 
 	if (g->op == OP_REVOKE) {
@@ -216,6 +216,22 @@ answer(struct grant_call *g, const struct http_response *r,
 		res->outcome = GRANT_RETRY;
 		(void)errf(res->err, sizeof(res->err), "HTTP %ld: %s",
 		    r->status, err);
+		return;
+	}
+	/*
+	 * The consent page lets the user untick scopes; the token's scope
+	 * lists what was granted (tiktok-api.md, corrections). A grant
+	 * without the two the mirror needs is not saved.
+	 */
+	if (g->op == OP_EXCHANGE &&
+	    oauth_scope_missing(res->tok.scope, missing, sizeof(missing)) > 0) {
+		(void)errf(res->err, sizeof(res->err),
+		    "the authorization lacks the scope %s (granted: %s)",
+		    missing,
+		    res->tok.scope && res->tok.scope[0] ? res->tok.scope
+							: "none");
+		tokens_clear(&res->tok);
+		res->outcome = GRANT_INCOMPLETE;
 		return;
 	}
 	save(g, res);

@@ -42,6 +42,9 @@ enum grant_outcome {
 			     answer, a transient OAuth error */
 	GRANT_FAILED,	  /* will not work by retrying: TLS, a refused
 			     redirect, the secrets file */
+	GRANT_INCOMPLETE, /* exchange: the grant lacks a scope the mirror
+			     needs (unticked on the consent page; 'err'
+			     names it); nothing was saved */
 };
 
 struct grant_result {

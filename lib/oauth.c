@@ -165,6 +165,20 @@ oauth_parse_token(const char *body, size_t len, int64_t now, struct tokens *t,
 		rc = 1;
 		goto out;
 	}
+	/*
+	 * The v1 shape that the Display API "Get Started" page still prints
+	 * ({"data": {"access_token", ..., "error_code"}, "message"}): never
+	 * what the v2 endpoint sends, so not misread as one (tiktok-api.md
+	 * §0).
+	 */
+	if (json_get(&j, 0, "access_token") == -1 &&
+	    json_type(&j, json_get(&j, 0, "data")) == JSON_OBJECT) {
+		errf(err, errlen,
+		    "a legacy v1 token response (data.access_token, "
+		    "\"message\"), not TikTok's OAuth v2; check that "
+		    "app.api_url is https://open.tiktokapis.com");
+		goto out;
+	}
 	if (json_get_string(&j, 0, "access_token", 4096, &t->access_token,
 		err, errlen) != 0 ||
 	    json_get_string(&j, 0, "refresh_token", 4096, &t->refresh_token,
@@ -257,6 +271,29 @@ query_get(const char *q, const char *key, int *bad)
 	return NULL;
 }
 
+/*
+ * What to do about an error TikTok's consent page sent back. A scope the
+ * app is not approved for fails the whole consent with invalid_scope
+ * (tiktok-api.md §3, corrections); a sandbox admits only its target users.
+ */
+static const char *
+redirect_hint(const char *e)
+{
+	if (strcmp(e, "invalid_scope") == 0)
+		return "; the app is not approved for " OAUTH_SCOPES ": in "
+		       "TikTok's developer portal add the Login Kit product "
+		       "(scope user.info.basic) and the Display API product "
+		       "(scope video.list) to the app, or to its sandbox "
+		       "before review, then run auth again";
+	if (strcmp(e, "non_sandbox_target") == 0)
+		return "; the TikTok account in the browser is not a target "
+		       "user of the app's sandbox: add it under Sandbox "
+		       "settings, Target users, in TikTok's developer portal";
+	if (strcmp(e, "access_denied") == 0)
+		return "; the consent was declined in the browser";
+	return "";
+}
+
 int
 oauth_parse_redirect(const char *s, char **code, char **state, char *err,
     size_t errlen)
@@ -270,10 +307,11 @@ oauth_parse_redirect(const char *s, char **code, char **state, char *err,
 	e = query_get(query, "error", &bad);
 	if (e != NULL && e[0] != '\0') {
 		desc = query_get(query, "error_description", &bad);
-		errf(err, errlen, "authorization failed: %s: %s",
+		errf(err, errlen, "authorization failed: %s: %s%s",
 		    log_escape(e, strlen(e), esc2, sizeof(esc2)),
 		    desc ? log_escape(desc, strlen(desc), esc, sizeof(esc))
-			 : "no description");
+			 : "no description",
+		    redirect_hint(e));
 		free(desc);
 		rc = 1;
 		goto out;
@@ -293,4 +331,71 @@ out:
 	free(e);
 	free(query);
 	return rc;
+}
+
+int
+oauth_scope_missing(const char *granted, char *missing, size_t len)
+{
+	const char *want = OAUTH_SCOPES, *p, *g;
+	size_t n, glen;
+	int nmissing = 0, found;
+
+	if (len > 0)
+		missing[0] = '\0';
+	for (p = want; *p != '\0'; p += n + (p[n] == ',')) {
+		n = strcspn(p, ",");
+		found = 0;
+		/* TikTok separates scopes with commas; tolerate spaces too. */
+		for (g = granted ? granted : ""; *g != '\0' && !found;
+		     g += glen + (g[glen] != '\0')) {
+			g += strspn(g, " ");
+			glen = strcspn(g, ", ");
+			found = glen == n && strncmp(g, p, n) == 0;
+		}
+		if (!found) {
+			size_t used = strlen(missing);
+
+			if (used < len)
+				snprintf(missing + used, len - used, "%s%.*s",
+				    nmissing ? "," : "", (int)n, p);
+			nmissing++;
+		}
+	}
+	return nmissing;
+}
+
+int
+oauth_code_decode(const char *in, char **code, char *err, size_t errlen)
+{
+	size_t len;
+
+	*code = NULL;
+	in += strspn(in, " \t\r\n");
+	len = strlen(in);
+	while (len > 0 && strchr(" \t\r\n", in[len - 1]) != NULL)
+		len--;
+	if (len == 0)
+		return errf(err, errlen, "the code is empty");
+	/* A whole redirect (or its query) pasted where the code goes. */
+	if (memchr(in, '&', len) != NULL || memchr(in, '=', len) != NULL ||
+	    memchr(in, '?', len) != NULL)
+		return errf(err, errlen,
+		    "this is not a bare code (it has '&', '=' or '?'); pass "
+		    "the whole address with --redirect-url 'URL'");
+	/*
+	 * TikTok's codes hold '*' and '!' (tiktok-api.md, corrections), so
+	 * the address bar shows them as %2A and %21. A real code never holds
+	 * '%' itself: decode exactly once when there is an escape. '+' stays
+	 * '+', as a code is not form text.
+	 */
+	if (memchr(in, '%', len) == NULL) {
+		*code = xstrndup(in, len);
+		return 0;
+	}
+	*code = url_unescape(in, len, 0);
+	if (*code == NULL)
+		return errf(err, errlen,
+		    "the code has a malformed %%-escape; copy it again from "
+		    "the address bar (quoted: --code '...')");
+	return 0;
 }

@@ -67,6 +67,21 @@ int oauth_parse_revoke(long status, const char *body, size_t len,
 int oauth_parse_redirect(const char *s, char **code, char **state, char *err,
     size_t errlen);
 
+/*
+ * Which of the scopes tiktok-mirror needs (OAUTH_SCOPES) the comma list
+ * 'granted' lacks: their number, and their names (comma-separated) in
+ * 'missing'. The consent page lets a user untick scopes, and the token's
+ * "scope" lists what was granted (tiktok-api.md, corrections).
+ */
+int oauth_scope_missing(const char *granted, char *missing, size_t len);
+
+/*
+ * The authorization code as `auth --code` got it: as the browser's address
+ * bar shows it (percent-encoded) or decoded. Returns 0 with a new string
+ * in *code, decoded once; -1 with 'err' for an empty or malformed one.
+ */
+int oauth_code_decode(const char *in, char **code, char *err, size_t errlen);
+
 /* True when a token response error means the grant is gone for good. */
 int oauth_error_is_fatal(const char *oerr);
 

@@ -611,6 +611,14 @@ on_api_done(const struct http_response *r, void *arg)
 	case API_SCOPE:
 		job_fail_auth(j, "the authorization lacks a scope");
 		return;
+	case API_REFUSED:
+		/*
+		 * invalid_params, or a 200 carrying an error code: the same
+		 * request gets the same answer, so it is not sent again.
+		 */
+		job_fail(j, "%s: TikTok refused the request: %s",
+		    ep_name[j->call.ep], err);
+		return;
 	case API_RATE:
 		ratelimit_penalize(&e->rl[j->call.ep],
 		    now_ms(),
@@ -716,6 +724,7 @@ on_grant(struct grant_result *res, void *arg)
 		api_retry(j, res->retry_after, why);
 		return;
 	case GRANT_FAILED:
+	case GRANT_INCOMPLETE: /* an exchange's, never a refresh's */
 		job_fail(j, "token refresh: %s", res->err);
 		return;
 	}

@@ -276,6 +276,9 @@ class Emulator:
         return self.ctl("/_emu/videos/unhide", {"user": user,
                                                 "ids": list(ids)})
 
+    def pin_videos(self, user, ids):
+        return self.ctl("/_emu/videos/pin", {"user": user, "ids": list(ids)})
+
     def expire_tokens(self, user, access=True, refresh=False):
         return self.ctl("/_emu/tokens/expire", {"user": user,
                                                 "access": access,

@@ -53,6 +53,9 @@ Control interface (JSON in and out, both ports; errors are 4xx
                                      "seed", "formats"} -> {"count", "total"}
   POST /_emu/videos/update           {"user", "id", fields..., "new_cover"}
   POST /_emu/videos/delete|hide|unhide  {"user", "ids": [...]}
+  POST /_emu/videos/pin              {"user", "ids": [...]}: at most 3
+                                     videos listed first on video/list's
+                                     first page (and again at their place)
   POST /_emu/tokens/expire           {"user", "access": true, "refresh":
                                      false, "code": false}
   POST /_emu/tokens/revoke           {"user"}: all the user's grants
@@ -137,6 +140,19 @@ DEFAULT_CONFIG = {
     # Upper bound on how long a "hang" fault (or /_emu/raw/hang) holds a
     # connection when the client does not give up.
     "hang_max": 300,
+    # Seconds of the sliding rate window (TikTok: one minute). Tests shrink
+    # it so that waiting a window out costs seconds.
+    "rate_window": 60,
+    # video/query returns videos made private ("Only me"; hidden here).
+    # TikTok documents it neither way; false omits them like unknown ids.
+    "query_private": True,
+    # An inclusive cursor: video/list also returns the video whose
+    # timestamp equals the cursor, so a page repeats the previous page's
+    # last video (tiktok-api.md, corrections: "a client must tolerate").
+    "cursor_inclusive": False,
+    # Scopes the app is approved for (None: all known). Asking for another
+    # fails the whole consent with invalid_scope, as TikTok does.
+    "approved_scopes": None,
 }
 
 KNOWN_SCOPES = ("user.info.basic", "user.info.profile", "user.info.stats",
@@ -154,6 +170,7 @@ VIDEO_FIELDS = ("id", "create_time", "cover_image_url", "share_url",
                 "embed_html", "embed_link", "like_count", "comment_count",
                 "share_count", "view_count", "is_aigc")
 
+BOOL_CONFIG = ("query_private", "cursor_inclusive")
 RATE_LIMITED = ("/v2/user/info/", "/v2/video/list/", "/v2/video/query/")
 OAUTH_PATHS = ("/v2/oauth/token/", "/v2/oauth/revoke/", "/v2/auth/authorize/")
 DATA_PATHS = RATE_LIMITED
@@ -446,6 +463,7 @@ class User:
         self.ts_set = set()
         self.order = []   # videos, newest first
         self.keys = []    # -ts of self.order, ascending
+        self.pinned = []  # ids listed first on video/list's first page
         self.dirty = False
 
     def ensure_sorted(self):
@@ -1077,7 +1095,8 @@ class App:
             now = self.now()
             dq = self.arrivals.setdefault(p, collections.deque())
             dq.append(now)
-            while dq and (dq[0] <= now - 60 or dq[0] > now + 1):
+            win = int(self.config["rate_window"])
+            while dq and (dq[0] <= now - win or dq[0] > now + 1):
                 dq.popleft()
             wp = c["window_peak"]
             wp[p] = max(wp.get(p, 0), len(dq))
@@ -1262,6 +1281,11 @@ class App:
         scopes = [s for s in q.get("scope", "").split(",")]
         if not q.get("scope") or any(s not in KNOWN_SCOPES for s in scopes):
             return fail("invalid_scope", "The scope is invalid.")
+        approved = self.config["approved_scopes"]
+        if approved is not None and any(s not in approved for s in scopes):
+            # One unapproved scope fails the whole consent.
+            return fail("invalid_scope", "The scope is not authorized for "
+                        "this client.")
         challenge = q.get("code_challenge")
         if challenge is not None and q.get("code_challenge_method") != "S256":
             return fail("invalid_request",
@@ -1373,7 +1397,9 @@ class App:
     # ---- data endpoints ------------------------------------------------
 
     def envelope_error(self, code, status, message=None, headers=None):
-        return json_resp({"data": {}, "error": {
+        # Real error bodies carry no "data" member (SocialiteProviders/
+        # Providers#1198; CybersecurityForDemocracy/tiktok-library#89).
+        return json_resp({"error": {
             "code": code,
             "message": message if message is not None
             else DATA_MESSAGES.get(code, "Error."),
@@ -1393,14 +1419,15 @@ class App:
         if limit <= 0:
             return None
         now = self.now()
+        win = int(self.config["rate_window"])
         dq = self.rate.setdefault(path, collections.deque())
-        while dq and (dq[0] <= now - 60 or dq[0] > now + 1):
+        while dq and (dq[0] <= now - win or dq[0] > now + 1):
             dq.popleft()
         if len(dq) >= limit:
             hdrs = []
             ra = self.config["rate_limit_retry_after"]
             if ra == "auto":
-                ra = max(1, int(dq[0] + 60 - now + 0.999))
+                ra = max(1, int(dq[0] + win - now + 0.999))
             if ra is not None:
                 hdrs.append(("Retry-After", str(ra)))
             return self.envelope_error("rate_limit_exceeded", 429,
@@ -1433,14 +1460,18 @@ class App:
             for fld in fields:
                 if fld in USER_FIELDS_BASIC:
                     continue
+                # A field outside the granted scopes: HTTP 401
+                # scope_not_authorized, as the real API answered
+                # (SocialiteProviders/Providers#1198), not the documented
+                # 400 scope_permission_missed.
                 if fld in USER_FIELDS_PROFILE:
                     if "user.info.profile" not in scopes:
-                        return self.envelope_error("scope_permission_missed",
-                                                   400)
+                        return self.envelope_error("scope_not_authorized",
+                                                   401)
                 elif fld in USER_FIELDS_STATS:
                     if "user.info.stats" not in scopes:
-                        return self.envelope_error("scope_permission_missed",
-                                                   400)
+                        return self.envelope_error("scope_not_authorized",
+                                                   401)
                 else:
                     return self.envelope_error(
                         "invalid_params", 400, "Unknown field: %s" % fld)
@@ -1507,8 +1538,22 @@ class App:
         u.ensure_sorted()
         order = u.order
         n = len(order)
-        i = bisect.bisect_right(u.keys, -cursor) if cursor else 0
+        if not cursor:
+            i = 0
+        elif self.config["cursor_inclusive"]:
+            i = bisect.bisect_left(u.keys, -cursor)
+        else:
+            i = bisect.bisect_right(u.keys, -cursor)
         page = []
+        if not cursor:
+            # Pinned videos first, and again at their place (TikTok's web
+            # lists do so; pablouser1/ProxiTok#192). At least one video of
+            # the page is not pinned, so the cursor follows the listing.
+            for vid in u.pinned:
+                v = u.by_id.get(vid)
+                if v is not None and not v.hidden and \
+                        len(page) < max_count - 1:
+                    page.append(v)
         while i < n and len(page) < max_count:
             v = order[i]
             i += 1
@@ -1557,7 +1602,8 @@ class App:
         videos = []
         for vid in dedupe(ids):
             v = u.by_id.get(vid)
-            if v is not None:
+            if v is not None and (not v.hidden or
+                                  self.config["query_private"]):
                 videos.append(self.video_obj(req, u, v, fields, raws))
         return self.envelope_ok({"videos": videos, "cursor": 0,
                                  "has_more": False}, raws)
@@ -1679,6 +1725,17 @@ class App:
             u = self.user(b.get("user"))
             v = self.update_video(u, b)
             return json_resp({"video": self.video_state(u, v)})
+        if p == "/_emu/videos/pin":
+            u = self.user(b.get("user"))
+            ids = b.get("ids")
+            if isinstance(ids, str):
+                ids = [ids]
+            if not isinstance(ids, list) or len(ids) > 3 or \
+                    any(x not in u.by_id for x in ids):
+                raise ApiError("ids must list at most 3 of the user's "
+                               "videos")
+            u.pinned = list(ids)
+            return json_resp({"pinned": u.pinned})
         if p in ("/_emu/videos/delete", "/_emu/videos/hide",
                  "/_emu/videos/unhide"):
             u = self.user(b.get("user"))
@@ -1769,6 +1826,17 @@ class App:
             elif k == "rate_limit_retry_after":
                 if x is not None and x != "auto":
                     _int_arg(x, k, 0)
+            elif k in BOOL_CONFIG:
+                if not isinstance(x, bool):
+                    raise ApiError("%s must be true or false" % k)
+            elif k == "approved_scopes":
+                if isinstance(x, str):
+                    x = x.split(",")
+                if x is not None and (not isinstance(x, list) or any(
+                        s not in KNOWN_SCOPES for s in x)):
+                    raise ApiError("approved_scopes must list known scopes")
+            elif k == "rate_window":
+                _int_arg(x, k, 1)
             else:
                 _int_arg(x, k, 0)
             new[k] = x

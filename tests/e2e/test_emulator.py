@@ -285,10 +285,16 @@ class DataTest(Base):
         self.assertEqual(r.body[:3], b"\xff\xd8\xff")
         st, body = EMU.api("GET", "/v2/user/info/", tok)
         self.assertEqual((st, body["error"]["code"]), (400, "invalid_params"))
-        self.assertEqual(body["data"], {})
-        st, body = EMU.api("GET", "/v2/user/info/", tok, ["follower_count"])
-        self.assertEqual((st, body["error"]["code"]),
-                         (400, "scope_permission_missed"))
+        # Real error bodies have no "data" member.
+        self.assertNotIn("data", body)
+        self.assertEqual(set(body["error"]), {"code", "message", "log_id"})
+        # A field outside the granted scopes: 401 scope_not_authorized,
+        # as the real API answered (not 400 scope_permission_missed).
+        for f in ("follower_count", "username"):
+            st, body = EMU.api("GET", "/v2/user/info/", tok, [f])
+            self.assertEqual((st, body["error"]["code"]),
+                             (401, "scope_not_authorized"))
+            self.assertNotIn("data", body)
         st, body = EMU.api("GET", "/v2/user/info/", tok, ["nonsense"])
         self.assertEqual((st, body["error"]["code"]), (400, "invalid_params"))
         st, body = EMU.api("GET", "/v2/user/info/", "act.bogus", ["open_id"])
@@ -361,6 +367,83 @@ class DataTest(Base):
         self.assertEqual((st, body["error"]["code"]),
                          (401, "scope_not_authorized"))
 
+    def test_pinned_first(self):
+        """Pinned videos come first on the first page and again at their
+        place; later pages are not affected."""
+        EMU.generate("alice", 30, newest=1750000000, step=3600, seed=3)
+        truth = [v["id"] for v in EMU.videos("alice")]
+        EMU.ctl("/_emu/videos/pin", {"user": "alice",
+                                     "ids": [truth[25], truth[12]]})
+        tok = self.token()["access_token"]
+        st, body = self.list_page(tok, None, 20)
+        d = body["data"]
+        ids = [v["id"] for v in d["videos"]]
+        self.assertEqual(ids, [truth[25], truth[12]] + truth[:18])
+        self.assertTrue(d["has_more"])
+        st, body = self.list_page(tok, d["cursor"], 20)
+        self.assertEqual([v["id"] for v in body["data"]["videos"]],
+                         truth[18:])
+        with self.assertRaises(EmulatorError):
+            EMU.ctl("/_emu/videos/pin", {"user": "alice",
+                                         "ids": truth[:4]})
+
+    def test_inclusive_cursor(self):
+        """cursor_inclusive: a page starts with the previous page's last
+        video again."""
+        EMU.generate("alice", 25, newest=1750000000, step=3600, seed=4)
+        truth = [v["id"] for v in EMU.videos("alice")]
+        EMU.config(cursor_inclusive=True)
+        tok = self.token()["access_token"]
+        st, body = self.list_page(tok, None, 20)
+        self.assertEqual([v["id"] for v in body["data"]["videos"]],
+                         truth[:20])
+        st, body = self.list_page(tok, body["data"]["cursor"], 20)
+        self.assertEqual([v["id"] for v in body["data"]["videos"]],
+                         truth[19:])
+        self.assertFalse(body["data"]["has_more"])
+
+    def test_query_private(self):
+        """query_private false: video/query omits a video made private,
+        as it omits an unknown one."""
+        EMU.add_videos("alice", [
+            {"id": "7000000000000000011", "create_time": 1700000000}])
+        EMU.hide_videos("alice", ["7000000000000000011"])
+        tok = self.token()["access_token"]
+        q = {"filters": {"video_ids": ["7000000000000000011"]}}
+        st, body = EMU.api("POST", "/v2/video/query/", tok, ["id"], q)
+        self.assertEqual(len(body["data"]["videos"]), 1)
+        EMU.config(query_private=False)
+        st, body = EMU.api("POST", "/v2/video/query/", tok, ["id"], q)
+        self.assertEqual((st, body["data"]["videos"]), (200, []))
+
+    def test_rate_window(self):
+        """A 429 without Retry-After until the (shortened) window has
+        passed; the body has no data member."""
+        EMU.config(rate_limit=2, rate_window=2)
+        tok = self.token()["access_token"]
+        got = [EMU.api("GET", "/v2/user/info/", tok, ["open_id"])
+               for _ in range(3)]
+        self.assertEqual([g[0] for g in got], [200, 200, 429])
+        self.assertEqual(got[2][1]["error"]["code"], "rate_limit_exceeded")
+        self.assertNotIn("data", got[2][1])
+        r = EMU.http("GET", "/v2/user/info/?fields=open_id",
+                     headers={"Authorization": "Bearer " + tok})
+        self.assertEqual(r.status, 429)
+        self.assertIsNone(r.header("Retry-After"))
+        EMU.advance(2.5)
+        st, body = EMU.api("GET", "/v2/user/info/", tok, ["open_id"])
+        self.assertEqual(st, 200)
+
+    def test_approved_scopes(self):
+        """A scope the app is not approved for fails the whole consent."""
+        EMU.config(approved_scopes=["user.info.basic"])
+        EMU.login("alice")
+        q = EMU.authorize()
+        self.assertEqual(q["error"], "invalid_scope")
+        self.assertNotIn("code", q)
+        EMU.config(approved_scopes=None)
+        self.assertIn("code", EMU.authorize())
+
     def test_empty_account(self):
         tok = self.token()["access_token"]
         r = EMU.http("POST", "/v2/video/list/?fields=id", json_body={},
@@ -426,7 +509,7 @@ class DataTest(Base):
                            ["id"], {})
         self.assertEqual((st, body["error"]["code"]),
                          (401, "access_token_invalid"))
-        self.assertEqual(body["data"], {})
+        self.assertNotIn("data", body)
         st, tok2 = EMU.token(grant_type="refresh_token",
                              refresh_token=tok["refresh_token"])
         st, body = EMU.api("POST", "/v2/video/list/", tok2["access_token"],

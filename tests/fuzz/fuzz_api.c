@@ -68,7 +68,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (i = 0; i < nitems(statuses); i++) {
 		err[0] = '\0';
 		rc = (int)api_status(statuses[i], &b, err, sizeof(err));
-		CHECK(rc >= API_OK && rc <= API_BAD);
+		CHECK(rc >= API_OK && rc <= API_REFUSED);
 		if (rc != API_OK)
 			CHECK(err[0] != '\0' && strlen(err) < sizeof(err));
 		if (statuses[i] != 200)

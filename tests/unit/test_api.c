@@ -71,9 +71,11 @@ test_status_errors(void **state)
 	    {503, "whatever", API_TRANSIENT},
 	    {403, "scope_not_authorized", API_SCOPE},
 	    {401, "scope_permission_missed", API_SCOPE},
-	    {400, "invalid_params", API_BAD},
-	    {200, "invalid_params", API_BAD},
-	    {404, "not_found", API_BAD},
+	    /* Deterministic: sending it again gets the same answer. */
+	    {400, "invalid_params", API_REFUSED},
+	    {200, "invalid_params", API_REFUSED},
+	    {404, "not_found", API_REFUSED},
+	    {200, "spam_risk_too_many_posts", API_REFUSED},
 	    {401, "something_new", API_TOKEN},
 	};
 	char body[512], err[ERRLEN], want[128];
@@ -141,7 +143,6 @@ test_status_wrong_envelope(void **state)
 	    "{\"data\":{},\"error\":{\"code\":0}}",
 	    "{\"data\":{},\"error\":{\"code\":null}}",
 	    "{\"data\":{},\"error\":[\"ok\"]}",
-	    "{\"data\":{},\"error\":{\"code\":\"OK\"}}",
 	    /* legacy v1 shape (§0) */
 	    "{\"data\":{\"error_code\":0},\"message\":\"success\"}",
 	};
@@ -157,6 +158,18 @@ test_status_wrong_envelope(void **state)
 	assert_int_equal(status(200, "{\"data\":{}}", err, sizeof(err)),
 	    API_BAD);
 	assert_non_null(strstr(err, "envelope"));
+	/* Any code but "ok" (case matters) is an error TikTok sent. */
+	assert_int_equal(status(200,
+			     "{\"data\":{},\"error\":{\"code\":\"OK\"}}",
+			     err, sizeof(err)),
+	    API_REFUSED);
+	/* The legacy v1 shape says what it is. */
+	assert_int_equal(status(200,
+			     "{\"data\":{\"error_code\":0},\"message\":"
+			     "\"success\"}",
+			     err, sizeof(err)),
+	    API_BAD);
+	assert_non_null(strstr(err, "legacy v1"));
 	/* Without an envelope, 5xx is still transient and 429 still rate. */
 	assert_int_equal(status(500, "{}", err, sizeof(err)), API_TRANSIENT);
 	assert_int_equal(status(429, "{}", err, sizeof(err)), API_RATE);
@@ -173,7 +186,7 @@ test_status_escapes(void **state)
 			     "\"message\":\"line\\none\\u0000\","
 			     "\"log_id\":\"x\\ny\"}}",
 			     err, sizeof(err)),
-	    API_BAD);
+	    API_REFUSED);
 	assert_null(strchr(err, '\n'));
 	assert_null(strchr(err, '\x1b'));
 	assert_non_null(strstr(err, "bad\\x1b[31m"));

@@ -547,6 +547,78 @@ test_parse_redirect_errors(void **state)
 	assert_non_null(strstr(err, "invalid_scope\\x0a"));
 }
 
+static void
+test_code_decode(void **state)
+{
+	static const struct {
+		const char *in, *want;
+	} ok[] = {
+	    /* As the address bar shows a real code, and decoded. */
+	    {"Xy-Z_09abc%2A1%214608.va", "Xy-Z_09abc*1!4608.va"},
+	    {"Xy-Z_09abc*1!4608.va", "Xy-Z_09abc*1!4608.va"},
+	    {"abc%2a1%21", "abc*1!"},
+	    /* Pasted with a newline or spaces around it. */
+	    {"  abc*1!5888\n", "abc*1!5888"},
+	    /* '+' is not form text here: it stays. */
+	    {"a+b", "a+b"},
+	};
+	static const char *const bad[] = {
+	    "", "   ", "abc%2", "abc%zz", "abc%00",
+	    "code=abc&state=x", "?code=abc", "http://127.0.0.1:1/cb/?code=a",
+	};
+	char err[ERRLEN], *code;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < nitems(ok); i++) {
+		assert_int_equal(oauth_code_decode(ok[i].in, &code, err,
+				     sizeof(err)),
+		    0);
+		assert_string_equal(code, ok[i].want);
+		free(code);
+	}
+	for (i = 0; i < nitems(bad); i++) {
+		err[0] = '\0';
+		if (oauth_code_decode(bad[i], &code, err, sizeof(err)) != -1)
+			fail_msg("accepted %s", bad[i]);
+		assert_null(code);
+		assert_true(err[0] != '\0');
+	}
+	assert_int_equal(oauth_code_decode("a=b", &code, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "--redirect-url"));
+}
+
+static void
+test_scope_missing(void **state)
+{
+	char m[64];
+
+	(void)state;
+	assert_int_equal(oauth_scope_missing("user.info.basic,video.list", m,
+			     sizeof(m)),
+	    0);
+	assert_string_equal(m, "");
+	assert_int_equal(oauth_scope_missing("video.list,user.info.profile,"
+					     "user.info.basic",
+			     m, sizeof(m)),
+	    0);
+	assert_int_equal(oauth_scope_missing("user.info.basic", m, sizeof(m)),
+	    1);
+	assert_string_equal(m, "video.list");
+	assert_int_equal(oauth_scope_missing("video.list", m, sizeof(m)), 1);
+	assert_string_equal(m, "user.info.basic");
+	assert_int_equal(oauth_scope_missing("", m, sizeof(m)), 2);
+	assert_string_equal(m, "user.info.basic,video.list");
+	assert_int_equal(oauth_scope_missing(NULL, m, sizeof(m)), 2);
+	/* A prefix is not the scope. */
+	assert_int_equal(oauth_scope_missing("video.lis,user.info.basic2", m,
+			     sizeof(m)),
+	    2);
+	assert_int_equal(oauth_scope_missing("user.info.basic, video.list", m,
+			     sizeof(m)),
+	    0);
+}
+
 int
 main(void)
 {
@@ -563,6 +635,8 @@ main(void)
 	    cmocka_unit_test(test_parse_revoke),
 	    cmocka_unit_test(test_parse_redirect),
 	    cmocka_unit_test(test_parse_redirect_errors),
+	    cmocka_unit_test(test_code_decode),
+	    cmocka_unit_test(test_scope_missing),
 	};
 
 	return cmocka_run_group_tests_name("oauth", tests, NULL, NULL) == 0

@@ -13,9 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <uv.h>
 
+#include "api.h"
 #include "daemon.h"
 #include "grant.h"
 #include "http.h"
@@ -24,6 +26,7 @@
 #include "oauth.h"
 #include "secrets.h"
 #include "sha256.h"
+#include "store.h"
 #include "util.h"
 
 #define AUTH_WAIT_MS (10 * 60 * 1000) /* how long to wait for a redirect */
@@ -41,6 +44,8 @@ struct authflow {
 	uv_tcp_t server;
 	uv_timer_t timeout;
 	int listening;
+	int replace;	   /* --replace-account */
+	struct tokens tok; /* the new grant, until it is checked and saved */
 	int rc;
 };
 
@@ -55,6 +60,7 @@ struct conn {
 };
 
 static void exchange(struct authflow *, const char *code);
+static void user_info(struct authflow *);
 
 /* Stop listening and waiting; the loop then ends with the exchange. */
 static void
@@ -65,6 +71,16 @@ stop_listening(struct authflow *af)
 	af->listening = 0;
 	uv_close((uv_handle_t *)&af->server, NULL);
 	uv_close((uv_handle_t *)&af->timeout, NULL);
+}
+
+/* The OAuth client's options for this flow. */
+static void
+grant_opts_of(struct authflow *af, struct grant_opts *go)
+{
+	memset(go, 0, sizeof(*go));
+	go->http = af->http;
+	go->cfg = &af->c->cfg;
+	go->secrets = af->secrets;
 }
 
 /*
@@ -139,7 +155,7 @@ on_grant(struct grant_result *res, void *arg)
 		hint = res->oerr[0] != '\0'
 		    ? code_refusal_hint(res->oerr, res->err)
 		    : NULL;
-		if (res->status == 0)
+		if (res->unanswered)
 			/* Unknown whether TikTok used the code. */
 			log_err("%s: the token request failed: %s; TikTok may "
 				"or may not have accepted the code",
@@ -154,13 +170,177 @@ on_grant(struct grant_result *res, void *arg)
 		pending_hint(af);
 		return;
 	}
+	/* Whose grant is it? Saved only once that is checked. */
+	tokens_clear(&af->tok);
+	af->tok = res->tok;
+	memset(&res->tok, 0, sizeof(res->tok));
+	user_info(af);
+}
+
+/*
+ * Who the account's mirror belongs to: the mirror's accounts row, else the
+ * grant in the secrets file. New strings (NULL when unknown).
+ */
+static void
+mirrored_identity(struct authflow *af, char **open_id, char **name)
+{
+	struct store_account a;
+	struct tokens old;
+	struct store *st;
+	char err[ERRLEN];
+
+	*open_id = *name = NULL;
+	if (access(af->c->cfg.database, F_OK) == 0 &&
+	    (st = store_open_ro(af->c->cfg.database, err, sizeof(err))) !=
+		NULL) {
+		if (store_account_get(st, af->name, &a, err, sizeof(err)) ==
+		    0) {
+			if (a.open_id != NULL && a.open_id[0] != '\0') {
+				*open_id = xstrdup(a.open_id);
+				if (a.display_name != NULL)
+					*name = xstrdup(a.display_name);
+			}
+			store_account_clear(&a);
+		}
+		store_close(st);
+	}
+	if (*open_id == NULL &&
+	    secrets_get(af->secrets, af->name, &old, NULL, 0) == 0) {
+		if (old.open_id != NULL && old.open_id[0] != '\0')
+			*open_id = xstrdup(old.open_id);
+		tokens_clear(&old);
+	}
+}
+
+/*
+ * The new grant is for TikTok user 'open_id' ('name' when known): save it,
+ * unless the account's mirror holds another user's videos (design.md,
+ * "Identity"). A browser logged in to another TikTok account, or a
+ * production client key after the sandbox one (open_id is per user and
+ * app), gives such a grant; it is refused, naming both, unless
+ * --replace-account asked for exactly that.
+ */
+static void
+grant_finish(struct authflow *af, const char *open_id, const char *name)
+{
+	struct grant_opts go;
+	char *old_id, *old_name, err[ERRLEN];
+	const char *who = name && name[0] ? name : "(name unknown)";
+
+	mirrored_identity(af, &old_id, &old_name);
+	if (old_id != NULL && strcmp(old_id, open_id) != 0 && !af->replace) {
+		const char *was = old_name && old_name[0] ? old_name
+							  : "(name unknown)";
+
+		log_err("%s: this authorization is for TikTok user \"%s\" "
+			"(open_id %s), but %s mirrors \"%s\" (open_id %s); "
+			"nothing was saved or changed.\n"
+			"  To authorize \"%s\", log the browser in to it and run"
+			" tiktok-mirror auth %s again.\n"
+			"  To mirror \"%s\", add it to the config under a new "
+			"account name and run tiktok-mirror auth NEWNAME.\n"
+			"  To start %s over, take it out of the config, run "
+			"tiktok-mirror forget %s --yes, and add it back.\n"
+			"  If it is the same person under a new client key "
+			"(sandbox to production), run: tiktok-mirror auth %s "
+			"--replace-account",
+		    af->name, who, open_id, af->name, was, old_id, was,
+		    af->name, who, af->name, af->name, af->name);
+		goto out;
+	}
+	if (af->tok.open_id == NULL || af->tok.open_id[0] == '\0') {
+		free(af->tok.open_id);
+		af->tok.open_id = xstrdup(open_id);
+	}
+	grant_opts_of(af, &go);
+	if (grant_save(&go, af->name, &af->tok,
+		old_id != NULL && strcmp(old_id, open_id) != 0 ? old_id : NULL,
+		err, sizeof(err)) == -1) {
+		log_err("%s: %s", af->name, err);
+		goto out;
+	}
 	(void)secrets_pending_delete(af->secrets, af->name, NULL, 0);
-	printf("%s: authorized (open_id %s); the next sync mirrors it\n",
-	    af->name,
-	    res->tok.open_id && res->tok.open_id[0] ? res->tok.open_id
-						    : "unknown");
+	if (old_id != NULL && strcmp(old_id, open_id) != 0)
+		printf("%s: authorized for TikTok user \"%s\" (open_id %s), "
+		       "replacing \"%s\" (open_id %s) as asked; the next sync "
+		       "mirrors it\n",
+		    af->name, who, open_id,
+		    old_name && old_name[0] ? old_name : "(name unknown)",
+		    old_id);
+	else
+		printf("%s: authorized for TikTok user \"%s\" (open_id %s); "
+		       "the next sync mirrors it\n",
+		    af->name, who, open_id);
 	fflush(stdout);
 	af->rc = EXIT_OK;
+out:
+	free(old_id);
+	free(old_name);
+}
+
+static void
+on_user_info(const struct http_response *r, void *arg)
+{
+	struct authflow *af = arg;
+	struct api_body b;
+	char *open_id = NULL, *name = NULL, err[ERRLEN] = "";
+
+	if (r->result == HTTP_OK) {
+		api_body_parse(&b, r->body, r->len);
+		if (api_status(r->status, &b, err, sizeof(err)) == API_OK)
+			(void)api_parse_user(&b, &open_id, &name, NULL, err,
+			    sizeof(err));
+		api_body_free(&b);
+	} else {
+		snprintf(err, sizeof(err), "%s", r->error);
+	}
+	if (open_id == NULL || open_id[0] == '\0') {
+		free(open_id);
+		open_id = af->tok.open_id && af->tok.open_id[0]
+		    ? xstrdup(af->tok.open_id)
+		    : NULL;
+		log_warnx("%s: user/info: %s; checking the account by the "
+			  "token's open_id",
+		    af->name, err[0] ? err : "no open_id");
+	}
+	if (open_id == NULL)
+		log_err("%s: TikTok named no open_id for this grant; nothing "
+			"was saved; run tiktok-mirror auth %s again",
+		    af->name, af->name);
+	else
+		grant_finish(af, open_id, name);
+	free(open_id);
+	free(name);
+}
+
+/* Ask user/info who the new grant is for (and the display name). */
+static void
+user_info(struct authflow *af)
+{
+	const struct cfg *cfg = &af->c->cfg;
+	struct http_request req;
+	char *auth, *url, err[ERRLEN];
+	const char *hdrs[2];
+
+	url = xasprintf("%s%s?fields=open_id,display_name", cfg->api_url,
+	    API_USER_INFO);
+	auth = xasprintf("Authorization: Bearer %s", af->tok.access_token);
+	hdrs[0] = auth;
+	hdrs[1] = NULL;
+	memset(&req, 0, sizeof(req));
+	req.method = HTTP_GET;
+	req.url = url;
+	req.headers = hdrs;
+	req.fd = -1;
+	if (http_start(af->http, &req, on_user_info, af, err, sizeof(err)) ==
+	    NULL) {
+		log_warnx("%s: user/info: %s", af->name, err);
+		if (af->tok.open_id != NULL && af->tok.open_id[0] != '\0')
+			grant_finish(af, af->tok.open_id, NULL);
+	}
+	explicit_bzero(auth, strlen(auth));
+	free(auth);
+	free(url);
 }
 
 static void
@@ -169,10 +349,8 @@ exchange(struct authflow *af, const char *code)
 	struct grant_opts go;
 	char err[ERRLEN];
 
-	go.http = af->http;
-	go.cfg = &af->c->cfg;
-	go.secrets = af->secrets;
-	go.timeout_ms = 0;
+	grant_opts_of(af, &go);
+	go.hold = 1; /* saved once grant_finish() checked whose it is */
 	if (grant_exchange(&go, af->name, code, af->verifier, on_grant, af,
 		err, sizeof(err)) == NULL)
 		log_err("%s: %s", af->name, err);
@@ -411,6 +589,7 @@ cmd_auth(struct ctx *c, int argc, char **argv)
 	static const struct option longopts[] = {
 		{"redirect-url", required_argument, NULL, 'r'},
 		{"code", required_argument, NULL, 'C'},
+		{"replace-account", no_argument, NULL, 'R'},
 		CTX_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
@@ -419,7 +598,7 @@ cmd_auth(struct ctx *c, int argc, char **argv)
 	struct http_opts ho;
 	const char *redirect = NULL, *code = NULL;
 	char challenge[65], err[ERRLEN], *url, *rcode = NULL, *rstate = NULL;
-	int ch, rc;
+	int ch, rc, replace = 0;
 
 	while ((ch = getopt_long(argc, argv, CTX_SHORTOPTS, longopts, NULL)) !=
 	    -1) {
@@ -427,6 +606,8 @@ cmd_auth(struct ctx *c, int argc, char **argv)
 			redirect = optarg;
 		else if (ch == 'C')
 			code = optarg;
+		else if (ch == 'R')
+			replace = 1;
 		else if ((rc = ctx_option(c, ch, optarg, argv[0])) != CTX_GO_ON)
 			return rc;
 	}
@@ -445,6 +626,7 @@ cmd_auth(struct ctx *c, int argc, char **argv)
 	af.rc = EXIT_FAIL;
 	if (mirror_state_dir(&c->cfg) == -1)
 		return EXIT_FAIL;
+	af.replace = replace;
 	af.secrets = secrets_open(c->cfg.secrets, err, sizeof(err));
 	if (af.secrets == NULL) {
 		log_err("%s", err);
@@ -548,6 +730,7 @@ cmd_auth(struct ctx *c, int argc, char **argv)
 	free(rstate);
 	free(af.path);
 	explicit_bzero(af.verifier, sizeof(af.verifier));
+	tokens_clear(&af.tok);
 	secrets_close(af.secrets);
 	return af.rc;
 }

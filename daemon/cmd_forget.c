@@ -115,6 +115,7 @@ cmd_revoke(struct ctx *c, int argc, char **argv)
 		goto out;
 	}
 	rc = EXIT_FAIL;
+	memset(&go, 0, sizeof(go));
 	go.http = t.http;
 	go.cfg = &c->cfg;
 	go.secrets = t.secrets;

@@ -83,6 +83,7 @@ print_json(struct buf *b, const struct store_account *a, const char *warning,
 	render_json_int(b, 0, "videos", a->videos);
 	render_json_int(b, 0, "failures", a->failures);
 	render_json_str(b, 0, "warning", warning);
+	render_json_str(b, 0, "activity", a->activity);
 	if (buf_addstr(b, "}") == -1)
 		fatalx("output too large");
 }
@@ -133,6 +134,10 @@ print_row(const struct store_account *a, const char *warning, int width,
 			sizeof(esc)));
 	if (warning != NULL)
 		printf("%-*s  warning: %s\n", width, "", warning);
+	if (a->activity != NULL)
+		printf("%-*s  now: %s\n", width, "",
+		    log_escape(a->activity, strlen(a->activity), esc,
+			sizeof(esc)));
 }
 
 /* The accounts rows that the configuration no longer names. */

@@ -118,7 +118,15 @@ on_progress(const struct sync_progress *p, void *arg)
 	int changed = s->step != p->step;
 
 	s->step = p->step;
-	if (p->step == SYNC_LIST)
+	if (p->wait_until_ms > 0) {
+		/* Within a step: TikTok's rate window, waited out. */
+		snprintf(s->text, sizeof(s->text),
+		    "%s: rate limited by TikTok, waiting %llds for its "
+		    "one-minute window",
+		    p->account,
+		    (long long)((p->wait_until_ms - now_ms() + 999) / 1000));
+		changed = 1;
+	} else if (p->step == SYNC_LIST)
 		snprintf(s->text, sizeof(s->text),
 		    "%s: listing, page %lld, %lld videos", p->account,
 		    (long long)p->pages + 1, (long long)p->videos);

@@ -43,13 +43,18 @@ static const struct command {
 	"  --force             apply a refresh that would mark more than half\n"
 	"                      of an account's videos deleted\n"
 	"  --dry-run           report what would change; write nothing\n"},
-    {"auth", cmd_auth, "auth NAME [--redirect-url URL | --code CODE]",
+    {"auth", cmd_auth,
+	"auth NAME [--redirect-url URL | --code CODE] [--replace-account]",
 	"authorize an account with OAuth (PKCE)",
 	"Print the authorize URL and, when redirect_uri is a loopback\n"
 	"address, wait there for the browser. A pending authorization can\n"
 	"be finished later, from any shell:\n"
 	"  --redirect-url URL  the address the browser was sent to\n"
-	"  --code CODE         the code from that address (URL-decoded)\n"},
+	"  --code CODE         the code from that address, as the address\n"
+	"                      bar shows it or decoded; quote it ('...')\n"
+	"A grant for another TikTok user than the one the account mirrors\n"
+	"is refused; for the same person under a new client key:\n"
+	"  --replace-account   accept that user for the account\n"},
     {"revoke", cmd_revoke, "revoke NAME",
 	"revoke the grant at TikTok, delete the local tokens",
 	"The account then shows needs_auth; its videos stay. Stop the daemon\n"

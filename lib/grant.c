@@ -24,6 +24,7 @@ struct grant_call {
 	char *account;
 	/* Refresh: the grant it came from, for the merge and the rotation. */
 	char *old_refresh, *old_open_id, *old_scope;
+	int hold; /* exchange: hand back unsaved */
 	grant_done_cb done;
 	void *arg;
 };
@@ -87,9 +88,25 @@ grant_exchange(const struct grant_opts *o, const char *account,
 
 	g = post(o, OP_EXCHANGE, OAUTH_TOKEN_PATH,
 	    oauth_code_body(o->cfg, code, verifier), done, arg, err, errlen);
-	if (g != NULL)
+	if (g != NULL) {
 		g->account = xstrdup(account);
+		g->hold = o->hold;
+	}
 	return g;
+}
+
+int
+grant_save(const struct grant_opts *o, const char *account,
+    const struct tokens *t, const char *replaces, char *err, size_t errlen)
+{
+	char e2[ERRLEN];
+
+	if (secrets_put(o->secrets, account, t, e2, sizeof(e2)) == -1 ||
+	    (replaces != NULL &&
+		secrets_allow_replace(o->secrets, account, replaces,
+		    t->open_id ? t->open_id : "", e2, sizeof(e2)) == -1))
+		return errf(err, errlen, "cannot save the new tokens: %s", e2);
+	return 0;
 }
 
 struct grant_call *
@@ -234,6 +251,10 @@ answer(struct grant_call *g, const struct http_response *r,
 		res->outcome = GRANT_INCOMPLETE;
 		return;
 	}
+	if (g->op == OP_EXCHANGE && g->hold) {
+		res->outcome = GRANT_OK;
+		return;
+	}
 	save(g, res);
 }
 
@@ -247,6 +268,7 @@ on_done(const struct http_response *r, void *arg)
 	res.status = r->status;
 	res.retry_after = r->retry_after;
 	if (r->result != HTTP_OK) {
+		res.unanswered = 1;
 		/* TLS and refused redirects do not mend by themselves. */
 		res.outcome = r->result == HTTP_E_TLS ||
 			r->result == HTTP_E_PROTOCOL

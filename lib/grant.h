@@ -30,6 +30,11 @@ struct grant_opts {
 				    redirect_uri */
 	struct secrets *secrets; /* where exchange and refresh save */
 	long timeout_ms;	 /* each request's total; 0: lib/http.c's */
+	/*
+	 * Exchange: hand the new grant back unsaved (GRANT_OK, in 'tok'),
+	 * for `auth` to check whose it is first; grant_save() saves it.
+	 */
+	int hold;
 };
 
 enum grant_outcome {
@@ -53,6 +58,8 @@ struct grant_result {
 			      file; the callback may take them (and zero the
 			      struct), else they are wiped after it */
 	long status;	   /* HTTP status, 0 when no answer arrived */
+	int unanswered;	   /* no whole answer arrived (timeout, reset, cut
+			      body): TikTok may have acted on the request */
 	long retry_after;  /* seconds, -1 when not given */
 	char oerr[64];	   /* the OAuth error code, "" when none */
 	char err[ERRLEN];  /* what went wrong, for a message */
@@ -84,6 +91,15 @@ struct grant_call *grant_refresh(const struct grant_opts *,
 struct grant_call *grant_revoke(const struct grant_opts *,
     const char *access_token, grant_done_cb, void *arg, char *err,
     size_t errlen);
+
+/*
+ * Save a grant that grant_exchange() held for 'account', replacing any
+ * grant it had. With 'replaces' (an open_id), the account's mirror, which
+ * holds that user's videos, may from now on mirror the grant's user
+ * (`auth --replace-account`). Returns 0 or -1 with 'err'.
+ */
+int grant_save(const struct grant_opts *, const char *account,
+    const struct tokens *, const char *replaces, char *err, size_t errlen);
 
 /*
  * Each call returns a handle valid until its callback returns, or NULL

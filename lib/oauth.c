@@ -112,9 +112,29 @@ oauth_revoke_body(const struct cfg *cfg, const char *access_token)
 int
 oauth_error_is_fatal(const char *oerr)
 {
-	/* Transient: server_error, temporarily_unavailable (design.md). */
-	return strcmp(oerr, "server_error") != 0 &&
-	    strcmp(oerr, "temporarily_unavailable") != 0;
+	/*
+	 * The errors of RFC 6749 §5.2 that TikTok lists (tiktok-api.md §1.5)
+	 * and that sending the same request again cannot cure. server_error,
+	 * temporarily_unavailable and any code TikTok may add are transient:
+	 * a refresh that meets one backs off and tries again, and never
+	 * costs the authorization (design.md, "Auth failures").
+	 */
+	static const char *const permanent[] = {"invalid_grant",
+	    "invalid_request", "invalid_client", "unauthorized_client",
+	    "unsupported_grant_type", "invalid_scope", "access_denied"};
+	size_t i;
+
+	for (i = 0; i < nitems(permanent); i++)
+		if (strcmp(oerr, permanent[i]) == 0)
+			return 1;
+	return 0;
+}
+
+int
+oauth_error_is_client(const char *oerr)
+{
+	return strcmp(oerr, "invalid_client") == 0 ||
+	    strcmp(oerr, "unauthorized_client") == 0;
 }
 
 /*

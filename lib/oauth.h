@@ -82,7 +82,13 @@ int oauth_scope_missing(const char *granted, char *missing, size_t len);
  */
 int oauth_code_decode(const char *in, char **code, char *err, size_t errlen);
 
-/* True when a token response error means the grant is gone for good. */
+/*
+ * True when a token response error is permanent: sending the request again
+ * gets the same answer. Unknown codes are not (they may be new transient
+ * ones).
+ */
 int oauth_error_is_fatal(const char *oerr);
+/* True when it is the app's client key or secret that TikTok refused. */
+int oauth_error_is_client(const char *oerr);
 
 #endif

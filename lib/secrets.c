@@ -32,7 +32,11 @@ static const char SCHEMA[] =
     " issued_at INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS pending ("
     " account TEXT PRIMARY KEY, state TEXT NOT NULL,"
-    " verifier TEXT NOT NULL, created_at INTEGER NOT NULL);";
+    " verifier TEXT NOT NULL, created_at INTEGER NOT NULL);"
+    /* `auth NAME --replace-account`: this grant may replace that user. */
+    "CREATE TABLE IF NOT EXISTS replace_account ("
+    " account TEXT PRIMARY KEY, old_open_id TEXT NOT NULL,"
+    " new_open_id TEXT NOT NULL);";
 
 struct secrets *
 secrets_open(const char *path, char *err, size_t errlen)
@@ -120,6 +124,11 @@ int
 secrets_put(struct secrets *s, const char *account, const struct tokens *t,
     char *err, size_t errlen)
 {
+	/* A new grant is no longer the one a replacement was allowed for. */
+	if (db_exec(s->db, err, errlen, NULL,
+		"DELETE FROM replace_account WHERE account = ?", "s",
+		account) == -1)
+		return -1;
 	return db_exec(s->db, err, errlen, NULL,
 	    "INSERT OR REPLACE INTO tokens (account, open_id, scope,"
 	    " access_token, access_expires_at, refresh_token,"
@@ -127,6 +136,31 @@ secrets_put(struct secrets *s, const char *account, const struct tokens *t,
 	    "ssssisii", account, t->open_id ? t->open_id : "",
 	    t->scope ? t->scope : "", t->access_token, t->access_expires_at,
 	    t->refresh_token, t->refresh_expires_at, t->issued_at);
+}
+
+int
+secrets_allow_replace(struct secrets *s, const char *account,
+    const char *old_open_id, const char *new_open_id, char *err,
+    size_t errlen)
+{
+	return db_exec(s->db, err, errlen, NULL,
+	    "INSERT OR REPLACE INTO replace_account (account, old_open_id,"
+	    " new_open_id) VALUES (?,?,?)",
+	    "sss", account, old_open_id, new_open_id);
+}
+
+int
+secrets_replace_allowed(struct secrets *s, const char *account,
+    const char *old_open_id, const char *new_open_id)
+{
+	sqlite3_stmt *st;
+	char err[ERRLEN];
+
+	st = db_prep(s->db, err, sizeof(err),
+	    "SELECT count(*) FROM replace_account WHERE account = ?"
+	    " AND old_open_id = ? AND new_open_id = ?",
+	    "sss", account, old_open_id, new_open_id);
+	return db_scalar(s->db, st, err, sizeof(err)) > 0;
 }
 
 int

@@ -46,6 +46,18 @@ int secrets_get(struct secrets *, const char *account, struct tokens *t,
 int secrets_put(struct secrets *, const char *account, const struct tokens *t,
     char *err, size_t errlen);
 /*
+ * `auth NAME --replace-account`: the mirror of 'account', which holds the
+ * videos of TikTok user 'old_open_id', may from now on mirror
+ * 'new_open_id' (the same person under a new client key, or a deliberate
+ * change). secrets_put() of a later grant withdraws it. Returns 0 or -1.
+ */
+int secrets_allow_replace(struct secrets *, const char *account,
+    const char *old_open_id, const char *new_open_id, char *err,
+    size_t errlen);
+/* 1 when that replacement was allowed, else 0. */
+int secrets_replace_allowed(struct secrets *, const char *account,
+    const char *old_open_id, const char *new_open_id);
+/*
  * Store a rotated pair durably, but only over the grant it came from
  * (stored refresh token 'old_refresh'). Returns 0; 1 when another grant
  * was written meanwhile (`auth`), which is kept; -1 on error.

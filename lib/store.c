@@ -493,7 +493,10 @@ store_account_ensure(struct store *s, const char *name, char *err,
 	" (SELECT count(*) FROM sync_runs r WHERE r.account = a.name"        \
 	"   AND r.outcome != 'ok' AND r.id > coalesce((SELECT o.id"          \
 	"   FROM sync_runs o WHERE o.account = a.name"                       \
-	"   AND o.outcome = 'ok' ORDER BY o.id DESC LIMIT 1), 0)), a.avatar"
+	"   AND o.outcome = 'ok' ORDER BY o.id DESC LIMIT 1), 0)), a.avatar,"  \
+	" (SELECT CASE WHEN r.finished_at IS NULL THEN r.error END"          \
+	"   FROM sync_runs r WHERE r.account = a.name"                       \
+	"   ORDER BY r.id DESC LIMIT 1)"
 
 static void
 account_row(sqlite3_stmt *st, struct store_account *a)
@@ -511,6 +514,7 @@ account_row(sqlite3_stmt *st, struct store_account *a)
 	a->videos = sqlite3_column_int64(st, 10);
 	a->failures = sqlite3_column_int64(st, 11);
 	a->avatar = db_col_str(st, 12);
+	a->activity = db_col_str(st, 13);
 }
 
 int
@@ -540,6 +544,7 @@ store_account_clear(struct store_account *a)
 	free(a->display_name);
 	free(a->last_error);
 	free(a->avatar);
+	free(a->activity);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -636,12 +641,17 @@ store_stage_add(struct store *s, const char *account, int64_t seq,
     int64_t position, const struct video *v, const char *cover_src,
     char *err, size_t errlen)
 {
-	return db_exec(s->db, err, errlen, NULL,
-	    "INSERT OR IGNORE INTO stage (account, id, seq, position"
-	    VIDEO_FIELDS(STAGE_NAME) ", cover_src) VALUES (?,?,?,?"
-	    VIDEO_FIELDS(STAGE_MARK) ",?)",
-	    "ssii" VIDEO_FIELDS(STAGE_BIND) "s", account, v->id, seq,
-	    position VIDEO_FIELDS(STAGE_ARG), cover_src);
+	int64_t n;
+
+	if (db_exec(s->db, err, errlen, &n,
+		"INSERT OR IGNORE INTO stage (account, id, seq, position"
+		VIDEO_FIELDS(STAGE_NAME) ", cover_src) VALUES (?,?,?,?"
+		VIDEO_FIELDS(STAGE_MARK) ",?)",
+		"ssii" VIDEO_FIELDS(STAGE_BIND) "s", account, v->id, seq,
+		position VIDEO_FIELDS(STAGE_ARG), cover_src) == -1)
+		return -1;
+	/* Already staged by this refresh: the first place stands. */
+	return n == 0 ? 1 : 0;
 }
 
 int
@@ -1209,6 +1219,16 @@ store_run_begin(struct store *s, const char *account, int64_t now, char *err,
 		"si", account, now) == -1)
 		return -1;
 	return sqlite3_last_insert_rowid(s->db->sql);
+}
+
+int
+store_run_note(struct store *s, int64_t run, const char *note, char *err,
+    size_t errlen)
+{
+	return db_exec(s->db, err, errlen, NULL,
+	    "UPDATE sync_runs SET error = ?2 WHERE id = ?1"
+	    " AND finished_at IS NULL",
+	    "is", run, note);
 }
 
 int

@@ -57,6 +57,8 @@ struct store_account {
 	int64_t videos;				       /* live videos */
 	int64_t failures; /* failed refreshes since the last success */
 	char *avatar;	  /* cached avatar, relative to the covers folder */
+	/* What a refresh in progress is waiting for (its run's note), or NULL */
+	char *activity;
 };
 
 /* Make sure an accounts row exists (state 'needs_auth' when new). */
@@ -101,7 +103,7 @@ int store_commit(struct store *, char *err, size_t errlen);
  * Stage one listed video: 'seq' is its place in the listing, 'position' its
  * place in the kept slice or STORE_NULL when it is listed but not kept,
  * 'cover_src' the cover URL without its signed query. A video listed twice
- * keeps its first place. Returns 0 or -1.
+ * keeps its first place: returns 1 for it (nothing staged), else 0 or -1.
  */
 int store_stage_add(struct store *, const char *account, int64_t seq,
     int64_t position, const struct video *v, const char *cover_src,
@@ -225,6 +227,12 @@ int store_apply(struct store *, const char *account,
  */
 int64_t store_run_begin(struct store *, const char *account, int64_t now,
     char *err, size_t errlen);
+/*
+ * Note what a refresh in progress is waiting for in its sync_runs row
+ * (`status` shows it until the run ends). Returns 0 or -1.
+ */
+int store_run_note(struct store *, int64_t run, const char *note, char *err,
+    size_t errlen);
 /* Record how the refresh 'run' ended. */
 int store_run_end(struct store *, int64_t run, int64_t now,
     enum account_state outcome, int64_t requests, const struct store_counts *,

@@ -45,6 +45,7 @@
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "oauth.h"
 #include "ratelimit.h"
 #include "secrets.h"
 #include "sha256.h"
@@ -54,7 +55,15 @@
 #define MAX_ATTEMPTS 4		/* tries per API request within a refresh */
 #define BACKOFF_BASE_MS 1000
 #define BACKOFF_CAP_MS 30000
-#define RATE_PENALTY_MS 5000	/* a 429 without Retry-After */
+/*
+ * TikTok counts calls per endpoint in a sliding one-minute window and
+ * answers 429 without Retry-After (tiktok-api.md §4): such a 429 waits the
+ * window out, for every account's calls to that endpoint, at most
+ * RATE_WINDOWS_MAX times per request (another tool on the same client key
+ * may hold the quota).
+ */
+#define RATE_WINDOW_MS 60000
+#define RATE_WINDOWS_MAX 3
 #define MAX_EMPTY_PAGES 50	/* has_more with nothing, in a row */
 #define COVER_BATCH 16
 #define API_TIMEOUT_MS 60000
@@ -97,6 +106,7 @@ struct api_call {
 	char *body;
 	job_resp_fn ok;
 	int attempts;
+	int rate_waits; /* one-minute windows waited out for this call */
 };
 
 /* One cover download. */
@@ -114,7 +124,9 @@ struct dl {
 struct listing {
 	/* 'seq' counts the videos staged, 'listed' those the filters keep
 	 * (the listing 'start' counts in), 'hidden' the rest. */
-	int64_t cursor, seq, kept, min_created, listed, hidden;
+	int64_t cursor, seq, kept, listed, hidden;
+	int64_t min_created; /* oldest created_at listed in order */
+	int64_t repeats;     /* videos listed again (pinned, cursor) */
 	char filter_digest[FILTER_DIGEST_LEN + 1]; /* filter_digest() */
 	int64_t pages; /* video/list pages received */
 	int exhausted, empty_pages;
@@ -167,12 +179,15 @@ struct job {
 
 	struct tokens tok;
 	int refreshed; /* the access token was refreshed in this job */
+	/* Why a refresh of this job got no answer ("" when none did). */
+	char token_unconfirmed[128];
 	char *open_id, *display_name;
 
 	enum sync_step step;
 	enum sync_step resume; /* the step a token refresh interrupted */
 	struct listing list;
 	struct cover_pass cov;
+	int64_t wait_until; /* the rate window waited for (progress) */
 	struct buf changes; /* dry run: the change list */
 
 	int64_t run_id; /* sync_runs row, 0 when it could not be written */
@@ -233,6 +248,7 @@ job_progress(struct job *j)
 	p.videos = j->list.kept;
 	p.covers = j->res.covers;
 	p.covers_active = j->cov.ndl;
+	p.wait_until_ms = j->wait_until;
 	j->e->o.progress(&p, j->e->o.progress_arg);
 }
 
@@ -527,6 +543,7 @@ api_call(struct job *j, enum endpoint ep, char *body, job_resp_fn ok)
 	j->call.body = body;
 	j->call.ok = ok;
 	j->call.attempts = 0;
+	j->call.rate_waits = 0;
 	api_schedule(j, 0);
 }
 
@@ -549,6 +566,45 @@ api_retry(struct job *j, long retry_after, const char *why)
 }
 
 static void start_refresh(struct job *, job_fn);
+
+/*
+ * A 429 without Retry-After: nothing goes to that endpoint, from any
+ * account, until TikTok's one-minute window has passed; the wait is in
+ * the log, the progress line and `status` (the run's note). After
+ * RATE_WINDOWS_MAX windows the refresh fails, saying why.
+ */
+static void
+rate_wait(struct job *j, const char *why)
+{
+	struct sync_engine *e = j->e;
+	char until[32], note[ERRLEN];
+	int64_t now = now_ms();
+
+	if (++j->call.rate_waits > RATE_WINDOWS_MAX) {
+		job_fail(j,
+		    "%s: still rate limited after waiting out %d of TikTok's "
+		    "one-minute windows (%s); another program using the same "
+		    "client key may be spending the quota; trying again at the "
+		    "next refresh",
+		    ep_name[j->call.ep], RATE_WINDOWS_MAX, why);
+		return;
+	}
+	ratelimit_penalize(&e->rl[j->call.ep], now, RATE_WINDOW_MS);
+	fmt_iso8601((now + RATE_WINDOW_MS + 999) / 1000, until, sizeof(until));
+	snprintf(note, sizeof(note),
+	    "%s rate limited by TikTok (HTTP 429): waiting until %s for its "
+	    "one-minute window (%d of %d)",
+	    ep_name[j->call.ep], until, j->call.rate_waits, RATE_WINDOWS_MAX);
+	log_info("%s: %s", j->acct.name, note);
+	if (!e->o.dry_run && j->run_id > 0 &&
+	    store_run_note(e->o.store, j->run_id, note, NULL, 0) == -1)
+		log_warnx("%s: cannot note the wait in the mirror",
+		    j->acct.name);
+	j->wait_until = now + RATE_WINDOW_MS;
+	job_progress(j);
+	j->wait_until = 0;
+	api_schedule(j, 0);
+}
 
 static void
 resume_saved(struct job *j)
@@ -620,10 +676,12 @@ on_api_done(const struct http_response *r, void *arg)
 		    ep_name[j->call.ep], err);
 		return;
 	case API_RATE:
-		ratelimit_penalize(&e->rl[j->call.ep],
-		    now_ms(),
-		    r->retry_after >= 0 ? r->retry_after * 1000
-					: RATE_PENALTY_MS);
+		if (r->retry_after < 0) {
+			rate_wait(j, err);
+			return;
+		}
+		ratelimit_penalize(&e->rl[j->call.ep], now_ms(),
+		    r->retry_after * 1000);
 		/* FALLTHROUGH */
 	case API_TRANSIENT:
 	case API_BAD:
@@ -637,6 +695,33 @@ on_api_done(const struct http_response *r, void *arg)
 	}
 }
 
+/*
+ * Before a token refresh is sent again: the secrets file may hold a newer
+ * grant than the one this job read (`auth` wrote one), and that is the
+ * one to send. The stored pair is never older than ours: only the lock
+ * holder refreshes, and it writes a rotated pair before using it.
+ */
+static void
+token_reread(struct job *j)
+{
+	struct tokens t;
+	char err[ERRLEN];
+
+	if (secrets_get(j->e->o.secrets, j->acct.name, &t, err,
+		sizeof(err)) != 0)
+		return;
+	if (strcmp(t.refresh_token, j->tok.refresh_token) == 0) {
+		tokens_clear(&t);
+		return;
+	}
+	log_info("%s: the secrets file holds a newer grant; the retried "
+		 "token refresh uses it",
+	    j->acct.name);
+	tokens_clear(&j->tok);
+	j->tok = t;
+	j->token_unconfirmed[0] = '\0';
+}
+
 static void
 api_send(struct job *j)
 {
@@ -647,6 +732,8 @@ api_send(struct job *j)
 	int n = 0;
 
 	if (j->call.ep == EP_TOKEN) {
+		if (j->call.attempts > 0)
+			token_reread(j);
 		token_send(j);
 		return;
 	}
@@ -694,7 +781,7 @@ static void
 on_grant(struct grant_result *res, void *arg)
 {
 	struct job *j = arg;
-	char why[ERRLEN + 64];
+	char why[ERRLEN + 256];
 
 	j->grant = NULL;
 	switch (res->outcome) {
@@ -715,11 +802,36 @@ on_grant(struct grant_result *res, void *arg)
 		j->after_token(j);
 		return;
 	case GRANT_REJECTED:
-		snprintf(why, sizeof(why), "refresh token rejected (%s)",
-		    res->oerr);
-		job_fail_auth(j, why);
+		if (oauth_error_is_client(res->oerr)) {
+			/* A new authorization would not help. */
+			job_fail(j,
+			    "token refresh: TikTok refused the app's client key"
+			    " or secret (%s); check app.client_key and the "
+			    "client secret",
+			    res->err);
+		} else if (j->token_unconfirmed[0] != '\0') {
+			snprintf(why, sizeof(why),
+			    "refresh token rejected (%s) after an earlier "
+			    "refresh got no answer (%s): TikTok most likely "
+			    "rotated the refresh token then, and the new one "
+			    "never arrived, so this authorization cannot be "
+			    "used any more",
+			    res->oerr, j->token_unconfirmed);
+			job_fail_auth(j, why);
+		} else {
+			snprintf(why, sizeof(why),
+			    "refresh token rejected (%s)", res->oerr);
+			job_fail_auth(j, why);
+		}
 		return;
 	case GRANT_RETRY:
+		/*
+		 * No answer (a timeout, a reset): TikTok may have rotated the
+		 * refresh token already (tiktok-api.md §5.1).
+		 */
+		if (res->unanswered)
+			snprintf(j->token_unconfirmed,
+			    sizeof(j->token_unconfirmed), "%.120s", res->err);
 		snprintf(why, sizeof(why), "token refresh: %s", res->err);
 		api_retry(j, res->retry_after, why);
 		return;
@@ -737,6 +849,7 @@ token_send(struct job *j)
 	struct grant_opts go;
 	char err[ERRLEN];
 
+	memset(&go, 0, sizeof(go));
 	go.http = j->e->o.http;
 	go.cfg = j->e->o.cfg;
 	go.secrets = j->e->o.secrets;
@@ -799,6 +912,61 @@ step_token(struct job *j)
 
 /* user/info */
 
+/*
+ * An account's mirror belongs to one TikTok user (design.md, "Identity"):
+ * open_id, which TikTok issues per user and per app. A grant for another
+ * user (a browser logged in to another account at `auth`, or a production
+ * client key after the sandbox one) is refused at every refresh before
+ * anything is listed, so nothing is deleted, blanked or mixed, unless
+ * `auth NAME --replace-account` allowed exactly that change. Returns 0 to
+ * go on, -1 when the job failed.
+ */
+static int
+check_identity(struct job *j, const char *open_id, const char *name)
+{
+	struct store_account a;
+	char err[ERRLEN], was[96], now_[96];
+	int rc;
+
+	if (open_id == NULL || open_id[0] == '\0')
+		return 0;
+	rc = store_account_get(j->e->o.store, j->acct.name, &a, err,
+	    sizeof(err));
+	if (rc == -1) {
+		job_fail(j, "%s", err);
+		return -1;
+	}
+	if (rc == 1 || a.open_id == NULL || a.open_id[0] == '\0' ||
+	    strcmp(a.open_id, open_id) == 0) {
+		if (rc == 0)
+			store_account_clear(&a);
+		return 0;
+	}
+	snprintf(was, sizeof(was), "%s", a.display_name && a.display_name[0]
+		? a.display_name : "(name unknown)");
+	snprintf(now_, sizeof(now_), "%s", name && name[0] ? name
+							   : "(name unknown)");
+	if (secrets_replace_allowed(j->e->o.secrets, j->acct.name, a.open_id,
+		open_id)) {
+		log_warnx("%s: now mirrors TikTok user \"%s\" (open_id %s) "
+			  "instead of \"%s\" (open_id %s), as auth "
+			  "--replace-account allowed",
+		    j->acct.name, now_, open_id, was, a.open_id);
+		store_account_clear(&a);
+		return 0;
+	}
+	job_fail_as(j, ACCOUNT_NEEDS_AUTH,
+	    "the grant is for another TikTok user, \"%s\" (open_id %s), not "
+	    "\"%s\" (open_id %s) whose videos this mirror holds; nothing was "
+	    "changed. Run tiktok-mirror auth %s logged in to \"%s\"; mirror "
+	    "\"%s\" under a new account name; the same person under a new "
+	    "client key: auth %s --replace-account",
+	    now_, open_id, was, a.open_id, j->acct.name, was, now_,
+	    j->acct.name);
+	store_account_clear(&a);
+	return -1;
+}
+
 static void
 on_user(struct job *j, const struct http_response *r,
     const struct api_body *b)
@@ -812,6 +980,12 @@ on_user(struct job *j, const struct http_response *r,
 
 		snprintf(why, sizeof(why), "user/info: %s", err);
 		api_retry(j, -1, why);
+		return;
+	}
+	if (check_identity(j, open_id, name) == -1) {
+		free(open_id);
+		free(name);
+		free(avatar);
 		return;
 	}
 	free(j->open_id);
@@ -851,14 +1025,14 @@ url_path(const char *url)
 }
 
 static int
-stage_video(struct job *j, const struct video *v, int64_t position,
-    char *err, size_t errlen)
+stage_video(struct job *j, const struct video *v, int64_t seq,
+    int64_t position, char *err, size_t errlen)
 {
 	char *src = v->cover_url ? url_path(v->cover_url) : NULL;
 	int rc;
 
-	rc = store_stage_add(j->e->o.store, j->acct.name, j->list.seq, position,
-	    v, src, err, errlen);
+	rc = store_stage_add(j->e->o.store, j->acct.name, seq, position, v,
+	    src, err, errlen);
 	free(src);
 	return rc;
 }
@@ -894,27 +1068,41 @@ filter_keeps(struct job *j, const struct video *v)
 /*
  * Stage a page's videos in one transaction; sets *full once the kept
  * slice is complete. Returns 0, or -1 with 'err'.
+ *
+ * A video may come twice in one listing: TikTok's web lists put pinned
+ * videos first and repeat them at their place, and a cursor may be
+ * inclusive (tiktok-api.md, corrections). It is kept once, at its first
+ * occurrence; a repeat takes no place, so positions stay 1..N and
+ * 'quantity' counts distinct videos. A video that a newer one follows on
+ * the page (a pinned one) is out of the listing's order: it does not move
+ * the listed range down to its time, so an old pinned video never widens
+ * the range in which deletions are judged.
  */
 static int
 stage_page(struct job *j, const struct api_page *p, int *full, char *err,
     size_t errlen)
 {
 	struct store *st = j->e->o.store;
+	int64_t newer[API_PAGE_MAX]; /* newest created_at after each item */
 	int i, rc = 0;
 
+	for (i = p->nvideos - 1; i >= 0; i--)
+		newer[i] = i == p->nvideos - 1 ? INT64_MIN
+		    : p->videos[i + 1].created_at > newer[i + 1]
+		    ? p->videos[i + 1].created_at
+		    : newer[i + 1];
 	if (store_begin(st, err, errlen) == -1)
 		return -1;
 	for (i = 0; i < p->nvideos && !*full && rc == 0; i++) {
 		const struct video *v = &p->videos[i];
 		int64_t pos = STORE_NULL;
+		const char *term;
+		int keep;
 
 		/* Kept when created_at * 1000 < before (exclusive). */
 		if (j->acct.has_before &&
 		    v->created_at * 1000 >= j->acct.before_ms)
 			continue;
-		j->list.seq++;
-		if (j->list.seq == 1 || v->created_at < j->list.min_created)
-			j->list.min_created = v->created_at;
 		/*
 		 * hide, include and exclude come before start and quantity
 		 * (design.md, "Moderation"): a video they leave out is
@@ -922,12 +1110,28 @@ stage_page(struct job *j, const struct api_page *p, int *full, char *err,
 		 * but neither counted nor kept, and its row, if any, loses
 		 * its position.
 		 */
-		if (!filter_keeps(j, v))
-			;
+		keep = filter_check(j->acct.filter, v->id, v->title,
+			   v->description, &term) == FILTER_KEEP;
 		/* Under rotation positions are ranked at apply: keep all. */
-		else if (j->list.rotating || ++j->list.listed >= j->acct.start)
-			pos = ++j->list.kept;
-		rc = stage_video(j, v, pos, err, errlen);
+		if (keep &&
+		    (j->list.rotating || j->list.listed + 1 >= j->acct.start))
+			pos = j->list.kept + 1;
+		rc = stage_video(j, v, j->list.seq + 1, pos, err, errlen);
+		if (rc == 1) {
+			j->list.repeats++;
+			rc = 0;
+			continue;
+		}
+		j->list.seq++;
+		if (!keep)
+			(void)filter_keeps(j, v); /* counts and reports it */
+		else if (!j->list.rotating)
+			j->list.listed++;
+		if (pos != STORE_NULL)
+			j->list.kept++;
+		if (v->created_at >= newer[i] &&
+		    v->created_at < j->list.min_created)
+			j->list.min_created = v->created_at;
 		if (!j->list.rotating && j->acct.quantity != CFG_QUANTITY_ALL &&
 		    j->list.kept >= j->acct.quantity)
 			*full = 1;
@@ -1126,7 +1330,10 @@ query_start(struct job *j)
 		    : j->list.min_created == INT64_MAX ? hi
 						  : j->list.min_created + 1;
 	} else {
-		lo = j->list.exhausted ? 0 : j->list.min_created + 1;
+		/* Nothing listed in order (only pinned): an empty range. */
+		lo = j->list.exhausted ? 0
+		    : j->list.min_created == INT64_MAX ? INT64_MAX
+						       : j->list.min_created + 1;
 	}
 	if (store_stage_candidates(st, j->acct.name, lo, hi, j->list.rotating,
 		&j->list.live, err, sizeof(err)) == -1)
@@ -1754,6 +1961,7 @@ sync_account(struct sync_engine *e, const struct cfg_account *acct,
 	j->arg = arg;
 	j->cov.avatar_fd = -1;
 	j->cov.dfd = -1;
+	j->list.min_created = INT64_MAX;
 	buf_init(&j->changes, DRY_CHANGES_MAX);
 	LIST_INIT(&j->cov.dls);
 	uv_timer_init(e->o.loop, &j->timer);

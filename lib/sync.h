@@ -70,6 +70,8 @@ struct sync_progress {
 	int64_t videos;	  /* kept videos listed so far */
 	int64_t covers;	  /* covers downloaded (dry run: to download) */
 	int64_t covers_active; /* downloads in flight */
+	/* "wait": rate limited by TikTok until then (clock_now_ms() time) */
+	int64_t wait_until_ms;
 };
 
 struct sync_result {

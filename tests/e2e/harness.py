@@ -141,8 +141,10 @@ class Mirror:
             p.stderr.close()
         return p.returncode, out, err
 
-    def auth_code(self, name, user):
-        """`auth NAME`, interrupted; then `auth NAME --code CODE`."""
+    def pending_code(self, name, user, raw=False):
+        """`auth NAME`, interrupted (a server without a browser); 'user'
+        approves in the browser. Returns the code: URL-decoded, or with
+        raw=True as the address bar shows it (percent-encoded)."""
         self.emu.login(user)
         p = subprocess.Popen(command("-c", self.config, "auth", name),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -156,9 +158,14 @@ class Mirror:
             p.stderr.close()
         r = self.emu.http("GET", url)
         assert r.status == 302, r.status
-        q = urllib.parse.parse_qs(
-            urllib.parse.urlsplit(r.header("Location")).query)
-        return self.run("auth", name, "--code", q["code"][0])
+        query = urllib.parse.urlsplit(r.header("Location")).query
+        if raw:
+            return dict(kv.split("=", 1) for kv in query.split("&"))["code"]
+        return urllib.parse.parse_qs(query)["code"][0]
+
+    def auth_code(self, name, user):
+        """`auth NAME`, interrupted; then `auth NAME --code CODE`."""
+        return self.run("auth", name, "--code", self.pending_code(name, user))
 
     @staticmethod
     def _read_url(p, timeout=15):

@@ -332,6 +332,11 @@ test_parse_token_oauth_error(void **state)
 	assert_false(oauth_error_is_fatal(oerr));
 	assert_false(oauth_error_is_fatal("server_error"));
 	assert_true(oauth_error_is_fatal("invalid_client"));
+	/* A code TikTok may add later is not taken as the grant's end. */
+	assert_false(oauth_error_is_fatal("some_new_error"));
+	assert_false(oauth_error_is_fatal(""));
+	assert_true(oauth_error_is_client("invalid_client"));
+	assert_false(oauth_error_is_client("invalid_grant"));
 
 	/* An error wins over tokens in the same body. */
 	assert_int_equal(parse_token("{\"error\":\"invalid_request\","

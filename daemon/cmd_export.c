@@ -169,51 +169,6 @@ cover_type(const char *account, const char *rel)
 	return NULL;
 }
 
-/*
- * Read the regular file 'path' into 'b' (at most 'max' bytes). Returns 0,
- * or -1 with errno set (ENOENT when it is gone, EFBIG when too large).
- */
-static int
-read_all(const char *path, struct buf *b, size_t max)
-{
-	char chunk[65536];
-	struct stat st;
-	ssize_t n;
-	int fd, saved;
-
-	buf_reset(b);
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1)
-		return -1;
-	if (fstat(fd, &st) == -1)
-		goto fail;
-	if (!S_ISREG(st.st_mode)) {
-		errno = EINVAL;
-		goto fail;
-	}
-	for (;;) {
-		n = read(fd, chunk, sizeof(chunk));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			goto fail;
-		if (n == 0)
-			break;
-		if (b->len + (size_t)n > max ||
-		    buf_add(b, chunk, (size_t)n) == -1) {
-			errno = EFBIG;
-			goto fail;
-		}
-	}
-	close(fd);
-	return 0;
-fail:
-	saved = errno;
-	close(fd);
-	errno = saved;
-	return -1;
-}
-
 /* True when 'path' is a regular file holding exactly data[0..len). */
 static int
 same_bytes(const char *path, const void *data, size_t len)
@@ -295,12 +250,11 @@ place_cover(struct export *ex, const char *rel, long long *size, char *err,
     size_t errlen)
 {
 	struct stat sst, dst;
-	struct buf data;
-	char *src, *to, *tmp;
+	char *data = NULL, *src, *to, *tmp;
+	size_t len = 0;
 	const char *base;
-	int rc = -1, have, loaded = 0, equal = 0;
+	int rc = -1, have, equal = 0;
 
-	buf_init(&data, 0);
 	src = path_join(ex->cfg->covers, rel);
 	to = path_join(ex->covers, rel);
 	base = strrchr(rel, '/') + 1;
@@ -329,10 +283,10 @@ place_cover(struct export *ex, const char *rel, long long *size, char *err,
 		}
 		/* The mirror's own file: replace it with a copy below. */
 	} else if (have) {
-		if (read_all(src, &data, EXPORT_COVER_MAX) == -1)
+		if (read_file(src, O_NOFOLLOW, EXPORT_COVER_MAX, &data, &len,
+			NULL) == -1)
 			goto read_failed;
-		loaded = 1;
-		equal = same_bytes(to, data.data, data.len);
+		equal = same_bytes(to, data, len);
 		if (equal && !ex->link) {
 			own_mode(to);
 			ex->kept++;
@@ -373,12 +327,12 @@ place_cover(struct export *ex, const char *rel, long long *size, char *err,
 			goto out;
 		}
 	}
-	if (!loaded && read_all(src, &data, EXPORT_COVER_MAX) == -1)
+	if (data == NULL && read_file(src, O_NOFOLLOW, EXPORT_COVER_MAX, &data,
+				&len, NULL) == -1)
 		goto read_failed;
-	if (write_file_atomic(to, data.data, data.len, EXPORT_MODE, err,
-		errlen) == -1)
+	if (write_file_atomic(to, data, len, EXPORT_MODE, err, errlen) == -1)
 		goto out;
-	*size = (long long)data.len;
+	*size = (long long)len;
 	ex->copied++;
 	rc = 0;
 	goto out;
@@ -387,9 +341,9 @@ read_failed:
 		rc = 1;
 	else
 		errf(err, errlen, "%s: cannot read the mirror's cover: %s", src,
-		    strerror(errno));
+		    file_error(errno));
 out:
-	buf_free(&data);
+	free(data);
 	free(src);
 	free(to);
 	free(tmp);

@@ -63,17 +63,6 @@ wait_grant(struct mirror *t, struct grant_call *g, struct wait *w)
 		(void)uv_run(&t->loop, UV_RUN_ONCE);
 }
 
-/* True when 'name' could be an account name (it also names a folder). */
-static int
-valid_name(const char *name)
-{
-	size_t n = strlen(name);
-
-	return n >= 1 && n <= CFG_NAME_MAX &&
-	    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			 "0123456789_-") == n;
-}
-
 int
 cmd_revoke(struct ctx *c, int argc, char **argv)
 {
@@ -93,7 +82,7 @@ cmd_revoke(struct ctx *c, int argc, char **argv)
 	name = argv[optind];
 	if ((rc = ctx_load(c)) != 0)
 		return rc;
-	if (!valid_name(name))
+	if (!cfg_valid_name(name, strlen(name)))
 		return usage_error("'%s' is not an account name", name);
 	configured = cfg_account(&c->cfg, name) != NULL;
 	if ((rc = mirror_open_tool(&t, &c->cfg, "revoke", 1)) != 0)
@@ -233,7 +222,7 @@ cmd_forget(struct ctx *c, int argc, char **argv)
 	name = argv[optind];
 	if ((rc = ctx_load(c)) != 0)
 		return rc;
-	if (!valid_name(name))
+	if (!cfg_valid_name(name, strlen(name)))
 		return usage_error("'%s' is not an account name", name);
 	if (cfg_account(&c->cfg, name) != NULL) {
 		log_err("%s is still configured in %s; remove it from "

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "grant.h"
 #include "json.h"
 #include "lock.h"
 #include "log.h"
@@ -28,40 +29,6 @@
 #include "store.h"
 #include "util.h"
 
-#define WARN_DAYS 30 /* warn this long before the authorization expires */
-
-/*
- * The refresh-token warning (also in the log at 30, 7 and 1 days, and the
- * metric tiktok_mirror_refresh_token_warning), or NULL. The caller frees.
- */
-static char *
-expiry_warning(const struct store_account *a, int64_t now)
-{
-	char when[32], in[32];
-	int64_t left;
-
-	if (a->refresh_expires_at == STORE_NULL)
-		return NULL;
-	left = a->refresh_expires_at - now;
-	if (left > WARN_DAYS * 86400)
-		return NULL;
-	fmt_iso8601(a->refresh_expires_at, when, sizeof(when));
-	if (left <= 0)
-		return xasprintf("authorization expired at %s; run: "
-				 "tiktok-mirror auth %s",
-		    when, a->name);
-	if (left < 86400)
-		snprintf(in, sizeof(in), "%lld hour%s",
-		    (long long)((left + 3599) / 3600),
-		    (left + 3599) / 3600 == 1 ? "" : "s");
-	else
-		snprintf(in, sizeof(in), "%lld day%s",
-		    (long long)((left + 43200) / 86400),
-		    (left + 43200) / 86400 == 1 ? "" : "s");
-	return xasprintf("authorization expires in %s (%s); run: "
-			 "tiktok-mirror auth %s",
-	    in, when, a->name);
-}
 
 static void
 print_json(struct buf *b, const struct store_account *a, const char *warning,
@@ -266,7 +233,7 @@ cmd_status(struct ctx *c, int argc, char **argv)
 		}
 		if (a.state != ACCOUNT_OK)
 			unhealthy = 1;
-		warning = expiry_warning(&a, now);
+		warning = grant_warning(a.name, a.refresh_expires_at, now);
 		if (json)
 			print_json(&b, &a, warning, i == 0);
 		else

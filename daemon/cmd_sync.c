@@ -190,7 +190,6 @@ static void
 on_synced(const struct sync_result *r, void *arg)
 {
 	struct sync_run *sr = arg;
-	const struct store_counts *c = &r->counts;
 
 	sr->pending--;
 	shown_get(sr, r->account)->done = 1;
@@ -204,20 +203,7 @@ on_synced(const struct sync_result *r, void *arg)
 	} else if (sr->dry_run) {
 		print_dry(r);
 	} else {
-		char hidden[64] = "";
-
-		if (r->hidden > 0)
-			snprintf(hidden, sizeof(hidden),
-			    "; %lld left out by the filters",
-			    (long long)r->hidden);
-		log_info("%s: %lld videos (%lld new, %lld updated, %lld "
-			 "deleted), %lld covers fetched, %lld requests%s",
-		    r->account, (long long)r->videos, (long long)c->new,
-		    (long long)c->updated, (long long)c->deleted,
-		    (long long)r->covers, (long long)r->requests, hidden);
-		if (c->new + c->updated + c->deleted + c->restored > 0)
-			hook_note(sr->hook, r->account, r->run_id, c->new,
-			    c->updated + c->restored, c->deleted);
+		(void)sync_report(r, sr->hook);
 	}
 	if (sr->pending > 0) {
 		progress_draw(sr, 1);

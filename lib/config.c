@@ -689,16 +689,17 @@ get_quantity(struct loader *ld, int64_t *out)
 	return 0;
 }
 
-static int
-valid_name(const char *s, size_t len)
+int
+cfg_valid_name(const char *s, size_t len)
 {
+	static const char ok[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				 "abcdefghijklmnopqrstuvwxyz0123456789_-";
 	size_t i;
 
 	if (len < 1 || len > CFG_NAME_MAX)
 		return 0;
 	for (i = 0; i < len; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '_' &&
-		    s[i] != '-')
+		if (s[i] == '\0' || strchr(ok, s[i]) == NULL)
 			return 0;
 	return 1;
 }
@@ -714,7 +715,7 @@ get_name(struct loader *ld, size_t idx)
 		return -1;
 	v = (const char *)ld->ev.data.scalar.value;
 	len = ld->ev.data.scalar.length;
-	if (!valid_name(v, len))
+	if (!cfg_valid_name(v, len))
 		return fail(ld, &ld->vmark,
 		    "name must be 1 to %d letters, digits, '_' or '-'",
 		    CFG_NAME_MAX);
@@ -1078,79 +1079,6 @@ parse_stream(struct loader *ld)
 }
 
 /*
- * Read the regular file open on 'fd', at most 'max' bytes, into a new
- * NUL-terminated buffer. Returns 0, or -1 with errno set: EFBIG when the
- * file is larger than 'max', EINVAL when it is not a regular file.
- */
-static int
-read_fd(int fd, size_t max, char **datap, size_t *lenp, struct stat *st)
-{
-	char *data;
-	size_t len = 0;
-	ssize_t n;
-
-	if (fstat(fd, st) == -1)
-		return -1;
-	if (!S_ISREG(st->st_mode)) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (st->st_size > (off_t)max) {
-		errno = EFBIG;
-		return -1;
-	}
-	data = xmalloc(max + 1);
-	while (len < max + 1) {
-		n = read(fd, data + len, max + 1 - len);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len > max) {
-		errno = EFBIG;
-		goto fail;
-	}
-	data[len] = '\0';
-	*datap = data;
-	*lenp = len;
-	return 0;
-fail:
-	explicit_bzero(data, len);
-	free(data);
-	return -1;
-}
-
-/* Open and read 'path' (see read_fd). */
-static int
-read_file(const char *path, size_t max, char **datap, size_t *lenp,
-    struct stat *st)
-{
-	int fd, rc, saved;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd == -1)
-		return -1;
-	rc = read_fd(fd, max, datap, lenp, st);
-	saved = errno;
-	close(fd);
-	errno = saved;
-	return rc;
-}
-
-static const char *
-read_error(int e)
-{
-	if (e == EINVAL)
-		return "not a regular file";
-	return strerror(e);
-}
-
-/*
  * Read client_secret_file: one line, its newline trimmed, no control
  * characters, not empty.
  */
@@ -1163,14 +1091,14 @@ load_secret_file(struct loader *ld)
 	char *data;
 	size_t len, i;
 
-	if (read_file(f, CFG_SECRET_MAX, &data, &len, &st) == -1) {
+	if (read_file(f, 0, CFG_SECRET_MAX, &data, &len, &st) == -1) {
 		if (errno == EFBIG)
 			return fail(ld, at,
 			    "client_secret_file %s is larger than %d bytes; "
 			    "it must hold only the client secret", f,
 			    CFG_SECRET_MAX);
 		return fail(ld, at, "cannot read client_secret_file %s: %s", f,
-		    read_error(errno));
+		    file_error(errno));
 	}
 	/*
 	 * Like an inline secret in a readable config: a secret every local
@@ -1345,7 +1273,7 @@ finish(struct loader *ld)
 				close(fd);
 			return fail(ld, &ld->app[A_CA_FILE].val,
 			    "cannot read ca_file %s: %s", cfg->ca_file,
-			    read_error(e));
+			    file_error(e));
 		}
 		close(fd);
 	}
@@ -1419,13 +1347,13 @@ cfg_load_as(struct cfg *cfg, const char *path, int flags, char *err,
 	int rc;
 
 	memset(cfg, 0, sizeof(*cfg));
-	if (read_file(path, CFG_FILE_MAX, &data, &len, &st) == -1) {
+	if (read_file(path, 0, CFG_FILE_MAX, &data, &len, &st) == -1) {
 		if (errno == EFBIG)
 			return errf(err, errlen,
 			    "%s: larger than %d bytes; is it the right file?",
 			    path, CFG_FILE_MAX);
 		return errf(err, errlen, "%s: cannot read: %s", path,
-		    read_error(errno));
+		    file_error(errno));
 	}
 	rc = load_mem(cfg, path, data, len, st.st_mode, flags, err, errlen);
 	explicit_bzero(data, len);

@@ -108,6 +108,8 @@ void cfg_free(struct cfg *cfg);
  */
 char *cfg_find(void);
 
+/* True when s[0..len) is a valid account name ([A-Za-z0-9_-]{1,64}). */
+int cfg_valid_name(const char *s, size_t len);
 /* The account named 'name', or NULL. */
 const struct cfg_account *cfg_account(const struct cfg *, const char *name);
 

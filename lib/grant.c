@@ -281,3 +281,32 @@ on_done(const struct http_response *r, void *arg)
 	tokens_clear(&res.tok);
 	call_free(g);
 }
+
+char *
+grant_warning(const char *account, int64_t expires_at, int64_t now)
+{
+	char when[32], in[32];
+	int64_t left, n;
+
+	if (expires_at == INT64_MIN ||
+	    (left = expires_at - now) > GRANT_WARN_DAYS * 86400)
+		return NULL;
+	fmt_iso8601(expires_at, when, sizeof(when));
+	if (left <= 0)
+		return xasprintf("authorization expired at %s; run: "
+				 "tiktok-mirror auth %s",
+		    when, account);
+	/* Rounded, never "0 days": up to the hour, to the nearest day. */
+	if (left < 86400) {
+		n = (left + 3599) / 3600;
+		snprintf(in, sizeof(in), "%lld hour%s", (long long)n,
+		    n == 1 ? "" : "s");
+	} else {
+		n = (left + 43200) / 86400;
+		snprintf(in, sizeof(in), "%lld day%s", (long long)n,
+		    n == 1 ? "" : "s");
+	}
+	return xasprintf("authorization expires in %s (%s); run: "
+			 "tiktok-mirror auth %s",
+	    in, when, account);
+}

@@ -17,6 +17,8 @@
 #ifndef GRANT_H
 #define GRANT_H
 
+#include <stdint.h>
+
 #include "secrets.h"
 #include "util.h"
 
@@ -107,5 +109,16 @@ int grant_save(const struct grant_opts *, const char *account,
  * call without calling back; NULL-safe.
  */
 void grant_cancel(struct grant_call *);
+
+/*
+ * The warning of a grant whose refresh token expires at 'expires_at'
+ * (INT64_MIN: unknown): "authorization expires in 6 days (2027-01-02T03:04:
+ * 05Z); run: tiktok-mirror auth NAME", "... in 5 hours ...", "authorization
+ * expired at ...", or NULL when that is more than GRANT_WARN_DAYS away.
+ * `status`, the log (at 30, 7 and 1 days) and the metric
+ * tiktok_mirror_refresh_token_warning say it alike. The caller frees.
+ */
+#define GRANT_WARN_DAYS 30
+char *grant_warning(const char *account, int64_t expires_at, int64_t now);
 
 #endif

@@ -190,45 +190,6 @@ static int xfer_prepare(struct http_xfer *);
 static void xfer_free(struct http_xfer *);
 
 /*
- * Append the whole file at 'path' to 'b'. On failure the buffer is as it
- * was and -1 is returned with errno set (EFBIG when over the cap).
- */
-static int
-buf_add_file(struct buf *b, const char *path)
-{
-	char chunk[65536];
-	size_t old = b->len;
-	ssize_t n;
-	int fd, saved;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
-	for (;;) {
-		n = read(fd, chunk, sizeof(chunk));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			goto fail;
-		if (n == 0)
-			break;
-		if (buf_add(b, chunk, (size_t)n) == -1) {
-			errno = EFBIG;
-			goto fail;
-		}
-	}
-	close(fd);
-	return 0;
-fail:
-	saved = errno;
-	close(fd);
-	b->len = old;
-	if (b->data != NULL)
-		b->data[old] = '\0';
-	errno = saved;
-	return -1;
-}
-
-/*
  * Tests only: $TIKTOK_MIRROR_TEST_TIMEOUT_MS (100..60000) caps every
  * transfer's connect and total timeouts and its low-speed window, so that
  * end-to-end tests can watch a hung server, its timeouts and the retries
@@ -255,37 +216,44 @@ static int
 load_ca(struct http *h, const char *ca_file, char *err, size_t errlen)
 {
 	struct buf b;
-	size_t i, start;
-	int found = 0;
+	char *sys = NULL, *extra = NULL;
+	size_t i, syslen = 0, extralen;
+	int rc = -1;
 
-	buf_init(&b, HTTP_CA_MAX);
-	for (i = 0; i < nitems(system_bundles) && !found; i++)
-		if (buf_add_file(&b, system_bundles[i]) == 0)
-			found = 1;
-	if (!found)
+	for (i = 0; i < nitems(system_bundles) && sys == NULL; i++)
+		if (read_file(system_bundles[i], 0, HTTP_CA_MAX, &sys, &syslen,
+			NULL) == -1)
+			sys = NULL;
+	if (sys == NULL)
 		log_debug("http: no system CA bundle; trusting %s only",
 		    ca_file);
-	if (buf_add(&b, "\n", 1) == -1)
-		goto toobig;
-	start = b.len;
-	if (buf_add_file(&b, ca_file) == -1) {
+	buf_init(&b, HTTP_CA_MAX);
+	if (read_file(ca_file, 0, HTTP_CA_MAX, &extra, &extralen, NULL) ==
+	    -1) {
 		if (errno == EFBIG)
 			goto toobig;
-		buf_free(&b);
-		return errf(err, errlen, "ca_file %s: %s", ca_file,
-		    strerror(errno));
+		errf(err, errlen, "ca_file %s: %s", ca_file,
+		    file_error(errno));
+		goto out;
 	}
-	if (strstr(b.data + start, "-----BEGIN CERTIFICATE-----") == NULL) {
-		buf_free(&b);
-		return errf(err, errlen, "ca_file %s: no PEM certificate",
-		    ca_file);
+	if (strstr(extra, "-----BEGIN CERTIFICATE-----") == NULL) {
+		errf(err, errlen, "ca_file %s: no PEM certificate", ca_file);
+		goto out;
 	}
+	if (buf_add(&b, sys != NULL ? sys : "", syslen) == -1 ||
+	    buf_add(&b, "\n", 1) == -1 || buf_add(&b, extra, extralen) == -1)
+		goto toobig;
 	h->ca = buf_take(&b, &h->calen);
-	return 0;
+	rc = 0;
+	goto out;
 toobig:
+	errf(err, errlen, "ca_file %s: CA bundle over %d bytes", ca_file,
+	    HTTP_CA_MAX);
+out:
 	buf_free(&b);
-	return errf(err, errlen, "ca_file %s: CA bundle over %d bytes",
-	    ca_file, HTTP_CA_MAX);
+	free(sys);
+	free(extra);
+	return rc;
 }
 
 struct http *
@@ -923,28 +891,6 @@ on_admit(uv_timer_t *t)
 
 	start_queued(h);
 	drain(h);
-}
-
-/* write(2) all of it, across short writes and EINTR. */
-static int
-write_all(int fd, const char *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		if (n == 0) {
-			errno = EIO;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 /*

@@ -56,18 +56,6 @@ is_digit(unsigned char c)
 	return c >= '0' && c <= '9';
 }
 
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* The value of four hex digits at s[0..4), or -1. */
 static long
 hex4(const unsigned char *s)
@@ -76,7 +64,7 @@ hex4(const unsigned char *s)
 	int i, d;
 
 	for (i = 0; i < 4; i++) {
-		if ((d = hexval(s[i])) == -1)
+		if ((d = hex_value(s[i])) == -1)
 			return -1;
 		v = v * 16 + d;
 	}
@@ -642,44 +630,16 @@ json_next(const struct json *j, int container, int tok)
 static size_t
 decode_utf8(const unsigned char *s, size_t n, unsigned char *u, size_t *ulen)
 {
-	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
-	size_t need, k;
+	size_t k;
 
-	if (c >= 0xc2 && c <= 0xdf)
-		need = 1;
-	else if (c >= 0xe0 && c <= 0xef) {
-		need = 2;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		need = 3;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-	} else
-		goto bad;
-
-	k = 1;
-	if (k < n && s[k] >= lo && s[k] <= hi) {
-		k++;
-		while (k <= need && k < n && s[k] >= 0x80 && s[k] <= 0xbf)
-			k++;
-	}
-	if (k == need + 1) {
+	if (utf8_decode(s, n, &k) >= 0) {
 		memcpy(u, s, k);
 		*ulen = k;
-		return k;
+	} else {
+		memcpy(u, replacement, sizeof(replacement));
+		*ulen = sizeof(replacement);
 	}
-	memcpy(u, replacement, sizeof(replacement));
-	*ulen = sizeof(replacement);
 	return k;
-bad:
-	memcpy(u, replacement, sizeof(replacement));
-	*ulen = sizeof(replacement);
-	return 1;
 }
 
 static size_t

@@ -8,12 +8,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "grant.h"
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
 #include "util.h"
 
-#define WARN_DAYS 30 /* refresh-token warning threshold (also 7 and 1) */
 
 struct gather {
 	struct buf b[8];
@@ -79,7 +79,7 @@ on_account(const struct store_account *a, void *arg)
 		add(&g->b[4], "%s{account=\"%s\"} %lld\n", M[4].name, a->name,
 		    (long long)a->refresh_expires_at);
 		add(&g->b[5], "%s{account=\"%s\"} %d\n", M[5].name, a->name,
-		    a->refresh_expires_at - g->now <= WARN_DAYS * 86400);
+		    a->refresh_expires_at - g->now <= GRANT_WARN_DAYS * 86400);
 	}
 	for (i = 0; i < nitems(states); i++)
 		add(&g->b[6], "%s{account=\"%s\",state=\"%s\"} %d\n", M[6].name,

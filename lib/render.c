@@ -117,44 +117,6 @@ render_csv_field(struct buf *b, const char *s)
 	add(b, "\"");
 }
 
-/*
- * Decode one UTF-8 sequence at s (NUL-terminated): the code point, or -1
- * for an invalid sequence (overlong, surrogate, beyond U+10FFFF, cut).
- * *len gets the bytes to skip (1 for an invalid byte).
- */
-static long
-utf8_decode(const unsigned char *s, size_t *len)
-{
-	long c;
-	size_t n, i;
-
-	*len = 1;
-	if (s[0] < 0x80)
-		return s[0];
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		n = 2;
-		c = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		n = 3;
-		c = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		n = 4;
-		c = s[0] & 0x07;
-	} else {
-		return -1;
-	}
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return -1;
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 3 && c < 0x800) || (n == 4 && c < 0x10000) ||
-	    (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
-		return -1;
-	*len = n;
-	return c;
-}
-
 void
 render_xml_text(struct buf *b, const char *s, int attr)
 {
@@ -163,7 +125,9 @@ render_xml_text(struct buf *b, const char *s, int attr)
 	long c;
 
 	while (p != NULL && *p != '\0') {
-		c = utf8_decode(p, &n);
+		c = utf8_decode(p, strnlen((const char *)p, 4), &n);
+		if (c == -1)
+			n = 1; /* one U+FFFD per byte that is no character */
 		if (c == '&')
 			add(b, "&amp;");
 		else if (c == '<')

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "grant.h"
 #include "hook.h"
 #include "log.h"
 #include "scheduler.h"
@@ -167,9 +168,9 @@ check_expiry(struct acct *a)
 {
 	static const int thresholds[] = {1, 7, 30};
 	struct store_account row;
-	char when[32], in[32];
 	int64_t left;
 	size_t i;
+	char *w;
 
 	if (store_account_get(a->s->store, a->cfg.name, &row, NULL, 0) != 0)
 		return;
@@ -180,33 +181,14 @@ check_expiry(struct acct *a)
 				continue;
 			if (a->warned_days > thresholds[i]) {
 				a->warned_days = thresholds[i];
-				fmt_iso8601(row.refresh_expires_at, when,
-				    sizeof(when));
-				/* Rounded as `status` says it: never "0 days". */
-				if (left <= 0) {
-					log_warnx("%s: the authorization "
-						  "expired at %s; renew it "
-						  "with: tiktok-mirror auth %s",
-					    a->cfg.name, when, a->cfg.name);
-					break;
-				}
-				if (left < 86400)
-					snprintf(in, sizeof(in), "%lld hour%s",
-					    (long long)((left + 3599) / 3600),
-					    (left + 3599) / 3600 == 1 ? ""
-								      : "s");
-				else
-					snprintf(in, sizeof(in), "%lld days",
-					    (long long)((left + 43200) /
-						86400));
-				log_warnx("%s: the authorization expires in "
-					  "%s (%s); renew it with: "
-					  "tiktok-mirror auth %s",
-				    a->cfg.name, in, when, a->cfg.name);
+				w = grant_warning(a->cfg.name,
+				    row.refresh_expires_at, now_unix());
+				log_warnx("%s: the %s", a->cfg.name, w);
+				free(w);
 			}
 			break;
 		}
-		if (left > 30 * 86400)
+		if (left > GRANT_WARN_DAYS * 86400)
 			a->warned_days = INT_MAX; /* renewed */
 	}
 	store_account_clear(&row);
@@ -230,20 +212,8 @@ on_synced(const struct sync_result *r, void *arg)
 	check_expiry(a);
 	if (r->ok) {
 		a->failures = 0;
-		log_info("%s: %lld videos (%lld new, %lld updated, %lld "
-			 "deleted), %lld covers fetched",
-		    a->cfg.name, (long long)r->videos,
-		    (long long)r->counts.new, (long long)r->counts.updated,
-		    (long long)r->counts.deleted, (long long)r->covers);
-		if (r->counts.new + r->counts.updated + r->counts.deleted +
-			r->counts.restored >
-		    0) {
-			hook_note(a->s->hook, a->cfg.name, r->run_id,
-			    r->counts.new,
-			    r->counts.updated + r->counts.restored,
-			    r->counts.deleted);
+		if (sync_report(r, a->s->hook))
 			hook_kick(a->s->hook);
-		}
 		arm(a, a->dirty ? 0 : a->cfg.cache * 1000 + jitter_ms(a->cfg.cache));
 	} else if (r->state == ACCOUNT_NEEDS_AUTH) {
 		/*

@@ -42,6 +42,7 @@
 #include "covers.h"
 #include "filter.h"
 #include "grant.h"
+#include "hook.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -1968,4 +1969,25 @@ sync_account(struct sync_engine *e, const struct cfg_account *acct,
 	LIST_INSERT_HEAD(&e->jobs, j, entry);
 	uv_timer_start(&j->timer, on_job_start, 0, 0);
 	return 0;
+}
+
+int
+sync_report(const struct sync_result *r, struct hook *h)
+{
+	const struct store_counts *c = &r->counts;
+	char hidden[64] = "";
+
+	if (r->hidden > 0)
+		snprintf(hidden, sizeof(hidden), "; %lld left out by the filters",
+		    (long long)r->hidden);
+	log_info("%s: %lld videos (%lld new, %lld updated, %lld deleted), "
+		 "%lld covers fetched, %lld requests%s",
+	    r->account, (long long)r->videos, (long long)c->new,
+	    (long long)c->updated, (long long)c->deleted, (long long)r->covers,
+	    (long long)r->requests, hidden);
+	if (h == NULL || c->new + c->updated + c->deleted + c->restored == 0)
+		return 0;
+	hook_note(h, r->account, r->run_id, c->new, c->updated + c->restored,
+	    c->deleted);
+	return 1;
 }

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "store.h"
 
+struct hook;
 struct http;
 struct secrets;
 struct sync_engine;
@@ -124,5 +125,15 @@ void sync_set_cfg(struct sync_engine *, const struct cfg *cfg);
 
 /* True while 'name' is refreshing. */
 int sync_busy(const struct sync_engine *, const char *name);
+
+/*
+ * After a refresh that succeeded: its line in the log ("NAME: N videos (a
+ * new, b updated, c deleted), d covers fetched, e requests", and how many
+ * the filters left out) and, when it changed rows, a note for the
+ * on_change hook 'h' (NULL: none). Returns 1 when something was noted (the
+ * caller runs the hook when it wants), else 0. `sync` and `run` report
+ * alike through this.
+ */
+int sync_report(const struct sync_result *, struct hook *h);
 
 #endif

@@ -422,9 +422,7 @@ write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
     char *err, size_t errlen)
 {
 	char *tmp = NULL, *dir = NULL;
-	const char *p = data;
 	int fd = -1, rc = -1;
-	ssize_t n;
 
 	tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
 	dir = path_dirname(path);
@@ -434,17 +432,9 @@ write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
 		errf(err, errlen, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			errf(err, errlen, "%s: write: %s", tmp,
-			    strerror(errno));
-			goto out;
-		}
-		p += n;
-		len -= (size_t)n;
+	if (write_all(fd, data, len) == -1) {
+		errf(err, errlen, "%s: write: %s", tmp, strerror(errno));
+		goto out;
 	}
 	if (fchmod(fd, mode) == -1 || fsync(fd) == -1) {
 		errf(err, errlen, "%s: %s", tmp, strerror(errno));
@@ -495,8 +485,8 @@ url_escape(const char *s)
 	return out;
 }
 
-static int
-hexval(char c)
+int
+hex_value(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -505,6 +495,147 @@ hexval(char c)
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
 	return -1;
+}
+
+int32_t
+utf8_decode(const unsigned char *s, size_t n, size_t *len)
+{
+	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
+	size_t need, k;
+	int32_t cp;
+
+	*len = 1;
+	if (c < 0x80)
+		return c;
+	if (c >= 0xc2 && c <= 0xdf) {
+		need = 1;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		/* The second byte's range excludes overlongs and surrogates. */
+		need = 2;
+		cp = c & 0x0f;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		/* ... and overlongs and code points beyond U+10FFFF. */
+		need = 3;
+		cp = c & 0x07;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+	} else
+		return -1;
+	k = 1;
+	if (k < n && s[k] >= lo && s[k] <= hi) {
+		cp = cp << 6 | (s[k] & 0x3f);
+		k++;
+		while (k <= need && k < n && s[k] >= 0x80 && s[k] <= 0xbf) {
+			cp = cp << 6 | (s[k] & 0x3f);
+			k++;
+		}
+	}
+	*len = k;
+	return k == need + 1 ? cp : -1;
+}
+
+int
+read_fd(int fd, size_t max, char **datap, size_t *lenp, struct stat *st)
+{
+	struct stat sb;
+	char *data;
+	size_t len = 0, cap;
+	ssize_t n;
+
+	if (st == NULL)
+		st = &sb;
+	if (fstat(fd, st) == -1)
+		return -1;
+	if (!S_ISREG(st->st_mode)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (st->st_size > (off_t)max) {
+		errno = EFBIG;
+		return -1;
+	}
+	/* One byte more than the file holds, to see it end. */
+	cap = (size_t)st->st_size + 1;
+	data = xmalloc(cap);
+	while (len < cap) {
+		n = read(fd, data + len, cap - len);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len == cap) {
+		/* It grew while we read it. */
+		errno = len > max ? EFBIG : EAGAIN;
+		goto fail;
+	}
+	data[len] = '\0';
+	*datap = data;
+	*lenp = len;
+	return 0;
+fail:
+	explicit_bzero(data, len);
+	free(data);
+	return -1;
+}
+
+int
+read_file(const char *path, int oflags, size_t max, char **datap,
+    size_t *lenp, struct stat *st)
+{
+	int fd, rc, saved;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | oflags);
+	if (fd == -1)
+		return -1;
+	rc = read_fd(fd, max, datap, lenp, st);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
+}
+
+const char *
+file_error(int e)
+{
+	if (e == EINVAL)
+		return "not a regular file";
+	if (e == EAGAIN)
+		return "it changed while being read; try again";
+	return strerror(e);
+}
+
+int
+write_all(int fd, const void *p, size_t len)
+{
+	const char *c = p;
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, c, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		if (n == 0) {
+			errno = EIO;
+			return -1;
+		}
+		c += n;
+		len -= (size_t)n;
+	}
+	return 0;
 }
 
 char *
@@ -519,8 +650,8 @@ url_unescape(const char *s, size_t len, int form)
 		if (s[i] == '%') {
 			if (len - i < 3)
 				goto bad;
-			hi = hexval(s[i + 1]);
-			lo = hexval(s[i + 2]);
+			hi = hex_value(s[i + 1]);
+			lo = hex_value(s[i + 2]);
 			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 				goto bad;
 			*o++ = (char)(hi << 4 | lo);

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #define container_of(ptr, type, member)                                        \
@@ -97,6 +98,35 @@ char *url_escape(const char *s);
  * NUL.
  */
 char *url_unescape(const char *s, size_t len, int form);
+
+/* The value of hex digit 'c' (either case), or -1. */
+int hex_value(int c);
+
+/*
+ * Decode the UTF-8 sequence at s[0..n) (n > 0). Returns its code point,
+ * with *len the bytes it takes; or -1 for an ill-formed sequence
+ * (overlong, a surrogate, beyond U+10FFFF, cut short), with *len the
+ * bytes of its maximal subpart (at least 1), which Unicode recommends to
+ * replace with one U+FFFD.
+ */
+int32_t utf8_decode(const unsigned char *s, size_t n, size_t *len);
+
+/*
+ * Read the whole regular file open on 'fd', at most 'max' bytes, into one
+ * buffer sized from fstat() (no reallocation leaves a copy of a secret
+ * behind; the buffer is wiped on failure). Returns 0 with the data
+ * (NUL-terminated; the caller frees), its length and the file's status
+ * (st may be NULL); -1 with errno: EINVAL when not a regular file, EFBIG
+ * when over 'max', EAGAIN when it grew while being read.
+ */
+int read_fd(int fd, size_t max, char **datap, size_t *lenp, struct stat *st);
+/* The same for 'path', opened with O_RDONLY | O_CLOEXEC | 'oflags'. */
+int read_file(const char *path, int oflags, size_t max, char **datap,
+    size_t *lenp, struct stat *st);
+/* What read_fd()'s errno means, for a message. */
+const char *file_error(int e);
+/* Write all of p[0..len) to 'fd', across short writes and EINTR. 0 or -1. */
+int write_all(int fd, const void *p, size_t len);
 
 /* mkdir -p with 'mode' for the directories it creates. Returns 0 or -1. */
 int mkdir_p(const char *path, mode_t mode, char *err, size_t errlen);

@@ -486,6 +486,48 @@ test_cancel(void **state)
 	tokens_clear(&cur);
 }
 
+/* The one text of the expiry warning: status, the log and the metric. */
+static void
+test_warning(void **state)
+{
+	static const struct {
+		int64_t left;
+		const char *want; /* NULL: no warning */
+	} cases[] = {
+	    {31 * 86400, NULL},
+	    {30 * 86400, "expires in 30 days"},
+	    {6 * 86400 + 3600, "expires in 6 days"},
+	    {86400 + 43199, "expires in 1 day ("}, /* never "1 days" */
+	    {86400, "expires in 1 day ("},
+	    {86399, "expires in 24 hours"},
+	    {3600, "expires in 1 hour ("},
+	    {1, "expires in 1 hour ("},
+	    {0, "expired at 2023-11-14T22:13:20Z; run: tiktok-mirror auth "
+		"brand"},
+	};
+	const int64_t now = 1700000000;
+	size_t i;
+	char *w;
+
+	(void)state;
+	for (i = 0; i < nitems(cases); i++) {
+		w = grant_warning(ACCT, now + cases[i].left, now);
+		if (cases[i].want == NULL) {
+			assert_null(w);
+			continue;
+		}
+		if (w == NULL || strstr(w, cases[i].want) == NULL)
+			fail_msg("left %lld: \"%s\", want \"%s\"",
+			    (long long)cases[i].left, w ? w : "(null)",
+			    cases[i].want);
+		if (cases[i].left > 0 &&
+		    strstr(w, "); run: tiktok-mirror auth brand") == NULL)
+			fail_msg("\"%s\" does not say what to run", w);
+		free(w);
+	}
+	assert_null(grant_warning(ACCT, INT64_MIN, now));
+}
+
 int
 main(void)
 {
@@ -498,6 +540,7 @@ main(void)
 	    T(test_exchange),
 	    T(test_revoke),
 	    T(test_cancel),
+	    cmocka_unit_test(test_warning),
 	};
 #undef T
 

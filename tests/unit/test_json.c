@@ -53,7 +53,7 @@ exact_copy(const void *s, size_t len)
 
 /* Read a whole file into an exact-size buffer; -1 when it is missing. */
 static int
-read_file(const char *path, char **out, size_t *lenp)
+fixture_read(const char *path, char **out, size_t *lenp)
 {
 	struct buf b;
 	char chunk[8192];
@@ -356,7 +356,7 @@ test_golden(void **state)
 	assert_true(n >= 10);
 	for (i = 0; i < n; i++) {
 		(void)snprintf(path, sizeof(path), "%s/%s", FIXTURES, names[i]);
-		assert_int_equal(read_file(path, &text, &len), 0);
+		assert_int_equal(fixture_read(path, &text, &len), 0);
 		buf_init(&d.out, 0);
 		d.bad_utf8 = 0;
 		(void)dump_doc(&d, text, len);
@@ -367,7 +367,7 @@ test_golden(void **state)
 		    FIXTURES, (int)(strlen(names[i]) - 5), names[i]);
 		if (update) {
 			write_file(path, d.out.data, d.out.len);
-		} else if (read_file(path, &want, &wlen) == -1) {
+		} else if (fixture_read(path, &want, &wlen) == -1) {
 			print_error("%s: missing\n", path);
 			failed++;
 		} else {
@@ -403,7 +403,7 @@ load_i_expectations(size_t *np)
 	size_t len, n = 0;
 
 	assert_int_equal(
-	    read_file(FIXTURES "/jsontestsuite_i.txt", &text, &len), 0);
+	    fixture_read(FIXTURES "/jsontestsuite_i.txt", &text, &len), 0);
 	text = xreallocarray(text, len + 1, 1);
 	text[len] = '\0';
 	for (line = strtok_r(text, "\n", &save); line != NULL;
@@ -447,7 +447,7 @@ test_jsontestsuite(void **state)
 	ex = load_i_expectations(&nex);
 	for (i = 0; i < n; i++) {
 		(void)snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		assert_int_equal(read_file(path, &text, &len), 0);
+		assert_int_equal(fixture_read(path, &text, &len), 0);
 		buf_init(&d.out, 0);
 		d.bad_utf8 = 0;
 		ok = dump_doc(&d, text, len) == 0;
@@ -1525,7 +1525,7 @@ test_mutations(void **state)
 	assert_non_null(names);
 	for (i = 0; i < n && nseed < nitems(seed); i++) {
 		(void)snprintf(path, sizeof(path), "%s/%s", FIXTURES, names[i]);
-		assert_int_equal(read_file(path, &seed[nseed], &seedlen[nseed]),
+		assert_int_equal(fixture_read(path, &seed[nseed], &seedlen[nseed]),
 		    0);
 		if (seedlen[nseed] > 0 && seedlen[nseed] < 8192)
 			nseed++;

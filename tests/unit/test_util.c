@@ -12,6 +12,8 @@
 
 #include <sys/stat.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -650,6 +652,110 @@ test_log_url(void **state)
 	assert_string_equal(out, "https://exam...");
 }
 
+/* --- one decoder, one reader, one writer (issue 18) ---------------------- */
+
+static void
+test_hex_value(void **state)
+{
+	(void)state;
+	assert_int_equal(hex_value('0'), 0);
+	assert_int_equal(hex_value('9'), 9);
+	assert_int_equal(hex_value('a'), 10);
+	assert_int_equal(hex_value('F'), 15);
+	assert_int_equal(hex_value('g'), -1);
+	assert_int_equal(hex_value('\0'), -1);
+	assert_int_equal(hex_value(0xe9), -1);
+}
+
+static void
+test_utf8_decode(void **state)
+{
+	static const struct {
+		const char *s;
+		int32_t cp;  /* -1: ill-formed */
+		size_t len;  /* bytes taken (of the maximal subpart) */
+	} cases[] = {
+	    {"A", 'A', 1},
+	    {"\xc3\xa9", 0xe9, 2},
+	    {"\xe2\x82\xac", 0x20ac, 3},
+	    {"\xf0\x9f\x98\x80", 0x1f600, 4},
+	    {"\xf4\x8f\xbf\xbf", 0x10ffff, 4},
+	    {"\xc0\xaf", -1, 1},	    /* overlong lead */
+	    {"\xe0\x80\xaf", -1, 1},	    /* overlong: E0 80 */
+	    {"\xed\xa0\x80", -1, 1},	    /* a surrogate */
+	    {"\xf4\x90\x80\x80", -1, 1},    /* beyond U+10FFFF */
+	    {"\xf5\x80", -1, 1},	    /* no such lead */
+	    {"\x80", -1, 1},		    /* a lone continuation */
+	    {"\xe2\x82", -1, 2},	    /* cut short: one U+FFFD for both */
+	    {"\xf0\x9f\x98" "A", -1, 3},    /* cut by a character */
+	};
+	size_t i, len;
+
+	(void)state;
+	for (i = 0; i < nitems(cases); i++) {
+		int32_t cp = utf8_decode((const unsigned char *)cases[i].s,
+		    strlen(cases[i].s), &len);
+
+		if (cp != cases[i].cp || len != cases[i].len)
+			fail_msg("case %zu: %" PRId32 "/%zu, want %" PRId32
+				 "/%zu",
+			    i, cp, len, cases[i].cp, cases[i].len);
+	}
+	/* Never past n, even when the bytes there would continue it. */
+	assert_int_equal(utf8_decode((const unsigned char *)"\xc3\xa9", 1,
+			     &len),
+	    -1);
+	assert_int_equal(len, 1);
+}
+
+static void
+test_read_file(void **state)
+{
+	char *dir = tmp_dir("util"), *path, *data = NULL;
+	struct stat st;
+	size_t len;
+	int fd;
+
+	(void)state;
+	path = path_join(dir, "f");
+	spew(path, "secret\n", 7, 0600);
+	assert_int_equal(read_file(path, 0, 7, &data, &len, &st), 0);
+	assert_int_equal(len, 7);
+	assert_string_equal(data, "secret\n");
+	assert_int_equal(st.st_mode & 0777, 0600);
+	free(data);
+	errno = 0;
+	assert_int_equal(read_file(path, 0, 6, &data, &len, NULL), -1);
+	assert_int_equal(errno, EFBIG);
+	assert_int_equal(read_file(dir, 0, 100, &data, &len, NULL), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_string_equal(file_error(EINVAL), "not a regular file");
+	free(path);
+	path = path_join(dir, "none");
+	assert_int_equal(read_file(path, 0, 100, &data, &len, NULL), -1);
+	assert_int_equal(errno, ENOENT);
+	free(path);
+	path = path_join(dir, "f");
+	/* An empty file is an empty string. */
+	spew(path, "", 0, 0600);
+	assert_int_equal(read_file(path, 0, 100, &data, &len, NULL), 0);
+	assert_int_equal(len, 0);
+	assert_string_equal(data, "");
+	free(data);
+
+	/* write_all, then read back through an open descriptor. */
+	fd = open(path, O_RDWR | O_TRUNC | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(write_all(fd, "0123456789", 10), 0);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	assert_int_equal(read_fd(fd, 10, &data, &len, NULL), 0);
+	assert_string_equal(data, "0123456789");
+	free(data);
+	close(fd);
+	free(path);
+	rm_rf(dir);
+}
+
 int
 main(void)
 {
@@ -672,6 +778,9 @@ main(void)
 	    cmocka_unit_test(test_log_escape_bytes),
 	    cmocka_unit_test(test_log_escape_cut),
 	    cmocka_unit_test(test_log_url),
+	    cmocka_unit_test(test_hex_value),
+	    cmocka_unit_test(test_utf8_decode),
+	    cmocka_unit_test(test_read_file),
 	};
 
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL) == 0 ? 0

@@ -279,8 +279,9 @@ class FaultTest(unittest.TestCase):
         self.assertEqual(len(t), 4)
         for g, bound in zip(gaps(t), (1.0, 2.0, 4.0)):
             self.assertGreaterEqual(g, bound / 2 - 0.05)
-            # Not much more either (slack for a loaded sanitizer build).
-            self.assertLessEqual(g, bound * 1.5 + 1.0)
+            # Not runaway either (a delay in the wrong unit, the hour cap):
+            # generous, since a busy machine stretches every wall-clock gap.
+            self.assertLessEqual(g, bound * 2 + 10)
         # Retry-After: 2 is a floor for every wait.
         t = attempts("s429ra", LIST)
         self.assertEqual(len(t), 4)

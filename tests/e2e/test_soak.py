@@ -138,5 +138,124 @@ class SoakAccountingTest(unittest.TestCase):
                          ["scenario", "rss", "lags", "fds"])
 
 
+class SoakRevokeTest(unittest.TestCase):
+    """The revoked account's row: when the account is ok again is the
+    end of the refresh that made it so, read from what the daemon wrote,
+    and a failed row names what failed."""
+
+    def setUp(self):
+        fd, self.db = tempfile.mkstemp(prefix="soak-watch-", suffix=".db")
+        os.close(fd)
+        self.addCleanup(os.unlink, self.db)
+        con = sqlite3.connect(self.db)
+        con.execute("CREATE TABLE accounts (name TEXT, state TEXT)")
+        con.execute("CREATE TABLE sync_runs (id INTEGER PRIMARY KEY, "
+                    "account TEXT, started_at INTEGER, finished_at INTEGER,"
+                    " outcome TEXT)")
+        con.execute("INSERT INTO accounts VALUES ('revoked', 'needs_auth')")
+        con.executemany("INSERT INTO sync_runs (account, started_at, "
+                        "finished_at, outcome) VALUES ('revoked', ?, ?, ?)",
+                        [(1000, 1100, "ok"), (4600, 4700, "needs_auth")])
+        con.commit()
+        con.close()
+        self.s = s = soak.Soak.__new__(soak.Soak)
+        s.ro = lambda: sqlite3.connect(self.db)
+        s.q = lambda con, sql, *args: con.execute(sql, args).fetchall()
+        s.state_watch = {}
+        s.clock = FakeClock()
+        s.clock.now = lambda: 99999
+
+    def sql(self, stmt, *args):
+        con = sqlite3.connect(self.db)
+        con.execute(stmt, args)
+        con.commit()
+        con.close()
+
+    def test_ok_is_when_the_recovering_refresh_closed_its_run(self):
+        seen = []
+        self.s.watch_state("revoked", "ok", lambda t, n: seen.append(t))
+        self.s.poll_watches()
+        self.assertEqual(seen, [])
+        # The daemon has applied the refresh (state ok) and not yet
+        # closed its sync_runs row: the latest closed run is the one
+        # that failed, and the ok run before it is not this recovery.
+        self.sql("INSERT INTO sync_runs (account, started_at) VALUES "
+                 "('revoked', 90000)")
+        self.sql("UPDATE accounts SET state = 'ok'")
+        self.s.poll_watches()
+        self.assertEqual(seen, [])
+        self.sql("UPDATE sync_runs SET finished_at = 90072, outcome = 'ok' "
+                 "WHERE started_at = 90000")
+        self.s.poll_watches()
+        self.assertEqual(seen, [90072])
+        self.assertEqual(self.s.state_watch, {})
+
+    def test_needs_auth_waits_for_the_failed_run_to_close(self):
+        self.sql("DELETE FROM sync_runs WHERE outcome = 'needs_auth'")
+        self.sql("UPDATE accounts SET state = 'needs_auth'")
+        self.sql("INSERT INTO sync_runs (account, started_at) VALUES "
+                 "('revoked', 4600)")
+        seen = []
+        self.s.watch_state("revoked", "needs_auth",
+                           lambda t, n: seen.append(t))
+        self.s.poll_watches()
+        self.assertEqual(seen, [])
+        self.sql("UPDATE sync_runs SET finished_at = 4650, outcome = "
+                 "'needs_auth' WHERE finished_at IS NULL")
+        self.s.poll_watches()
+        self.assertEqual(seen, [4650])
+
+    def verdict(self, **kw):
+        s = self.s
+        s.start = 0
+        s.roles = {"revoked": soak.Account(2, "revoked", soak.HOUR, 20,
+                                           "revoked")}
+        s.accts = [s.roles["revoked"]] * 50
+        s.cpu = soak.CpuWait(0, FakeClock())
+        s.cpu.ts, s.cpu.ns = [0, 40 * soak.DAY], [0, 0]
+        s.clock = FakeClock()
+        d = soak.DAY
+        r = {"t": 9 * d, "acct": "revoked", "needs_auth_at": 9 * d + 2940,
+             "auth_at": 10 * d, "auth_written": 10 * d + 1130,
+             "auth_ok": True, "same_pid": True, "others": 49,
+             "ok_at": 10 * d + 4409}
+        r.update(kw)
+        return s.revoke_verdict({k: v for k, v in r.items()
+                                 if v is not None})
+
+    def test_a_recovery_passes(self):
+        ok, detail = self.verdict()
+        self.assertTrue(ok, detail)
+        self.assertNotIn("FAILED", detail)
+
+    def test_each_failed_condition_is_named(self):
+        d = soak.DAY
+        for kw, named in (
+                # What the soak measured when it took an older run's time.
+                ({"ok_at": 9 * d - 686, "others": 0},
+                 ["0 other accounts refreshed while it was stuck < 47",
+                  "before auth began"]),
+                ({"ok_at": 10 * d + 1130 + 3 * soak.HOUR},
+                 ["ok again 3.0 h after the grant was written >"]),
+                ({"needs_auth_at": 9 * d + 2 * soak.HOUR},
+                 ["needs_auth 2.0 h after the revocation >"]),
+                ({"same_pid": False}, ["the daemon's pid changed"]),
+                ({"auth_ok": False}, ["auth failed"]),
+                ({"others": None},
+                 ["the other accounts' refreshes never counted"])):
+            ok, detail = self.verdict(**kw)
+            self.assertFalse(ok, kw)
+            for n in named:
+                self.assertIn(n, detail.split("FAILED: ")[1])
+        s = self.s
+        ok, detail = s.revoke_verdict({"t": 9 * d, "acct": "revoked",
+                                       "needs_auth_at": 9 * d + 60,
+                                       "auth_at": 10 * d,
+                                       "auth_written": 10 * d + 5,
+                                       "auth_ok": True, "same_pid": True})
+        self.assertFalse(ok)
+        self.assertIn("never ok again after auth", detail)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -984,15 +984,25 @@ class Soak:
         try:
             for name, (state, cb) in list(self.state_watch.items()):
                 # When it happened is the daemon's: the end of the refresh
-                # that set the state, not when this loop got to look.
-                r = self.q(con, "SELECT state, (SELECT max(finished_at) "
-                           "FROM sync_runs WHERE account = a.name AND "
-                           "outcome = a.state) FROM accounts a WHERE name = "
-                           "?", name)
-                if r and r[0][0] == state:
-                    del self.state_watch[name]
-                    cb(r[0][1] if r[0][1] is not None else self.clock.now(),
-                       name)
+                # that set the state, not when this loop got to look. The
+                # daemon writes the account's state (with the data) before
+                # it closes the refresh's sync_runs row (after retention,
+                # checkpoint and the covers sweep): a busy machine stretches
+                # that gap. Until the account's latest closed run has the
+                # awaited outcome, the refresh that set the state is still
+                # open; an older run's time would be a time before it.
+                r = self.q(con, "SELECT a.state, r.outcome, r.finished_at "
+                           "FROM accounts a LEFT JOIN sync_runs r ON r.id = "
+                           "(SELECT max(id) FROM sync_runs WHERE account = "
+                           "a.name AND finished_at IS NOT NULL) WHERE a.name "
+                           "= ?", name)
+                if not r or r[0][0] != state:
+                    continue
+                if r[0][1] is not None and r[0][1] != state:
+                    continue
+                del self.state_watch[name]
+                cb(r[0][2] if r[0][2] is not None else self.clock.now(),
+                   name)
         finally:
             con.close()
 
@@ -1886,30 +1896,7 @@ class Soak:
     def auth_rows(self, row):
         r = getattr(self, "revoke", None)
         if r is not None:
-            ok = all(k in r for k in ("needs_auth_at", "auth_at", "ok_at")) \
-                and r.get("auth_ok") and r.get("same_pid") and \
-                r["ok_at"] - r["auth_written"] <= self.resume_bound(
-                    self.roles["revoked"], r["auth_written"], r["ok_at"]) \
-                and r["needs_auth_at"] - r["t"] <= self.resume_bound(
-                    self.roles["revoked"], r["t"], r["needs_auth_at"])
-            detail = "revoked day %.1f" % day_of(r["t"], self.start)
-            if "needs_auth_at" in r:
-                detail += "; needs_auth %s later" % fmt_dur(
-                    r["needs_auth_at"] - r["t"])
-                others = r.get("others", 0)
-                detail += "; %d/%d other accounts refreshed meanwhile%s" % (
-                    others, len(self.accts) - 1,
-                    " (and %s of CPU waits)" % fmt_dur(r["others_waited"])
-                    if r.get("others_waited", 0) >= 1 else "")
-                ok = ok and others >= len(self.accts) - 3
-            if "auth_at" in r:
-                detail += "; auth on day %.1f" % day_of(r["auth_at"],
-                                                        self.start)
-            if "ok_at" in r:
-                detail += ", ok again %s after the grant was written, %s" % (
-                    fmt_dur(max(0, r["ok_at"] - r["auth_written"])),
-                    "same pid" if r.get("same_pid") else "pid changed")
-            row("revoked account isolated, recovered", ok, detail)
+            row("revoked account isolated, recovered", *self.revoke_verdict(r))
         lp = getattr(self, "lapse", None)
         if lp is not None:
             sb = lp.get("state_before")
@@ -1947,6 +1934,62 @@ class Soak:
                     iso(rn["old_expiry"]) if rn else "-",
                     iso(rn["new_expiry"]) if rn else "-",
                     iso(rexp) if rexp else "-", na))
+
+    def revoke_verdict(self, r):
+        """The revoked account's row: (passed, detail). What failed is
+        named in the detail, each condition with its measured value."""
+        acct = self.roles["revoked"]
+        bad = []
+        detail = "revoked day %.1f" % day_of(r["t"], self.start)
+        if "needs_auth_at" not in r:
+            bad.append("never needs_auth")
+        else:
+            late = r["needs_auth_at"] - r["t"]
+            detail += "; needs_auth %s later" % fmt_dur(late)
+            bound = self.resume_bound(acct, r["t"], r["needs_auth_at"])
+            if late > bound:
+                bad.append("needs_auth %s after the revocation > %s" % (
+                    fmt_dur(late), fmt_dur(bound)))
+            # Counted after the account is ok again (up to then and the
+            # daemon's CPU waits of that time).
+            if "others" in r:
+                others, need = r["others"], len(self.accts) - 3
+                detail += "; %d/%d other accounts refreshed meanwhile%s" % (
+                    others, len(self.accts) - 1,
+                    " (and %s of CPU waits)" % fmt_dur(r["others_waited"])
+                    if r.get("others_waited", 0) >= 1 else "")
+                if others < need:
+                    bad.append("%d other accounts refreshed while it was "
+                               "stuck < %d" % (others, need))
+            elif "ok_at" in r:
+                bad.append("the other accounts' refreshes never counted")
+        if "auth_at" in r:
+            detail += "; auth on day %.1f" % day_of(r["auth_at"], self.start)
+            if not r.get("auth_ok"):
+                bad.append("auth failed")
+            if not r.get("same_pid"):
+                bad.append("the daemon's pid changed")
+        elif "needs_auth_at" in r:
+            bad.append("auth never ran")
+        if "ok_at" in r:
+            after = r["ok_at"] - r["auth_written"]
+            detail += ", ok again %s after the grant was written, %s" % (
+                fmt_dur(max(0, after)),
+                "same pid" if r.get("same_pid") else "pid changed")
+            bound = self.resume_bound(acct, r["auth_written"], r["ok_at"])
+            # The grant cannot be used before `auth` began (the refresh
+            # may end a moment before the soak reads the clock after it).
+            if r["ok_at"] < r["auth_at"]:
+                bad.append("ok again at %s, %s before auth began" % (
+                    iso(r["ok_at"]), fmt_dur(r["auth_at"] - r["ok_at"])))
+            elif after > bound:
+                bad.append("ok again %s after the grant was written > %s"
+                           % (fmt_dur(after), fmt_dur(bound)))
+        elif "auth_at" in r:
+            bad.append("never ok again after auth")
+        if bad:
+            detail += "; FAILED: " + "; ".join(bad)
+        return not bad, detail
 
     def resume_bound(self, acct, t0, t1):
         """A renewed grant is noticed SECRETS_SETTLE_MS (real) after the

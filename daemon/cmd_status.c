@@ -14,6 +14,7 @@
  * authorization.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,6 +175,7 @@ cmd_status(struct ctx *c, int argc, char **argv)
 		return ctx_usage(argv[0]);
 	if ((rc = ctx_load_reader(c)) != 0)
 		return rc;
+	signal(SIGPIPE, SIG_DFL); /* `| head`: end quietly (see videos) */
 	memset(&u, 0, sizeof(u));
 	u.cfg = &c->cfg;
 	exists = access(c->cfg.database, F_OK) == 0;

@@ -9,6 +9,7 @@
  * created_at_iso. Otherwise a table on a terminal, TSV elsewhere.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@ struct vout {
 	int64_t limit; /* characters of title/description; -1: all */
 	const char *date_format;
 	struct buf b;
+	size_t when_width; /* the CREATED column, in display columns */
 	int n;
 	int failed;
 };
@@ -49,13 +51,63 @@ date_str(const struct vout *o, int64_t t, char *b, size_t len)
 }
 #pragma GCC diagnostic pop
 
+/* Table columns, in terminal columns (display width, not bytes). */
+#define TABLE_ID 20
+#define TABLE_TITLE 48
+
+/* 's' padded with spaces to 'width' display columns ('right': aligned). */
+static void
+table_cell(struct buf *b, const char *s, size_t width, int right)
+{
+	size_t w = utf8_width(s), pad = w < width ? width - w : 0;
+	static const char spaces[] = "                                        "
+				     "                                        ";
+
+	if (right && buf_add(b, spaces, pad) == -1)
+		fatalx("output too large");
+	if (buf_addstr(b, s) == -1)
+		fatalx("output too large");
+	if (!right && buf_add(b, spaces, pad) == -1)
+		fatalx("output too large");
+}
+
+/*
+ * One table line. TikTok titles are full of emoji and CJK, so the title is
+ * cut and padded by display width (utf8_width), after escaping, so that
+ * every column after it lines up.
+ */
+static void
+table_row(struct vout *o, const char *pos, const char *id, const char *when,
+    const char *views, const char *title, const char *cover)
+{
+	char esc[2048];
+	size_t cut;
+
+	log_escape(title, strlen(title), esc, sizeof(esc));
+	cut = utf8_cut_width(esc, TABLE_TITLE, NULL);
+	esc[cut] = '\0';
+	table_cell(&o->b, pos, 4, 1);
+	table_cell(&o->b, "", 2, 0);
+	table_cell(&o->b, id, TABLE_ID, 0);
+	table_cell(&o->b, "", 2, 0);
+	table_cell(&o->b, when, o->when_width, 0);
+	table_cell(&o->b, "", 2, 0);
+	table_cell(&o->b, views, 12, 1);
+	table_cell(&o->b, "", 2, 0);
+	table_cell(&o->b, esc, TABLE_TITLE, 0);
+	table_cell(&o->b, "", 2, 0);
+	table_cell(&o->b, cover, 0, 0);
+	if (buf_addstr(&o->b, "\n") == -1)
+		fatalx("output too large");
+}
+
 static int
 on_video(const struct store_video *v, void *arg)
 {
 	struct vout *o = arg;
 	char *title = render_cut(v->title, o->limit);
 	char *desc = render_cut(v->description, o->limit);
-	struct render_value vals[RENDER_NCOLS];
+	struct render_value vals[RENDER_NCOLS + 1];
 	struct store_video w = *v;
 	char iso[64], when[128];
 
@@ -70,23 +122,20 @@ on_video(const struct store_video *v, void *arg)
 		    o->date_format != NULL ? when : NULL);
 	} else if (o->fmt == FMT_TSV) {
 		render_values(&w, iso, sizeof(iso), vals);
-		vals[RENDER_COL_created_at_iso].str = when;
-		render_tsv_values(&o->b, vals, RENDER_NCOLS);
+		/* --date-format: a column of its own, last, named as in JSON. */
+		vals[RENDER_NCOLS].str = when;
+		vals[RENDER_NCOLS].is_num = 0;
+		render_tsv_values(&o->b, vals,
+		    RENDER_NCOLS + (o->date_format != NULL));
 	} else {
-		char *t = render_cut(title, 48), esc[256];
+		char views[32];
 
-		printf("%4s  %-20s  %-20s  %12lld  %-48s  %s\n",
-		    v->position == STORE_NULL ? "-"
-					      : (snprintf(iso, sizeof(iso),
-						     "%lld",
-						     (long long)v->position),
-						    iso),
-		    v->id, when,
+		snprintf(iso, sizeof(iso), "%lld", (long long)v->position);
+		snprintf(views, sizeof(views), "%lld",
 		    (long long)(v->total_views == STORE_NULL ? 0
-							     : v->total_views),
-		    log_escape(t, strlen(t), esc, sizeof(esc)),
-		    v->cover ? v->cover : "-");
-		free(t);
+							     : v->total_views));
+		table_row(o, v->position == STORE_NULL ? "-" : iso, v->id,
+		    when, views, title, v->cover ? v->cover : "-");
 	}
 	free(title);
 	free(desc);
@@ -117,10 +166,18 @@ cmd_videos(struct ctx *c, int argc, char **argv)
 	struct store *st;
 	struct vout o;
 	const char *history = NULL;
-	char err[ERRLEN];
+	const char *names[RENDER_NCOLS + 1];
+	char err[ERRLEN], sample[128];
+	size_t i;
 	enum format f;
 	int ch, rc, query = 0, fmt_given = 0;
 
+	/*
+	 * A reader never writes a socket: when `| head` closes the pipe
+	 * early, end quietly as cat and sqlite3 do (SIGPIPE), not with an
+	 * error about stdout.
+	 */
+	signal(SIGPIPE, SIG_DFL);
 	memset(&o, 0, sizeof(o));
 	o.fmt = isatty(STDOUT_FILENO) ? FMT_TABLE : FMT_TSV;
 	o.limit = -1;
@@ -217,11 +274,22 @@ cmd_videos(struct ctx *c, int argc, char **argv)
 	buf_init(&o.b, 0);
 	if (o.fmt == FMT_JSON && buf_addstr(&o.b, "[") == -1)
 		fatalx("output too large");
-	if (o.fmt == FMT_TSV)
-		render_tsv_names(&o.b, render_cols, RENDER_NCOLS);
-	if (o.fmt == FMT_TABLE)
-		printf("%4s  %-20s  %-20s  %12s  %-48s  %s\n", "POS", "ID",
-		    "CREATED", "VIEWS", "TITLE", "COVER");
+	if (o.fmt == FMT_TSV) {
+		for (i = 0; i < RENDER_NCOLS; i++)
+			names[i] = render_cols[i];
+		names[RENDER_NCOLS] = "created_at_formatted";
+		render_tsv_names(&o.b, names,
+		    RENDER_NCOLS + (o.date_format != NULL));
+	}
+	if (o.fmt == FMT_TABLE) {
+		/* A sample as wide as the format's dates usually are. */
+		date_str(&o, 1758931199, sample, sizeof(sample));
+		o.when_width = utf8_width(sample);
+		if (o.when_width < 7)
+			o.when_width = 7;
+		table_row(&o, "POS", "ID", "CREATED", "VIEWS", "TITLE",
+		    "COVER");
+	}
 	rc = store_videos(st, acct->name, &q, on_video, &o, err, sizeof(err));
 	store_close(st);
 	if (rc == -1) {

@@ -1980,7 +1980,8 @@ sync_report(const struct sync_result *r, struct hook *h)
 	if (r->hidden > 0)
 		snprintf(hidden, sizeof(hidden), "; %lld left out by the filters",
 		    (long long)r->hidden);
-	log_info("%s: %lld videos (%lld new, %lld updated, %lld deleted), "
+	/* "listed": that refresh's listing, not the account's total. */
+	log_info("%s: %lld listed (%lld new, %lld updated, %lld deleted), "
 		 "%lld covers fetched, %lld requests%s",
 	    r->account, (long long)r->videos, (long long)c->new,
 	    (long long)c->updated, (long long)c->deleted, (long long)r->covers,

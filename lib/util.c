@@ -670,3 +670,145 @@ bad:
 	free(out);
 	return NULL;
 }
+
+/*
+ * Terminal display width (issue 14: `videos --table` aligns TikTok titles,
+ * which are full of emoji and CJK). A code point is 0 columns wide when it
+ * combines with the one before (combining marks, zero-width joiners and
+ * spaces, variation selectors, emoji modifiers and tags), 2 when it is
+ * East Asian Wide or Fullwidth (UAX #11) or an emoji shown as a picture
+ * by default (UTS #51, Emoji_Presentation), else 1: what wcwidth() gives
+ * in a UTF-8 locale, without depending on the locale. Two more rules make
+ * emoji sequences one picture, as terminals draw them: a code point after
+ * a zero-width joiner adds nothing, and a pair of regional indicators (a
+ * flag) is 2 columns.
+ */
+struct range {
+	uint32_t lo, hi;
+};
+
+static const struct range zero_width[] = {{0x0300, 0x036f},
+    {0x0483, 0x0489}, {0x0591, 0x05bd}, {0x05bf, 0x05bf}, {0x05c1, 0x05c2},
+    {0x05c4, 0x05c5}, {0x05c7, 0x05c7}, {0x0610, 0x061a}, {0x064b, 0x065f},
+    {0x0670, 0x0670}, {0x06d6, 0x06dc}, {0x06df, 0x06e4}, {0x06e7, 0x06e8},
+    {0x06ea, 0x06ed}, {0x0900, 0x0902}, {0x093a, 0x093a}, {0x093c, 0x093c},
+    {0x0941, 0x0948}, {0x094d, 0x094d}, {0x0951, 0x0957}, {0x0962, 0x0963},
+    {0x0981, 0x0981}, {0x09bc, 0x09bc}, {0x09c1, 0x09c4}, {0x09cd, 0x09cd},
+    {0x0e31, 0x0e31}, {0x0e34, 0x0e3a}, {0x0e47, 0x0e4e}, {0x0eb1, 0x0eb1},
+    {0x0eb4, 0x0ebc}, {0x0ec8, 0x0ece}, {0x1160, 0x11ff}, {0x1ab0, 0x1aff},
+    {0x1dc0, 0x1dff}, {0x200b, 0x200f}, {0x202a, 0x202e}, {0x2060, 0x2064},
+    {0x20d0, 0x20ff}, {0xfe00, 0xfe0f}, {0xfe20, 0xfe2f}, {0xfeff, 0xfeff},
+    {0x1f3fb, 0x1f3ff}, {0xe0000, 0xe007f}, {0xe0100, 0xe01ef}};
+
+static const struct range wide[] = {{0x1100, 0x115f}, {0x231a, 0x231b},
+    {0x2329, 0x232a}, {0x23e9, 0x23ec}, {0x23f0, 0x23f0}, {0x23f3, 0x23f3},
+    {0x25fd, 0x25fe}, {0x2614, 0x2615}, {0x2648, 0x2653}, {0x267f, 0x267f},
+    {0x2693, 0x2693}, {0x26a1, 0x26a1}, {0x26aa, 0x26ab}, {0x26bd, 0x26be},
+    {0x26c4, 0x26c5}, {0x26ce, 0x26ce}, {0x26d4, 0x26d4}, {0x26ea, 0x26ea},
+    {0x26f2, 0x26f3}, {0x26f5, 0x26f5}, {0x26fa, 0x26fa}, {0x26fd, 0x26fd},
+    {0x2705, 0x2705}, {0x270a, 0x270b}, {0x2728, 0x2728}, {0x274c, 0x274c},
+    {0x274e, 0x274e}, {0x2753, 0x2755}, {0x2757, 0x2757}, {0x2795, 0x2797},
+    {0x27b0, 0x27b0}, {0x27bf, 0x27bf}, {0x2b1b, 0x2b1c}, {0x2b50, 0x2b50},
+    {0x2b55, 0x2b55}, {0x2e80, 0x303e}, {0x3041, 0x33ff}, {0x3400, 0x4dbf},
+    {0x4e00, 0x9fff}, {0xa000, 0xa4cf}, {0xa960, 0xa97f}, {0xac00, 0xd7a3},
+    {0xf900, 0xfaff}, {0xfe10, 0xfe19}, {0xfe30, 0xfe6f}, {0xff00, 0xff60},
+    {0xffe0, 0xffe6}, {0x16fe0, 0x16fe4}, {0x17000, 0x18cff},
+    {0x1b000, 0x1b2ff}, {0x1f004, 0x1f004}, {0x1f0cf, 0x1f0cf},
+    {0x1f18e, 0x1f18e}, {0x1f191, 0x1f19a}, {0x1f200, 0x1f251},
+    {0x1f300, 0x1f320}, {0x1f32d, 0x1f335}, {0x1f337, 0x1f37c},
+    {0x1f37e, 0x1f393}, {0x1f3a0, 0x1f3ca}, {0x1f3cf, 0x1f3d3},
+    {0x1f3e0, 0x1f3f0}, {0x1f3f4, 0x1f3f4}, {0x1f3f8, 0x1f43e},
+    {0x1f440, 0x1f440}, {0x1f442, 0x1f4fc}, {0x1f4ff, 0x1f53d},
+    {0x1f54b, 0x1f54e}, {0x1f550, 0x1f567}, {0x1f57a, 0x1f57a},
+    {0x1f595, 0x1f596}, {0x1f5a4, 0x1f5a4}, {0x1f5fb, 0x1f64f},
+    {0x1f680, 0x1f6c5}, {0x1f6cc, 0x1f6cc}, {0x1f6d0, 0x1f6d2},
+    {0x1f6d5, 0x1f6d7}, {0x1f6dc, 0x1f6df}, {0x1f6eb, 0x1f6ec},
+    {0x1f6f4, 0x1f6fc}, {0x1f7e0, 0x1f7eb}, {0x1f7f0, 0x1f7f0},
+    {0x1f90c, 0x1f93a}, {0x1f93c, 0x1f945}, {0x1f947, 0x1f9ff},
+    {0x1fa70, 0x1faff}, {0x20000, 0x2fffd}, {0x30000, 0x3fffd}};
+
+static int
+in_ranges(uint32_t cp, const struct range *r, size_t n)
+{
+	size_t lo = 0, hi = n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (cp > r[mid].hi)
+			lo = mid + 1;
+		else if (cp < r[mid].lo)
+			hi = mid;
+		else
+			return 1;
+	}
+	return 0;
+}
+
+#define ZWJ 0x200d
+#define IS_REGIONAL(cp) ((cp) >= 0x1f1e6 && (cp) <= 0x1f1ff)
+
+/*
+ * The width of the next character of s[0..n), given the code point
+ * before it ('prev', 0 at the start), and its length in *len (at least 1:
+ * an invalid byte counts as one column, as it is shown escaped or as a
+ * replacement character).
+ */
+static int
+char_width(const char *s, size_t n, uint32_t *prev, size_t *len)
+{
+	int32_t c;
+	uint32_t cp;
+	int w;
+
+	c = utf8_decode((const unsigned char *)s, n, len);
+	if (c == -1) {
+		*prev = 0;
+		return 1; /* shown as one U+FFFD */
+	}
+	cp = (uint32_t)c;
+	if (*prev == ZWJ && cp != ZWJ)
+		w = 0; /* joined into the picture before it */
+	else if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0))
+		w = 0;
+	else if (cp == ZWJ || in_ranges(cp, zero_width, nitems(zero_width)))
+		w = 0;
+	else if (IS_REGIONAL(cp))
+		w = IS_REGIONAL(*prev) ? 0 : 2; /* a flag is a pair */
+	else
+		w = in_ranges(cp, wide, nitems(wide)) ? 2 : 1;
+	/* A flag's second half starts no new pair. */
+	*prev = IS_REGIONAL(cp) && IS_REGIONAL(*prev) ? 0 : cp;
+	return w;
+}
+
+size_t
+utf8_width(const char *s)
+{
+	size_t n = strlen(s), i = 0, len, w = 0;
+	uint32_t prev = 0;
+
+	while (i < n) {
+		w += (size_t)char_width(s + i, n - i, &prev, &len);
+		i += len;
+	}
+	return w;
+}
+
+size_t
+utf8_cut_width(const char *s, size_t max, size_t *width)
+{
+	size_t n = strlen(s), i = 0, len, w = 0;
+	uint32_t prev = 0;
+	int cw;
+
+	while (i < n) {
+		cw = char_width(s + i, n - i, &prev, &len);
+		if (w + (size_t)cw > max)
+			break;
+		w += (size_t)cw;
+		i += len;
+	}
+	if (width != NULL)
+		*width = w;
+	return i;
+}

@@ -144,4 +144,15 @@ char *path_dirname(const char *path);
 int write_file_atomic(const char *path, const void *data, size_t len,
     mode_t mode, char *err, size_t errlen);
 
+/*
+ * Terminal columns of the UTF-8 text 's': 2 for wide (CJK) characters and
+ * emoji, 0 for combining marks and what joins an emoji sequence, 1 else.
+ */
+size_t utf8_width(const char *s);
+/*
+ * How many bytes of 's' fit in 'max' columns, never cutting a sequence;
+ * their width in *width when it is not NULL.
+ */
+size_t utf8_cut_width(const char *s, size_t max, size_t *width);
+
 #endif

@@ -347,7 +347,7 @@ class HookDaemonTest(unittest.TestCase):
         m = self.m
         d = Daemon(m, min_cache=1)
         self.addCleanup(d.kill)
-        updated = r"\bdave: \d+ videos \(0 new, 1 updated, 0 deleted\)"
+        updated = r"\bdave: \d+ listed \(0 new, 1 updated, 0 deleted\)"
         # The first refresh adds 5 videos: run 1 starts and stays.
         wait_until(lambda: hook_runs(m), 15, what="the first hook run")
         vids = EMU.videos("hd_dave")
@@ -364,7 +364,7 @@ class HookDaemonTest(unittest.TestCase):
                    hook_runs(m)[1]["end"] is not None, 15,
                    what="the second hook run to end")
         # Two more refreshes, without changes: no third run.
-        rx = r"\bdave: \d+ videos \("
+        rx = r"\bdave: \d+ listed \("
         n = len([ln for ln in d.lines() if re.search(rx, ln)])
         d.wait_log(rx, timeout=10, count=n + 2)
         runs = hook_runs(m)

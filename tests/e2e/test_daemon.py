@@ -48,7 +48,7 @@ JOURNAL_LINE = re.compile(r"^<[0-7]>")
 
 def synced_rx(name):
     """The log line of a successful refresh of account name."""
-    return r"\b%s: \d+ videos \(" % re.escape(name)
+    return r"\b%s: \d+ listed \(" % re.escape(name)
 
 
 class DaemonCase(unittest.TestCase):

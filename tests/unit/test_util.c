@@ -756,6 +756,45 @@ test_read_file(void **state)
 	rm_rf(dir);
 }
 
+/* Display width: wide CJK and emoji, zero-width marks and joins. */
+static void
+test_utf8_width(void **state)
+{
+	static const struct {
+		const char *s;
+		size_t width;
+	} cases[] = {
+	    {"", 0},
+	    {"abc", 3},
+	    {"\xe4\xbd\xa0\xe5\xa5\xbd", 4},		 /* 你好 */
+	    {"\xf0\x9f\x8e\xac", 2},			 /* 🎬 */
+	    {"e\xcc\x81", 1},				 /* e + combining acute */
+	    {"\xef\xbd\x86", 2},				 /* fullwidth f */
+	    {"\xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x91\xa9", 2}, /* ZWJ */
+	    {"\xf0\x9f\x87\xab\xf0\x9f\x87\xb7", 2},	 /* flag FR */
+	    {"\xf0\x9f\x91\x8d\xf0\x9f\x8f\xbd", 2},	 /* thumbs + tone */
+	    {"\xff", 1},					 /* invalid byte */
+	};
+	size_t i, w, n;
+
+	(void)state;
+	for (i = 0; i < nitems(cases); i++)
+		if (utf8_width(cases[i].s) != cases[i].width)
+			fail_msg("case %zu: width %zu, want %zu", i,
+			    utf8_width(cases[i].s), cases[i].width);
+	/* 你好世界 in 5 columns: two characters, never half of one. */
+	n = utf8_cut_width("\xe4\xbd\xa0\xe5\xa5\xbd\xe4\xb8\x96"
+			   "\xe7\x95\x8c",
+	    5, &w);
+	assert_int_equal(n, 6);
+	assert_int_equal(w, 4);
+	n = utf8_cut_width("ab\xf0\x9f\x8e\xac", 3, &w);
+	assert_int_equal(n, 2);
+	n = utf8_cut_width("ab\xf0\x9f\x8e\xac", 4, &w);
+	assert_int_equal(n, 6);
+	assert_int_equal(w, 4);
+}
+
 int
 main(void)
 {
@@ -781,6 +820,7 @@ main(void)
 	    cmocka_unit_test(test_hex_value),
 	    cmocka_unit_test(test_utf8_decode),
 	    cmocka_unit_test(test_read_file),
+	    cmocka_unit_test(test_utf8_width),
 	};
 
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL) == 0 ? 0

@@ -29,8 +29,9 @@ PKGS = libuv libcurl yaml-0.1 sqlite3
 DEBS = gcc make pkg-config libcurl4-openssl-dev libuv1-dev libsqlite3-dev \
        libjsmn-dev libyaml-dev libcmocka-dev python3 openssl sqlite3 \
        ca-certificates
-# What the tests use besides: man page lint, the Hugo example in a browser.
-TEST_DEBS = $(DEBS) mandoc hugo chromium
+# What the tests use besides: man page lint, the Hugo example in a browser,
+# make deb and its lint, sqlite-utils on the mirror.
+TEST_DEBS = $(DEBS) mandoc hugo chromium dpkg-dev lintian sqlite-utils
 
 WARN = -Wall -Wextra -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
        -Wmissing-declarations -Wshadow -Wpointer-arith -Wcast-qual \
@@ -227,6 +228,63 @@ install: $(PROG)
 	    $(DESTDIR)$(SYSCONFDIR)/tiktok-mirror/tiktok-mirror.yaml; \
 	fi
 
+# `make deb`: build/tiktok-mirror_VERSION_ARCH.deb with dpkg-deb from the
+# `make install` tree (PREFIX=/usr): Depends from dpkg-shlibdeps, the
+# config a conffile, the maintainer scripts in systemd/ applying the
+# sysusers and tmpfiles entries and enabling the unit as debhelper does.
+DEB_ARCH    = $(shell dpkg --print-architecture 2>/dev/null)
+DEB         = $(B)/tiktok-mirror_$(VERSION)_$(DEB_ARCH).deb
+DEB_TREE    = $(B)/deb/root
+DEB_MAINTAINER ?= tiktok-mirror maintainers <tiktok-mirror@users.noreply.github.com>
+DEB_DEPENDS = init-system-helpers (>= 1.54~), \
+              systemd | systemd-standalone-sysusers | systemd-sysusers
+deb: $(PROG)
+	@command -v dpkg-shlibdeps >/dev/null || \
+	  { echo "make deb needs dpkg-dev: apt-get install dpkg-dev"; exit 1; }
+	rm -rf $(B)/deb
+	$(MAKE) --no-print-directory -s install DESTDIR=$(abspath $(DEB_TREE)) \
+	  PREFIX=/usr B=$(B) >/dev/null
+	strip --remove-section=.comment --remove-section=.note \
+	  $(DEB_TREE)/usr/bin/tiktok-mirror
+	gzip -9n $(DEB_TREE)/usr/share/man/man1/tiktok-mirror.1 \
+	  $(DEB_TREE)/usr/share/man/man5/tiktok-mirror.yaml.5 \
+	  $(DEB_TREE)/usr/share/doc/tiktok-mirror/NEWS \
+	  $(DEB_TREE)/usr/share/doc/tiktok-mirror/README.md
+	rm $(DEB_TREE)/usr/share/doc/tiktok-mirror/LICENSE
+	{ echo "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/"; \
+	  echo "Upstream-Name: tiktok-mirror"; echo; \
+	  echo "Files: *"; echo "License: ISC"; echo; \
+	  echo "License: ISC"; sed 's/^$$/./; s/^/ /' LICENSE; } \
+	  > $(DEB_TREE)/usr/share/doc/tiktok-mirror/copyright
+	{ echo "tiktok-mirror ($(VERSION)) unstable; urgency=medium"; echo; \
+	  echo "  * Built by make deb; see NEWS.gz for what changed."; echo; \
+	  echo " -- $(DEB_MAINTAINER)  $$(date -R -u -d @$${SOURCE_DATE_EPOCH:-$$(git log -1 --format=%ct 2>/dev/null || date +%s)})"; } \
+	  | gzip -9n > $(DEB_TREE)/usr/share/doc/tiktok-mirror/changelog.gz
+	install -d -m 0755 $(DEB_TREE)/DEBIAN $(B)/deb/debian
+	install -m 0755 systemd/tiktok-mirror.postinst $(DEB_TREE)/DEBIAN/postinst
+	install -m 0755 systemd/tiktok-mirror.prerm $(DEB_TREE)/DEBIAN/prerm
+	install -m 0755 systemd/tiktok-mirror.postrm $(DEB_TREE)/DEBIAN/postrm
+	echo /etc/tiktok-mirror/tiktok-mirror.yaml > $(DEB_TREE)/DEBIAN/conffiles
+	printf 'Source: tiktok-mirror\n\nPackage: tiktok-mirror\nArchitecture: any\n' \
+	  > $(B)/deb/debian/control
+	cd $(B)/deb && dpkg-shlibdeps -O -e root/usr/bin/tiktok-mirror \
+	  2>/dev/null | sed -n 's/^shlibs:Depends=//p' > shlibs
+	test -s $(B)/deb/shlibs
+	{ echo "Package: tiktok-mirror"; echo "Version: $(VERSION)"; \
+	  echo "Architecture: $(DEB_ARCH)"; \
+	  echo "Maintainer: $(DEB_MAINTAINER)"; \
+	  echo "Installed-Size: $$(du -sk --exclude=DEBIAN $(DEB_TREE) | cut -f1)"; \
+	  echo "Depends: $$(cat $(B)/deb/shlibs), $(DEB_DEPENDS)"; \
+	  echo "Section: net"; echo "Priority: optional"; \
+	  echo "Description: local, always-readable mirror of TikTok accounts' videos"; \
+	  echo " A small daemon that keeps each configured TikTok account's videos,"; \
+	  echo " with their cover images, in an SQLite database that web sites,"; \
+	  echo " Datasette, static site generators and scripts read without ever"; \
+	  echo " touching the network or holding a token."; } \
+	  > $(DEB_TREE)/DEBIAN/control
+	dpkg-deb --root-owner-group -Zxz --build $(DEB_TREE) $(DEB) >/dev/null
+	@echo "$(DEB)"
+
 # Removes what install added, never the configuration or the data.
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/tiktok-mirror
@@ -244,7 +302,7 @@ uninstall:
 clean:
 	rm -rf build
 
-.PHONY: all deps build-tests test demo asan valgrind lint format install \
+.PHONY: all deps build-tests test demo asan valgrind lint format install deb \
         uninstall clean
 .SECONDARY:
 

@@ -11,8 +11,15 @@
   systemd-tmpfiles --create, the config's group and mode, then `runuser -u
   tiktok-mirror -- tiktok-mirror auth` works before the service ever
   started, and `status` run that way reads /var/lib/tiktok-mirror;
-- the bash completion completes commands, options and account names.
+- the bash completion completes commands, options and account names;
+- `make deb`: build/tiktok-mirror_VERSION_ARCH.deb with Depends from
+  dpkg-shlibdeps (libcurl among them), the config a conffile; installed
+  with dpkg into a throw-away root its scripts create the user, the state
+  folder (0750, the user's) and enable the unit; remove keeps the config,
+  purge removes it and the unit's links, never the mirror; lintian reports
+  no error.
 """
+import glob
 import os
 import re
 import shutil
@@ -206,6 +213,103 @@ t %(bin)s help v
             "brand bravo other",
             "json ndjson csv atom sqlite",
             "videos"])
+
+    @unittest.skipIf(shutil.which("dpkg-shlibdeps") is None or
+                     shutil.which("dpkg-deb") is None,
+                     "needs dpkg-dev (make test installs it)")
+    def test_deb(self):
+        out = os.path.dirname(harness.BIN)
+        for old in glob.glob(os.path.join(out, "tiktok-mirror_*.deb")):
+            os.unlink(old)
+        p = make("deb")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        arch = subprocess.run(["dpkg", "--print-architecture"],
+                              capture_output=True, text=True).stdout.strip()
+        with open(os.path.join(ROOT, "Makefile")) as f:
+            version = re.search(r"^VERSION\s*=\s*(\S+)", f.read(),
+                                re.M).group(1)
+        deb = os.path.join(out, "tiktok-mirror_%s_%s.deb" % (version, arch))
+        self.assertTrue(os.path.isfile(deb), p.stdout)
+        self.assertEqual(os.path.abspath(os.path.join(
+            ROOT, p.stdout.strip().splitlines()[-1])), deb)
+        info = subprocess.run(["dpkg-deb", "-f", deb], capture_output=True,
+                              text=True, check=True).stdout
+        depends = re.search(r"^Depends: (.*)$", info, re.M).group(1)
+        for lib in ("libc6", "libcurl4", "libuv1", "libsqlite3-0",
+                    "libyaml-0-2", "init-system-helpers"):
+            self.assertRegex(depends, r"(^|, )%s\b" % lib, depends)
+        self.assertIn("Version: %s\nArchitecture: %s" % (version, arch), info)
+        ctrl = os.path.join(self.top, "control")
+        subprocess.run(["dpkg-deb", "-e", deb, ctrl], check=True)
+        with open(os.path.join(ctrl, "conffiles")) as f:
+            self.assertEqual(f.read(), "/etc/tiktok-mirror/tiktok-mirror.yaml\n")
+
+        # Installed into a throw-away root, scripts run without chroot
+        # ($DPKG_ROOT), dependencies taken as given.
+        root = os.path.join(self.top, "root")
+        for d in ("var/lib/dpkg/info", "var/lib/dpkg/updates", "etc"):
+            os.makedirs(os.path.join(root, d))
+        open(os.path.join(root, "var/lib/dpkg/status"), "w").close()
+
+        def dpkg(*args):
+            return subprocess.run(["dpkg", "--root=%s" % root,
+                                   "--force-script-chrootless",
+                                   "--force-depends", "--log=/dev/null"]
+                                  + list(args), capture_output=True,
+                                  text=True, timeout=120)
+        p = dpkg("-i", deb)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        for rel in ("usr/bin/tiktok-mirror",
+                    "usr/lib/systemd/system/tiktok-mirror.service",
+                    "usr/lib/sysusers.d/tiktok-mirror.conf",
+                    "usr/lib/tmpfiles.d/tiktok-mirror.conf",
+                    "usr/share/doc/tiktok-mirror/copyright",
+                    "usr/share/doc/tiktok-mirror/changelog.gz",
+                    "usr/share/man/man1/tiktok-mirror.1.gz",
+                    "usr/share/bash-completion/completions/tiktok-mirror",
+                    "etc/tiktok-mirror/tiktok-mirror.yaml"):
+            self.assertTrue(os.path.exists(os.path.join(root, rel)), rel)
+        with open(os.path.join(root, "etc/passwd")) as f:
+            user = [ln.split(":") for ln in f
+                    if ln.startswith("tiktok-mirror:")]
+        self.assertEqual(len(user), 1)
+        uid, gid = int(user[0][2]), int(user[0][3])
+        self.assertEqual(user[0][5], "/var/lib/tiktok-mirror")
+        st = os.stat(os.path.join(root, "var/lib/tiktok-mirror"))
+        self.assertEqual((st.st_mode & 0o7777, st.st_uid, st.st_gid),
+                         (0o750, uid, gid))
+        wants = os.path.join(root, "etc/systemd/system/multi-user.target."
+                             "wants/tiktok-mirror.service")
+        self.assertTrue(os.readlink(wants).endswith(
+            "/lib/systemd/system/tiktok-mirror.service"), os.readlink(wants))
+        with open(os.path.join(root, "var/lib/dpkg/status")) as f:
+            status = f.read()
+        self.assertIn("Status: install ok installed", status)
+        self.assertRegex(status, r"Conffiles:\n /etc/tiktok-mirror/"
+                         r"tiktok-mirror.yaml [0-9a-f]{32}\n")
+        # Remove keeps the conffile; purge takes it and the unit's links,
+        # never the mirror's folder.
+        p = dpkg("-r", "tiktok-mirror")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertFalse(os.path.exists(os.path.join(root,
+                                                     "usr/bin/tiktok-mirror")))
+        self.assertTrue(os.path.exists(os.path.join(
+            root, "etc/tiktok-mirror/tiktok-mirror.yaml")))
+        p = dpkg("-P", "tiktok-mirror")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertFalse(os.path.exists(os.path.join(
+            root, "etc/tiktok-mirror/tiktok-mirror.yaml")))
+        self.assertFalse(os.path.lexists(wants))
+        self.assertTrue(os.path.isdir(os.path.join(root,
+                                                   "var/lib/tiktok-mirror")))
+
+        lintian = shutil.which("lintian")
+        if lintian is None:
+            self.skipTest("lintian is not installed (make test installs it)")
+        p = subprocess.run([lintian, "--no-tag-display-limit", deb],
+                           capture_output=True, text=True, timeout=300)
+        errors = [ln for ln in p.stdout.splitlines() if ln.startswith("E:")]
+        self.assertEqual(errors, [], p.stdout + p.stderr)
 
 
 if __name__ == "__main__":

@@ -173,33 +173,6 @@ filter_fold(char *s, size_t len)
 	}
 }
 
-/* The code point at s[0..len) (len > 0); U+FFFD for a broken sequence. */
-static uint32_t
-decode_one(const unsigned char *s, size_t len)
-{
-	size_t n, i;
-	uint32_t c;
-
-	if (s[0] < 0x80)
-		return s[0];
-	if (s[0] >= 0xC2 && s[0] <= 0xDF)
-		n = 2, c = s[0] & 0x1F;
-	else if (s[0] >= 0xE0 && s[0] <= 0xEF)
-		n = 3, c = s[0] & 0x0F;
-	else if (s[0] >= 0xF0 && s[0] <= 0xF4)
-		n = 4, c = s[0] & 0x07;
-	else
-		return 0xFFFD;
-	if (len < n)
-		return 0xFFFD;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0xFFFD;
-		c = (c << 6) | (s[i] & 0x3F);
-	}
-	return c;
-}
-
 /*
  * True when code point 'c' continues a hashtag: letters, digits, '_' and
  * the letters, marks and ideographs of other scripts. Spaces,
@@ -228,15 +201,18 @@ tag_char(uint32_t c)
 static int
 term_in(const char *term, const char *t, size_t len)
 {
-	size_t m = strlen(term), off = 0;
+	size_t m = strlen(term), off = 0, n;
 	const char *p;
+	int32_t c;
 
 	while (off < len && (p = memmem(t + off, len - off, term, m)) != NULL) {
 		size_t end = (size_t)(p - t) + m;
 
-		if (term[0] != '#' || end == len ||
-		    !tag_char(decode_one((const unsigned char *)t + end,
-			len - end)))
+		if (term[0] != '#' || end == len)
+			return 1;
+		/* An ill-formed sequence (-1) ends the hashtag, as U+FFFD. */
+		c = utf8_decode((const unsigned char *)t + end, len - end, &n);
+		if (!tag_char(c < 0 ? 0xFFFD : (uint32_t)c))
 			return 1;
 		off = (size_t)(p - t) + 1;
 	}

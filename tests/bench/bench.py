@@ -131,14 +131,21 @@ T_READER_MS = 10.0
 
 
 def api_fields():
-    """The fields the daemon asks for, read from lib/api.h so that the
-    floor's requests stay the daemon's."""
+    """The fields the daemon asks for, read from lib/api.h (and the video
+    fields from lib/video_fields.h, whose X-macro table api.h expands) so
+    that the floor's requests stay the daemon's."""
     with open(os.path.join(ROOT, "lib", "api.h")) as f:
         text = f.read()
+    with open(os.path.join(ROOT, "lib", "video_fields.h")) as f:
+        keys = re.findall(r'X\(\w+, "([^"]+)", \w+\)', f.read())
 
     def define(name):
-        m = re.search(r'#define %s((?:\s|\\|"[^"]*")+)' % name, text)
-        return "".join(re.findall(r'"([^"]*)"', m.group(1)))
+        m = re.search(r'#define %s((?:\s|\\|"[^"]*"|VIDEO_FIELDS\(\w+\))+)'
+                      % name, text)
+        v = "".join(re.findall(r'"([^"]*)"', m.group(1)))
+        if "VIDEO_FIELDS(" in m.group(1):
+            v += "".join("," + k for k in keys)
+        return v
     return define("API_USER_FIELDS"), define("API_VIDEO_FIELDS")
 
 

@@ -137,38 +137,6 @@ static const char SCHEMA_EXT[] =
     "    AS updated_at_iso"
     "  FROM videos v WHERE v.deleted_at IS NULL AND v.position IS NOT NULL"
     "  ORDER BY v.account, v.position;"
-    /* Full-text search over titles and descriptions. Its rowids come from
-     * video_keys, which never renumbers (VACUUM may renumber the implicit
-     * rowids of videos). Triggers keep it exact through every write. */
-    "CREATE TABLE IF NOT EXISTS video_keys ("
-    "  key INTEGER PRIMARY KEY, account TEXT NOT NULL, id TEXT NOT NULL,"
-    "  UNIQUE (account, id));"
-    "CREATE VIRTUAL TABLE IF NOT EXISTS videos_fts USING fts5("
-    "  title, description, tokenize = 'unicode61 remove_diacritics 2');"
-    "CREATE TRIGGER IF NOT EXISTS videos_fts_insert AFTER INSERT ON videos"
-    " BEGIN"
-    "  INSERT OR IGNORE INTO video_keys (account, id)"
-    "   VALUES (new.account, new.id);"
-    "  INSERT INTO videos_fts (rowid, title, description)"
-    "   SELECT key, new.title, new.description FROM video_keys"
-    "   WHERE account = new.account AND id = new.id;"
-    " END;"
-    "CREATE TRIGGER IF NOT EXISTS videos_fts_update"
-    " AFTER UPDATE OF title, description ON videos"
-    " WHEN old.title IS NOT new.title"
-    "  OR old.description IS NOT new.description"
-    " BEGIN"
-    "  UPDATE videos_fts SET title = new.title,"
-    "   description = new.description"
-    "   WHERE rowid = (SELECT key FROM video_keys"
-    "    WHERE account = new.account AND id = new.id);"
-    " END;"
-    "CREATE TRIGGER IF NOT EXISTS videos_fts_delete AFTER DELETE ON videos"
-    " BEGIN"
-    "  DELETE FROM videos_fts WHERE rowid = (SELECT key FROM video_keys"
-    "   WHERE account = old.account AND id = old.id);"
-    "  DELETE FROM video_keys WHERE account = old.account AND id = old.id;"
-    " END;"
     /* Engagement history: a row only when a count changed. */
     "CREATE TABLE IF NOT EXISTS video_stats ("
     "  account TEXT NOT NULL, id TEXT NOT NULL,"
@@ -206,14 +174,44 @@ static const char SCHEMA_EXT[] =
     "CREATE TABLE IF NOT EXISTS listing_filters ("
     "  account TEXT PRIMARY KEY, digest TEXT NOT NULL);";
 
-/* Fill the search index for rows that predate it (run once). */
-static const char FTS_BACKFILL[] =
-    "INSERT OR IGNORE INTO video_keys (account, id)"
-    "  SELECT account, id FROM videos;"
-    "INSERT INTO videos_fts (rowid, title, description)"
-    "  SELECT k.key, v.title, v.description FROM videos v"
-    "  JOIN video_keys k ON k.account = v.account AND k.id = v.id"
-    "  WHERE k.key NOT IN (SELECT rowid FROM videos_fts);";
+/*
+ * Schema version 2: full-text search where sqlite-utils and Datasette look
+ * for it, an FTS5 table whose content= is videos, keyed by the videos
+ * rowid (their `search` joins videos.rowid = videos_fts.rowid), kept
+ * exact by triggers as sqlite-utils' enable_fts(create_triggers=True)
+ * makes them. It replaces version 1's videos_fts over video_keys: one
+ * index, not two. The mirror never runs VACUUM (which may renumber the
+ * rowids of a table without INTEGER PRIMARY KEY); the snapshot export
+ * rebuilds the index in its copy. Applied in one transaction at start.
+ */
+static const char SCHEMA_V2[] =
+    "DROP TRIGGER IF EXISTS videos_fts_insert;"
+    "DROP TRIGGER IF EXISTS videos_fts_update;"
+    "DROP TRIGGER IF EXISTS videos_fts_delete;"
+    "DROP TABLE IF EXISTS videos_fts;"
+    "DROP TABLE IF EXISTS video_keys;"
+    "CREATE VIRTUAL TABLE videos_fts USING fts5("
+    "  title, description, content=[videos],"
+    "  tokenize = 'unicode61 remove_diacritics 2');"
+    "CREATE TRIGGER videos_ai AFTER INSERT ON videos BEGIN"
+    "  INSERT INTO videos_fts (rowid, title, description)"
+    "   VALUES (new.rowid, new.title, new.description);"
+    " END;"
+    "CREATE TRIGGER videos_ad AFTER DELETE ON videos BEGIN"
+    "  INSERT INTO videos_fts (videos_fts, rowid, title, description)"
+    "   VALUES ('delete', old.rowid, old.title, old.description);"
+    " END;"
+    /* Only a changed title or description touches the index. */
+    "CREATE TRIGGER videos_au AFTER UPDATE OF title, description ON videos"
+    " WHEN old.title IS NOT new.title"
+    "  OR old.description IS NOT new.description BEGIN"
+    "  INSERT INTO videos_fts (videos_fts, rowid, title, description)"
+    "   VALUES ('delete', old.rowid, old.title, old.description);"
+    "  INSERT INTO videos_fts (rowid, title, description)"
+    "   VALUES (new.rowid, new.title, new.description);"
+    " END;"
+    "INSERT INTO videos_fts (videos_fts) VALUES ('rebuild');"
+    "PRAGMA user_version = 2;";
 
 /* What a refresh decided about a staged video's cover. */
 enum cover_state {
@@ -316,21 +314,26 @@ migrate(struct store *s, char *err, size_t errlen)
 		    s->db->path, (long long)v, STORE_SCHEMA_VERSION);
 	if (v == STORE_SCHEMA_VERSION)
 		return 0;
+	/* A reader reads version 1 as it is, until the writer migrates. */
+	if (s->readonly && v >= 1)
+		return 0;
 	if (s->readonly)
 		return errf(err, errlen,
 		    "%s: not a tiktok-mirror database (yet); run: "
 		    "tiktok-mirror sync",
 		    s->db->path);
 	/* Version 0: a new file, or one with tables that are not ours. */
-	if (db_scalar(s->db, db_prep(s->db, err, errlen,
-			  "SELECT count(*) FROM sqlite_master", ""),
-		err, errlen) != 0)
+	if (v == 0 && db_scalar(s->db, db_prep(s->db, err, errlen,
+				     "SELECT count(*) FROM sqlite_master", ""),
+			  err, errlen) != 0)
 		return errf(err, errlen,
 		    "%s: exists but is not a tiktok-mirror database",
 		    s->db->path);
+	/* 0 -> 1 -> 2, in one transaction: all of it or nothing. */
 	if (db_begin(s->db, 1, err, errlen) == -1)
 		return -1;
-	if (db_script(s->db, SCHEMA_V1, err, errlen) == -1 ||
+	if ((v == 0 && db_script(s->db, SCHEMA_V1, err, errlen) == -1) ||
+	    db_script(s->db, SCHEMA_V2, err, errlen) == -1 ||
 	    db_commit(s->db, err, errlen) == -1) {
 		db_rollback(s->db);
 		return -1;
@@ -342,14 +345,9 @@ migrate(struct store *s, char *err, size_t errlen)
 static int
 extend(struct store *s, char *err, size_t errlen)
 {
-	int64_t had, avatar;
+	int64_t avatar;
 
-	had = db_scalar(s->db,
-	    db_prep(s->db, err, errlen,
-		"SELECT count(*) FROM sqlite_master WHERE name = 'videos_fts'",
-		""),
-	    err, errlen);
-	if (had < 0 || db_begin(s->db, 1, err, errlen) == -1)
+	if (db_begin(s->db, 1, err, errlen) == -1)
 		return -1;
 	/* The cached avatar: a column added to accounts (NULL until then). */
 	avatar = db_scalar(s->db,
@@ -363,7 +361,6 @@ extend(struct store *s, char *err, size_t errlen)
 		db_script(s->db, "ALTER TABLE accounts ADD COLUMN avatar TEXT",
 		    err, errlen) == -1) ||
 	    db_script(s->db, SCHEMA_EXT, err, errlen) == -1 ||
-	    (had == 0 && db_script(s->db, FTS_BACKFILL, err, errlen) == -1) ||
 	    db_commit(s->db, err, errlen) == -1) {
 		db_rollback(s->db);
 		return -1;
@@ -1444,8 +1441,6 @@ store_forget(struct store *s, const char *account,
 	    db_exec(s->db, err, errlen, NULL,
 		"DELETE FROM cover_sources WHERE account = ?", "s",
 		account) == -1 ||
-	    db_exec(s->db, err, errlen, NULL,
-		"DELETE FROM video_keys WHERE account = ?", "s", account) == -1 ||
 	    db_exec(s->db, err, errlen, &f.accounts,
 		"DELETE FROM accounts WHERE name = ?", "s", account) == -1 ||
 	    db_commit(s->db, err, errlen) == -1) {
@@ -1606,6 +1601,14 @@ store_snapshot(struct store *s, const char *path, char *err, size_t errlen)
 	}
 	sqlite3_finalize(st);
 	st = NULL;
+	/* VACUUM may renumber the videos rowids the search index uses. */
+	if (sqlite3_exec(copy,
+		"INSERT INTO videos_fts (videos_fts) VALUES ('rebuild')", NULL,
+		NULL, NULL) != SQLITE_OK) {
+		errf(err, errlen, "%s: cannot rebuild the search index: %s",
+		    tmp, sqlite3_errmsg(copy));
+		goto out;
+	}
 	if (sqlite3_close(copy) != SQLITE_OK) {
 		errf(err, errlen, "%s: close: %s", tmp, sqlite3_errmsg(copy));
 		goto out;

@@ -15,7 +15,7 @@
 
 #include "video_fields.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_NULL INT64_MIN /* an integer column that is NULL */
 
 struct store;

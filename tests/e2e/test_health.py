@@ -522,8 +522,7 @@ class HealthTest(unittest.TestCase):
         for table, col in (("accounts", "name"), ("videos", "account"),
                            ("video_stats", "account"),
                            ("sync_runs", "account"), ("changes", "account"),
-                           ("cover_sources", "account"),
-                           ("video_keys", "account")):
+                           ("cover_sources", "account")):
             self.assertEqual(self.m.sql("SELECT count(*) AS n FROM %s "
                                         "WHERE %s = 'carol'" % (table, col))
                              [0]["n"], 0, table)

@@ -1,13 +1,18 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: ISC
-"""Readable output (issue 14): `videos --table` aligns its columns by
+"""Readable output and search where consumers look (issue 14): `videos --table` aligns its columns by
 display width with emoji and CJK titles; `--date-format` gets a column of
 its own in TSV (created_at_formatted, as in JSON) while created_at_iso
 stays ISO 8601; the per-refresh log line says "N listed"; a pipe closed
-early (`| head -1`) ends the command quietly.
+early (`| head -1`) ends the command quietly; `sqlite-utils search
+mirror.db videos WORD` (the Debian package) finds videos through the
+videos_fts table whose content= is videos, exact through inserts, updates
+and deletes, and a schema version 1 mirror is migrated to it at start.
 """
 import json
 import os
+import shutil
+import sqlite3
 import subprocess
 import time
 import unicodedata
@@ -17,7 +22,7 @@ import harness
 from harness import Emulator, Mirror, command
 from checks import auth_all
 
-TITLES = ["plain ascii title", "🎬 behind the scenes 🎬🎬",
+TITLES = ["plain quokka title", "🎬 behind the scenes 🎬🎬",
           "你好世界，今天做饭", "café crème brûlée", "ｆｕｌｌｗｉｄｔｈ",
           "mixed 日本語 and 🍜 ramen " * 4]
 
@@ -118,6 +123,112 @@ class OutputTest(unittest.TestCase):
                 rc = p.wait(30)
                 self.assertEqual(err, b"")
                 self.assertIn(rc, (0, -13))  # -13: SIGPIPE, as cat
+
+
+    def search(self, word, db=None):
+        p = subprocess.run([SQLITE_UTILS, "search", db or self.m.db,
+                            "videos", word, "-c", "account", "-c", "title"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return json.loads(p.stdout)
+
+    def fts_ok(self, db=None):
+        con = sqlite3.connect(db or self.m.db)
+        try:
+            con.execute("INSERT INTO videos_fts (videos_fts, rank) "
+                        "VALUES ('integrity-check', 1)")
+            names = [r[0] for r in con.execute(
+                "SELECT name FROM sqlite_master WHERE name LIKE '%fts%' "
+                "AND type = 'table' AND name NOT LIKE 'videos_fts_%'")]
+            self.assertEqual(names, ["videos_fts"])
+            self.assertEqual(con.execute("PRAGMA user_version")
+                             .fetchone()[0], 2)
+        finally:
+            con.rollback()
+            con.close()
+
+    @unittest.skipIf(shutil.which("sqlite-utils") is None,
+                     "sqlite-utils is not installed (make test installs it)")
+    def test_zz_sqlite_utils_search(self):
+        """Last: it edits and forgets alice."""
+        rows = self.search("ramen")
+        self.assertEqual([r["title"] for r in rows], [TITLES[-1]])
+        self.assertEqual(rows[0]["account"], "alice")
+        self.assertEqual(len(self.search("crème")), 1)
+        self.fts_ok()
+        # An edited title: the old word is gone, the new one found.
+        vid = self.m.sql("SELECT id FROM videos WHERE title = ?",
+                         TITLES[0])[0]["id"]
+        self.emu.update_video("alice", vid, title="zucchini fritters")
+        self.m.run("sync", "alice", check=0)
+        self.assertEqual([r["title"] for r in self.search("zucchini")],
+                         ["zucchini fritters"])
+        self.assertEqual(self.search("quokka"), [])
+        self.fts_ok()
+        # Rows deleted from the mirror (forget) leave the index too.
+        before = len(self.search("ramen"))
+        self.m.write_config([{"name": "bulk", "quantity": "all"}],
+                            rate_limit=1000000)
+        self.m.run("forget", "alice", "--yes", check=0)
+        self.assertEqual(self.search("ramen"), [])
+        self.assertEqual(before, 1)
+        self.fts_ok()
+
+    @unittest.skipIf(shutil.which("sqlite-utils") is None,
+                     "sqlite-utils is not installed (make test installs it)")
+    def test_migrates_version_1(self):
+        """A mirror of schema version 1 (video_keys and a videos_fts of
+        its own) is migrated at the first writable open, in one go."""
+        m = Mirror(self.emu)
+        self.addCleanup(m.cleanup)
+        m.write_config([{"name": "alice"}])
+        auth_all(m, ["alice"])
+        m.run("sync", check=0)
+        con = sqlite3.connect(m.db)
+        con.executescript(V1_FTS)
+        con.close()
+        # A reader reads version 1 as it is.
+        p = m.run("videos", "alice", "--json", check=0)
+        self.assertEqual(len(json.loads(p.stdout)), len(TITLES))
+        # The next writer migrates: one index, content=videos.
+        m.run("sync", check=0)
+        con = sqlite3.connect(m.db)
+        tables = {r[0] for r in con.execute(
+            "SELECT name FROM sqlite_master")}
+        con.close()
+        self.assertNotIn("video_keys", tables)
+        self.assertNotIn("videos_fts_insert", tables)
+        self.fts_ok(m.db)
+        self.assertEqual(len(self.search("ramen", m.db)), 1)
+
+
+SQLITE_UTILS = shutil.which("sqlite-utils") or "sqlite-utils"
+
+# Version 1's search objects, as lib/store.c made them.
+V1_FTS = """
+DROP TRIGGER videos_ai; DROP TRIGGER videos_ad; DROP TRIGGER videos_au;
+DROP TABLE videos_fts;
+CREATE TABLE video_keys (key INTEGER PRIMARY KEY, account TEXT NOT NULL,
+  id TEXT NOT NULL, UNIQUE (account, id));
+CREATE VIRTUAL TABLE videos_fts USING fts5(title, description,
+  tokenize = 'unicode61 remove_diacritics 2');
+CREATE TRIGGER videos_fts_insert AFTER INSERT ON videos BEGIN
+  INSERT OR IGNORE INTO video_keys (account, id) VALUES (new.account, new.id);
+  INSERT INTO videos_fts (rowid, title, description)
+   SELECT key, new.title, new.description FROM video_keys
+   WHERE account = new.account AND id = new.id;
+END;
+CREATE TRIGGER videos_fts_delete AFTER DELETE ON videos BEGIN
+  DELETE FROM videos_fts WHERE rowid = (SELECT key FROM video_keys
+   WHERE account = old.account AND id = old.id);
+  DELETE FROM video_keys WHERE account = old.account AND id = old.id;
+END;
+INSERT INTO video_keys (account, id) SELECT account, id FROM videos;
+INSERT INTO videos_fts (rowid, title, description)
+  SELECT k.key, v.title, v.description FROM videos v
+  JOIN video_keys k ON k.account = v.account AND k.id = v.id;
+PRAGMA user_version = 1;
+"""
 
 
 if __name__ == "__main__":

@@ -378,7 +378,7 @@ test_open_creates(void **state)
 	free(p2);
 
 	db = raw_open(f->path);
-	assert_true(qint(db, "PRAGMA user_version") == 1);
+	assert_true(qint(db, "PRAGMA user_version") == STORE_SCHEMA_VERSION);
 	{
 		char *jm = qtext(db, "PRAGMA journal_mode");
 
@@ -493,7 +493,7 @@ test_schema(void **state)
 	/* Nothing staged is visible to consumers. */
 	assert_true(qint(f->raw, "SELECT count(*) FROM sqlite_master"
 				 " WHERE name IN ('stage', 'cand')") == 0);
-	assert_true(qint(f->raw, "PRAGMA user_version") == 1);
+	assert_true(qint(f->raw, "PRAGMA user_version") == STORE_SCHEMA_VERSION);
 }
 
 static void
@@ -553,7 +553,7 @@ test_open_refuses(void **state)
 	assert_non_null(s);
 	store_close(s);
 	db = raw_open(f->path);
-	raw_exec(db, "PRAGMA user_version = 2");
+	raw_exec(db, "PRAGMA user_version = 3");
 	sqlite3_close(db);
 	err[0] = '\0';
 	assert_null(store_open(f->path, err, sizeof(err)));
@@ -562,7 +562,7 @@ test_open_refuses(void **state)
 	assert_null(store_open_ro(f->path, err, sizeof(err)));
 	assert_non_null(strstr(err, "newer"));
 	db = raw_open(f->path);
-	assert_true(qint(db, "PRAGMA user_version") == 2);
+	assert_true(qint(db, "PRAGMA user_version") == 3);
 	sqlite3_close(db);
 
 	/* Somebody else's database is left alone. */
@@ -1813,9 +1813,8 @@ static int64_t
 search(struct fx *f, const char *q)
 {
 	return qint(f->raw,
-	    "SELECT count(*) FROM videos_fts s JOIN video_keys k"
-	    " ON k.key = s.rowid JOIN videos v ON v.account = k.account"
-	    " AND v.id = k.id WHERE videos_fts MATCH %Q"
+	    "SELECT count(*) FROM videos_fts s JOIN videos v"
+	    " ON v.rowid = s.rowid WHERE videos_fts MATCH %Q"
 	    " AND v.deleted_at IS NULL",
 	    q);
 }
@@ -1890,7 +1889,7 @@ test_snapshot(void **state)
 	jm = qtext(db, "PRAGMA journal_mode");
 	assert_string_equal(jm, "delete");
 	free(jm);
-	assert_true(qint(db, "PRAGMA user_version") == 1);
+	assert_true(qint(db, "PRAGMA user_version") == STORE_SCHEMA_VERSION);
 	assert_true(qint(db, "SELECT count(*) FROM videos WHERE account ="
 			     " 'brand' AND deleted_at IS NULL") == 3);
 	assert_true(qint(db, "SELECT total_views FROM videos WHERE id = %Q",

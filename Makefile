@@ -177,13 +177,25 @@ valgrind:
 	@TM_BIN=$(abspath $(PROG)) TM_SHARED=$(SHARED) TM_VALGRIND=1 \
 	  $(PYTHON) tests/run.py $(UNIT_BINS) tests/e2e
 
+# The house rules a tool can check (style.md; there is no formatter: the
+# compiler's warnings and these keep the tree honest). Each names what it
+# found and the rule.
 lint:
 	@! grep -nE '\b(sprintf|vsprintf|strcpy|strcat|strncpy|strncat|strtok|gets|atoi|atol)\(' \
 	  lib/*.c daemon/*.c || { echo "banned function"; exit 1; }
 	@! grep -nE 'SSL_VERIFY(PEER|HOST)' lib/*.c daemon/*.c || { echo "TLS verification must stay on"; exit 1; }
-
-format:
-	clang-format -i lib/*.[ch] daemon/*.[ch] tests/unit/*.[ch]
+	@! grep -n '#include <curl/' lib/*.[ch] daemon/*.[ch] | grep -v '^lib/http\.c:' \
+	  || { echo "only lib/http.c includes curl"; exit 1; }
+	@! grep -n '#include <sqlite3\.h>' lib/*.[ch] daemon/*.[ch] \
+	  | grep -vE '^lib/(store|secrets|db)\.[ch]:' \
+	  || { echo "only store.c, secrets.c and db.c speak SQL"; exit 1; }
+	@! grep -nE '#include "(daemon|mirror|output)\.h"' lib/*.[ch] \
+	  || { echo "lib/ never includes daemon/"; exit 1; }
+	@! grep -n 'getenv("TIKTOK_MIRROR_TEST_' lib/*.c \
+	  || { echo "test knobs are read by daemon/main.c and passed in"; exit 1; }
+	@! grep -nE '^[[:space:]]*(\(void\))?uv_[a-z_]+_(init|start|stop)\(' lib/*.c daemon/*.c \
+	  | grep -vE '[!=]= 0\)' \
+	  || { echo "an unchecked libuv call: check it, or UV_OK() when it cannot fail"; exit 1; }
 
 # System units: every systemd/*.service and *.path but the user variant.
 SYSTEM_UNITS = $(filter-out systemd/tiktok-mirror-user.service, \
@@ -302,7 +314,7 @@ uninstall:
 clean:
 	rm -rf build
 
-.PHONY: all deps build-tests test demo asan valgrind lint format install deb \
+.PHONY: all deps build-tests test demo asan valgrind lint install deb \
         uninstall clean
 .SECONDARY:
 

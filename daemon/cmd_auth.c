@@ -381,7 +381,7 @@ reply(struct conn *cn, int status, const char *text)
 	uv_buf_t b;
 
 	cn->answered = 1;
-	uv_read_stop((uv_stream_t *)&cn->tcp);
+	UV_OK(uv_read_stop((uv_stream_t *)&cn->tcp));
 	cn->reply = xasprintf("HTTP/1.1 %d %s\r\nContent-Type: text/plain; "
 			      "charset=utf-8\r\nContent-Length: %zu\r\n"
 			      "Connection: close\r\n\r\n%s",
@@ -491,7 +491,7 @@ on_connection(uv_stream_t *server, int status)
 		return;
 	cn = xcalloc(1, sizeof(*cn));
 	cn->af = af;
-	uv_tcp_init(&af->loop, &cn->tcp);
+	UV_OK(uv_tcp_init(&af->loop, &cn->tcp));
 	if (uv_accept(server, (uv_stream_t *)&cn->tcp) != 0 ||
 	    uv_read_start((uv_stream_t *)&cn->tcp, on_alloc, on_read) != 0)
 		uv_close((uv_handle_t *)&cn->tcp, on_conn_close);
@@ -565,7 +565,7 @@ listen_redirect(struct authflow *af)
 		r = uv_ip6_addr(host, port, (struct sockaddr_in6 *)&sa);
 	else
 		r = uv_ip4_addr(host, port, (struct sockaddr_in *)&sa);
-	uv_tcp_init(&af->loop, &af->server);
+	UV_OK(uv_tcp_init(&af->loop, &af->server));
 	if (r == 0)
 		r = uv_tcp_bind(&af->server, (struct sockaddr *)&sa, 0);
 	if (r == 0)
@@ -577,8 +577,8 @@ listen_redirect(struct authflow *af)
 		    host, port, uv_strerror(r), af->name);
 		return 1;
 	}
-	uv_timer_init(&af->loop, &af->timeout);
-	uv_timer_start(&af->timeout, on_timeout, AUTH_WAIT_MS, 0);
+	UV_OK(uv_timer_init(&af->loop, &af->timeout));
+	UV_OK(uv_timer_start(&af->timeout, on_timeout, AUTH_WAIT_MS, 0));
 	af->listening = 1;
 	return 0;
 }
@@ -695,6 +695,7 @@ cmd_auth(struct ctx *c, int argc, char **argv)
 	ho.ca_file = c->cfg.ca_file;
 	ho.allow_http = strncmp(c->cfg.api_url, "http://", 7) == 0;
 	ho.max_transfers = 1;
+	ho.test_timeout_ms = c->cfg.test.timeout_ms;
 	af.http = http_new(&af.loop, &ho, err, sizeof(err));
 	if (af.http == NULL) {
 		log_err("%s", err);

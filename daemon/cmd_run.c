@@ -101,7 +101,8 @@ on_secrets(uv_fs_event_t *w, const char *name, int events, int status)
 	 * A write after the check fires another event, so none is missed.
 	 */
 	if (!uv_is_active((uv_handle_t *)&d->settle))
-		uv_timer_start(&d->settle, on_settle, SECRETS_SETTLE_MS, 0);
+		UV_OK(uv_timer_start(&d->settle, on_settle, SECRETS_SETTLE_MS,
+		    0));
 }
 
 static int
@@ -119,7 +120,8 @@ reload(struct daemon *d)
 	char err[ERRLEN];
 
 	notify("RELOADING=1");
-	if (cfg_load(&next, d->c->config_path, err, sizeof(err)) == -1) {
+	if (cfg_load_as(&next, d->c->config_path, 0, &d->c->test, err,
+		sizeof(err)) == -1) {
 		log_err("reload failed, keeping the running configuration: %s",
 		    err);
 		notify("READY=1");
@@ -214,12 +216,14 @@ cmd_run(struct ctx *c, int argc, char **argv)
 	d.sched = sched_new(&d.m.loop, d.m.engine, d.m.store, d.m.secrets,
 	    d.hook, on_change, &d);
 	for (i = 0; i < nitems(d.sig); i++) {
-		uv_signal_init(&d.m.loop, &d.sig[i]);
+		/* Its one failure is running out of descriptors. */
+		if ((r = uv_signal_init(&d.m.loop, &d.sig[i])) != 0)
+			fatalx("cannot handle signals: %s", uv_strerror(r));
 		d.sig[i].data = &d;
-		uv_signal_start(&d.sig[i], on_signal, SIGNALS[i]);
+		UV_OK(uv_signal_start(&d.sig[i], on_signal, SIGNALS[i]));
 	}
-	uv_timer_init(&d.m.loop, &d.settle);
-	uv_fs_event_init(&d.m.loop, &d.watch);
+	UV_OK(uv_timer_init(&d.m.loop, &d.settle));
+	UV_OK(uv_fs_event_init(&d.m.loop, &d.watch));
 	r = uv_fs_event_start(&d.watch, on_secrets, c->cfg.secrets, 0);
 	if (r == 0)
 		d.watch_on = 1;
@@ -230,9 +234,9 @@ cmd_run(struct ctx *c, int argc, char **argv)
 		    c->cfg.secrets, uv_strerror(r));
 	}
 	if (sdnotify_watchdog(&usec)) {
-		uv_timer_init(&d.m.loop, &d.watchdog);
-		uv_timer_start(&d.watchdog, on_watchdog, usec / 2000,
-		    usec / 2000);
+		UV_OK(uv_timer_init(&d.m.loop, &d.watchdog));
+		UV_OK(uv_timer_start(&d.watchdog, on_watchdog, usec / 2000,
+		    usec / 2000));
 		d.watchdog_on = 1;
 	}
 	sched_configure(d.sched, &c->cfg);

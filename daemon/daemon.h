@@ -19,6 +19,7 @@ struct ctx {
 	struct cfg cfg;
 	int loaded;
 	int verbosity; /* CTX_VERBOSE | CTX_QUIET as given, to refuse both */
+	struct cfg_test test; /* the test-only knobs, read once by main() */
 };
 
 #define CTX_VERBOSE 1

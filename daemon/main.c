@@ -295,8 +295,8 @@ load(struct ctx *c, int flags)
 		return 0;
 	if (c->config_path == NULL)
 		c->config_path = c->found = cfg_find();
-	if (cfg_load_as(&c->cfg, c->config_path, flags, err, sizeof(err)) ==
-	    -1) {
+	if (cfg_load_as(&c->cfg, c->config_path, flags, &c->test, err,
+		sizeof(err)) == -1) {
 		/* FILE:LINE:COLUMN: at the start, for editors and CI. */
 		log_bare("%s", err);
 		return EXIT_USAGE;
@@ -331,6 +331,25 @@ ctx_account(struct ctx *c, const char *name)
 	return a;
 }
 
+/*
+ * The test-only environment knobs (README, "Tests"), read here once and
+ * passed into lib/ as options; an invalid value is ignored, as if unset.
+ */
+static void
+test_knobs(struct ctx *c)
+{
+	const char *s;
+	int64_t v;
+
+	if ((s = getenv("TIKTOK_MIRROR_TEST_MIN_CACHE")) != NULL &&
+	    parse_i64(s, strlen(s), 1, 59, &v) == 0)
+		c->test.min_cache = v;
+	if ((s = getenv("TIKTOK_MIRROR_TEST_TIMEOUT_MS")) != NULL &&
+	    parse_i64(s, strlen(s), 100, 60000, &v) == 0)
+		c->test.timeout_ms = (long)v;
+	(void)clock_compress(getenv("TIKTOK_MIRROR_TEST_CLOCK"));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -347,6 +366,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN);
 	log_init(LOG_NORMAL);
+	test_knobs(&c);
 	while ((ch = getopt_long(argc, argv, "+" CTX_SHORTOPTS "V", longopts,
 		    NULL)) != -1) {
 		if (ch == 'V') {

@@ -127,6 +127,7 @@ struct acct_info {
 
 struct loader {
 	int reader;	   /* CFG_READER: no client secret needed */
+	int64_t min_cache; /* shortest cache allowed, seconds */
 	yaml_parser_t parser;
 	int parser_ok;
 	yaml_event_t ev; /* the current event, when have_ev */
@@ -645,22 +646,6 @@ get_int(struct loader *ld, const char *key, int64_t min, int64_t max,
 	return 0;
 }
 
-/*
- * The shortest cache interval: 60 s, or less for tests only when
- * $TIKTOK_MIRROR_TEST_MIN_CACHE holds a smaller number of seconds (so
- * end-to-end tests can watch several refreshes in a few seconds).
- */
-static int64_t
-cache_min(void)
-{
-	const char *s = getenv("TIKTOK_MIRROR_TEST_MIN_CACHE");
-	int64_t v;
-
-	if (s != NULL && parse_i64(s, strlen(s), 1, CACHE_MIN, &v) == 0)
-		return v;
-	return CACHE_MIN;
-}
-
 static int
 get_quantity(struct loader *ld, int64_t *out)
 {
@@ -814,7 +799,7 @@ parse_account(struct loader *ld, size_t idx)
 			r = get_quantity(ld, &a->quantity);
 			break;
 		case C_CACHE:
-			r = get_int(ld, "cache", cache_min(), CACHE_MAX,
+			r = get_int(ld, "cache", ld->min_cache, CACHE_MAX,
 			    "a number of seconds from 60 to 31536000",
 			    &a->cache);
 			break;
@@ -1282,7 +1267,8 @@ finish(struct loader *ld)
 
 static int
 load_mem(struct cfg *cfg, const char *path, const char *data, size_t len,
-    mode_t mode, int flags, char *err, size_t errlen)
+    mode_t mode, int flags, const struct cfg_test *test, char *err,
+    size_t errlen)
 {
 	struct loader ld;
 	int rc = -1;
@@ -1290,6 +1276,10 @@ load_mem(struct cfg *cfg, const char *path, const char *data, size_t len,
 	memset(cfg, 0, sizeof(*cfg));
 	memset(&ld, 0, sizeof(ld));
 	ld.reader = (flags & CFG_READER) != 0;
+	ld.min_cache = test != NULL && test->min_cache > 0 &&
+		test->min_cache < CACHE_MIN
+	    ? test->min_cache
+	    : CACHE_MIN;
 	ld.path = path;
 	ld.data = data;
 	ld.len = len;
@@ -1328,18 +1318,18 @@ int
 cfg_load_mem(struct cfg *cfg, const char *path, const char *data,
     size_t len, mode_t mode, char *err, size_t errlen)
 {
-	return load_mem(cfg, path, data, len, mode, 0, err, errlen);
+	return load_mem(cfg, path, data, len, mode, 0, NULL, err, errlen);
 }
 
 int
 cfg_load(struct cfg *cfg, const char *path, char *err, size_t errlen)
 {
-	return cfg_load_as(cfg, path, 0, err, errlen);
+	return cfg_load_as(cfg, path, 0, NULL, err, errlen);
 }
 
 int
-cfg_load_as(struct cfg *cfg, const char *path, int flags, char *err,
-    size_t errlen)
+cfg_load_as(struct cfg *cfg, const char *path, int flags,
+    const struct cfg_test *test, char *err, size_t errlen)
 {
 	struct stat st;
 	char *data;
@@ -1355,7 +1345,10 @@ cfg_load_as(struct cfg *cfg, const char *path, int flags, char *err,
 		return errf(err, errlen, "%s: cannot read: %s", path,
 		    file_error(errno));
 	}
-	rc = load_mem(cfg, path, data, len, st.st_mode, flags, err, errlen);
+	rc = load_mem(cfg, path, data, len, st.st_mode, flags, test, err,
+	    errlen);
+	if (rc == 0 && test != NULL)
+		cfg->test = *test;
 	explicit_bzero(data, len);
 	free(data);
 	return rc;

@@ -39,6 +39,18 @@ struct cfg_account {
 	struct filter *filter;
 };
 
+/*
+ * Options for tests only (README, "Tests"), not in the file: the program's
+ * front door reads them from the environment once and passes them in.
+ * Zero when unset.
+ */
+struct cfg_test {
+	int64_t min_cache; /* $TIKTOK_MIRROR_TEST_MIN_CACHE: cache may go down
+			      to this many seconds (1..59) */
+	long timeout_ms;   /* $TIKTOK_MIRROR_TEST_TIMEOUT_MS: cap on every
+			      transfer's timeouts (100..60000) */
+};
+
 struct cfg {
 	char *path; /* as given */
 	char *dir;  /* the folder that holds the config file */
@@ -70,6 +82,8 @@ struct cfg {
 
 	struct cfg_account *accounts;
 	size_t naccounts;
+
+	struct cfg_test test; /* as passed to cfg_load_as() */
 };
 
 /*
@@ -93,11 +107,12 @@ int cfg_load_mem(struct cfg *cfg, const char *path, const char *data,
 /*
  * The same with 'flags': CFG_READER loads everything but the client
  * secret file (client_secret stays NULL), for commands that only read the
- * mirror, so a site builder needs no access to the secret.
+ * mirror, so a site builder needs no access to the secret. 'test' (may be
+ * NULL) holds the test-only options, kept in cfg->test.
  */
 #define CFG_READER 1
-int cfg_load_as(struct cfg *cfg, const char *path, int flags, char *err,
-    size_t errlen);
+int cfg_load_as(struct cfg *cfg, const char *path, int flags,
+    const struct cfg_test *test, char *err, size_t errlen);
 void cfg_free(struct cfg *cfg);
 
 /*

@@ -196,7 +196,7 @@ hook_start(struct hook *h)
 	buf_reset(&h->run_ids);
 	h->new = h->updated = h->deleted = 0;
 
-	uv_pipe_init(h->loop, &h->out, 0);
+	UV_OK(uv_pipe_init(h->loop, &h->out, 0));
 	h->reading = 1;
 	/*
 	 * One pipe for the command's stdout and stderr, made here: libuv
@@ -237,7 +237,12 @@ hook_start(struct hook *h)
 		uv_close((uv_handle_t *)&h->out, on_pipe_close);
 		goto out;
 	}
-	uv_read_start((uv_stream_t *)&h->out, on_alloc, on_read);
+	if ((r = uv_read_start((uv_stream_t *)&h->out, on_alloc, on_read)) !=
+	    0) {
+		log_warnx("on_change: cannot read its output: %s",
+		    uv_strerror(r));
+		uv_close((uv_handle_t *)&h->out, on_pipe_close);
+	}
 out:
 	free(env);
 	free(env_acc);

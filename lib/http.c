@@ -165,7 +165,7 @@ struct http {
 	int max_transfers;
 	int allow_http;
 	long connect_timeout_ms;
-	long test_timeout_ms; /* $TIKTOK_MIRROR_TEST_TIMEOUT_MS, or 0 */
+	long test_timeout_ms; /* http_opts.test_timeout_ms, or 0 */
 	char *user_agent;
 	char *ca;	/* combined PEM bundle, or NULL for curl's default */
 	size_t calen;
@@ -188,24 +188,6 @@ static size_t on_header(char *, size_t, size_t, void *);
 static void schedule_admit(struct http *);
 static int xfer_prepare(struct http_xfer *);
 static void xfer_free(struct http_xfer *);
-
-/*
- * Tests only: $TIKTOK_MIRROR_TEST_TIMEOUT_MS (100..60000) caps every
- * transfer's connect and total timeouts and its low-speed window, so that
- * end-to-end tests can watch a hung server, its timeouts and the retries
- * in seconds (like $TIKTOK_MIRROR_TEST_MIN_CACHE in lib/config.c).
- * Returns 0 when unset or invalid.
- */
-static long
-test_timeout_ms(void)
-{
-	const char *s = getenv("TIKTOK_MIRROR_TEST_TIMEOUT_MS");
-	int64_t v;
-
-	if (s != NULL && parse_i64(s, strlen(s), 100, HTTP_TIMEOUT_MS, &v) == 0)
-		return (long)v;
-	return 0;
-}
 
 /*
  * Build the trust bundle: the first readable system bundle, then ca_file.
@@ -291,7 +273,10 @@ http_new(uv_loop_t *loop, const struct http_opts *opts, char *err,
 	h->connect_timeout_ms = opts->connect_timeout_ms > 0 ?
 	    opts->connect_timeout_ms :
 	    HTTP_CONNECT_TIMEOUT_MS;
-	if ((h->test_timeout_ms = test_timeout_ms()) > 0 &&
+	if (opts->test_timeout_ms > 0)
+		h->test_timeout_ms = opts->test_timeout_ms < HTTP_TIMEOUT_MS ?
+		    opts->test_timeout_ms : HTTP_TIMEOUT_MS;
+	if (h->test_timeout_ms > 0 &&
 	    h->connect_timeout_ms > h->test_timeout_ms)
 		h->connect_timeout_ms = h->test_timeout_ms;
 	h->user_agent = xstrdup(opts->user_agent != NULL ?
@@ -570,7 +555,7 @@ on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
 
 	(void)multi;
 	if (timeout_ms < 0) {
-		(void)uv_timer_stop(&h->timer);
+		UV_OK(uv_timer_stop(&h->timer));
 		return 0;
 	}
 	if (timeout_ms == 0)

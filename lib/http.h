@@ -32,6 +32,12 @@ struct http_opts {
 	int max_transfers;	   /* concurrent transfers, >= 1 */
 	long connect_timeout_ms;   /* 0: 10 s */
 	const char *user_agent;	   /* NULL: "tiktok-mirror/VERSION" */
+	/*
+	 * Tests only (0: off): cap every transfer's connect and total
+	 * timeouts and its low-speed window at this many ms, so a test
+	 * watches a hung server and the retries in seconds.
+	 */
+	long test_timeout_ms;
 };
 
 enum http_method { HTTP_GET, HTTP_POST };

@@ -89,7 +89,7 @@ acct_drop(struct acct *a)
 {
 	LIST_REMOVE(a, entry);
 	cfg_account_clear(&a->cfg);
-	uv_timer_stop(&a->timer);
+	UV_OK(uv_timer_stop(&a->timer));
 	uv_close((uv_handle_t *)&a->timer, on_acct_close);
 }
 
@@ -124,7 +124,7 @@ arm(struct acct *a, int64_t ms)
 		ms = 0;
 	a->state = A_IDLE;
 	a->next_at = now_unix() + (ms + 999) / 1000;
-	uv_timer_start(&a->timer, on_timer, clock_timer_ms(ms), 0);
+	UV_OK(uv_timer_start(&a->timer, on_timer, clock_timer_ms(ms), 0));
 	if (store_account_next(a->s->store, a->cfg.name, a->next_at, err,
 		sizeof(err)) == -1)
 		log_warnx("%s: %s", a->cfg.name, err);
@@ -326,7 +326,7 @@ sched_configure(struct sched *s, const struct cfg *cfg)
 		cfg_account_copy(&a->cfg, c);
 		a->warned_days = INT_MAX;
 		a->last = -1;
-		uv_timer_init(s->loop, &a->timer);
+		UV_OK(uv_timer_init(s->loop, &a->timer));
 		LIST_INSERT_HEAD(&s->accts, a, entry);
 		due = 0;
 		if (store_account_get(s->store, c->name, &row, NULL, 0) == 0) {
@@ -347,7 +347,7 @@ sched_refresh_all(struct sched *s)
 
 	LIST_FOREACH(a, &s->accts, entry)
 		if (a->state != A_RUNNING) {
-			uv_timer_stop(&a->timer);
+			UV_OK(uv_timer_stop(&a->timer));
 			start(a);
 		}
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * SHA-256 as specified in FIPS 180-4, written plainly: the only user hashes
- * a 64-byte PKCE verifier, so clarity beats speed.
+ * SHA-256 as specified in FIPS 180-4, written plainly: its users hash a few
+ * short strings per refresh (the PKCE verifier, an access token's
+ * fingerprint, an account's filter terms), so clarity beats speed.
  */
 #include <stdint.h>
 #include <string.h>

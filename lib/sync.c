@@ -361,7 +361,7 @@ job_release(struct job *j)
 	j->open_id = j->display_name = NULL;
 	cfg_account_clear(&j->acct);
 	LIST_REMOVE(j, entry);
-	uv_timer_stop(&j->timer);
+	UV_OK(uv_timer_stop(&j->timer));
 	uv_close((uv_handle_t *)&j->timer, on_job_close);
 }
 
@@ -530,8 +530,8 @@ api_schedule(struct job *j, int64_t delay_ms)
 		 * a rate-limit wait short.
 		 */
 		uv_update_time(e->o.loop);
-		uv_timer_start(&j->timer, on_api_timer,
-		    clock_timer_ms(delay_ms), 0);
+		UV_OK(uv_timer_start(&j->timer, on_api_timer,
+		    clock_timer_ms(delay_ms), 0));
 	} else
 		api_send(j);
 }
@@ -1965,9 +1965,9 @@ sync_account(struct sync_engine *e, const struct cfg_account *acct,
 	j->list.min_created = INT64_MAX;
 	buf_init(&j->changes, DRY_CHANGES_MAX);
 	LIST_INIT(&j->cov.dls);
-	uv_timer_init(e->o.loop, &j->timer);
+	UV_OK(uv_timer_init(e->o.loop, &j->timer));
 	LIST_INSERT_HEAD(&e->jobs, j, entry);
-	uv_timer_start(&j->timer, on_job_start, 0, 0);
+	UV_OK(uv_timer_start(&j->timer, on_job_start, 0, 0));
 	return 0;
 }
 
@@ -1978,8 +1978,8 @@ sync_report(const struct sync_result *r, struct hook *h)
 	char hidden[64] = "";
 
 	if (r->hidden > 0)
-		snprintf(hidden, sizeof(hidden), "; %lld left out by the filters",
-		    (long long)r->hidden);
+		snprintf(hidden, sizeof(hidden),
+		    "; %lld left out by the filters", (long long)r->hidden);
 	/* "listed": that refresh's listing, not the account's total. */
 	log_info("%s: %lld listed (%lld new, %lld updated, %lld deleted), "
 		 "%lld covers fetched, %lld requests%s",

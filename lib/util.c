@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <uv.h>
+
 #include "log.h"
 #include "util.h"
 
@@ -238,14 +240,15 @@ valid_id(const char *s, size_t len)
 }
 
 /*
- * The test-only clock seam (README, "Tests"): with
- * TIKTOK_MIRROR_TEST_CLOCK="REAL:SIM:SCALE" the wall clock reads SIM ms at
- * real time REAL ms and runs SCALE times faster, and scheduling delays
- * shrink by the same factor (clock_timer_ms), while transfer timeouts stay
- * real: time compressed for the daemon's logic, not for its sockets.
+ * The test-only clock seam (README, "Tests"), set by the program's front
+ * door from $TIKTOK_MIRROR_TEST_CLOCK="REAL:SIM:SCALE": the wall clock reads
+ * SIM ms at real time REAL ms and runs SCALE times faster, and scheduling
+ * delays shrink by the same factor (clock_timer_ms), while transfer
+ * timeouts stay real: time compressed for the daemon's logic, not for its
+ * sockets. Process-wide, like the log: every module reads time here.
  */
 static struct {
-	int init, on;
+	int on;
 	int64_t real0, sim0, scale;
 } clk;
 
@@ -259,28 +262,28 @@ real_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void
-clock_init(void)
+int
+clock_compress(const char *spec)
 {
-	const char *s = getenv("TIKTOK_MIRROR_TEST_CLOCK");
 	long long r, v, k;
 	int n = 0;
 
-	clk.init = 1;
-	if (s == NULL || sscanf(s, "%lld:%lld:%lld%n", &r, &v, &k, &n) != 3 ||
-	    s[n] != '\0' || k < 1 || k > 10000000)
-		return;
+	clk.on = 0;
+	if (spec == NULL)
+		return 0;
+	if (sscanf(spec, "%lld:%lld:%lld%n", &r, &v, &k, &n) != 3 ||
+	    spec[n] != '\0' || k < 1 || k > 10000000)
+		return -1;
 	clk.on = 1;
 	clk.real0 = r;
 	clk.sim0 = v;
 	clk.scale = k;
+	return 0;
 }
 
 int64_t
 now_ms(void)
 {
-	if (!clk.init)
-		clock_init();
 	if (!clk.on)
 		return real_ms();
 	return clk.sim0 + (real_ms() - clk.real0) * clk.scale;
@@ -295,8 +298,6 @@ now_unix(void)
 uint64_t
 clock_timer_ms(int64_t ms)
 {
-	if (!clk.init)
-		clock_init();
 	if (ms <= 0)
 		return 0;
 	if (!clk.on)
@@ -811,4 +812,12 @@ utf8_cut_width(const char *s, size_t max, size_t *width)
 	if (width != NULL)
 		*width = w;
 	return i;
+}
+
+void
+uv_ok(int r, const char *call, const char *file, int line)
+{
+	if (r != 0)
+		fatalx("internal error: %s:%d: %s: %s", file, line, call,
+		    uv_strerror(r));
 }

@@ -18,6 +18,16 @@
 
 #define ERRLEN 512
 
+/*
+ * libuv calls that cannot fail on a live loop with valid arguments
+ * (uv_timer_init, uv_timer_start with a callback, uv_timer_stop,
+ * uv_tcp_init, uv_pipe_init, uv_fs_event_init, uv_signal_start, ...) go
+ * through UV_OK(): a failure there is a bug, fatal like running out of
+ * memory. Every other libuv call is checked where it is made.
+ */
+#define UV_OK(call) uv_ok((call), #call, __FILE__, __LINE__)
+void uv_ok(int r, const char *call, const char *file, int line);
+
 /* Allocation: out of memory is fatal, so these never return NULL. */
 void *xmalloc(size_t);
 void *xcalloc(size_t, size_t);
@@ -75,9 +85,15 @@ int64_t now_unix(void);
 int64_t now_ms(void);
 /*
  * The real timer delay for waiting 'ms' of wall-clock time: 'ms' itself,
- * except under the test-only compressed clock (TIKTOK_MIRROR_TEST_CLOCK).
+ * except under the test-only compressed clock.
  */
 uint64_t clock_timer_ms(int64_t ms);
+/*
+ * Tests only: compress time from now on ("REAL:SIM:SCALE", README,
+ * "Tests"; the front door passes $TIKTOK_MIRROR_TEST_CLOCK). NULL turns
+ * it off. Returns 0, or -1 for a malformed spec (then it is off).
+ */
+int clock_compress(const char *spec);
 
 /* A uniformly distributed random number in [0, n) (n > 0), from getrandom. */
 uint64_t rand_below(uint64_t n);

@@ -676,6 +676,37 @@ test_unreadable(void **state)
 	assert_zeroed(&cfg);
 }
 
+/*
+ * The test-only knobs arrive as options from the front door: lib/ never
+ * reads them from the environment itself.
+ */
+static void
+test_test_options(void **state)
+{
+	static const char f[] = FIXTURES "/cache_59.yaml";
+	struct cfg_test t = {.min_cache = 30, .timeout_ms = 500};
+	struct cfg cfg;
+	char err[ERRLEN];
+
+	(void)state;
+	assert_int_equal(setenv("TIKTOK_MIRROR_TEST_MIN_CACHE", "1", 1), 0);
+	assert_int_equal(cfg_load_as(&cfg, f, CFG_READER, NULL, err,
+			     sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "from 60 to"));
+	assert_int_equal(unsetenv("TIKTOK_MIRROR_TEST_MIN_CACHE"), 0);
+	if (cfg_load_as(&cfg, f, CFG_READER, &t, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(cfg.accounts[0].cache, 59);
+	assert_int_equal(cfg.test.timeout_ms, 500);
+	cfg_free(&cfg);
+	t.min_cache = 60; /* never above the real minimum */
+	t.timeout_ms = 0;
+	assert_int_equal(cfg_load_as(&cfg, f, CFG_READER, &t, err,
+			     sizeof(err)),
+	    -1);
+}
+
 static void
 test_too_large(void **state)
 {
@@ -1031,7 +1062,7 @@ test_secret_file_modes(void **state)
 			fail_msg("mode %o: %s", cases[i].mode, err);
 		assert_null(strstr(err, "s3cret"));
 		/* A reader never reads the secret, so it does not mind. */
-		assert_int_equal(cfg_load_as(&cfg, path, CFG_READER, err,
+		assert_int_equal(cfg_load_as(&cfg, path, CFG_READER, NULL, err,
 				     sizeof(err)),
 		    0);
 		cfg_free(&cfg);
@@ -1086,14 +1117,14 @@ test_path_variables(void **state)
 	assert_non_null(strstr(err, "LoadCredential="));
 	free(want);
 	/* ... except for a reader, which never reads the secret. */
-	assert_int_equal(cfg_load_as(&cfg, path, CFG_READER, err,
+	assert_int_equal(cfg_load_as(&cfg, path, CFG_READER, NULL, err,
 			     sizeof(err)),
 	    0);
 	assert_null(cfg.client_secret);
 	cfg_free(&cfg);
 	/* The mirror's path is needed by everyone. */
 	assert_int_equal(unsetenv("STATE_DIRECTORY"), 0);
-	assert_int_equal(cfg_load_as(&cfg, path, CFG_READER, err,
+	assert_int_equal(cfg_load_as(&cfg, path, CFG_READER, NULL, err,
 			     sizeof(err)),
 	    -1);
 	assert_non_null(strstr(err, ":1:11: database uses $STATE_DIRECTORY, "
@@ -1268,6 +1299,7 @@ main(void)
 	    cmocka_unit_test_setup(test_account_lookup, setup_env),
 	    cmocka_unit_test_setup(test_unreadable, setup_env),
 	    cmocka_unit_test_setup(test_too_large, setup_env),
+	    cmocka_unit_test_setup(test_test_options, setup_env),
 	    cmocka_unit_test_setup(test_max_accounts, setup_env),
 	    cmocka_unit_test_setup(test_secret_file, setup_env),
 	    cmocka_unit_test_setup(test_secret_file_modes, setup_env),

@@ -80,6 +80,19 @@ class SoakAccountingTest(unittest.TestCase):
         # Half of a stretch: the series is linear in between.
         self.assertAlmostEqual(s.cpu.sim(1100, 1550), 15.0)
 
+    def test_a_wait_that_ends_when_the_refresh_starts_is_excused(self):
+        # Idle 0-1000, the refresh 1000-1100. The daemon's timer fired at
+        # 400 and it waited 600 ms (600 sim s) for a CPU: the kernel adds
+        # the wait when the daemon runs again, at 1000, and the world's
+        # loop samples the counter at 990 and 1010.
+        s = fake_soak([(1000, 1100, "ok")],
+                      [(0, 0), (990, 0), (1010, 600e6), (1100, 600e6)])
+        inflight, failed, okruns, waited = s.inflight(s.con, "a", 0, 1100)
+        self.assertEqual((inflight, okruns), (100.0, 1))
+        self.assertAlmostEqual(waited, 600.0)
+        # Where no refresh starts, the counter is interpolated as before.
+        self.assertAlmostEqual(s.cpu.sim(0, 1000), 300.0)
+
     def test_a_late_refresh_passes_only_by_the_measured_wait(self):
         cache = soak.HOUR
         bound = cache + min(cache / 20.0, 60.0) + \

@@ -130,6 +130,36 @@ class SoakAccountingTest(unittest.TestCase):
         self.assertGreater(w.cpu_ns, 0)
         self.assertGreaterEqual(w.ns[1], w.ns[0])
 
+    def test_a_warning_no_refresh_could_log_is_not_expected(self):
+        # A daily account whose grant expires at day 40: its last
+        # refreshes came 1.2 days apart around the expiry (a busy machine)
+        # and none started in the final day, so no 1-day warning can be
+        # asked of it; its 30- and 7-day warnings were logged in time.
+        day = soak.DAY
+        s = fake_soak([], [(0, 0)])
+        s.start, s.end = 0.0, 60 * day
+        a = soak.Account(0, "d", day, 20, "daily")
+        a.grants = [(0, 40 * day)]
+        s.accts = [a]
+        s.warn_log = [{"acct": "d", "expiry": 40 * day, "th": th,
+                       "t": (40 - th + 0.5) * day, "idle": 3600.0,
+                       "bound": day, "amount": th - 1, "unit": "days"}
+                      for th in (30, 7)]
+        s.probes = []
+        s.run_starts = {"d": [k * day for k in range(1, 33)] +
+                        [33.4 * day, 34.6 * day, 35.8 * day, 37 * day,
+                         38.2 * day, 40.3 * day]}
+        rows = []
+        s.warning_rows(lambda n, ok, d: rows.append((n, ok, d)))
+        self.assertTrue(rows[0][1], rows[0][2])
+        self.assertIn("2 expected", rows[0][2])
+        # One refresh in the last day: the 1-day warning is owed.
+        s.run_starts["d"].insert(-1, 39.4 * day)
+        rows = []
+        s.warning_rows(lambda n, ok, d: rows.append((n, ok, d)))
+        self.assertFalse(rows[0][1])
+        self.assertIn("d 1d", rows[0][2])
+
     def test_failed_rows_come_last(self):
         s = soak.Soak.__new__(soak.Soak)
         s.days, s.failures = 30, []

@@ -437,6 +437,8 @@ class Soak:
         self.diag = {}         # evidence on late or missing changes
         self.tmp_prev = set()
         self.tmp_prev_t = 0
+        self.run_starts = {}   # account -> refresh start times, in order
+        self.runs_seen = 0
         self.edits = 0
         self.status_cache = None
         self.tmp_stale = set()
@@ -1114,7 +1116,28 @@ class Soak:
                     changed = True
         return t
 
+    def note_runs(self):
+        """Remember when each refresh started (sync_runs keeps 90 days;
+        the warnings are judged at the end)."""
+        con = self.ro()
+        try:
+            rows = self.q(con, "SELECT id, account, started_at FROM "
+                          "sync_runs WHERE id > ? ORDER BY id",
+                          self.runs_seen)
+        finally:
+            con.close()
+        for rid, acct, st in rows:
+            self.runs_seen = rid
+            self.run_starts.setdefault(acct, []).append(st)
+
+    def refreshed_in(self, name, t0, t1):
+        """Whether a refresh of 'name' started in [t0, t1)."""
+        v = self.run_starts.get(name, [])
+        i = bisect.bisect_left(v, t0)
+        return i < len(v) and v[i] < t1
+
     def resolve(self, final=False):
+        self.note_runs()
         if not self.pending:
             return
         con = self.ro()
@@ -1857,6 +1880,14 @@ class Soak:
                         smaller = [x for x in (1, 7) if x < th]
                         if any(e - x * DAY <= t_use for x in smaller):
                             continue
+                    # Only a refresh can warn: one must have started
+                    # while this threshold was the most urgent (a day for
+                    # the last one, as long as a daily account's cache:
+                    # on a busy machine its refreshes may skip it).
+                    nxt = {30: 7, 7: 1, 1: 0}[th]
+                    if not self.refreshed_in(acct.name, max(t, t_use),
+                                             min(e - nxt * DAY, t_end)):
+                        continue
                     exp_log.append((acct, e, th, max(t, t_use)))
         bad = []
         worst = None

@@ -104,7 +104,8 @@ test:
 
 demo:
 	@$(MAKE) --no-print-directory deps
-	@$(MAKE) --no-print-directory all
+	@echo "building $(PROG) ..."
+	@$(MAKE) --no-print-directory -s all
 	@TM_BIN=$(abspath $(PROG)) $(PYTHON) tests/demo.py
 
 # The benchmark of issue 6 (tests/bench/bench.py; not part of `make test`):

@@ -10,7 +10,11 @@ emulator and show the mirror it builds.
    with SIGTERM, as systemd would;
 4. print `status`, `videos` and the cover files, and say where they are.
 
-Everything is left in build/demo/ for you to open.
+Everything is left in build/demo/ for you to open (TM_DEMO_DIR elsewhere),
+with build/demo/tiktok-mirror: the program with the demo's config. Its
+reading commands work after the demo; the emulator stops with the demo,
+so the network commands (sync, run, auth, revoke) say so and how to get
+a new one (`make demo` again) instead of failing to connect.
 """
 import os
 import signal
@@ -23,7 +27,30 @@ sys.path.insert(0, os.path.join(HERE, "e2e"))
 
 from harness import BIN, ROOT, Emulator, Mirror  # noqa: E402
 
-DEMO = os.path.join(ROOT, "build", "demo")
+DEMO = os.path.abspath(os.environ.get("TM_DEMO_DIR") or
+                       os.path.join(ROOT, "build", "demo"))
+
+# build/demo/tiktok-mirror: the program with the demo's config. The
+# emulator lives only as long as `make demo`, so the commands that talk to
+# TikTok check that it still answers and say what to do when it does not.
+WRAPPER = """#!/bin/sh
+# Written by make demo: tiktok-mirror with the demo's configuration.
+case "$1" in
+sync | run | auth | revoke)
+	if ! python3 -c 'import socket, sys
+socket.create_connection(("127.0.0.1", %(port)d), 2).close()' 2>/dev/null
+	then
+		echo "tiktok-mirror: the demo's TikTok API emulator" \
+		    "(%(url)s) stopped when make demo ended, so $1" \
+		    "has nothing to talk to; run make demo again for a new" \
+		    "emulator and a fresh mirror. The reading commands" \
+		    "(status, videos, export) work on this one as it is." >&2
+		exit 1
+	fi
+	;;
+esac
+exec %(bin)s -c %(config)s "$@"
+"""
 
 
 def step(text):
@@ -107,18 +134,30 @@ def main():
         step("videos brand --quantity 3 --json (first object)")
         p = m.run("videos", "brand", "--quantity", "3", "--json")
         print(p.stdout.split("},")[0] + "}, ...")
-        step("cover files")
+        step("cover files (and each account's avatar)")
         for acct in ("brand", "studio"):
             files = sorted(os.listdir(os.path.join(m.covers, acct)))
-            print("%s/%s/: %d files, e.g. %s" % (
-                os.path.relpath(m.covers), acct, len(files),
-                ", ".join(files[:3])))
+            avatars = [f for f in files if f.startswith("avatar.")]
+            covers = [f for f in files if f not in avatars]
+            print("%s/%s/: %d files: %d covers%s, e.g. %s" % (
+                os.path.relpath(m.covers), acct, len(files), len(covers),
+                " and the avatar (%s)" % avatars[0] if avatars else "",
+                ", ".join(covers[:2])))
+        wrapper = os.path.join(DEMO, "tiktok-mirror")
+        with open(wrapper, "w") as f:
+            f.write(WRAPPER % {"port": emu.https_port, "url": emu.https_url,
+                               "bin": BIN, "config": m.config})
+        os.chmod(wrapper, 0o755)
         step("the mirror is yours to open")
         print("database: %s" % m.db)
         print("covers:   %s" % m.covers)
         print("try:      sqlite3 'file:%s?mode=ro' \"SELECT position, id, "
               "title FROM videos WHERE account = 'studio' AND position IS "
               "NOT NULL ORDER BY position\"" % os.path.relpath(m.db))
+        print("          %s videos brand" % os.path.relpath(wrapper))
+        print("the emulator stops now, with the demo: the reading commands "
+              "(status, videos, export) keep working on this mirror; the "
+              "network ones (sync, run, auth) need `make demo` again.")
         if d.returncode != 0:
             sys.exit(1)
 

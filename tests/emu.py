@@ -380,6 +380,20 @@ class Emulator:
             raise EmulatorError(status, tok)
         return tok
 
+    def oembed(self, video_url, https=False):
+        """GET /oembed?url=VIDEO_URL: (status, decoded body or None)."""
+        r = self.http("GET", "/oembed?" + urllib.parse.urlencode(
+            {"url": video_url}), https=https)
+        try:
+            return r.status, r.json()
+        except ValueError:
+            return r.status, None
+
+    @staticmethod
+    def video_url(user, vid):
+        """The address a user copies for video vid of user."""
+        return "https://www.tiktok.com/@%s/video/%s" % (user, vid)
+
     def api(self, method, path, token, fields=None, body=None, https=False):
         """Call a data endpoint; returns (HTTP status, decoded JSON)."""
         if fields is not None:

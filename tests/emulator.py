@@ -13,6 +13,11 @@ made with the openssl command), following ../../shared/tiktok-api.md:
   POST /v2/video/list/         cursor = ms timestamp of the last video returned
   POST /v2/video/query/
   GET  /cdn/...                covers behind signed, expiring URLs
+  GET  /oembed?url=VIDEO_URL   TikTok's public oEmbed (no token): title
+                               (the caption), author_name, html and a
+                               thumbnail_url on the CDN; 404 for an unknown
+                               or deleted video, 400 for a hidden (private)
+                               one or a URL that is not a video address
 
 plus a JSON control interface under /_emu/ (users, videos, clock, tokens,
 faults, counters, state) and raw HTTP behaviours under /_emu/raw/ for the
@@ -100,6 +105,7 @@ import html
 import json
 import os
 import random
+import re
 import secrets
 import select
 import shutil
@@ -134,6 +140,8 @@ DEFAULT_CONFIG = {
     "rotation": "strict",
     "rate_limit": 600,
     "rate_limit_retry_after": None,
+    # /oembed's own one-minute window (0: unlimited).
+    "oembed_rate_limit": 600,
     # Marker put into every issued token ("act.<marker>..."), so tests can
     # grep logs and databases for leaked tokens.
     "token_marker": "",
@@ -172,6 +180,11 @@ VIDEO_FIELDS = ("id", "create_time", "cover_image_url", "share_url",
 
 BOOL_CONFIG = ("query_private", "cursor_inclusive")
 RATE_LIMITED = ("/v2/user/info/", "/v2/video/list/", "/v2/video/query/")
+OEMBED_PATH = "/oembed"
+# The video addresses TikTok's oEmbed takes (the handle is not checked).
+OEMBED_URL_RE = re.compile(
+    r"^https?://(?:www\.|m\.)?tiktok\.com/(?:@[^/?#]+/video/(\d{1,20})/?"
+    r"|v/(\d{1,20})\.html)(?:[?#].*)?$", re.IGNORECASE)
 OAUTH_PATHS = ("/v2/oauth/token/", "/v2/oauth/revoke/", "/v2/auth/authorize/")
 DATA_PATHS = RATE_LIMITED
 
@@ -1068,6 +1081,9 @@ class App:
                 return ent[0].user if ent else None
             if p == "/v2/auth/authorize/":
                 return self.login["user"] if self.login else None
+            if p == OEMBED_PATH:
+                u, _ = self.oembed_video(req.q("url"))
+                return u.name if u else None
             if p.startswith("/cdn/"):
                 seg = p.split("/")
                 if len(seg) > 2 and seg[2] in self.users_by_key:
@@ -1082,7 +1098,7 @@ class App:
         if p.startswith("/cdn/"):
             key = "/cdn/"
             c["cdn"] += 1
-        elif p in DATA_PATHS or p in OAUTH_PATHS or \
+        elif p in DATA_PATHS or p in OAUTH_PATHS or p == OEMBED_PATH or \
                 p.startswith("/_emu/raw/"):
             key = p
         else:
@@ -1091,7 +1107,7 @@ class App:
         if user is not None:
             bu = c["by_user"].setdefault(user, {})
             bu[key] = bu.get(key, 0) + 1
-        if p in RATE_LIMITED:
+        if p in RATE_LIMITED or p == OEMBED_PATH:
             now = self.now()
             dq = self.arrivals.setdefault(p, collections.deque())
             dq.append(now)
@@ -1149,6 +1165,8 @@ class App:
             resp = self.data(req, fault)
         elif p.startswith("/cdn/"):
             resp = self.cdn(req)
+        elif p == OEMBED_PATH:
+            resp = self.oembed(req)
         elif p.startswith("/_emu/raw/"):
             resp = raw_endpoint(self, req)
         else:
@@ -1414,8 +1432,10 @@ class App:
         # surrogateescape: U+DC80..U+DCFF in a raw literal become raw bytes.
         return Resp(200, body.encode("utf-8", "surrogateescape"))
 
-    def rate_check(self, path):
-        limit = int(self.config["rate_limit"] or 0)
+    def rate_check(self, path, limit=None):
+        if limit is None:
+            limit = self.config["rate_limit"]
+        limit = int(limit or 0)
         if limit <= 0:
             return None
         now = self.now()
@@ -1607,6 +1627,55 @@ class App:
                 videos.append(self.video_obj(req, u, v, fields, raws))
         return self.envelope_ok({"videos": videos, "cursor": 0,
                                  "has_more": False}, raws)
+
+    # ---- oEmbed --------------------------------------------------------
+
+    def oembed_video(self, url):
+        """(user, video) that a video address names, or (None, None)."""
+        m = OEMBED_URL_RE.match(url or "")
+        if m is None:
+            return None, None
+        vid = m.group(1) or m.group(2)
+        for u in self.users.values():
+            v = u.by_id.get(vid)
+            if v is not None:
+                return u, v
+        return None, None
+
+    def oembed_error(self, status):
+        # The real error bodies are not documented; clients must judge by
+        # the status, so this one says little on purpose.
+        return json_resp({"code": status, "message": "Something went wrong",
+                          "status_msg": "Something went wrong"}, status)
+
+    def oembed(self, req):
+        """GET /oembed?url=...: TikTok's public oEmbed, no token."""
+        if req.method not in ("GET", "HEAD"):
+            return text_resp("method not allowed\n", 405)
+        limited = self.rate_check(OEMBED_PATH,
+                                  self.config["oembed_rate_limit"])
+        if limited is not None:
+            return limited
+        url = req.q("url")
+        if OEMBED_URL_RE.match(url or "") is None:
+            return self.oembed_error(400)
+        u, v = self.oembed_video(url)
+        if v is None:
+            return self.oembed_error(404)
+        if v.hidden:
+            return self.oembed_error(400)
+        return json_resp({
+            "version": "1.0", "type": "video",
+            "title": v.description or v.title,
+            "author_url": "https://www.tiktok.com/@%s" % u.name,
+            "author_name": u.display_name,
+            "width": "100%", "height": "100%",
+            "html": self.embed_html(u, v),
+            "thumbnail_width": 720, "thumbnail_height": 1280,
+            "thumbnail_url": self.cover_url(req, u, v),
+            "provider_url": "https://www.tiktok.com",
+            "provider_name": "TikTok", "author_unique_id": u.name,
+            "embed_product_id": v.id, "embed_type": "video"})
 
     # ---- CDN -----------------------------------------------------------
 

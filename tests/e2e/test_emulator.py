@@ -822,6 +822,79 @@ class FaultTest(Base):
         self.assertTrue(r.body.startswith(b"\xff\xd8\xff"))
 
 
+class OEmbedTest(Base):
+    """GET /oembed: what curated accounts read instead of the Display API."""
+
+    def setUp(self):
+        Base.setUp(self)
+        EMU.add_user("bob", "Bob's Kitchen")
+        EMU.add_videos("bob", [
+            {"id": "7200000000000000001", "create_time": 1700000000,
+             "title": "t1", "video_description": "Pasta #recipe"},
+            {"id": "7200000000000000002", "create_time": 1700000100,
+             "title": "only a title"}])
+
+    def test_answer(self):
+        url = EMU.video_url("bob", "7200000000000000001")
+        st, o = EMU.oembed(url + "?is_from_webapp=1")
+        self.assertEqual(st, 200)
+        self.assertEqual(o["type"], "video")
+        self.assertEqual(o["title"], "Pasta #recipe")
+        self.assertEqual(o["author_name"], "Bob's Kitchen")
+        self.assertEqual(o["embed_product_id"], "7200000000000000001")
+        self.assertIn('data-video-id="7200000000000000001"', o["html"])
+        # The thumbnail is a signed, expiring CDN URL that serves the cover.
+        thumb = o["thumbnail_url"]
+        self.assertIn("~tplv-noop.image?x-expires=", thumb)
+        truth = {v["id"]: v for v in EMU.videos("bob")}
+        r = EMU.http("GET", thumb)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(hashlib.sha256(r.body).hexdigest(),
+                         truth["7200000000000000001"]["cover_sha256"])
+        EMU.advance(21601)
+        self.assertEqual(EMU.http("GET", thumb).status, 403)
+        # A new answer signs again: same path, another query.
+        _, o2 = EMU.oembed(url)
+        self.assertEqual(o2["thumbnail_url"].split("?")[0],
+                         thumb.split("?")[0])
+        self.assertNotEqual(o2["thumbnail_url"], thumb)
+        # Without a caption the title is the video's title.
+        _, o3 = EMU.oembed(EMU.video_url("x", "7200000000000000002"))
+        self.assertEqual(o3["title"], "only a title")
+        # The mobile forms work too, and over HTTPS.
+        st, _ = EMU.oembed("https://m.tiktok.com/v/7200000000000000001.html",
+                           https=True)
+        self.assertEqual(st, 200)
+
+    def test_refusals_and_counters(self):
+        EMU.reset_counters()
+        vid = "7200000000000000001"
+        EMU.hide_videos("bob", [vid])
+        self.assertEqual(EMU.oembed(EMU.video_url("bob", vid))[0], 400)
+        EMU.unhide_videos("bob", [vid])
+        self.assertEqual(EMU.oembed(EMU.video_url("bob", vid))[0], 200)
+        EMU.delete_videos("bob", [vid])
+        self.assertEqual(EMU.oembed(EMU.video_url("bob", vid))[0], 404)
+        self.assertEqual(EMU.oembed(vid)[0], 400)
+        self.assertEqual(EMU.oembed("https://vm.tiktok.com/ZMx/")[0], 400)
+        c = EMU.counters()
+        self.assertEqual(c["paths"]["/oembed"], 5)
+        # A deleted video no longer names its user.
+        self.assertEqual(c["by_user"]["bob"]["/oembed"], 2)
+
+    def test_faults_and_rate(self):
+        url = EMU.video_url("bob", "7200000000000000001")
+        EMU.fault("/oembed", "status", status=503, times=2)
+        self.assertEqual(EMU.oembed(url)[0], 503)
+        self.assertEqual(EMU.oembed(url)[0], 503)
+        self.assertEqual(EMU.oembed(url)[0], 200)
+        EMU.config(oembed_rate_limit=2)
+        EMU.reset_counters()
+        self.assertEqual(EMU.oembed(url)[0], 200)
+        self.assertEqual(EMU.oembed(url)[0], 429)
+        self.assertEqual(EMU.counters()["status"]["429"], 1)
+
+
 class HttpsTest(Base):
     def test_https(self):
         EMU.generate("alice", 3, newest=1750000000)

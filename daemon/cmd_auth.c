@@ -596,6 +596,7 @@ cmd_auth(struct ctx *c, int argc, char **argv)
 	struct authflow af;
 	struct pending_auth p;
 	struct http_opts ho;
+	const struct cfg_account *acct;
 	const char *redirect = NULL, *code = NULL;
 	char challenge[65], err[ERRLEN], *url, *rcode = NULL, *rstate = NULL;
 	int ch, rc, replace = 0;
@@ -618,8 +619,16 @@ cmd_auth(struct ctx *c, int argc, char **argv)
 		return ctx_usage(argv[0]);
 	if ((rc = ctx_load(c)) != 0)
 		return rc;
-	if (ctx_account(c, argv[optind]) == NULL)
+	if ((acct = ctx_account(c, argv[optind])) == NULL)
 		return EXIT_USAGE;
+	if (CFG_CURATED(acct)) {
+		/* oEmbed needs no token: there is nothing to authorize. */
+		printf("%s lists its videos (videos:) and is mirrored through "
+		       "TikTok's public oEmbed, which needs no authorization;"
+		       " run: tiktok-mirror sync %s\n",
+		    acct->name, acct->name);
+		return EXIT_OK;
+	}
 	memset(&af, 0, sizeof(af));
 	af.c = c;
 	af.name = argv[optind];

@@ -103,6 +103,16 @@ cmd_revoke(struct ctx *c, int argc, char **argv)
 		}
 		goto out;
 	}
+	if (c->cfg.client_key == NULL) {
+		/* Every account is curated now: no app to revoke with. */
+		log_err("%s: revoking its grant needs the TikTok app it was "
+			"given to, and the configuration has no app: any more;"
+			" add app: (client_key, client_secret_file, "
+			"redirect_uri) back, then run: tiktok-mirror revoke %s",
+		    name, name);
+		rc = EXIT_USAGE;
+		goto out;
+	}
 	rc = EXIT_FAIL;
 	memset(&go, 0, sizeof(go));
 	go.http = t.http;

@@ -11,7 +11,8 @@
  * when none). Accounts still in the mirror but no longer configured are
  * listed after them (they are not refreshed; `forget` removes them). Exits
  * 0 when every account is healthy, 1 when one is in error or needs
- * authorization.
+ * authorization. A curated account (videos:) has no grant: its token
+ * columns are null, and the table says none is needed.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -84,17 +85,23 @@ rel_time(int64_t t, int64_t now, char *b, size_t len)
 }
 
 static void
-print_row(const struct store_account *a, const char *warning, int width,
-    int64_t now)
+print_row(const struct store_account *a, int curated, const char *warning,
+    int width, int64_t now)
 {
 	char t1[32], t2[32], t3[32], t4[32], esc[512];
 
+	/* A curated account has no grant: no token times to show. */
+	if (curated) {
+		snprintf(t3, sizeof(t3), "-");
+		snprintf(t4, sizeof(t4), "not needed");
+	}
 	printf("%-*s  %-10s  %6lld  %-12s  %-12s  %-8s  %-13s  %lld\n", width,
 	    a->name, store_state_name(a->state), (long long)a->videos,
 	    rel_time(a->last_success_at, now, t1, sizeof(t1)),
 	    rel_time(a->next_sync_at, now, t2, sizeof(t2)),
-	    rel_time(a->token_expires_at, now, t3, sizeof(t3)),
-	    rel_time(a->refresh_expires_at, now, t4, sizeof(t4)),
+	    curated ? t3 : rel_time(a->token_expires_at, now, t3, sizeof(t3)),
+	    curated ? t4
+		    : rel_time(a->refresh_expires_at, now, t4, sizeof(t4)),
 	    (long long)a->failures);
 	if (a->last_error != NULL)
 		printf("%-*s  error: %s\n", width, "",
@@ -214,6 +221,7 @@ cmd_status(struct ctx *c, int argc, char **argv)
 	}
 	for (i = 0; i < c->cfg.naccounts; i++) {
 		const char *name = c->cfg.accounts[i].name;
+		int curated = CFG_CURATED(&c->cfg.accounts[i]);
 
 		rc = st ? store_account_get(st, name, &a, err, sizeof(err)) : 1;
 		if (rc == -1) {
@@ -225,21 +233,23 @@ cmd_status(struct ctx *c, int argc, char **argv)
 		if (rc == 1) {
 			memset(&a, 0, sizeof(a));
 			a.name = xstrdup(name);
-			a.state = ACCOUNT_NEEDS_AUTH;
+			/* A curated account needs no grant, only a sync. */
+			a.state = curated ? ACCOUNT_ERROR : ACCOUNT_NEEDS_AUTH;
 			a.last_error = xasprintf("never synced; run: "
-						 "tiktok-mirror auth %s",
-			    name);
+						 "tiktok-mirror %s %s",
+			    curated ? "sync" : "auth", name);
 			a.last_attempt_at = a.last_success_at = STORE_NULL;
 			a.next_sync_at = a.token_expires_at = STORE_NULL;
 			a.refresh_expires_at = STORE_NULL;
 		}
 		if (a.state != ACCOUNT_OK)
 			unhealthy = 1;
-		warning = grant_warning(a.name, a.refresh_expires_at, now);
+		warning = curated ? NULL
+				  : grant_warning(a.name, a.refresh_expires_at, now);
 		if (json)
 			print_json(&b, &a, warning, i == 0);
 		else
-			print_row(&a, warning, width, now);
+			print_row(&a, curated, warning, width, now);
 		free(warning);
 		store_account_clear(&a);
 	}

@@ -130,6 +130,10 @@ on_progress(const struct sync_progress *p, void *arg)
 		snprintf(s->text, sizeof(s->text),
 		    "%s: listing, page %lld, %lld videos", p->account,
 		    (long long)p->pages + 1, (long long)p->videos);
+	else if (p->step == SYNC_OEMBED)
+		snprintf(s->text, sizeof(s->text),
+		    "%s: asking oEmbed, %lld videos", p->account,
+		    (long long)p->videos);
 	else if (p->step == SYNC_QUERY)
 		snprintf(s->text, sizeof(s->text),
 		    "%s: %lld videos, checking deletions", p->account,

@@ -131,9 +131,12 @@ on_video(const struct store_video *v, void *arg)
 		char views[32];
 
 		snprintf(iso, sizeof(iso), "%lld", (long long)v->position);
-		snprintf(views, sizeof(views), "%lld",
-		    (long long)(v->total_views == STORE_NULL ? 0
-							     : v->total_views));
+		/* Unknown (a curated account's: oEmbed has no counts), not 0. */
+		if (v->total_views == STORE_NULL)
+			snprintf(views, sizeof(views), "-");
+		else
+			snprintf(views, sizeof(views), "%lld",
+			    (long long)v->total_views);
 		table_row(o, v->position == STORE_NULL ? "-" : iso, v->id,
 		    when, views, title, v->cover ? v->cover : "-");
 	}

@@ -94,7 +94,8 @@ open_http(struct mirror *m, const struct cfg *cfg, int transfers)
 
 	memset(&ho, 0, sizeof(ho));
 	ho.ca_file = cfg->ca_file;
-	ho.allow_http = strncmp(cfg->api_url, "http://", 7) == 0;
+	ho.allow_http = strncmp(cfg->api_url, "http://", 7) == 0 ||
+	    strncmp(cfg->oembed_url, "http://", 7) == 0;
 	ho.max_transfers = transfers;
 	ho.test_timeout_ms = cfg->test.timeout_ms;
 	if ((m->http = http_new(&m->loop, &ho, err, sizeof(err))) == NULL) {

@@ -38,6 +38,7 @@
 #include "config.h"
 #include "filter.h"
 #include "log.h"
+#include "oembed.h"
 #include "util.h"
 
 #define CFG_FILE_MAX (1024 * 1024) /* the configuration file */
@@ -53,6 +54,11 @@
 #define DEFAULT_QUANTITY 20
 #define DEFAULT_CACHE 3600
 #define DEFAULT_RATE_LIMIT 600
+/*
+ * oEmbed is public and unauthenticated: ask it far more gently than the
+ * Display API's 600 per minute (README, "No TikTok app yet?").
+ */
+#define DEFAULT_OEMBED_RATE_LIMIT 120
 #define DEFAULT_CONCURRENCY 4
 #define DEFAULT_API_URL "https://open.tiktokapis.com"
 #define DEFAULT_AUTH_URL "https://www.tiktok.com/v2/auth/authorize/"
@@ -91,11 +97,13 @@ enum {
 	A_CA_FILE,
 	A_RATE_LIMIT,
 	A_CONCURRENCY,
+	A_OEMBED_URL,
+	A_OEMBED_RATE_LIMIT,
 	NAPP
 };
 static const char *const app_keys[NAPP] = {"client_key", "client_secret",
     "client_secret_file", "redirect_uri", "api_url", "auth_url", "ca_file",
-    "rate_limit", "concurrency"};
+    "rate_limit", "concurrency", "oembed_url", "oembed_rate_limit"};
 
 enum {
 	C_NAME,
@@ -106,10 +114,11 @@ enum {
 	C_HIDE,
 	C_INCLUDE,
 	C_EXCLUDE,
+	C_VIDEOS,
 	NACCOUNT
 };
 static const char *const account_keys[NACCOUNT] = {"name", "before",
-    "start", "quantity", "cache", "hide", "include", "exclude"};
+    "start", "quantity", "cache", "hide", "include", "exclude", "videos"};
 
 /* A key of a mapping: whether it was given, where, and where its value is. */
 struct seen {
@@ -772,6 +781,112 @@ get_terms(struct loader *ld, struct cfg_account *a, enum filter_list list,
 	}
 }
 
+/*
+ * videos: a curated account's list of TikTok video addresses, in the order
+ * the page shows them, each video once.
+ */
+static int
+get_videos(struct loader *ld, struct cfg_account *a)
+{
+	const yaml_event_t *ev = &ld->ev;
+	yaml_mark_t list;
+	size_t *lines = NULL, cap = 0, i;
+	char id[21], why[ERRLEN];
+	int rc = -1;
+
+	if (next(ld) == -1)
+		return -1;
+	list = ev->start_mark;
+	if (is_null(ev))
+		return fail(ld, &list,
+		    "videos has no value; list the addresses of the videos to "
+		    "mirror, each on its own line starting with '- '");
+	if (ev->type != YAML_SEQUENCE_START_EVENT)
+		return fail(ld, &list,
+		    "videos must be a list of video addresses, each starting "
+		    "with '- ', not %s", kind(ev));
+	for (;;) {
+		if (next(ld) == -1)
+			goto out;
+		if (ev->type == YAML_SEQUENCE_END_EVENT)
+			break;
+		ld->vmark = ev->start_mark;
+		if (ev->type != YAML_SCALAR_EVENT || is_null(ev)) {
+			fail(ld, &ld->vmark,
+			    "a video must be its address, e.g. "
+			    "https://www.tiktok.com/@USER/video/ID, not %s",
+			    kind(ev));
+			goto out;
+		}
+		if (a->nvideos == CFG_VIDEOS_MAX) {
+			fail(ld, &ld->vmark,
+			    "too many videos; an account lists at most %d",
+			    CFG_VIDEOS_MAX);
+			goto out;
+		}
+		if (oembed_video_id((const char *)ev->data.scalar.value, id,
+			why, sizeof(why)) == -1) {
+			fail(ld, &ld->vmark, "%s", why);
+			goto out;
+		}
+		for (i = 0; i < a->nvideos; i++)
+			if (strcmp(a->videos[i].id, id) == 0) {
+				fail(ld, &ld->vmark,
+				    "video %s is listed twice (first at line "
+				    "%zu); keep one", id, lines[i] + 1);
+				goto out;
+			}
+		if (a->nvideos == cap) {
+			cap = cap ? cap * 2 : 8;
+			a->videos = xreallocarray(a->videos, cap,
+			    sizeof(*a->videos));
+			lines = xreallocarray(lines, cap, sizeof(*lines));
+		}
+		memcpy(a->videos[a->nvideos].id, id, sizeof(id));
+		a->videos[a->nvideos].url = xstrndup(
+		    (const char *)ev->data.scalar.value,
+		    ev->data.scalar.length);
+		lines[a->nvideos++] = ld->vmark.line;
+	}
+	if (a->nvideos == 0) {
+		fail(ld, &list,
+		    "videos must list at least one video address (- "
+		    "https://www.tiktok.com/@USER/video/ID)");
+		goto out;
+	}
+	rc = 0;
+out:
+	free(lines);
+	return rc;
+}
+
+/*
+ * A curated account mirrors exactly the videos it lists: the listing keys
+ * of an account with a grant do not apply. Reports the first one given.
+ */
+static int
+check_curated(struct loader *ld, const struct seen *seen)
+{
+	static const int listing[] = {C_BEFORE, C_START, C_QUANTITY};
+	const struct seen *first = NULL;
+	int k = 0;
+	size_t i;
+
+	for (i = 0; i < nitems(listing); i++)
+		if (seen[listing[i]].set &&
+		    (first == NULL ||
+			seen[listing[i]].key.index < first->key.index)) {
+			first = &seen[listing[i]];
+			k = listing[i];
+		}
+	if (first == NULL)
+		return 0;
+	return fail(ld, &first->key,
+	    "%s does not apply to an account with videos:, which mirrors "
+	    "exactly the videos it lists, in their order; remove %s",
+	    account_keys[k], account_keys[k]);
+}
+
 /* One entry of accounts:, whose MAPPING-START is the current event. */
 static int
 parse_account(struct loader *ld, size_t idx)
@@ -812,10 +927,15 @@ parse_account(struct loader *ld, size_t idx)
 		case C_EXCLUDE:
 			r = get_terms(ld, a, FILTER_EXCLUDE, "exclude");
 			break;
+		case C_VIDEOS:
+			r = get_videos(ld, a);
+			break;
 		}
 		if (r == -1)
 			return -1;
 	}
+	if (r == 0 && seen[C_VIDEOS].set)
+		r = check_curated(ld, seen);
 	return r;
 }
 
@@ -897,9 +1017,12 @@ parse_app(struct loader *ld)
 	    "e.g. " DEFAULT_API_URL;
 	static const char auth[] = "an http:// or https:// URL without "
 				   "fragment, e.g. " DEFAULT_AUTH_URL;
+	static const char oembed[] =
+	    "an http:// or https:// URL without query or fragment, "
+	    "e.g. " OEMBED_DEFAULT_URL;
 	struct cfg *cfg = ld->cfg;
 	const yaml_event_t *ev = &ld->ev;
-	const yaml_mark_t *at = &ld->top[T_APP].key, *second;
+	const yaml_mark_t *second;
 	struct seen *s = ld->app;
 	size_t k;
 	int r;
@@ -948,6 +1071,15 @@ parse_app(struct loader *ld)
 			r = get_int(ld, "concurrency", 1, CONCURRENCY_MAX,
 			    "an integer from 1 to 64", &cfg->concurrency);
 			break;
+		case A_OEMBED_URL:
+			r = get_url(ld, "oembed_url", U_BASE, oembed,
+			    &cfg->oembed_url);
+			break;
+		case A_OEMBED_RATE_LIMIT:
+			r = get_int(ld, "oembed_rate_limit", 1, INT64_MAX,
+			    "a positive integer (requests per minute)",
+			    &cfg->oembed_rate_limit);
+			break;
 		}
 		if (r == -1)
 			return -1;
@@ -956,10 +1088,6 @@ parse_app(struct loader *ld)
 	if (r == -1)
 		return -1;
 
-	if (!s[A_CLIENT_KEY].set)
-		return fail(ld, at,
-		    "missing key 'client_key' in app; add the client key of "
-		    "your TikTok app");
 	if (s[A_CLIENT_SECRET].set && s[A_CLIENT_SECRET_FILE].set) {
 		/* Point at whichever of the two comes second. */
 		second = &s[A_CLIENT_SECRET].key;
@@ -969,6 +1097,34 @@ parse_app(struct loader *ld)
 		    "app has both client_secret and client_secret_file; "
 		    "keep one");
 	}
+	return 0;
+}
+
+/*
+ * The TikTok app's credentials, required unless every account is curated
+ * (mirrored through oEmbed, which needs no app).
+ */
+static int
+check_app(struct loader *ld)
+{
+	const yaml_mark_t *at = &ld->top[T_APP].key;
+	const struct seen *s = ld->app;
+	size_t i;
+
+	for (i = 0; i < ld->cfg->naccounts; i++)
+		if (!CFG_CURATED(&ld->cfg->accounts[i]))
+			break;
+	if (i == ld->cfg->naccounts)
+		return 0;
+	if (!ld->top[T_APP].set)
+		return fail(ld, &ld->root,
+		    "missing key 'app'; add app: with client_key, "
+		    "client_secret_file and redirect_uri (or give every "
+		    "account a videos: list, which needs no TikTok app)");
+	if (!s[A_CLIENT_KEY].set)
+		return fail(ld, at,
+		    "missing key 'client_key' in app; add the client key of "
+		    "your TikTok app");
 	if (!s[A_CLIENT_SECRET].set && !s[A_CLIENT_SECRET_FILE].set)
 		return fail(ld, at,
 		    "missing client secret in app; add client_secret_file: "
@@ -1020,15 +1176,11 @@ parse_top(struct loader *ld)
 	}
 	if (r == -1)
 		return -1;
-	if (!s[T_APP].set)
-		return fail(ld, &ld->root,
-		    "missing key 'app'; add app: with client_key, "
-		    "client_secret_file and redirect_uri");
 	if (!s[T_ACCOUNTS].set)
 		return fail(ld, &ld->root,
 		    "missing key 'accounts'; add accounts: with at least one "
 		    "account (- name: NAME)");
-	return 0;
+	return check_app(ld);
 }
 
 static int
@@ -1227,6 +1379,8 @@ finish(struct loader *ld)
 		cfg->api_url = xstrdup(DEFAULT_API_URL);
 	if (cfg->auth_url == NULL)
 		cfg->auth_url = xstrdup(DEFAULT_AUTH_URL);
+	if (cfg->oembed_url == NULL)
+		cfg->oembed_url = xstrdup(OEMBED_DEFAULT_URL);
 
 	default_state(cfg);
 	if (cfg->database == NULL)
@@ -1291,6 +1445,7 @@ load_mem(struct cfg *cfg, const char *path, const char *data, size_t len,
 	cfg->dir = path_dirname(path);
 	cfg->rate_limit = DEFAULT_RATE_LIMIT;
 	cfg->concurrency = DEFAULT_CONCURRENCY;
+	cfg->oembed_rate_limit = DEFAULT_OEMBED_RATE_LIMIT;
 
 	if (!yaml_parser_initialize(&ld.parser)) {
 		errf(err, errlen, "%s: out of memory", path);
@@ -1376,10 +1531,11 @@ cfg_free(struct cfg *cfg)
 	free(cfg->api_url);
 	free(cfg->auth_url);
 	free(cfg->ca_file);
+	free(cfg->oembed_url);
 	free(cfg->on_change);
 	free(cfg->metrics);
 	for (i = 0; i < cfg->naccounts; i++)
-		filter_free(cfg->accounts[i].filter);
+		cfg_account_clear(&cfg->accounts[i]);
 	free(cfg->accounts);
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -1398,15 +1554,32 @@ cfg_account(const struct cfg *cfg, const char *name)
 void
 cfg_account_copy(struct cfg_account *dst, const struct cfg_account *src)
 {
+	size_t i;
+
 	*dst = *src;
 	dst->filter = filter_dup(src->filter);
+	if (src->nvideos == 0)
+		return;
+	dst->videos = xreallocarray(NULL, src->nvideos, sizeof(*dst->videos));
+	for (i = 0; i < src->nvideos; i++) {
+		memcpy(dst->videos[i].id, src->videos[i].id,
+		    sizeof(dst->videos[i].id));
+		dst->videos[i].url = xstrdup(src->videos[i].url);
+	}
 }
 
 void
 cfg_account_clear(struct cfg_account *a)
 {
+	size_t i;
+
 	filter_free(a->filter);
 	a->filter = NULL;
+	for (i = 0; i < a->nvideos; i++)
+		free(a->videos[i].url);
+	free(a->videos);
+	a->videos = NULL;
+	a->nvideos = 0;
 }
 
 /* Parse exactly 'n' ASCII digits. */

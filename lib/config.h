@@ -24,6 +24,13 @@
 #ifndef CFG_STATE_DIR
 #define CFG_STATE_DIR "/var/lib/tiktok-mirror"
 #endif
+#define CFG_VIDEOS_MAX 1000   /* videos listed by one curated account */
+
+/* One video of a curated account's videos: list. */
+struct cfg_video {
+	char id[21]; /* from the URL: 1-20 digits */
+	char *url;   /* as listed */
+};
 
 struct filter;
 
@@ -37,6 +44,14 @@ struct cfg_account {
 	/* hide, include and exclude (filter.h); NULL when none is set.
 	 * Owned: copy an account with cfg_account_copy(). */
 	struct filter *filter;
+	/*
+	 * A curated account (design.md, "Curated accounts"): the videos it
+	 * lists, in order, mirrored through oEmbed without a grant. NULL and
+	 * 0 for an account with a grant. Owned, like the filter: copy an
+	 * account with cfg_account_copy().
+	 */
+	struct cfg_video *videos;
+	size_t nvideos;
 };
 
 /*
@@ -50,6 +65,9 @@ struct cfg_test {
 	long timeout_ms;   /* $TIKTOK_MIRROR_TEST_TIMEOUT_MS: cap on every
 			      transfer's timeouts (100..60000) */
 };
+
+/* True for a curated account (videos: instead of a grant). */
+#define CFG_CURATED(a) ((a)->nvideos > 0)
 
 struct cfg {
 	char *path; /* as given */
@@ -68,14 +86,18 @@ struct cfg {
 	char *secrets;	/* default .../secrets.db */
 	char *covers;	/* default .../covers */
 
+	/* NULL when every account is curated (then none is required). */
 	char *client_key;
 	char *client_secret; /* inline, or read from client_secret_file */
 	char *redirect_uri;
 	char *api_url;	/* default https://open.tiktokapis.com, no trailing / */
 	char *auth_url; /* default https://www.tiktok.com/v2/auth/authorize/ */
+	char *oembed_url; /* default https://www.tiktok.com/oembed, no trailing / */
 	char *ca_file;	/* NULL when not set */
 	int64_t rate_limit;  /* requests per minute per endpoint, default 600 */
 	int64_t concurrency; /* parallel transfers, default 4, 1..64 */
+	/* oEmbed requests per minute, shared by all curated accounts */
+	int64_t oembed_rate_limit;
 
 	char *on_change; /* NULL when not set */
 	char *metrics;	 /* NULL when not set; resolved path */

@@ -278,6 +278,14 @@ on_timer(uv_timer_t *t)
 static int
 same_settings(const struct cfg_account *x, const struct cfg_account *y)
 {
+	size_t i;
+
+	if (x->nvideos != y->nvideos)
+		return 0;
+	for (i = 0; i < x->nvideos; i++)
+		if (strcmp(x->videos[i].id, y->videos[i].id) != 0 ||
+		    strcmp(x->videos[i].url, y->videos[i].url) != 0)
+			return 0;
 	return x->has_before == y->has_before &&
 	    (!x->has_before || x->before_ms == y->before_ms) &&
 	    x->start == y->start && x->quantity == y->quantity &&

@@ -172,7 +172,13 @@ static const char SCHEMA_EXT[] =
     /* The filters (filter_digest()) the archive's rows were listed
      * under (internal): other filters mean a whole new listing. */
     "CREATE TABLE IF NOT EXISTS listing_filters ("
-    "  account TEXT PRIMARY KEY, digest TEXT NOT NULL);";
+    "  account TEXT PRIMARY KEY, digest TEXT NOT NULL);"
+    /* Curated videos oEmbed refused at the account's last refresh, and
+     * since when (internal): refused again at the next one, they are
+     * treated as deleted. */
+    "CREATE TABLE IF NOT EXISTS oembed_refusals ("
+    "  account TEXT NOT NULL, id TEXT NOT NULL, since INTEGER NOT NULL,"
+    "  PRIMARY KEY (account, id));";
 
 /*
  * Schema version 2: full-text search where sqlite-utils and Datasette look
@@ -245,6 +251,10 @@ static const char TEMP_TABLES[] =
     "  position INTEGER" VIDEO_FIELDS(STAGE_DECL) ", cover_src TEXT,"
     "  cover_state INTEGER NOT NULL DEFAULT 0," /* enum cover_state */
     "  cover TEXT,"
+    "  PRIMARY KEY (account, id));"
+    /* Curated videos oEmbed refused in this refresh. */
+    "CREATE TEMP TABLE IF NOT EXISTS refused ("
+    "  account TEXT NOT NULL, id TEXT NOT NULL,"
     "  PRIMARY KEY (account, id));"
     "CREATE TEMP TABLE IF NOT EXISTS cand ("
     "  account TEXT NOT NULL, id TEXT NOT NULL,"
@@ -615,7 +625,9 @@ store_stage_begin(struct store *s, const char *account, char *err,
     size_t errlen)
 {
 	if (db_exec(s->db, err, errlen, NULL,
-		"DELETE FROM stage WHERE account = ?", "s", account) == -1)
+		"DELETE FROM stage WHERE account = ?", "s", account) == -1 ||
+	    db_exec(s->db, err, errlen, NULL,
+		"DELETE FROM refused WHERE account = ?", "s", account) == -1)
 		return -1;
 	return db_exec(s->db, err, errlen, NULL,
 	    "DELETE FROM cand WHERE account = ?", "s", account);
@@ -838,6 +850,61 @@ store_candidates_missing(struct store *s, const char *account, char *err,
 		" AND found = 0",
 		"s", account),
 	    err, errlen);
+}
+
+int
+store_stage_refused(struct store *s, const char *account, const char *id,
+    char *err, size_t errlen)
+{
+	int64_t before, live;
+
+	if (db_exec(s->db, err, errlen, NULL,
+		"INSERT OR IGNORE INTO refused (account, id) VALUES (?, ?)",
+		"ss", account, id) == -1)
+		return -1;
+	before = db_scalar(s->db,
+	    db_prep(s->db, err, errlen,
+		"SELECT count(*) FROM oembed_refusals WHERE account = ?"
+		" AND id = ?",
+		"ss", account, id),
+	    err, errlen);
+	if (before <= 0)
+		return before < 0 ? -1 : 0;
+	live = db_scalar(s->db,
+	    db_prep(s->db, err, errlen,
+		"SELECT count(*) FROM videos WHERE account = ? AND id = ?"
+		" AND deleted_at IS NULL",
+		"ss", account, id),
+	    err, errlen);
+	if (live <= 0)
+		return live < 0 ? -1 : 2;
+	/* A confirmed disappearance, as video/query's would be. */
+	if (db_exec(s->db, err, errlen, NULL,
+		"INSERT OR REPLACE INTO cand (account, id, checked, found)"
+		" VALUES (?, ?, 1, 0)",
+		"ss", account, id) == -1)
+		return -1;
+	return 1;
+}
+
+int
+store_curated_live(struct store *s, const char *account, int64_t *live,
+    char *err, size_t errlen)
+{
+	int64_t n;
+
+	n = db_scalar(s->db,
+	    db_prep(s->db, err, errlen,
+		"SELECT count(*) FROM videos WHERE account = ?1"
+		" AND deleted_at IS NULL AND (id IN (SELECT id FROM stage"
+		"  WHERE account = ?1) OR id IN (SELECT id FROM refused"
+		"  WHERE account = ?1))",
+		"s", account),
+	    err, errlen);
+	if (n < 0)
+		return -1;
+	*live = n;
+	return 0;
 }
 
 /*
@@ -1099,6 +1166,16 @@ apply_tx(struct store *s, const char *account, const struct store_apply *a,
 		"INSERT OR REPLACE INTO listing_filters (account, digest)"
 		" VALUES (?, ?)",
 		"ss", account, a->filter_digest ? a->filter_digest : "") == -1)
+		return -1;
+	/* The refusals of this refresh replace the last one's. */
+	if (db_exec(s->db, err, errlen, NULL,
+		"DELETE FROM oembed_refusals WHERE account = ?1 AND id NOT IN"
+		" (SELECT id FROM refused WHERE account = ?1)",
+		"s", account) == -1 ||
+	    db_exec(s->db, err, errlen, NULL,
+		"INSERT OR IGNORE INTO oembed_refusals (account, id, since)"
+		" SELECT account, id, ?2 FROM refused WHERE account = ?1",
+		"si", account, a->now) == -1)
 		return -1;
 	if (db_exec(s->db, err, errlen, NULL,
 		"INSERT OR REPLACE INTO cover_sources (account, id, src)"
@@ -1440,6 +1517,9 @@ store_forget(struct store *s, const char *account,
 		"DELETE FROM sync_runs WHERE account = ?", "s", account) == -1 ||
 	    db_exec(s->db, err, errlen, NULL,
 		"DELETE FROM cover_sources WHERE account = ?", "s",
+		account) == -1 ||
+	    db_exec(s->db, err, errlen, NULL,
+		"DELETE FROM oembed_refusals WHERE account = ?", "s",
 		account) == -1 ||
 	    db_exec(s->db, err, errlen, &f.accounts,
 		"DELETE FROM accounts WHERE name = ?", "s", account) == -1 ||

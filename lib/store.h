@@ -171,6 +171,21 @@ int store_candidate_found(struct store *, const char *account, const char *id,
 int store_candidates_missing(struct store *, const char *account, char *err,
     size_t errlen);
 
+/*
+ * Curated accounts: oEmbed refused video 'id' in this refresh. Returns 0
+ * the first time in a row, 1 when the last refresh was refused it too and
+ * the video is live in the mirror (it is then a confirmed deletion
+ * candidate, like one video/query no longer returns), 2 when refused again
+ * but not live (already deleted, or never mirrored), -1 on error.
+ * store_apply() keeps this refresh's refusals for the next one.
+ */
+int store_stage_refused(struct store *, const char *account, const char *id,
+    char *err, size_t errlen);
+/* Live videos of a curated account that this refresh listed (staged or
+ * refused): the range the over-half deletion guard counts. */
+int store_curated_live(struct store *, const char *account, int64_t *live,
+    char *err, size_t errlen);
+
 struct store_apply {
 	int64_t now;
 	const char *open_id;	  /* NULL keeps the stored value */

@@ -26,6 +26,12 @@
  * fetch) is not entered. The covers half stays here: it calls job_fail(),
  * api_call() and parse_page(), and the engine calls it.
  *
+ * A curated account (design.md, "Curated accounts") has no token, user or
+ * list steps: its refresh asks oEmbed about each listed video in turn
+ * (oembed), stages the answers in list order, treats a video refused on
+ * two refreshes in a row as a confirmed deletion (the same guard applies),
+ * then goes on with covers and apply like any other.
+ *
  * API calls of one job are sequential; retries back off exponentially with
  * full jitter, and every data endpoint shares one rate limiter for the app.
  * Any failure leaves the mirrored rows as they were.
@@ -47,6 +53,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "oauth.h"
+#include "oembed.h"
 #include "ratelimit.h"
 #include "secrets.h"
 #include "sha256.h"
@@ -81,18 +88,20 @@
 #define ROTATE_WINDOW_PAGES 10
 #define DRY_CHANGES_MAX (256 * 1024) /* bytes of a dry run's change list */
 
-enum endpoint { EP_TOKEN, EP_USER, EP_LIST, EP_QUERY, EP_COUNT };
+enum endpoint { EP_TOKEN, EP_USER, EP_LIST, EP_QUERY, EP_OEMBED, EP_COUNT };
 
+/* Under api_url; oEmbed's URL is app.oembed_url with the video's. */
 static const char *const ep_path[EP_COUNT] = {
 	NULL, /* EP_TOKEN: lib/grant.c sends it (token_send()) */
 	API_USER_INFO "?fields=" API_USER_FIELDS,
 	API_VIDEO_LIST "?fields=" API_VIDEO_FIELDS,
 	API_VIDEO_QUERY "?fields=" API_VIDEO_FIELDS,
+	NULL,
 };
 
 /* How messages name the endpoints (no query: it only lists fields). */
 static const char *const ep_name[EP_COUNT] = {
-	"token refresh", "user/info", "video/list", "video/query",
+	"token refresh", "user/info", "video/list", "video/query", "oEmbed",
 };
 
 struct job;
@@ -139,6 +148,8 @@ struct listing {
 	/* Deletions. */
 	int64_t live;
 	int apply_deletions;
+	/* A curated account: the next listed video to ask oEmbed about. */
+	size_t vnext;
 };
 
 /* The covers and the avatar: what to fetch and what is in flight. */
@@ -201,6 +212,7 @@ struct sync_engine {
 	struct sync_opts o;
 	struct ratelimit rl[EP_COUNT];
 	int64_t rate_limit; /* what the limiters were sized for */
+	int64_t oembed_rate_limit;
 	int64_t retention_day; /* UTC day of the last retention pass */
 	LIST_HEAD(, job) jobs;
 	char **swept; /* accounts whose covers folder was swept */
@@ -223,10 +235,11 @@ static void apply(struct job *);
 static void api_send(struct job *);
 static void token_send(struct job *);
 static void avatar_step(struct job *);
+static void curated_start(struct job *);
 
 /* In the order of enum sync_step. */
 static const char *const STEP_NAMES[] = {"start", "token", "user", "list",
-    "query", "covers", "avatar", "apply"};
+    "oembed", "query", "covers", "avatar", "apply"};
 
 const char *
 sync_step_name(enum sync_step step)
@@ -268,16 +281,26 @@ job_enter(struct job *j, enum sync_step step)
 	job_progress(j);
 }
 
+/* Size the limiters: oEmbed has its own, gentler rate (lib/config.c). */
+static void
+limits_init(struct sync_engine *e, const struct cfg *cfg)
+{
+	int i;
+
+	e->rate_limit = cfg->rate_limit;
+	e->oembed_rate_limit = cfg->oembed_rate_limit;
+	for (i = 0; i < EP_COUNT; i++)
+		ratelimit_init(&e->rl[i], i == EP_OEMBED ? cfg->oembed_rate_limit
+							 : cfg->rate_limit);
+}
+
 struct sync_engine *
 sync_new(const struct sync_opts *o)
 {
 	struct sync_engine *e = xcalloc(1, sizeof(*e));
-	int i;
 
 	e->o = *o;
-	e->rate_limit = o->cfg->rate_limit;
-	for (i = 0; i < EP_COUNT; i++)
-		ratelimit_init(&e->rl[i], o->cfg->rate_limit);
+	limits_init(e, o->cfg);
 	LIST_INIT(&e->jobs);
 	return e;
 }
@@ -285,13 +308,9 @@ sync_new(const struct sync_opts *o)
 void
 sync_set_cfg(struct sync_engine *e, const struct cfg *cfg)
 {
-	int i;
-
-	if (cfg->rate_limit != e->rate_limit) {
-		e->rate_limit = cfg->rate_limit;
-		for (i = 0; i < EP_COUNT; i++)
-			ratelimit_init(&e->rl[i], cfg->rate_limit);
-	}
+	if (cfg->rate_limit != e->rate_limit ||
+	    cfg->oembed_rate_limit != e->oembed_rate_limit)
+		limits_init(e, cfg);
 	e->o.cfg = cfg;
 }
 
@@ -389,9 +408,9 @@ static void
 write_metrics(struct sync_engine *e, const struct sync_result *r)
 {
 	static const char *const eps[] = {"user_info", "video_list",
-	    "video_query"};
+	    "video_query", "oembed"};
 	struct metrics_counters mc;
-	int64_t waits[3];
+	int64_t waits[4];
 	char err[ERRLEN];
 	size_t i;
 
@@ -412,6 +431,7 @@ write_metrics(struct sync_engine *e, const struct sync_result *r)
 	waits[0] = e->rl[EP_USER].waits;
 	waits[1] = e->rl[EP_LIST].waits;
 	waits[2] = e->rl[EP_QUERY].waits;
+	waits[3] = e->rl[EP_OEMBED].waits;
 	memset(&mc, 0, sizeof(mc));
 	mc.names = (const char *const *)e->names;
 	mc.requests = e->requests;
@@ -637,6 +657,11 @@ on_api_done(const struct http_response *r, void *arg)
 		api_retry(j, -1, err);
 		return;
 	}
+	if (j->call.ep == EP_OEMBED) {
+		/* Judged by the HTTP status alone (lib/oembed.h). */
+		j->call.ok(j, r, NULL);
+		return;
+	}
 	api_body_parse(&b, r->body, r->len);
 	st = api_status(r->status, &b, err, sizeof(err));
 	if (st == API_OK)
@@ -739,24 +764,36 @@ api_send(struct job *j)
 		return;
 	}
 	memset(&req, 0, sizeof(req));
-	url = xasprintf("%s%s", cfg->api_url, ep_path[j->call.ep]);
+	if (j->call.ep == EP_OEMBED)
+		url = oembed_request_url(cfg->oembed_url,
+		    j->acct.videos[j->list.vnext].url);
+	else
+		url = xasprintf("%s%s", cfg->api_url, ep_path[j->call.ep]);
 	req.url = url;
 	req.fd = -1;
 	req.timeout_ms = API_TIMEOUT_MS;
 	req.method = j->call.body != NULL ? HTTP_POST : HTTP_GET;
 	req.body = j->call.body;
 	req.bodylen = j->call.body ? strlen(j->call.body) : 0;
-	auth = xasprintf("Authorization: Bearer %s", j->tok.access_token);
-	hdrs[n++] = auth;
-	if (req.body != NULL)
-		hdrs[n++] = "Content-Type: application/json";
+	if (j->call.ep == EP_OEMBED) {
+		auth = NULL;
+		hdrs[n++] = "Accept: application/json"; /* no token: public */
+	} else {
+		auth = xasprintf("Authorization: Bearer %s",
+		    j->tok.access_token);
+		hdrs[n++] = auth;
+		if (req.body != NULL)
+			hdrs[n++] = "Content-Type: application/json";
+	}
 	hdrs[n] = NULL;
 	req.headers = hdrs;
 	j->res.requests++;
 	j->xfer = http_start(j->e->o.http, &req, on_api_done, j, err,
 	    sizeof(err));
-	explicit_bzero(auth, strlen(auth));
-	free(auth);
+	if (auth != NULL) {
+		explicit_bzero(auth, strlen(auth));
+		free(auth);
+	}
 	free(url);
 	if (j->xfer == NULL)
 		job_fail(j, "%s: %s", ep_name[j->call.ep], err);
@@ -1279,6 +1316,201 @@ list_next(struct job *j)
 	    on_list);
 }
 
+/* Curated accounts: one oEmbed request per listed video, in list order. */
+
+static void curated_next(struct job *);
+
+/*
+ * Stage listed video 'cv' from its oEmbed answer (whose strings it takes)
+ * at the next position; seq is its place in the list. What oEmbed does not
+ * give is absent: NULL in a new row, kept in one mirrored before.
+ */
+static int
+curated_stage(struct job *j, const struct cfg_video *cv, struct oembed *o,
+    char *err, size_t errlen)
+{
+	struct video v;
+	int rc;
+
+	memset(&v, 0, sizeof(v));
+	/* Every number absent: oEmbed gives none but the id's time. */
+#define CURATED_ABSENT_text(n)
+#define CURATED_ABSENT_int(n) v.n = API_ABSENT;
+#define CURATED_ABSENT(n, key, kind)                                           \
+	VF_BY_TYPE(CURATED_ABSENT_, kind)(VF_API_NAME(n, kind))
+	VIDEO_FIELDS(CURATED_ABSENT)
+#undef CURATED_ABSENT
+#undef CURATED_ABSENT_int
+#undef CURATED_ABSENT_text
+	memcpy(v.id, cv->id, sizeof(v.id));
+	v.created_at = oembed_id_time(cv->id);
+	v.title = o->title;
+	v.description = xstrdup("");
+	v.cover_url = o->thumbnail_url;
+	v.share_url = xstrdup(cv->url);
+	v.embed_link = oembed_embed_link(cv->id);
+	v.embed_html = o->html;
+	o->title = o->thumbnail_url = o->html = NULL;
+	j->list.seq = (int64_t)j->list.vnext + 1;
+	/* include and exclude judge the caption oEmbed gave as its title. */
+	rc = stage_video(j, &v, j->list.seq,
+	    filter_keeps(j, &v) ? ++j->list.kept : STORE_NULL, err, errlen);
+	if (rc == 1)
+		rc = 0; /* listed twice: config.c refuses that */
+	video_clear(&v);
+	return rc;
+}
+
+/* oEmbed refused the video: twice in a row, it is deleted. */
+static void
+curated_refused(struct job *j, const struct cfg_video *cv, long status)
+{
+	char err[ERRLEN];
+	int again;
+
+	again = store_stage_refused(j->e->o.store, j->acct.name, cv->id, err,
+	    sizeof(err));
+	if (again == -1) {
+		job_fail(j, "%s", err);
+		return;
+	}
+	if (again == 0)
+		log_warnx("%s: video %s: oEmbed refused it (HTTP %ld: private,"
+			  " deleted or blocked); it leaves the listing, and is"
+			  " marked deleted if refused at the next refresh too",
+		    j->acct.name, cv->id, status);
+	else if (again == 1)
+		log_warnx("%s: video %s: oEmbed refused it again (HTTP %ld);"
+			  " marking it deleted",
+		    j->acct.name, cv->id, status);
+	else
+		log_debug("%s: video %s: still refused (HTTP %ld)",
+		    j->acct.name, cv->id, status);
+	if (j->e->o.dry_run && again != 2) {
+		j->res.nchanges++;
+		if (buf_printf(&j->changes, "refused %s HTTP %ld%s\n", cv->id,
+			status, again ? ", again"
+				      : ", first time: out of the listing"
+					" until it answers") == -1)
+			log_debug("%s: dry run change list full", j->acct.name);
+	}
+	j->list.vnext++;
+	curated_next(j);
+}
+
+static void
+on_oembed(struct job *j, const struct http_response *r,
+    const struct api_body *unused)
+{
+	const struct cfg_video *cv = &j->acct.videos[j->list.vnext];
+	struct api_body b;
+	struct oembed o;
+	char err[ERRLEN], why[ERRLEN + 64];
+	int rc;
+
+	(void)unused;
+	switch (oembed_status(r->status)) {
+	case OEMBED_OK:
+		break;
+	case OEMBED_REFUSED:
+		curated_refused(j, cv, r->status);
+		return;
+	case OEMBED_RATE:
+		/* As for the Display API: a window waited out, or Retry-After. */
+		if (r->retry_after < 0) {
+			snprintf(why, sizeof(why), "video %s: HTTP 429", cv->id);
+			rate_wait(j, why);
+			return;
+		}
+		ratelimit_penalize(&j->e->rl[EP_OEMBED], now_ms(),
+		    r->retry_after * 1000);
+		/* FALLTHROUGH */
+	case OEMBED_TRANSIENT:
+	case OEMBED_BAD:
+		snprintf(why, sizeof(why), "oEmbed, video %s: HTTP %ld", cv->id,
+		    r->status);
+		api_retry(j, r->retry_after, why);
+		return;
+	}
+	api_body_parse(&b, r->body, r->len);
+	rc = oembed_parse(&b, cv->id, &o, err, sizeof(err));
+	api_body_free(&b);
+	if (rc == -1) {
+		snprintf(why, sizeof(why), "oEmbed, video %s: %s", cv->id, err);
+		api_retry(j, -1, why);
+		return;
+	}
+	/* The account is named after the author of its first video. */
+	if (j->display_name == NULL) {
+		j->display_name = o.author_name;
+		o.author_name = NULL;
+	}
+	rc = curated_stage(j, cv, &o, err, sizeof(err));
+	oembed_clear(&o);
+	if (rc == -1) {
+		job_fail(j, "%s", err);
+		return;
+	}
+	j->list.pages++;
+	j->list.vnext++;
+	curated_next(j);
+}
+
+/*
+ * True when 'hide' names listed video 'cv': it is not even asked about, and
+ * its row, if any, leaves the listing. Counted (and listed by a dry run).
+ */
+static int
+curated_hidden(struct job *j, const struct cfg_video *cv)
+{
+	struct video v;
+
+	if (filter_check(j->acct.filter, cv->id, NULL, NULL, NULL) !=
+	    FILTER_HIDDEN)
+		return 0;
+	memset(&v, 0, sizeof(v));
+	memcpy(v.id, cv->id, sizeof(v.id));
+	(void)filter_keeps(j, &v);
+	return 1;
+}
+
+static void
+curated_next(struct job *j)
+{
+	char err[ERRLEN];
+
+	while (j->list.vnext < j->acct.nvideos &&
+	    curated_hidden(j, &j->acct.videos[j->list.vnext]))
+		j->list.vnext++;
+	if (j->list.vnext < j->acct.nvideos) {
+		job_enter(j, SYNC_OEMBED);
+		api_call(j, EP_OEMBED, NULL, on_oembed);
+		return;
+	}
+	/* The whole list is the listed range: on to the deletion guard. */
+	j->res.videos = j->list.kept;
+	j->res.hidden = j->list.hidden;
+	if (store_curated_live(j->e->o.store, j->acct.name, &j->list.live, err,
+		sizeof(err)) == -1) {
+		job_fail(j, "%s", err);
+		return;
+	}
+	query_next(j);
+}
+
+static void
+curated_start(struct job *j)
+{
+	char err[ERRLEN];
+
+	if (store_stage_begin(j->e->o.store, j->acct.name, err,
+		sizeof(err)) == -1) {
+		job_fail(j, "%s", err);
+		return;
+	}
+	curated_next(j);
+}
+
 /* Deletions: video/query confirms what the listing no longer returns. */
 
 static void
@@ -1479,7 +1711,8 @@ on_dl_done(const struct http_response *r, void *arg)
 		job_fail(j, "cannot write covers: %s", r->error);
 		return;
 	}
-	if (r->result == HTTP_OK && r->status == 403 && j->cov.pass == 1) {
+	if (r->result == HTTP_OK && r->status == 403 && j->cov.pass == 1 &&
+	    !CFG_CURATED(&j->acct)) {
 		/* The signed URL expired: ask video/query for a fresh one. */
 		if (store_stage_expired(j->e->o.store, j->acct.name, id, err,
 			sizeof(err)) == -1) {
@@ -1823,8 +2056,12 @@ apply_args(struct job *j, struct store_apply *a)
 	a->open_id = j->open_id;
 	a->display_name = j->display_name;
 	a->next_sync_at = a->now + j->acct.cache;
-	a->token_expires_at = j->tok.access_expires_at;
-	a->refresh_expires_at = j->tok.refresh_expires_at;
+	/* A curated account has no grant: its token columns stay NULL. */
+	a->token_expires_at = CFG_CURATED(&j->acct) ? STORE_NULL
+						    : j->tok.access_expires_at;
+	a->refresh_expires_at = CFG_CURATED(&j->acct)
+	    ? STORE_NULL
+	    : j->tok.refresh_expires_at;
 	a->apply_deletions = j->list.apply_deletions;
 	a->run_id = j->run_id;
 	a->rotating = j->list.rotating;
@@ -1928,7 +2165,10 @@ on_job_start(uv_timer_t *t)
 
 	if (j->e->o.dry_run) {
 		/* No accounts row, attempt time or sync_runs row. */
-		step_token(j);
+		if (CFG_CURATED(&j->acct))
+			curated_start(j);
+		else
+			step_token(j);
 		return;
 	}
 	if (store_account_ensure(st, j->acct.name, err, sizeof(err)) == -1 ||
@@ -1943,7 +2183,10 @@ on_job_start(uv_timer_t *t)
 		log_warnx("%s: %s", j->acct.name, err);
 		j->run_id = 0;
 	}
-	step_token(j);
+	if (CFG_CURATED(&j->acct))
+		curated_start(j);
+	else
+		step_token(j);
 }
 
 int

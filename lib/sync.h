@@ -54,6 +54,7 @@ enum sync_step {
 	SYNC_TOKEN,  /* refreshing the access token */
 	SYNC_USER,   /* user/info */
 	SYNC_LIST,   /* video/list pages */
+	SYNC_OEMBED, /* a curated account: oEmbed, one listed video at a time */
 	SYNC_QUERY,  /* video/query confirms deletions */
 	SYNC_COVERS, /* cover downloads (and video/query for fresh URLs) */
 	SYNC_AVATAR, /* the avatar download */

@@ -5,9 +5,10 @@ emulator and show the mirror it builds.
 
 1. start the emulator (HTTPS with its own throw-away CA) with two accounts;
 2. authorize both with `tiktok-mirror auth` (one through the loopback
-   redirect, one with --code), as a browser would;
-3. run `tiktok-mirror run` until both accounts are mirrored, then stop it
-   with SIGTERM, as systemd would;
+   redirect, one with --code), as a browser would; a third, curated
+   account lists three chosen videos and needs no authorization (oEmbed);
+3. run `tiktok-mirror run` until all three accounts are mirrored, then stop
+   it with SIGTERM, as systemd would;
 4. print `status`, `videos` and the cover files, and say where they are.
 
 Everything is left in build/demo/ for you to open (TM_DEMO_DIR elsewhere),
@@ -16,6 +17,7 @@ reading commands work after the demo; the emulator stops with the demo,
 so the network commands (sync, run, auth, revoke) say so and how to get
 a new one (`make demo` again) instead of failing to connect.
 """
+import json
 import os
 import signal
 import subprocess
@@ -78,10 +80,17 @@ def main():
         print("accounts: brand (45 videos), studio (12 videos)")
 
         m = Mirror(emu, https=True, folder=DEMO)
+        # A curated account: chosen videos of both, read through oEmbed.
+        picks = [emu.video_url("studio", emu.videos("studio")[4]["id"]),
+                 emu.video_url("brand", emu.videos("brand")[0]["id"]) +
+                 "?is_from_webapp=1",
+                 emu.video_url("brand", emu.videos("brand")[9]["id"])]
         m.write_config([
             {"name": "brand", "quantity": "all", "cache": 3600},
             {"name": "studio", "start": 2, "quantity": 5, "cache": 3600},
-        ])
+            {"name": "picks", "cache": 86400,
+             "videos": "[%s]" % ", ".join(json.dumps(u) for u in picks)},
+        ], oembed_url=emu.https_url + "/oembed")
         step("configuration: %s" % os.path.relpath(m.config))
         with open(m.config) as f:
             sys.stdout.write(f.read())
@@ -97,7 +106,10 @@ def main():
             sys.exit("auth studio failed:\n" + p.stderr)
         sys.stdout.write(p.stdout)
 
-        step("tiktok-mirror run (the daemon), until both are mirrored")
+        step("auth picks (a curated account: nothing to authorize)")
+        show(m, "auth", "picks")
+
+        step("tiktok-mirror run (the daemon), until all are mirrored")
         env = dict(os.environ)
         env.pop("JOURNAL_STREAM", None)
         d = subprocess.Popen([BIN, "-c", m.config, "run"], env=env,
@@ -114,10 +126,10 @@ def main():
                                      "WHERE last_success_at IS NOT NULL")
                     except Exception:
                         continue
-                    if rows[0]["n"] == 2:
+                    if rows[0]["n"] == 3:
                         break
             else:
-                sys.exit("the daemon did not mirror both accounts in 60 s")
+                sys.exit("the daemon did not mirror the accounts in 60 s")
         finally:
             d.send_signal(signal.SIGTERM)
             try:
@@ -131,6 +143,8 @@ def main():
         show(m, "status")
         step("videos studio (its My Videos listing: start 2, quantity 5)")
         show(m, "videos", "studio", "--table")
+        step("videos picks (curated: the list's order, no counts)")
+        show(m, "videos", "picks", "--table")
         step("videos brand --quantity 3 --json (first object)")
         p = m.run("videos", "brand", "--quantity", "3", "--json")
         print(p.stdout.split("},")[0] + "}, ...")

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * libFuzzer harness for the response decoders of lib/api.c and
- * lib/oauth.c, on the raw input (no NUL terminator): api_status() under
- * several HTTP statuses, api_parse_videos(), api_parse_user() and
+ * libFuzzer harness for the response decoders of lib/api.c, lib/oembed.c
+ * and lib/oauth.c, on the raw input (no NUL terminator): api_status()
+ * under several HTTP statuses, api_parse_videos(), api_parse_user(),
+ * oembed_parse(), oembed_video_id() (on the input as a string) and
  * oauth_parse_token(). Checks what the mirror relies on: every video kept
  * has an id of 1-20 ASCII digits (the only thing that names a cover file),
  * a create_time >= 0, counts absent or >= 0, text absent or valid UTF-8
@@ -17,6 +18,7 @@
 #include "fuzz_common.h"
 #include "log.h"
 #include "oauth.h"
+#include "oembed.h"
 #include "secrets.h"
 #include "util.h"
 
@@ -58,7 +60,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct api_page p;
 	struct tokens t;
 	char err[ERRLEN], oerr[64];
-	char *open_id, *name;
+	char *open_id, *name, *url, vid[21];
+	struct oembed o;
 	struct api_body b;
 	size_t i;
 	int k, rc;
@@ -117,7 +120,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(name);
 	} else
 		CHECK(open_id == NULL && name == NULL);
+
+	if (oembed_parse(&b, "6718335390845095173", &o, err, sizeof(err)) ==
+	    0) {
+		CHECK(o.html != NULL && o.html[0] != '\0');
+		check_text(o.html, API_TEXT_MAX);
+		check_text(o.title, API_TEXT_MAX);
+		check_text(o.author_name, API_TEXT_MAX);
+		check_text(o.thumbnail_url, API_URL_MAX);
+		oembed_clear(&o);
+	} else
+		CHECK(o.html == NULL && err[0] != '\0');
 	api_body_free(&b);
+	/* A video address names a cover file through its id alone. */
+	url = xstrndup(body, size);
+	if (oembed_video_id(url, vid, err, sizeof(err)) == 0)
+		check_id(vid);
+	free(url);
 
 	rc = oauth_parse_token(body, size, 1700000000, &t, oerr, sizeof(oerr),
 	    err, sizeof(err));

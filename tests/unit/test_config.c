@@ -176,6 +176,22 @@ static struct golden golden[] = {
     {"filter_not_list", NULL, 0, NULL},
     {"filter_hashtag_space", NULL, 0, NULL},
     {"filter_mapping", NULL, 0, NULL},
+    /* curated accounts (videos:) */
+    {"curated", NULL, 0, NULL},
+    {"curated_only", NULL, 0, NULL},
+    {"curated_bare_id", NULL, 0, NULL},
+    {"curated_short_link", NULL, 0, NULL},
+    {"curated_twice", NULL, 0, NULL},
+    {"curated_empty", NULL, 0, NULL},
+    {"curated_null", NULL, 0, NULL},
+    {"curated_mapping", NULL, 0, NULL},
+    {"curated_quantity", NULL, 0, NULL},
+    {"curated_before", NULL, 0, NULL},
+    {"curated_start", NULL, 0, NULL},
+    {"curated_mixed_no_app", NULL, 0, NULL},
+    {"curated_mixed_no_key", NULL, 0, NULL},
+    {"oembed_url_query", NULL, 0, NULL},
+    {"oembed_rate_limit_0", NULL, 0, NULL},
 };
 
 /* Files in the fixture folder that are not configurations. */
@@ -304,7 +320,7 @@ dump(const struct cfg *cfg)
 {
 	const struct cfg_account *a;
 	char *out = NULL, when[32];
-	size_t len = 0, i;
+	size_t len = 0, i, j;
 	struct tm tm;
 	time_t t;
 	FILE *f;
@@ -324,6 +340,9 @@ dump(const struct cfg *cfg)
 	put_str(f, "ca_file", cfg->ca_file);
 	fprintf(f, "rate_limit: %lld\n", (long long)cfg->rate_limit);
 	fprintf(f, "concurrency: %lld\n", (long long)cfg->concurrency);
+	put_str(f, "oembed_url", cfg->oembed_url);
+	fprintf(f, "oembed_rate_limit: %lld\n",
+	    (long long)cfg->oembed_rate_limit);
 	put_str(f, "on_change", cfg->on_change);
 	put_str(f, "metrics", cfg->metrics);
 	fprintf(f, "accounts: %zu\n", cfg->naccounts);
@@ -354,6 +373,9 @@ dump(const struct cfg *cfg)
 			    i, filter_count(a->filter, FILTER_HIDE),
 			    filter_count(a->filter, FILTER_INCLUDE),
 			    filter_count(a->filter, FILTER_EXCLUDE));
+		for (j = 0; j < a->nvideos; j++)
+			fprintf(f, "accounts[%zu].videos[%zu]: %s %s\n", i, j,
+			    a->videos[j].id, a->videos[j].url);
 	}
 	assert_int_equal(fclose(f), 0);
 	return out;

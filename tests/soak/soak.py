@@ -105,6 +105,8 @@ ENDPOINTS = ("/v2/oauth/token/", "/v2/user/info/", "/v2/video/list/",
 # machine: 3.4 simulated hours). Grants of one account are months apart:
 # one is recognised by an expiry within a day.
 EXPIRY_SLACK = DAY
+CONCURRENCY = 4            # app.concurrency of the soak's configuration
+CONNS_CACHED = CONCURRENCY + 4   # idle connections libcurl may keep
 ROTATE_HEAD = 200          # videos re-listed every refresh (10 pages)
 ROTATE_WINDOW = 200        # archive window per refresh (10 pages)
 
@@ -548,7 +550,7 @@ class Soak:
             folder = tempfile.mkdtemp(prefix="tiktok-mirror-soak-", dir=base)
         self.m = Mirror(self.emu, https=False, folder=folder)
         self.m.write_config([x.cfg() for x in self.accts],
-                            rate_limit=RATE_LIMIT, concurrency=4)
+                            rate_limit=RATE_LIMIT, concurrency=CONCURRENCY)
         with open(self.m.config, "a") as f:
             f.write("metrics: metrics.prom\n")
         self.metrics = os.path.join(self.m.dir, "metrics.prom")
@@ -1526,6 +1528,19 @@ class Soak:
     def compare(self):
         """The mirror against the emulator's truth."""
         mism = []
+        retry = 0
+        # A cover whose signed URL (6 simulated hours) expired again
+        # between video/query and the download, as it does when the
+        # machine is busy (350 ms are 6 hours at 62,000x), is fetched at
+        # the account's next refresh: not a mismatch when the daemon said
+        # so (a 403 for it after the quiet point).
+        self.cover_retry = set()
+        rx = re.compile(r"^(\S+) warning: ([A-Za-z0-9_-]+): cover (\d+): "
+                        r"HTTP 403$")
+        for ln in self.daemon.log().split("\n"):
+            m = rx.match(ln)
+            if m and parse_iso(m.group(1)) >= self.t_quiet:
+                self.cover_retry.add((m.group(2), m.group(3)))
         missing_rows = 0
         st = self.ctl.call("/_emu/state", None, "GET")
         con = self.ro()
@@ -1569,6 +1584,9 @@ class Soak:
                             mism.append("%s/%s: %s is %r, not %r" % (
                                 acct.name, v["id"], k, r[k], x))
                     if r["cover"] is None:
+                        if (acct.name, v["id"]) in self.cover_retry:
+                            retry += 1
+                            continue
                         mism.append("%s/%s: no cover" % (acct.name, v["id"]))
                     else:
                         try:
@@ -1586,6 +1604,7 @@ class Soak:
             con.close()
         self.mismatches = mism
         self.missing_rows = missing_rows
+        self.covers_retry = retry
 
     # ---- the report ----------------------------------------------------
 
@@ -1740,9 +1759,13 @@ class Soak:
         row("mirror matches the emulator", not self.mismatches and
             not self.missing_rows,
             "every live listed row: fields, position, cover bytes; %d "
-            "mismatches%s" % (len(self.mismatches) + self.missing_rows,
-                              (" (first: %s)" % self.mismatches[0])
-                              if self.mismatches else ""))
+            "mismatches%s%s" % (len(self.mismatches) + self.missing_rows,
+                                (" (first: %s)" % self.mismatches[0])
+                                if self.mismatches else "",
+                                "; %d covers for the next refresh (URL "
+                                "expired twice in the last one)" %
+                                self.covers_retry
+                                if self.covers_retry else ""))
         row("PRAGMA integrity_check", self.integrity == "ok", self.integrity)
         self.calls_rows(row)
         self.print_table(rows, ok_all)
@@ -1778,13 +1801,21 @@ class Soak:
                 continue
             growth = (e - b) / float(b)
             verdict = growth <= 0.10
+            if key == "fds":
+                # A leak grows without bound; libcurl's cache of idle
+                # connections is bounded (concurrency + 4, lib/http.c
+                # HTTP_SPARE_CONNS) and fills further when transfers
+                # overlap more, as they do on a busy machine.
+                verdict = verdict or e - b <= CONNS_CACHED
             if key == "rss_kb" and self.asan:
                 verdict = None      # ASan's quarantine fills as it goes
             row(label, verdict,
                 "%s %s%s on days %.0f-%.0f, %s%s on days %.0f-%.0f: %+.1f%% "
-                "(limit +10%%)%s" % (
+                "(limit +10%%%s)%s" % (
                     how, b, unit, base[0], base[1], e, unit, endw[0],
                     min(endw[1], d), 100 * growth,
+                    " or the %d idle connections libcurl may keep"
+                    % CONNS_CACHED if key == "fds" else "",
                     "; peaks %s and %s" % (
                         self.window(key, *base), self.window(key, *endw))
                     if how != "max" else "") +

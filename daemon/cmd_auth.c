@@ -4,11 +4,18 @@
  * OAuth and PKCE (tiktok-api.md §1). Without options it prints the
  * authorize URL, keeps the state and verifier in the secrets file, and,
  * when redirect_uri is a loopback address, listens there for the browser's
- * redirect. A redirect whose state does not match is answered 400 and its
- * code is never exchanged. --redirect-url or --code complete a pending
+ * redirect. A redirect whose state does not match (compared in constant
+ * time) is answered 400 and ignored: its code is never exchanged, and an
+ * ?error= without the pending state cancels nothing, so no other web page
+ * can end the flow. At most AUTH_MAX_CONNS connections are open at once
+ * (a new one closes the oldest), each closed after AUTH_IDLE_MS without a
+ * request; once the grant is stored every connection is closed and the
+ * command exits. --redirect-url or --code complete a pending
  * flow later, from another process. `auth` writes only the secrets file; a
  * running daemon picks the new grant up from there.
  */
+#include <sys/queue.h>
+
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +38,11 @@
 
 #define AUTH_WAIT_MS (10 * 60 * 1000) /* how long to wait for a redirect */
 #define REQ_MAX 8192		      /* longest redirect request we read */
+#define AUTH_IDLE_MS (10 * 1000)      /* a connection without a request */
+#define AUTH_MAX_CONNS 16	      /* open at once; a new one ends the oldest */
+
+struct conn;
+TAILQ_HEAD(connlist, conn);
 
 struct authflow {
 	uv_loop_t loop;
@@ -46,21 +58,66 @@ struct authflow {
 	int listening;
 	int replace;	   /* --replace-account */
 	struct tokens tok; /* the new grant, until it is checked and saved */
+	struct connlist conns; /* open browser connections, oldest first */
+	int nconns;
 	int rc;
 };
 
 struct conn {
 	uv_tcp_t tcp;
+	uv_timer_t idle;
 	uv_write_t wr;
+	TAILQ_ENTRY(conn) entry;
 	struct authflow *af;
 	char buf[REQ_MAX];
 	size_t len;
 	char *reply;
 	int answered;
+	int closing; /* handles still to close before the free */
 };
 
 static void exchange(struct authflow *, const char *code);
 static void user_info(struct authflow *);
+
+static void
+on_conn_close(uv_handle_t *h)
+{
+	struct conn *cn = h->data;
+
+	if (--cn->closing > 0)
+		return;
+	free(cn->reply);
+	free(cn);
+}
+
+/* Close the connection now (a write in flight is cancelled). */
+static void
+conn_close(struct conn *cn)
+{
+	if (cn->closing)
+		return;
+	cn->closing = 2;
+	TAILQ_REMOVE(&cn->af->conns, cn, entry);
+	cn->af->nconns--;
+	uv_close((uv_handle_t *)&cn->idle, on_conn_close);
+	uv_close((uv_handle_t *)&cn->tcp, on_conn_close);
+}
+
+/*
+ * Close every connection, but let one being answered finish its reply
+ * unless 'all' (then the command is done and nothing may keep it).
+ */
+static void
+close_conns(struct authflow *af, int all)
+{
+	struct conn *cn, *next;
+
+	for (cn = TAILQ_FIRST(&af->conns); cn != NULL; cn = next) {
+		next = TAILQ_NEXT(cn, entry);
+		if (all || !cn->answered)
+			conn_close(cn);
+	}
+}
 
 /* Stop listening and waiting; the loop then ends with the exchange. */
 static void
@@ -71,6 +128,7 @@ stop_listening(struct authflow *af)
 	af->listening = 0;
 	uv_close((uv_handle_t *)&af->server, NULL);
 	uv_close((uv_handle_t *)&af->timeout, NULL);
+	close_conns(af, 0);
 }
 
 /* The OAuth client's options for this flow. */
@@ -274,6 +332,8 @@ grant_finish(struct authflow *af, const char *open_id, const char *name)
 	fflush(stdout);
 	af->rc = EXIT_OK;
 out:
+	/* Done: nothing a browser left open may keep the command alive. */
+	close_conns(af, 1);
 	free(old_id);
 	free(old_name);
 }
@@ -357,21 +417,12 @@ exchange(struct authflow *af, const char *code)
 }
 
 static void
-on_conn_close(uv_handle_t *h)
-{
-	struct conn *cn = container_of((uv_tcp_t *)h, struct conn, tcp);
-
-	free(cn->reply);
-	free(cn);
-}
-
-static void
 on_written(uv_write_t *w, int status)
 {
 	struct conn *cn = container_of(w, struct conn, wr);
 
 	(void)status;
-	uv_close((uv_handle_t *)&cn->tcp, on_conn_close);
+	conn_close(cn);
 }
 
 /* Answer the browser and close the connection. */
@@ -390,7 +441,7 @@ reply(struct conn *cn, int status, const char *text)
 	    strlen(text), text);
 	b = uv_buf_init(cn->reply, (unsigned int)strlen(cn->reply));
 	if (uv_write(&cn->wr, (uv_stream_t *)&cn->tcp, &b, 1, on_written) != 0)
-		uv_close((uv_handle_t *)&cn->tcp, on_conn_close);
+		conn_close(cn);
 }
 
 /* A whole request head arrived: check it and maybe exchange the code. */
@@ -419,18 +470,29 @@ handle_request(struct conn *cn)
 		return;
 	}
 	rc = oauth_parse_redirect(target, &code, &state, err, sizeof(err));
-	if (rc == 1) {
+	if (rc == 1 && oauth_state_equal(state, af->state)) {
 		reply(cn, 400, "Authorization failed; see the terminal.\n");
 		log_err("%s: %s; start again with: tiktok-mirror auth %s",
 		    af->name, err, af->name);
+		free(state);
 		stop_listening(af);
+		return;
+	}
+	if (rc == 1) {
+		/* Any web page can send the browser here: not our flow's. */
+		reply(cn, 400, "The state does not match this authorization."
+			       "\n");
+		log_warnx("%s: ignored an error redirect without the pending "
+			  "state",
+		    af->name);
+		free(state);
 		return;
 	}
 	if (rc == -1) {
 		reply(cn, 400, "No authorization code in this request.\n");
 		return;
 	}
-	if (strcmp(state, af->state) != 0) {
+	if (!oauth_state_equal(state, af->state)) {
 		/* Never exchange a code we did not ask for (CSRF). */
 		reply(cn, 400, "The state does not match this authorization."
 			       "\n");
@@ -450,7 +512,7 @@ handle_request(struct conn *cn)
 static void
 on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
 {
-	struct conn *cn = container_of((uv_tcp_t *)h, struct conn, tcp);
+	struct conn *cn = h->data;
 
 	(void)hint;
 	*b = uv_buf_init(cn->buf + cn->len,
@@ -460,13 +522,13 @@ on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
 static void
 on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
-	struct conn *cn = container_of((uv_tcp_t *)s, struct conn, tcp);
+	struct conn *cn = s->data;
 
 	(void)b;
-	if (cn->answered)
+	if (cn->answered || cn->closing)
 		return;
 	if (n < 0) {
-		uv_close((uv_handle_t *)&cn->tcp, on_conn_close);
+		conn_close(cn);
 		return;
 	}
 	cn->len += (size_t)n;
@@ -480,6 +542,13 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 	}
 }
 
+/* A connection that sent no whole request in time: close it. */
+static void
+on_idle(uv_timer_t *t)
+{
+	conn_close(t->data);
+}
+
 static void
 on_connection(uv_stream_t *server, int status)
 {
@@ -489,12 +558,20 @@ on_connection(uv_stream_t *server, int status)
 
 	if (status < 0 || !af->listening)
 		return;
+	/* Bounded: a new connection ends the oldest one. */
+	if (af->nconns >= AUTH_MAX_CONNS)
+		conn_close(TAILQ_FIRST(&af->conns));
 	cn = xcalloc(1, sizeof(*cn));
 	cn->af = af;
+	cn->tcp.data = cn->idle.data = cn;
 	UV_OK(uv_tcp_init(&af->loop, &cn->tcp));
+	UV_OK(uv_timer_init(&af->loop, &cn->idle));
+	TAILQ_INSERT_TAIL(&af->conns, cn, entry);
+	af->nconns++;
+	UV_OK(uv_timer_start(&cn->idle, on_idle, AUTH_IDLE_MS, 0));
 	if (uv_accept(server, (uv_stream_t *)&cn->tcp) != 0 ||
 	    uv_read_start((uv_stream_t *)&cn->tcp, on_alloc, on_read) != 0)
-		uv_close((uv_handle_t *)&cn->tcp, on_conn_close);
+		conn_close(cn);
 }
 
 static void
@@ -630,6 +707,7 @@ cmd_auth(struct ctx *c, int argc, char **argv)
 		return EXIT_OK;
 	}
 	memset(&af, 0, sizeof(af));
+	TAILQ_INIT(&af.conns);
 	af.c = c;
 	af.name = argv[optind];
 	af.rc = EXIT_FAIL;
@@ -670,10 +748,11 @@ cmd_auth(struct ctx *c, int argc, char **argv)
 			    err, sizeof(err));
 			if (rc != 0) {
 				log_err("%s: %s", af.name, err);
+				free(rstate);
 				secrets_close(af.secrets);
 				return EXIT_FAIL;
 			}
-			if (strcmp(rstate, af.state) != 0) {
+			if (!oauth_state_equal(rstate, af.state)) {
 				log_err("%s: the redirect's state does not match"
 					" the pending authorization; start "
 					"again with: tiktok-mirror auth %s",

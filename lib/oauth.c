@@ -315,6 +315,21 @@ redirect_hint(const char *e)
 }
 
 int
+oauth_state_equal(const char *a, const char *b)
+{
+	unsigned char diff = 0;
+	size_t i;
+
+	if (a == NULL || b == NULL || strlen(a) != OAUTH_STATE_LEN ||
+	    strlen(b) != OAUTH_STATE_LEN)
+		return 0;
+	/* Every byte, whatever differs first: no timing oracle. */
+	for (i = 0; i < OAUTH_STATE_LEN; i++)
+		diff |= (unsigned char)(a[i] ^ b[i]);
+	return diff == 0;
+}
+
+int
 oauth_parse_redirect(const char *s, char **code, char **state, char *err,
     size_t errlen)
 {
@@ -326,6 +341,8 @@ oauth_parse_redirect(const char *s, char **code, char **state, char *err,
 	query = xstrndup(q ? q + 1 : s, strcspn(q ? q + 1 : s, "#"));
 	e = query_get(query, "error", &bad);
 	if (e != NULL && e[0] != '\0') {
+		/* The caller acts on an error only when the state is its own. */
+		*state = query_get(query, "state", &bad);
 		desc = query_get(query, "error_description", &bad);
 		errf(err, errlen, "authorization failed: %s: %s%s",
 		    log_escape(e, strlen(e), esc2, sizeof(esc2)),

@@ -62,10 +62,17 @@ int oauth_parse_revoke(long status, const char *body, size_t len,
  * Take the redirect TikTok sent the browser to: a full URL, a path with a
  * query, or a bare query string. Returns 0 with the URL-decoded 'code' and
  * 'state' (new strings); 1 when it carries an OAuth error (the text in
- * 'err'); -1 when it is malformed.
+ * 'err', and 'state' set when the URL has one: act on the error only when
+ * it is the pending state); -1 when it is malformed.
  */
 int oauth_parse_redirect(const char *s, char **code, char **state, char *err,
     size_t errlen);
+
+/*
+ * True when 'a' and 'b' are both OAUTH_STATE_LEN long and equal, compared
+ * in constant time.
+ */
+int oauth_state_equal(const char *a, const char *b);
 
 /*
  * Which of the scopes tiktok-mirror needs (OAUTH_SCOPES) the comma list

@@ -59,7 +59,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(state);
 	} else {
 		CHECK(rc == 1 || rc == -1);
-		CHECK(code == NULL && state == NULL);
+		CHECK(code == NULL && (rc == 1 || state == NULL));
+		free(state);
 		CHECK(err[0] != '\0');
 		check_escaped(err, sizeof(err));
 	}

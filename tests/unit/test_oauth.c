@@ -146,6 +146,16 @@ test_state(void **state)
 	assert_int_equal(strlen(s1), OAUTH_STATE_LEN);
 	assert_int_equal(strspn(s1, "0123456789abcdef"), OAUTH_STATE_LEN);
 	assert_string_not_equal(s1, s2);
+	/* oauth_state_equal: the same state only, whole. */
+	assert_true(oauth_state_equal(s1, s1));
+	memcpy(s2, s1, sizeof(s2));
+	assert_true(oauth_state_equal(s1, s2));
+	s2[OAUTH_STATE_LEN - 1] ^= 1;
+	assert_false(oauth_state_equal(s1, s2));
+	assert_false(oauth_state_equal(s1, ""));
+	assert_false(oauth_state_equal(s1, NULL));
+	s2[OAUTH_STATE_LEN - 1] = '\0';
+	assert_false(oauth_state_equal(s2, s2)); /* too short */
 }
 
 /* The decoded value of query parameter 'k' in 'url' (new), or NULL. */
@@ -542,14 +552,23 @@ test_parse_redirect_errors(void **state)
 	    &c, &t, err, sizeof(err));
 	assert_int_equal(rc, 1);
 	assert_null(c);
-	assert_null(t);
+	/* The state comes back, so the listener acts only on its own. */
+	assert_non_null(t);
+	assert_string_equal(t, "s");
+	free(t);
 	assert_non_null(strstr(err, "access_denied"));
 	assert_non_null(strstr(err, "The user denied the request"));
 	rc = oauth_parse_redirect("error=invalid_scope%0A&code=c&state=s", &c,
 	    &t, err, sizeof(err));
 	assert_int_equal(rc, 1);
 	assert_null(c);
+	free(t);
 	assert_non_null(strstr(err, "invalid_scope\\x0a"));
+	/* Without a state: none comes back. */
+	rc = oauth_parse_redirect("/callback/?error=access_denied", &c, &t,
+	    err, sizeof(err));
+	assert_int_equal(rc, 1);
+	assert_null(t);
 }
 
 static void

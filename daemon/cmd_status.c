@@ -9,10 +9,13 @@
  * now) unless --json, which prints {"accounts": [...]}: one object per
  * account with the accounts columns, videos, failures and warning (null
  * when none). Accounts still in the mirror but no longer configured are
- * listed after them (they are not refreshed; `forget` removes them). Exits
- * 0 when every account is healthy, 1 when one is in error or needs
- * authorization. A curated account (videos:) has no grant: its token
- * columns are null, and the table says none is needed.
+ * listed after them (they are not refreshed; `forget` removes them). A
+ * mirror whose last attempt is older than twice the account's cache is
+ * flagged stale (the daemon is stopped, stuck, or could not record its
+ * refreshes, e.g. on a full disk): "stale": true and a warning. Exits 0
+ * when every account is healthy, 1 when one is in error, needs
+ * authorization or is stale. A curated account (videos:) has no grant:
+ * its token columns are null, and the table says none is needed.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -32,9 +35,30 @@
 #include "util.h"
 
 
+/*
+ * The stale warning, or NULL: the last attempt (by `run` or `sync`) is
+ * older than twice 'cache'. A row that never saw an attempt is not stale
+ * (never synced says so already). The caller frees.
+ */
+static char *
+stale_warning(const struct store_account *a, int64_t cache, int64_t now)
+{
+	char when[32];
+
+	if (a->last_attempt_at == STORE_NULL ||
+	    now - a->last_attempt_at <= 2 * cache)
+		return NULL;
+	fmt_iso8601(a->last_attempt_at, when, sizeof(when));
+	return xasprintf("stale: the last refresh attempt was at %s, more "
+			 "than twice the cache (%llds) ago; is the daemon "
+			 "running? (systemctl status tiktok-mirror; "
+			 "journalctl -u tiktok-mirror)",
+	    when, (long long)cache);
+}
+
 static void
 print_json(struct buf *b, const struct store_account *a, const char *warning,
-    int first)
+    int stale, int first)
 {
 	if (buf_addstr(b, first ? "\n  {" : ",\n  {") == -1)
 		fatalx("output too large");
@@ -51,6 +75,8 @@ print_json(struct buf *b, const struct store_account *a, const char *warning,
 	render_json_str(b, 0, "avatar", a->avatar);
 	render_json_int(b, 0, "videos", a->videos);
 	render_json_int(b, 0, "failures", a->failures);
+	if (buf_addstr(b, stale ? ",\"stale\":true" : ",\"stale\":false") == -1)
+		fatalx("output too large");
 	render_json_str(b, 0, "warning", warning);
 	render_json_str(b, 0, "activity", a->activity);
 	if (buf_addstr(b, "}") == -1)
@@ -166,7 +192,7 @@ cmd_status(struct ctx *c, int argc, char **argv)
 	struct store *st = NULL;
 	pid_t pid;
 	struct buf b;
-	char err[ERRLEN], *warning;
+	char err[ERRLEN], *warning, *stale, *both;
 	int64_t now = now_unix();
 	size_t i;
 	int ch, json = 0, rc, unhealthy = 0, width = 7, held, exists;
@@ -242,14 +268,22 @@ cmd_status(struct ctx *c, int argc, char **argv)
 			a.next_sync_at = a.token_expires_at = STORE_NULL;
 			a.refresh_expires_at = STORE_NULL;
 		}
-		if (a.state != ACCOUNT_OK)
+		stale = stale_warning(&a, c->cfg.accounts[i].cache, now);
+		if (a.state != ACCOUNT_OK || stale != NULL)
 			unhealthy = 1;
 		warning = curated ? NULL
 				  : grant_warning(a.name, a.refresh_expires_at, now);
+		if (stale != NULL && warning != NULL) {
+			both = xasprintf("%s; %s", stale, warning);
+			free(warning);
+			warning = both;
+		} else if (stale != NULL)
+			warning = xstrdup(stale);
 		if (json)
-			print_json(&b, &a, warning, i == 0);
+			print_json(&b, &a, warning, stale != NULL, i == 0);
 		else
 			print_row(&a, curated, warning, width, now);
+		free(stale);
 		free(warning);
 		store_account_clear(&a);
 	}

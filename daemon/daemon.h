@@ -12,6 +12,12 @@
 #define EXIT_OK 0
 #define EXIT_FAIL 1  /* a command or an account's sync failed; lock held */
 #define EXIT_USAGE 2 /* usage or configuration error */
+/*
+ * `run` only: the mirror cannot be used until a person acts (a newer
+ * schema, a damaged, foreign or read-only database). The units'
+ * RestartPreventExitStatus= lists it, so systemd does not retry forever.
+ */
+#define EXIT_PERMANENT 3
 
 struct ctx {
 	const char *config_path; /* -c FILE, else cfg_find() once loaded */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "covers.h"
 #include "daemon.h"
 #include "http.h"
 #include "lock.h"
@@ -18,6 +19,9 @@
 #include "secrets.h"
 #include "util.h"
 
+static int open_engine(struct mirror *, const struct cfg *,
+    const struct sync_opts *, const char *, int);
+
 int
 mirror_open(struct mirror *m, const struct cfg *cfg, int force)
 {
@@ -25,7 +29,36 @@ mirror_open(struct mirror *m, const struct cfg *cfg, int force)
 
 	memset(&so, 0, sizeof(so));
 	so.force = force;
-	return mirror_open_with(m, cfg, &so);
+	return open_engine(m, cfg, &so, "run", STORE_QUICK_CHECK);
+}
+
+/* Say who holds the lock and what to do, for the command 'role'. */
+static void
+lock_held(const char *err, const struct lock_holder *h, const char *role)
+{
+	int writer = strcmp(role, "run") == 0 || strcmp(role, "sync") == 0;
+
+	if (h->pid == 0)
+		log_err("%s", err);
+	else if (strcmp(h->role, "run") != 0 && (writer || h->role[0] != '\0'))
+		/*
+		 * A one-shot sync (or revoke, forget; or, without a role,
+		 * whatever an older version was): SIGUSR1 would kill it, so
+		 * never suggest it.
+		 */
+		log_err("%s (pid %ld%s%s); wait for it to finish, then run "
+			"this again",
+		    err, (long)h->pid, h->role[0] ? ", tiktok-mirror " : "",
+		    h->role);
+	else if (writer)
+		log_err("%s (pid %ld, the daemon); to refresh now, ask it: "
+			"kill -USR1 %ld",
+		    err, (long)h->pid, (long)h->pid);
+	else
+		log_err("%s (pid %ld); %s writes the mirror, which "
+			"only one process may do: stop the daemon, run %s "
+			"again, then start the daemon",
+		    err, (long)h->pid, role, role);
 }
 
 int
@@ -43,14 +76,17 @@ mirror_state_dir(const struct cfg *cfg)
 }
 
 /*
- * The loop, the lock, the mirror and the secrets file. 'what' names the
- * command for the message when a daemon holds the lock (NULL: sync, run).
+ * The loop, the lock (taken as the command 'role'), the mirror (opened
+ * with the store_open_ex() 'flags') and the secrets file. Returns 0, -1,
+ * or EXIT_PERMANENT when the mirror cannot be used until a person acts.
  */
 static int
-open_files(struct mirror *m, const struct cfg *cfg, const char *what)
+open_files(struct mirror *m, const struct cfg *cfg, const char *role,
+    int flags)
 {
+	struct lock_holder holder;
 	char err[ERRLEN];
-	pid_t holder;
+	int permanent;
 
 	memset(m, 0, sizeof(*m));
 	m->lockfd = -1;
@@ -61,24 +97,19 @@ open_files(struct mirror *m, const struct cfg *cfg, const char *what)
 	m->loop_ok = 1;
 	if (mirror_state_dir(cfg) == -1)
 		return -1;
-	m->lockfd = lock_take(cfg->database, &holder, err, sizeof(err));
+	m->lockfd = lock_take(cfg->database, role, &holder, err, sizeof(err));
 	if (m->lockfd == -1) {
-		if (holder == 0)
-			log_err("%s", err);
-		else if (what == NULL)
-			log_err("%s (pid %ld); to refresh now, ask it: "
-				"kill -USR1 %ld",
-			    err, (long)holder, (long)holder);
-		else
-			log_err("%s (pid %ld); %s writes the mirror, which only "
-				"one process may do: stop the daemon, run %s "
-				"again, then start the daemon",
-			    err, (long)holder, what, what);
+		lock_held(err, &holder, role);
 		return -1;
 	}
-	if ((m->store = store_open(cfg->database, err, sizeof(err))) == NULL ||
-	    (m->secrets = secrets_open(cfg->secrets, err, sizeof(err))) ==
-		NULL) {
+	m->store = store_open_ex(cfg->database, flags, &permanent, err,
+	    sizeof(err));
+	if (m->store == NULL) {
+		log_err("%s", err);
+		return permanent ? EXIT_PERMANENT : -1;
+	}
+	if ((m->secrets = secrets_open(cfg->secrets, err, sizeof(err))) ==
+	    NULL) {
 		log_err("%s", err);
 		return -1;
 	}
@@ -105,19 +136,22 @@ open_http(struct mirror *m, const struct cfg *cfg, int transfers)
 	return 0;
 }
 
-int
-mirror_open_with(struct mirror *m, const struct cfg *cfg,
-    const struct sync_opts *opts)
+static int
+open_engine(struct mirror *m, const struct cfg *cfg,
+    const struct sync_opts *opts, const char *role, int flags)
 {
 	struct sync_opts so;
 	char err[ERRLEN];
+	int fd, rc;
 
-	if (open_files(m, cfg, NULL) == -1)
+	if ((rc = open_files(m, cfg, role, flags)) != 0)
 		goto fail;
-	if (mkdir_p(cfg->covers, 0750, err, sizeof(err)) == -1) {
+	/* Made as the umask says; a symbolic link there is refused. */
+	if ((fd = covers_root(cfg->covers, 1, err, sizeof(err))) == -1) {
 		log_err("%s", err);
 		goto fail;
 	}
+	close(fd);
 	if (open_http(m, cfg, (int)cfg->concurrency) == -1)
 		goto fail;
 	so = *opts;
@@ -130,14 +164,22 @@ mirror_open_with(struct mirror *m, const struct cfg *cfg,
 	return 0;
 fail:
 	mirror_close(m);
-	return EXIT_FAIL;
+	return rc == EXIT_PERMANENT ? EXIT_PERMANENT : EXIT_FAIL;
+}
+
+int
+mirror_open_with(struct mirror *m, const struct cfg *cfg,
+    const struct sync_opts *opts)
+{
+	/* For `sync`, a failure like any other (exit status 1). */
+	return open_engine(m, cfg, opts, "sync", 0) == 0 ? 0 : EXIT_FAIL;
 }
 
 int
 mirror_open_tool(struct mirror *m, const struct cfg *cfg, const char *what,
     int with_http)
 {
-	if (open_files(m, cfg, what) == -1 ||
+	if (open_files(m, cfg, what, 0) != 0 ||
 	    (with_http && open_http(m, cfg, 1) == -1)) {
 		mirror_close(m);
 		return EXIT_FAIL;

@@ -19,7 +19,11 @@ struct mirror {
 	struct sync_engine *engine; /* sync and run only */
 };
 
-/* Lock, open and wire everything; prints errors. Returns 0 or EXIT_*. */
+/*
+ * For `run`: lock, check (PRAGMA quick_check), open and wire everything;
+ * prints errors. Returns 0, EXIT_FAIL, or EXIT_PERMANENT when the mirror
+ * cannot be used until a person acts.
+ */
 int mirror_open(struct mirror *, const struct cfg *, int force);
 /*
  * The same, with the engine's force, dry_run and progress options taken
@@ -28,8 +32,8 @@ int mirror_open(struct mirror *, const struct cfg *, int force);
 int mirror_open_with(struct mirror *, const struct cfg *,
     const struct sync_opts *so);
 /*
- * For revoke and forget: the lock ('what' names the command when a daemon
- * holds it), the mirror and the secrets file, and with 'with_http' an HTTP
+ * For revoke and forget: the lock ('what' names the command, for the lock
+ * file and the message when another process holds it), the mirror and the secrets file, and with 'with_http' an HTTP
  * engine for one transfer; no sync engine. Returns 0 or EXIT_FAIL.
  */
 int mirror_open_tool(struct mirror *, const struct cfg *, const char *what,

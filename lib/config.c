@@ -1401,11 +1401,22 @@ finish(struct loader *ld)
 		    "client_secret_file", what, (unsigned)(ld->mode & 07777),
 		    ld->path);
 	}
+	/*
+	 * on_change runs commands as the daemon's user: whoever may write
+	 * the file could make it run theirs.
+	 */
+	if (cfg->on_change != NULL && (ld->mode & 022) != 0)
+		return fail(ld, &ld->top[T_ON_CHANGE].key,
+		    "the file sets on_change (a command run as this user) but "
+		    "is writable by %s (mode %04o); chmod go-w %s",
+		    (ld->mode & 002) ? "others" : "its group",
+		    (unsigned)(ld->mode & 07777), ld->path);
 	if (ld->secret_file != NULL && !ld->reader &&
 	    load_secret_file(ld) == -1)
 		return -1;
 	if (cfg->ca_file != NULL && !(ld->reader && ld->unexpanded)) {
-		fd = open(cfg->ca_file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		fd = open(cfg->ca_file,
+		    O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 		if (fd == -1 || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
 			e = fd == -1 ? errno : EINVAL;
 			if (fd != -1)

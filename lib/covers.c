@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * The cover cache. Every file operation goes through a descriptor of the
- * account's folder with O_NOFOLLOW, so a planted symlink can never make us
- * write outside it. Temporary files are O_EXCL and named ".tmp-<id>-<rand>";
- * covers_sweep() removes the ones a crash left behind.
+ * account's folder, opened with O_NOFOLLOW from a descriptor of the covers
+ * root opened the same way, so a planted symlink can never make us write
+ * or delete outside it. Temporary files are O_EXCL and named
+ * ".tmp-<id>-<16 random hex digits>"; covers_sweep() removes the ones a
+ * crash left behind, and never a name we would not have written.
  */
 #include <sys/stat.h>
 
@@ -31,75 +33,157 @@ covers_sniff(const unsigned char *p, size_t n)
 	return NULL;
 }
 
+/*
+ * Open the directory 'name' inside 'at' (AT_FDCWD for a path), never
+ * through a symbolic link, creating it when 'create' is set. Returns the
+ * fd, or -1 with 'err' (errno kept).
+ */
+static int
+open_dir_at(int at, const char *name, const char *shown, int create,
+    char *err, size_t errlen)
+{
+	int fd, saved;
+
+	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1 && errno == ENOENT && create) {
+		/* The umask decides who may read it, as for every file. */
+		if (mkdirat(at, name, 0755) == -1 && errno != EEXIST) {
+			saved = errno;
+			errf(err, errlen, "%s: cannot create folder: %s", shown,
+			    strerror(errno));
+			errno = saved;
+			return -1;
+		}
+		fd = openat(at, name,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	}
+	if (fd == -1) {
+		saved = errno;
+		if (errno == ELOOP || errno == ENOTDIR)
+			errf(err, errlen,
+			    "%s is a symbolic link or not a folder; "
+			    "tiktok-mirror never follows one: make it a real "
+			    "folder (or point the configuration at the folder "
+			    "it links to)",
+			    shown);
+		else
+			errf(err, errlen, "%s: %s", shown, strerror(errno));
+		errno = saved;
+	}
+	return fd;
+}
+
+int
+covers_root(const char *root, int create, char *err, size_t errlen)
+{
+	char *parent;
+	int fd;
+
+	fd = open_dir_at(AT_FDCWD, root, root, 0, err, errlen);
+	if (fd == -1 && errno == ENOENT && create) {
+		parent = path_dirname(root);
+		if (mkdir_p(parent, 0755, err, errlen) == -1) {
+			free(parent);
+			return -1;
+		}
+		free(parent);
+		fd = open_dir_at(AT_FDCWD, root, root, 1, err, errlen);
+	}
+	return fd;
+}
+
 int
 covers_dir(const char *root, const char *account, int create, char *err,
     size_t errlen)
 {
-	char *path;
-	int fd, saved;
+	char *shown;
+	int rfd, fd, saved;
 
-	path = path_join(root, account);
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1 && errno == ENOENT && create) {
-		if (mkdir_p(path, 0750, err, errlen) == -1) {
-			free(path);
-			return -1;
-		}
-		fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		    O_CLOEXEC);
-	}
-	if (fd == -1) {
-		saved = errno;
-		errf(err, errlen, "%s: %s", path, strerror(errno));
-		errno = saved;
-	}
-	free(path);
+	if ((rfd = covers_root(root, create, err, errlen)) == -1)
+		return -1;
+	shown = path_join(root, account);
+	fd = open_dir_at(rfd, account, shown, create, err, errlen);
+	saved = errno;
+	free(shown);
+	close(rfd);
+	errno = saved;
 	return fd;
 }
 
-/* Whether the umask takes a bit of 0640 away, asked once. */
+/* A name covers_tmp_open() makes: ".tmp-<id or avatar>-<16 hex digits>". */
 static int
-umask_narrows(void)
+is_tmp_name(const char *name)
 {
-	static int narrows = -1;
-	mode_t m;
+	const char *p, *dash;
+	size_t i;
 
-	if (narrows == -1) {
-		m = umask(0);
-		(void)umask(m);
-		narrows = (m & 0640) != 0;
-	}
-	return narrows;
+	if (strncmp(name, COVERS_TMP_PREFIX, strlen(COVERS_TMP_PREFIX)) != 0)
+		return 0;
+	p = name + strlen(COVERS_TMP_PREFIX);
+	dash = strrchr(p, '-');
+	if (dash == NULL ||
+	    (!valid_id(p, (size_t)(dash - p)) &&
+		((size_t)(dash - p) != strlen(COVERS_AVATAR) ||
+		    strncmp(p, COVERS_AVATAR, strlen(COVERS_AVATAR)) != 0)))
+		return 0;
+	for (i = 1; dash[i] != '\0'; i++)
+		if (!((dash[i] >= '0' && dash[i] <= '9') ||
+			(dash[i] >= 'a' && dash[i] <= 'f')))
+			return 0;
+	return i == 17;
+}
+
+int
+covers_is_ours(const char *name)
+{
+	static const char *const exts[] = {"jpg", "png", "webp"};
+	const char *dot = strrchr(name, '.');
+	size_t i;
+
+	if (is_tmp_name(name))
+		return 1;
+	if (dot == NULL || dot == name ||
+	    (!valid_id(name, (size_t)(dot - name)) &&
+		((size_t)(dot - name) != strlen(COVERS_AVATAR) ||
+		    strncmp(name, COVERS_AVATAR, strlen(COVERS_AVATAR)) != 0)))
+		return 0;
+	for (i = 0; i < nitems(exts); i++)
+		if (strcmp(dot + 1, exts[i]) == 0)
+			return 1;
+	return 0;
 }
 
 int
 covers_tmp_open(int dfd, const char *id, char **tmpname, char *err,
     size_t errlen)
 {
-	static unsigned int serial;
-	char *name;
+	char *name = NULL;
+	uint64_t r;
 	int fd, tries;
 
 	*tmpname = NULL;
 	if (!valid_id(id, strlen(id)) && strcmp(id, COVERS_AVATAR) != 0)
 		return errf(err, errlen, "refusing cover name for id %s", id);
-	/* Only this process writes here (the mirror's lock): a serial
-	 * number is unique but for what a crash left, which is skipped. */
-	for (tries = 0; tries < 100; tries++) {
-		name = xasprintf(COVERS_TMP_PREFIX "%s-%u", id, serial++);
+	/*
+	 * An unpredictable name, created with O_EXCL: whoever else can
+	 * write the folder can neither guess it in advance nor own the file.
+	 * The umask decides who may read it, as for every file of the mirror;
+	 * only the owner writes.
+	 */
+	for (tries = 0; tries < 16; tries++) {
+		if (rand_bytes(&r, sizeof(r)) == -1)
+			break;
+		free(name);
+		name = xasprintf(COVERS_TMP_PREFIX "%s-%016llx", id,
+		    (unsigned long long)r);
 		fd = openat(dfd, name,
-		    O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+		    O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 		if (fd != -1) {
-			/* Readable by the service's group whatever the umask. */
-			if (umask_narrows())
-				(void)fchmod(fd, 0640);
 			*tmpname = name;
 			return fd;
 		}
 		if (errno != EEXIST)
 			break;
-		free(name);
-		name = NULL;
 	}
 	errf(err, errlen, "cover %s: temporary file %s: %s", id,
 	    name ? name : "", strerror(errno));
@@ -196,10 +280,11 @@ covers_sweep(const char *root, const char *account,
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
 			continue;
+		/* Only what we wrote: never a .gitkeep, README or user's file. */
+		if (!covers_is_ours(de->d_name))
+			continue;
 		rel = xasprintf("%s/%s", account, de->d_name);
-		if (strncmp(de->d_name, COVERS_TMP_PREFIX,
-			strlen(COVERS_TMP_PREFIX)) == 0 ||
-		    !keep(rel, arg)) {
+		if (is_tmp_name(de->d_name) || !keep(rel, arg)) {
 			if (unlinkat(dirfd(d), de->d_name, 0) == 0)
 				removed++;
 		}

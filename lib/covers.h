@@ -21,13 +21,28 @@
 const char *covers_sniff(const unsigned char *p, size_t n);
 
 /*
- * Open <root>/<account>/ as a directory fd, creating it (mode 0750) when
- * 'create' is set. Every call below works inside such a descriptor, so one
- * open serves a whole refresh. Returns the fd, or -1 with 'err' (errno is
- * ENOENT when the folder does not exist and 'create' is not set).
+ * Open the covers folder 'root' as a directory fd (O_NOFOLLOW: a symbolic
+ * link there is refused with a message saying so), creating it and its
+ * parents when 'create' is set. Returns the fd, or -1 with 'err'.
+ */
+int covers_root(const char *root, int create, char *err, size_t errlen);
+
+/*
+ * Open <root>/<account>/ as a directory fd, neither component through a
+ * symbolic link, creating them (mode 0755 less the umask) when 'create' is
+ * set. Every call below works inside such a descriptor, so one open serves
+ * a whole refresh. Returns the fd, or -1 with 'err' (errno is ENOENT when
+ * the folder does not exist and 'create' is not set).
  */
 int covers_dir(const char *root, const char *account, int create, char *err,
     size_t errlen);
+
+/*
+ * True when 'name' (inside an account folder) is one the program writes:
+ * <digits>.{jpg,png,webp}, avatar.{jpg,png,webp} or a temporary file of
+ * covers_tmp_open(). Sweeps remove nothing else.
+ */
+int covers_is_ours(const char *name);
 
 /*
  * Open a new temporary file in the account folder 'dfd' for video 'id'
@@ -62,7 +77,8 @@ int covers_exists(const char *root, const char *rel);
 int covers_sync(int dfd);
 
 /*
- * Remove files in <root>/<account>/ that 'keep' does not claim (it gets the
+ * Remove files in <root>/<account>/ whose names are ours (covers_is_ours)
+ * and that 'keep' does not claim (it gets the
  * name relative to the covers folder, "account/file"), and temporary files
  * left by a crash. Returns the number removed, or -1 with 'err'.
  */

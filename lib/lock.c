@@ -14,27 +14,37 @@
 #include "lock.h"
 #include "util.h"
 
-/* The pid written in the lock file open on 'fd', or 0. */
-static pid_t
-read_pid(int fd)
+/*
+ * Who is written in the lock file open on 'fd': "PID ROLE\n" (an older
+ * tiktok-mirror wrote "PID\n"); pid 0 and role "" when unknown.
+ */
+static void
+read_holder(int fd, struct lock_holder *h)
 {
-	char buf[32];
+	char buf[64], *sp;
 	ssize_t n;
 	int64_t pid;
 
+	memset(h, 0, sizeof(*h));
 	n = pread(fd, buf, sizeof(buf) - 1, 0);
 	if (n <= 0)
-		return 0;
+		return;
 	buf[n] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
-	if (parse_i64(buf, strlen(buf), 1, INT32_MAX, &pid) == -1)
-		return 0;
-	return (pid_t)pid;
+	sp = strchr(buf, ' ');
+	if (sp != NULL) {
+		*sp++ = '\0';
+		snprintf(h->role, sizeof(h->role), "%.*s",
+		    (int)strspn(sp, "abcdefghijklmnopqrstuvwxyz"), sp);
+	}
+	if (parse_i64(buf, strlen(buf), 1, INT32_MAX, &pid) == 0)
+		h->pid = (pid_t)pid;
 }
 
 int
 lock_holder(const char *database, pid_t *holder)
 {
+	struct lock_holder h;
 	char *path;
 	int fd, rc = 0;
 
@@ -49,7 +59,8 @@ lock_holder(const char *database, pid_t *holder)
 		(void)flock(fd, LOCK_UN);
 	else if (errno == EWOULDBLOCK) {
 		rc = 1;
-		*holder = read_pid(fd);
+		read_holder(fd, &h);
+		*holder = h.pid;
 	} else
 		rc = -1;
 	close(fd);
@@ -57,14 +68,15 @@ lock_holder(const char *database, pid_t *holder)
 }
 
 int
-lock_take(const char *database, pid_t *holder, char *err, size_t errlen)
+lock_take(const char *database, const char *role, struct lock_holder *holder,
+    char *err, size_t errlen)
 {
-	char *path, buf[32];
+	char *path, buf[64];
 	ssize_t n;
 	struct timespec pause = {0, 1000000}; /* 1 ms */
 	int fd, tries;
 
-	*holder = 0;
+	memset(holder, 0, sizeof(*holder));
 	path = xasprintf("%s.lock", database);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
 	if (fd == -1) {
@@ -80,14 +92,14 @@ lock_take(const char *database, pid_t *holder, char *err, size_t errlen)
 	     tries++)
 		nanosleep(&pause, NULL);
 	if (tries == 20) {
-		*holder = read_pid(fd);
+		read_holder(fd, holder);
 		errf(err, errlen, "%s is in use by another tiktok-mirror%s",
-		    database, *holder ? "" : " process");
+		    database, holder->pid ? "" : " process");
 		close(fd);
 		free(path);
 		return -1;
 	}
-	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	n = snprintf(buf, sizeof(buf), "%ld %s\n", (long)getpid(), role);
 	if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, (size_t)n, 0) != n) {
 		errf(err, errlen, "%s: %s", path, strerror(errno));
 		close(fd);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * One writer per mirror: `run` and `sync` hold an exclusive flock(2) on
- * "<database>.lock" for as long as they live, with their pid inside so the
- * next one can say who holds it. The kernel drops the lock when the
+ * "<database>.lock" for as long as they live, with their pid and command
+ * inside so the next one can say who holds it. The kernel drops the lock when the
  * process dies, however it dies.
  */
 #ifndef LOCK_H
@@ -11,11 +11,20 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* Who holds the lock: pid 0 when unknown; role "" from an older version. */
+struct lock_holder {
+	pid_t pid;
+	char role[16]; /* the command that holds it: "run", "sync", ... */
+};
+
 /*
- * Take the lock for 'database'. Returns the lock fd (keep it open), or -1
- * with 'err'; *holder is the pid of the process that holds it, or 0.
+ * Take the lock for 'database' as the command 'role' ("run", "sync",
+ * ...: written beside the pid, so the next one can say who holds it and
+ * what to do). Returns the lock fd (keep it open), or -1 with 'err' and
+ * *holder filled in as far as it is known.
  */
-int lock_take(const char *database, pid_t *holder, char *err, size_t errlen);
+int lock_take(const char *database, const char *role,
+    struct lock_holder *holder, char *err, size_t errlen);
 
 /*
  * Whether a process holds the lock of 'database', without taking it:

@@ -18,6 +18,7 @@
 struct gather {
 	struct buf b[8];
 	int64_t now;
+	const struct metrics_counters *c;
 };
 
 static const struct {
@@ -63,15 +64,25 @@ on_account(const struct store_account *a, void *arg)
 	struct gather *g = arg;
 	static const enum account_state states[] = {ACCOUNT_OK, ACCOUNT_ERROR,
 	    ACCOUNT_NEEDS_AUTH};
+	const char *state = store_state_name(a->state), *lost = NULL;
+	int64_t failures = a->failures;
 	size_t i;
 
+	/* A failure the database could not record outranks its row. */
+	for (i = 0; g->c != NULL && g->c->lost != NULL && i < g->c->n; i++)
+		if (strcmp(g->c->names[i], a->name) == 0)
+			lost = g->c->lost[i];
+	if (lost != NULL) {
+		state = lost;
+		failures++;
+	}
 	add(&g->b[0], "tiktok_mirror_videos{account=\"%s\"} %lld\n", a->name,
 	    (long long)a->videos);
 	if (a->last_success_at != STORE_NULL)
 		add(&g->b[1], "%s{account=\"%s\"} %lld\n", M[1].name, a->name,
 		    (long long)a->last_success_at);
 	add(&g->b[2], "%s{account=\"%s\"} %lld\n", M[2].name, a->name,
-	    (long long)a->failures);
+	    (long long)failures);
 	if (a->token_expires_at != STORE_NULL)
 		add(&g->b[3], "%s{account=\"%s\"} %lld\n", M[3].name, a->name,
 		    (long long)a->token_expires_at);
@@ -84,7 +95,7 @@ on_account(const struct store_account *a, void *arg)
 	for (i = 0; i < nitems(states); i++)
 		add(&g->b[6], "%s{account=\"%s\",state=\"%s\"} %d\n", M[6].name,
 		    a->name, store_state_name(states[i]),
-		    a->state == states[i]);
+		    strcmp(state, store_state_name(states[i])) == 0);
 	return 0;
 }
 
@@ -99,6 +110,7 @@ metrics_write(const char *path, struct store *st,
 
 	memset(&g, 0, sizeof(g));
 	g.now = now;
+	g.c = c;
 	for (i = 0; i < nitems(g.b); i++)
 		buf_init(&g.b[i], 0);
 	buf_init(&out, 0);
@@ -122,7 +134,9 @@ metrics_write(const char *path, struct store *st,
 		    "tiktok_mirror_rate_limit_waits_total{endpoint=\"%s\"} "
 		    "%lld\n",
 		    c->endpoints[i], (long long)c->waits[i]);
-	rc = write_file_atomic(path, out.data, out.len, 0644, err, errlen);
+	/* Readable by the same users as the mirror: 0644 less the umask. */
+	rc = write_file_atomic(path, out.data, out.len, umask_mode(0644), err,
+	    errlen);
 out:
 	for (i = 0; i < nitems(g.b); i++)
 		buf_free(&g.b[i]);

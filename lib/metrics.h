@@ -16,6 +16,12 @@ struct store;
 struct metrics_counters {
 	const char *const *names; /* accounts with request totals */
 	const int64_t *requests;
+	/*
+	 * Per name, NULL or the failed state ("error", "needs_auth") the
+	 * database could not record: shown instead of the row's state, and
+	 * counted as one more failure.
+	 */
+	const char *const *lost;
 	size_t n;
 	const char *const *endpoints; /* rate-limited endpoints */
 	const int64_t *waits;	      /* requests that waited for the limiter */

@@ -2,8 +2,9 @@
 /*
  * The mirror database. One connection, WAL with a persistent -wal/-shm so
  * read-only consumers keep working while the daemon is stopped, the file
- * created 0640 (SQLite gives -wal and -shm the same mode) so the service's
- * group can read it. A refresh is staged in TEMP tables, private to this
+ * created 0644 less the umask like every file of the mirror (SQLite gives
+ * -wal and -shm the same mode; the units' UMask=0027 lets the service's
+ * group read it). A refresh is staged in TEMP tables, private to this
  * connection and invisible to readers, and applied by store_apply() in one
  * BEGIN IMMEDIATE transaction that is rolled back on any error (after
  * SQLITE_FULL or SQLITE_IOERR SQLite may have undone only one statement).
@@ -34,6 +35,7 @@
 struct store {
 	struct db *db;
 	int readonly;
+	int permanent; /* the last open failure needs a person, not a retry */
 	/* video_stats is thinned below this (0: not yet by this process) */
 	int64_t thinned;
 	/* What tm_keep() judges by while a statement runs (NULL: keep). */
@@ -317,11 +319,13 @@ migrate(struct store *s, char *err, size_t errlen)
 	    errlen);
 	if (v < 0)
 		return -1;
-	if (v > STORE_SCHEMA_VERSION)
+	if (v > STORE_SCHEMA_VERSION) {
+		s->permanent = 1;
 		return errf(err, errlen,
 		    "%s: schema version %lld is newer than this tiktok-mirror"
 		    " understands (%d); install a newer tiktok-mirror",
 		    s->db->path, (long long)v, STORE_SCHEMA_VERSION);
+	}
 	if (v == STORE_SCHEMA_VERSION)
 		return 0;
 	/* A reader reads version 1 as it is, until the writer migrates. */
@@ -335,10 +339,12 @@ migrate(struct store *s, char *err, size_t errlen)
 	/* Version 0: a new file, or one with tables that are not ours. */
 	if (v == 0 && db_scalar(s->db, db_prep(s->db, err, errlen,
 				     "SELECT count(*) FROM sqlite_master", ""),
-			  err, errlen) != 0)
+			  err, errlen) != 0) {
+		s->permanent = 1;
 		return errf(err, errlen,
 		    "%s: exists but is not a tiktok-mirror database",
 		    s->db->path);
+	}
 	/* 0 -> 1 -> 2, in one transaction: all of it or nothing. */
 	if (db_begin(s->db, 1, err, errlen) == -1)
 		return -1;
@@ -378,29 +384,87 @@ extend(struct store *s, char *err, size_t errlen)
 	return 0;
 }
 
+/* SQLite results that no restart can cure: the file is bad or read-only. */
+static int
+permanent_code(int code)
+{
+	switch (code & 0xff) {
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+	case SQLITE_CANTOPEN:
+	case SQLITE_AUTH:
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * PRAGMA quick_check: 0 when the file is sound, else -1 with 'err' saying
+ * what SQLite found and what to do.
+ */
+static int
+quick_check(struct store *s, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	char found[200];
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db->sql, "PRAGMA quick_check(1)", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return db_err(s->db, err, errlen, "quick_check");
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW &&
+	    strcmp((const char *)sqlite3_column_text(st, 0), "ok") == 0) {
+		sqlite3_finalize(st);
+		return 0;
+	}
+	snprintf(found, sizeof(found), "%s",
+	    rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0)
+			     : sqlite3_errmsg(s->db->sql));
+	sqlite3_finalize(st);
+	s->permanent = 1;
+	return errf(err, errlen,
+	    "%s: the mirror database is damaged (quick_check: %s); stop "
+	    "tiktok-mirror, keep a copy of the file, then restore it from a "
+	    "backup or recover it: sqlite3 %s .recover | sqlite3 recovered.db,"
+	    " and put recovered.db in its place",
+	    s->db->path, found, s->db->path);
+}
+
 struct store *
 store_open(const char *path, char *err, size_t errlen)
 {
-	struct store *s;
-	int fd, one = 1;
+	return store_open_ex(path, 0, NULL, err, errlen);
+}
 
+struct store *
+store_open_ex(const char *path, int flags, int *permanent, char *err,
+    size_t errlen)
+{
+	struct store *s;
+	int fd, one = 1, code;
+	int64_t v;
+
+	if (permanent != NULL)
+		*permanent = 0;
 	/*
-	 * Create the file ourselves so it gets mode 0640 whatever the umask
-	 * (open() applies the umask, so set the mode explicitly); SQLite
-	 * gives -wal and -shm the mode of the database. An existing file
-	 * keeps the mode its owner chose.
+	 * Create the file ourselves, so that SQLite finds it. Its mode is
+	 * 0644 less the umask, as for the covers and the metrics file, so
+	 * they are all readable by the same users (the units' UMask=0027:
+	 * the service's group) and written by the owner only; SQLite gives
+	 * -wal and -shm the mode of the database. An existing file keeps
+	 * the mode its owner chose.
 	 */
 	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-	    0640);
-	if (fd != -1 && fchmod(fd, 0640) == -1) {
-		errf(err, errlen, "%s: cannot set mode 0640: %s", path,
-		    strerror(errno));
-		close(fd);
-		return NULL;
-	}
+	    0644);
 	if (fd == -1 && errno == EEXIST)
-		fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+		fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd == -1) {
+		if (permanent != NULL)
+			*permanent = errno == EACCES || errno == EPERM ||
+			    errno == EROFS || errno == ELOOP;
 		errf(err, errlen, "%s: cannot open the mirror database: %s",
 		    path, strerror(errno));
 		return NULL;
@@ -410,6 +474,26 @@ store_open(const char *path, char *err, size_t errlen)
 	if ((s->db = db_open(path, 0, STORE_BUSY_MS, err, errlen)) == NULL)
 		goto fail;
 	if (add_functions(s, err, errlen) == -1)
+		goto fail;
+	/*
+	 * Refuse a newer schema before anything is changed in the file (not
+	 * even its journal mode): the newer tiktok-mirror that wrote it
+	 * must find it as it left it.
+	 */
+	v = db_scalar(s->db,
+	    db_prep(s->db, err, errlen, "PRAGMA user_version", ""), err,
+	    errlen);
+	if (v < 0)
+		goto fail;
+	if (v > STORE_SCHEMA_VERSION) {
+		s->permanent = 1;
+		errf(err, errlen,
+		    "%s: schema version %lld is newer than this tiktok-mirror"
+		    " understands (%d); install a newer tiktok-mirror",
+		    s->db->path, (long long)v, STORE_SCHEMA_VERSION);
+		goto fail;
+	}
+	if ((flags & STORE_QUICK_CHECK) && quick_check(s, err, errlen) == -1)
 		goto fail;
 	if (db_script(s->db,
 		"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
@@ -425,6 +509,9 @@ store_open(const char *path, char *err, size_t errlen)
 		goto fail;
 	return s;
 fail:
+	code = s->db != NULL ? sqlite3_extended_errcode(s->db->sql) : SQLITE_OK;
+	if (permanent != NULL)
+		*permanent = s->permanent || permanent_code(code);
 	store_close(s);
 	return NULL;
 }

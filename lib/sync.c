@@ -219,6 +219,12 @@ struct sync_engine {
 	size_t nswept;
 	char **names; /* requests made per account since start (metrics) */
 	int64_t *requests;
+	/*
+	 * Per name: the failed state the database could not record (disk
+	 * full, I/O error), else NULL. The metrics file shows it instead of
+	 * the stale row, so a monitor never reads "ok" after a failure.
+	 */
+	const char **lost;
 	size_t nnames;
 };
 
@@ -400,7 +406,27 @@ sync_free(struct sync_engine *e)
 		free(e->names[i]);
 	free(e->names);
 	free(e->requests);
+	free(e->lost);
 	free(e);
+}
+
+/* The index of 'name' in the engine's per-account counters, made if new. */
+static size_t
+acct_slot(struct sync_engine *e, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < e->nnames; i++)
+		if (strcmp(e->names[i], name) == 0)
+			return i;
+	e->names = xreallocarray(e->names, i + 1, sizeof(*e->names));
+	e->requests = xreallocarray(e->requests, i + 1, sizeof(*e->requests));
+	e->lost = xreallocarray(e->lost, i + 1, sizeof(*e->lost));
+	e->names[i] = xstrdup(name);
+	e->requests[i] = 0;
+	e->lost[i] = NULL;
+	e->nnames++;
+	return i;
 }
 
 /* Count the job's requests and rewrite the metrics file, if any. */
@@ -414,18 +440,10 @@ write_metrics(struct sync_engine *e, const struct sync_result *r)
 	char err[ERRLEN];
 	size_t i;
 
-	for (i = 0; i < e->nnames; i++)
-		if (strcmp(e->names[i], r->account) == 0)
-			break;
-	if (i == e->nnames) {
-		e->names = xreallocarray(e->names, i + 1, sizeof(*e->names));
-		e->requests = xreallocarray(e->requests, i + 1,
-		    sizeof(*e->requests));
-		e->names[i] = xstrdup(r->account);
-		e->requests[i] = 0;
-		e->nnames++;
-	}
+	i = acct_slot(e, r->account);
 	e->requests[i] += r->requests;
+	if (r->ok)
+		e->lost[i] = NULL; /* the database says "ok" again */
 	if (e->o.cfg->metrics == NULL)
 		return;
 	waits[0] = e->rl[EP_USER].waits;
@@ -435,6 +453,7 @@ write_metrics(struct sync_engine *e, const struct sync_result *r)
 	memset(&mc, 0, sizeof(mc));
 	mc.names = (const char *const *)e->names;
 	mc.requests = e->requests;
+	mc.lost = e->lost;
 	mc.n = e->nnames;
 	mc.endpoints = eps;
 	mc.waits = waits;
@@ -488,6 +507,7 @@ job_fail_as(struct job *j, enum account_state state, const char *fmt, ...)
 {
 	char err[ERRLEN];
 	va_list ap;
+	size_t i;
 
 	if (j->finished)
 		return;
@@ -496,10 +516,17 @@ job_fail_as(struct job *j, enum account_state state, const char *fmt, ...)
 	va_end(ap);
 	j->res.ok = 0;
 	j->res.state = state;
-	if (!j->e->o.dry_run &&
-	    store_account_fail(j->e->o.store, j->acct.name, state, j->error,
-		STORE_NULL, err, sizeof(err)) == -1)
-		log_err("%s: %s", j->acct.name, err);
+	if (!j->e->o.dry_run) {
+		i = acct_slot(j->e, j->acct.name);
+		j->e->lost[i] = NULL;
+		if (store_account_fail(j->e->o.store, j->acct.name, state,
+			j->error, STORE_NULL, err, sizeof(err)) == -1) {
+			/* Kept in memory for the metrics and STATUS=. */
+			j->e->lost[i] = store_state_name(state);
+			log_err("%s: cannot record the failure in the mirror: %s",
+			    j->acct.name, err);
+		}
+	}
 	if (state == ACCOUNT_NEEDS_AUTH)
 		log_err("%s: %s", j->acct.name, j->error);
 	else

@@ -423,14 +423,33 @@ write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
     char *err, size_t errlen)
 {
 	char *tmp = NULL, *dir = NULL;
-	int fd = -1, rc = -1;
+	int fd = -1, rc = -1, tries;
+	uint64_t r;
 
-	tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
 	dir = path_dirname(path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-	    mode);
+	/*
+	 * An unpredictable name, created with O_EXCL: in a shared (sticky)
+	 * folder another user could otherwise create FILE.tmp.<pid> first
+	 * and own the file we publish.
+	 */
+	for (tries = 0; tries < 16 && fd == -1; tries++) {
+		if (rand_bytes(&r, sizeof(r)) == -1) {
+			errf(err, errlen, "%s: getrandom: %s", path,
+			    strerror(errno));
+			goto out;
+		}
+		free(tmp);
+		tmp = xasprintf("%s" UTIL_TMP_INFIX "%016llx", path,
+		    (unsigned long long)r);
+		fd = open(tmp,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+		if (fd == -1 && errno != EEXIST)
+			break;
+	}
 	if (fd == -1) {
 		errf(err, errlen, "%s: %s", tmp, strerror(errno));
+		free(tmp);
+		tmp = NULL;
 		goto out;
 	}
 	if (write_all(fd, data, len) == -1) {
@@ -456,11 +475,36 @@ write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
 out:
 	if (fd != -1)
 		close(fd);
-	if (rc == -1)
+	if (rc == -1 && tmp != NULL)
 		(void)unlink(tmp);
 	free(tmp);
 	free(dir);
 	return rc;
+}
+
+mode_t
+umask_mode(mode_t mode)
+{
+	mode_t m = umask(0);
+
+	(void)umask(m);
+	return mode & ~m;
+}
+
+int
+util_is_tmp_name(const char *name)
+{
+	const char *p = strstr(name, UTIL_TMP_INFIX);
+	size_t i;
+
+	if (p == NULL || p == name)
+		return 0;
+	p += strlen(UTIL_TMP_INFIX);
+	for (i = 0; p[i] != '\0'; i++)
+		if (!((p[i] >= '0' && p[i] <= '9') ||
+			(p[i] >= 'a' && p[i] <= 'f')))
+			return 0;
+	return i == 16;
 }
 
 char *
@@ -597,7 +641,12 @@ read_file(const char *path, int oflags, size_t max, char **datap,
 {
 	int fd, rc, saved;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | oflags);
+	/*
+	 * O_NONBLOCK: opening a FIFO would otherwise wait for a writer,
+	 * hanging every command; read_fd() then refuses it (not a regular
+	 * file), and a regular file ignores the flag.
+	 */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | oflags);
 	if (fd == -1)
 		return -1;
 	rc = read_fd(fd, max, datap, lenp, st);

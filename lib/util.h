@@ -153,8 +153,12 @@ char *path_join(const char *dir, const char *rel);
 /* The folder that holds 'path' (a new string; "." for a bare name). */
 char *path_dirname(const char *path);
 
+/* The temporary files of write_file_atomic(): FILE.tmp.<16 hex digits>. */
+#define UTIL_TMP_INFIX ".tmp."
+
 /*
- * Write 'len' bytes to a temporary file beside 'path', fsync it, rename it
+ * Write 'len' bytes to a temporary file beside 'path' (an unpredictable
+ * name created with O_EXCL, so no other user can own it), fsync it, rename it
  * into place and fsync the folder, so readers see the old or the new file.
  */
 int write_file_atomic(const char *path, const void *data, size_t len,
@@ -170,5 +174,11 @@ size_t utf8_width(const char *s);
  * their width in *width when it is not NULL.
  */
 size_t utf8_cut_width(const char *s, size_t max, size_t *width);
+
+/* 'mode' less the process's umask: the mode a new file or folder gets. */
+mode_t umask_mode(mode_t mode);
+
+/* True when 'name' is a temporary name of write_file_atomic(). */
+int util_is_tmp_name(const char *name);
 
 #endif

@@ -470,7 +470,7 @@ class HealthTest(unittest.TestCase):
             self.emu.config(access_ttl=86400)
         lock = os.path.join(self.m.dir, "mirror.db.lock")
         with open(lock, "w") as f:
-            f.write("%d\n" % os.getpid())
+            f.write("%d run\n" % os.getpid())
             f.flush()
             fcntl.flock(f, fcntl.LOCK_EX)
             p = self.m.run("revoke", "bob", check=1)

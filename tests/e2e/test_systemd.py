@@ -84,7 +84,7 @@ class SystemdTest(unittest.TestCase):
                          "/etc/tiktok-mirror/tiktok-mirror.yaml run",
             "ExecReload": "/bin/kill -HUP $MAINPID",
             "Restart": "on-failure",
-            "RestartPreventExitStatus": "2",
+            "RestartPreventExitStatus": "2 3",
             "StateDirectory": "tiktok-mirror",
             "StateDirectoryMode": "0750",
             "ConfigurationDirectory": "tiktok-mirror",
@@ -113,7 +113,7 @@ class SystemdTest(unittest.TestCase):
         self.assertEqual(values(s, "User"), [])
         self.assertEqual(values(s, "DynamicUser"), [])
         self.assertEqual(values(s, "StateDirectory"), ["tiktok-mirror"])
-        self.assertEqual(values(s, "RestartPreventExitStatus"), ["2"])
+        self.assertEqual(values(s, "RestartPreventExitStatus"), ["2 3"])
         self.assertEqual(values(s, "ExecReload"),
                          ["/bin/kill -HUP $MAINPID"])
         self.assertEqual(values(s, "WantedBy", "Install"),

@@ -149,6 +149,18 @@ store_cover(struct fx *f, const char *id, const void *data, size_t len,
 	return fd;
 }
 
+/* The permission bits of 'name' in the account folder. */
+static mode_t
+lstat_mode(struct fx *f, const char *name)
+{
+	struct stat st;
+	char *path = path_join(f->acct, name);
+
+	assert_int_equal(lstat(path, &st), 0);
+	free(path);
+	return st.st_mode & 07777;
+}
+
 static void
 check_file(struct fx *f, const char *name, const void *data, size_t len)
 {
@@ -194,10 +206,11 @@ test_commit_by_magic(void **state)
 	free(rel);
 	/* No temporary file is left, only the three covers. */
 	assert_int_equal(count_entries(f->acct), 3);
-	/* The account folder is private to the service and its group. */
+	/* The account folder and the files: as the umask says. */
 	assert_int_equal(stat(f->acct, &st), 0);
 	assert_true(S_ISDIR(st.st_mode));
-	assert_int_equal(st.st_mode & 007, 0);
+	assert_int_equal(st.st_mode & 0777, umask_mode(0755));
+	assert_int_equal(lstat_mode(f, "3.webp"), umask_mode(0644));
 	/* Replacing a cover replaces the bytes. */
 	assert_int_equal(store_cover(f, "2", PNG, 8, &rel, err, sizeof(err)),
 	    0);
@@ -281,17 +294,17 @@ test_tmp_name_taken(void **state)
 	struct fx *f = *state;
 	char err[ERRLEN], *tmp, *next, *path;
 	unsigned int k;
-	int dfd, fd, i;
+	int dfd, fd, fd2;
 
 	dfd = covers_dir(f->root, "brand", 1, err, sizeof(err));
 	assert_true(dfd >= 0);
-	fd = covers_tmp_open(dfd, "8", &tmp, err, sizeof(err));
-	assert_true(fd >= 0);
-	assert_int_equal(sscanf(tmp, COVERS_TMP_PREFIX "8-%u", &k), 1);
-	covers_discard(dfd, fd, tmp);
-	free(tmp);
-	for (i = 1; i <= 2; i++) {
-		next = xasprintf(COVERS_TMP_PREFIX "8-%u", k + (unsigned)i);
+	/*
+	 * Whoever can write the folder cannot guess the next name: a
+	 * serial number (what this used to be) is taken in advance here,
+	 * and the name is random hex that differs each time.
+	 */
+	for (k = 0; k < 200; k++) {
+		next = xasprintf(COVERS_TMP_PREFIX "8-%u", k);
 		path = path_join(f->acct, next);
 		spew(path, "left", 4, 0640);
 		free(path);
@@ -300,12 +313,20 @@ test_tmp_name_taken(void **state)
 	fd = covers_tmp_open(dfd, "8", &tmp, err, sizeof(err));
 	if (fd == -1)
 		fail_msg("tmp_open: %s", err);
-	assert_int_equal(sscanf(tmp, COVERS_TMP_PREFIX "8-%u", &k), 1);
-	assert_int_equal(count_entries(f->acct), 3);
+	assert_int_equal(strlen(tmp), strlen(COVERS_TMP_PREFIX "8-") + 16);
+	assert_int_equal(strspn(tmp + strlen(COVERS_TMP_PREFIX "8-"),
+			     "0123456789abcdef"),
+	    16);
+	fd2 = covers_tmp_open(dfd, "8", &next, err, sizeof(err));
+	assert_true(fd2 >= 0);
+	assert_string_not_equal(tmp, next);
+	covers_discard(dfd, fd2, next);
+	free(next);
+	assert_int_equal(count_entries(f->acct), 201);
 	covers_discard(dfd, fd, tmp);
 	free(tmp);
-	/* The leftovers are the sweep's to remove, not ours. */
-	assert_int_equal(count_entries(f->acct), 2);
+	/* The leftovers are not names we make: nobody's to remove. */
+	assert_int_equal(count_entries(f->acct), 200);
 	close(dfd);
 }
 
@@ -386,8 +407,11 @@ static void
 test_sweep(void **state)
 {
 	static const char *keep[] = {"brand/1.jpg", "brand/3.webp", NULL};
+	static const char *users[] = {".gitkeep", "README", "notes.jpg",
+	    "12a.jpg", "4.jpeg", "avatar.txt", ".tmp-3-x", "5.jpg.orig"};
 	struct fx *f = *state;
 	char err[ERRLEN], *rel, *path, *tmp, *other;
+	size_t i;
 	int dfd, fd;
 
 	/* Nothing to sweep before the folder exists. */
@@ -414,21 +438,27 @@ test_sweep(void **state)
 	close(fd);
 	close(dfd);
 	free(tmp);
-	path = path_join(f->acct, ".tmp-3-deadbeef");
+	path = path_join(f->acct, ".tmp-3-00000000deadbeef");
 	spew(path, "x", 1, 0640);
 	free(path);
+	/* What we never wrote stays, whatever 'keep' says of it. */
+	for (i = 0; i < nitems(users); i++) {
+		path = path_join(f->acct, users[i]);
+		spew(path, "mine", 4, 0640);
+		free(path);
+	}
 	/* Another account's files are not this sweep's business. */
 	other = path_join(f->root, "other");
 	assert_int_equal(mkdir(other, 0750), 0);
 	path = path_join(other, "7.jpg");
 	spew(path, JPG, sizeof(JPG), 0640);
 	free(path);
-	assert_int_equal(count_entries(f->acct), 5);
+	assert_int_equal(count_entries(f->acct), 5 + nitems(users));
 
 	assert_int_equal(covers_sweep(f->root, "brand", keep_listed,
 			     keep, err, sizeof(err)),
 	    3);
-	assert_int_equal(count_entries(f->acct), 2);
+	assert_int_equal(count_entries(f->acct), 2 + nitems(users));
 	check_file(f, "1.jpg", JPG, sizeof(JPG));
 	check_file(f, "3.webp", WEBP, sizeof(WEBP));
 	assert_int_equal(count_entries(other), 1);

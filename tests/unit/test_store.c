@@ -353,23 +353,35 @@ test_open_creates(void **state)
 	char err[ERRLEN], *wal, *p2;
 	sqlite3 *db;
 
-	/* 0640 whatever the umask: the group reads the mirror. */
+	/*
+	 * 0644 less the umask, as the covers and the metrics file: the
+	 * units' UMask=0027 lets the group read the mirror; 077 keeps it
+	 * private.
+	 */
 	umask(077);
 	s = store_open(f->path, err, sizeof(err));
 	umask(022);
 	if (s == NULL)
 		fail_msg("%s", err);
-	assert_int_equal(mode_of(f->path), 0640);
+	assert_int_equal(mode_of(f->path), 0600);
 	assert_int_equal(store_account_ensure(s, ACCT, err, sizeof(err)), 0);
 	store_close(s);
 	/* The WAL stays after the writer is gone, with the same mode. */
 	wal = xasprintf("%s-wal", f->path);
 	assert_int_equal(access(wal, F_OK), 0);
-	assert_int_equal(mode_of(wal), 0640);
+	assert_int_equal(mode_of(wal), 0600);
 	free(wal);
-	/* A permissive umask does not widen it either. */
+	/* A permissive umask never lets others write it. */
 	p2 = path_join(f->dir, "second.db");
 	umask(0);
+	s = store_open(p2, err, sizeof(err));
+	umask(022);
+	assert_non_null(s);
+	assert_int_equal(mode_of(p2), 0644);
+	store_close(s);
+	free(p2);
+	p2 = path_join(f->dir, "third.db");
+	umask(027);
 	s = store_open(p2, err, sizeof(err));
 	umask(022);
 	assert_non_null(s);
@@ -545,8 +557,9 @@ test_open_refuses(void **state)
 {
 	struct fx *f = *state;
 	struct store *s;
-	char err[ERRLEN], *foreign, *empty;
+	char err[ERRLEN], *foreign, *empty, *damaged;
 	sqlite3 *db;
+	int perm;
 
 	/* A newer schema is refused, by writers and readers alike. */
 	s = store_open(f->path, err, sizeof(err));
@@ -555,9 +568,18 @@ test_open_refuses(void **state)
 	db = raw_open(f->path);
 	raw_exec(db, "PRAGMA user_version = 3");
 	sqlite3_close(db);
+	/* ...before anything in it changes: not even the journal mode. */
+	db = raw_open(f->path);
+	assert_string_equal(qtext(db, "PRAGMA journal_mode=DELETE"), "delete");
+	sqlite3_close(db);
 	err[0] = '\0';
-	assert_null(store_open(f->path, err, sizeof(err)));
+	perm = 0;
+	assert_null(store_open_ex(f->path, 0, &perm, err, sizeof(err)));
 	assert_non_null(strstr(err, "newer"));
+	assert_int_equal(perm, 1);
+	db = raw_open(f->path);
+	assert_string_equal(qtext(db, "PRAGMA journal_mode"), "delete");
+	sqlite3_close(db);
 	err[0] = '\0';
 	assert_null(store_open_ro(f->path, err, sizeof(err)));
 	assert_non_null(strstr(err, "newer"));
@@ -573,8 +595,9 @@ test_open_refuses(void **state)
 	raw_exec(db, "CREATE TABLE notes (x); INSERT INTO notes VALUES (1);");
 	sqlite3_close(db);
 	err[0] = '\0';
-	assert_null(store_open(foreign, err, sizeof(err)));
+	assert_null(store_open_ex(foreign, 0, &perm, err, sizeof(err)));
 	assert_non_null(strstr(err, "not a tiktok-mirror database"));
+	assert_int_equal(perm, 1);
 	db = raw_open(foreign);
 	assert_true(qint(db, "SELECT count(*) FROM sqlite_master") == 1);
 	sqlite3_close(db);
@@ -587,6 +610,18 @@ test_open_refuses(void **state)
 	assert_null(store_open_ro(empty, err, sizeof(err)));
 	assert_non_null(strstr(err, "tiktok-mirror sync"));
 	free(empty);
+
+	/* Not a database at all: a person must look (no retry cures it). */
+	damaged = path_join(f->dir, "damaged.db");
+	spew(damaged, "this is not an SQLite database, not even close.....", 50,
+	    0640);
+	err[0] = '\0';
+	perm = 0;
+	assert_null(store_open_ex(damaged, STORE_QUICK_CHECK, &perm, err,
+	    sizeof(err)));
+	assert_int_equal(perm, 1);
+	assert_true(err[0] != '\0');
+	free(damaged);
 }
 
 /* --- the refresh cycle -------------------------------------------------- */

@@ -393,7 +393,8 @@ test_path_dirname(void **state)
 static void
 test_write_file_atomic(void **state)
 {
-	char err[ERRLEN], *dir, *path, *data, *bad;
+	char err[ERRLEN], *dir, *path, *data, *bad, *theirs, *guess;
+	struct stat st1, st2;
 	size_t len;
 	mode_t old;
 
@@ -432,6 +433,38 @@ test_write_file_atomic(void **state)
 	data = slurp(path, &len);
 	assert_int_equal(len, 0);
 	free(data);
+
+	/*
+	 * Another user who can write the folder pre-creates the name the
+	 * temporary file used to get, FILE.tmp.<pid> (here as a hard link to
+	 * a file of theirs): it is never opened, so their file keeps its
+	 * bytes and the published file is ours, not their inode.
+	 */
+	theirs = path_join(dir, "theirs");
+	spew(theirs, "theirs", 6, 0666);
+	guess = xasprintf("%s.tmp.%ld", path, (long)getpid());
+	assert_int_equal(link(theirs, guess), 0);
+	assert_int_equal(write_file_atomic(path, "mine", 4, 0644, err,
+			     sizeof(err)),
+	    0);
+	data = slurp(theirs, &len);
+	assert_int_equal(len, 6);
+	assert_memory_equal(data, "theirs", 6);
+	free(data);
+	assert_int_equal(stat(theirs, &st1), 0);
+	assert_int_equal(stat(path, &st2), 0);
+	assert_true(st1.st_ino != st2.st_ino);
+	assert_true(st1.st_nlink == 2);
+	assert_int_equal(unlink(guess), 0);
+	assert_int_equal(unlink(theirs), 0);
+	free(guess);
+	free(theirs);
+	/* The temporary names: FILE.tmp.<16 hex digits>, nothing else. */
+	assert_true(util_is_tmp_name("1.jpg.tmp.0123456789abcdef"));
+	assert_false(util_is_tmp_name("1.jpg.tmp.0123456789abcde"));
+	assert_false(util_is_tmp_name("1.jpg.tmp.0123456789abcdeg"));
+	assert_false(util_is_tmp_name(".tmp.0123456789abcdef"));
+	assert_false(util_is_tmp_name("notes.txt"));
 
 	/* A missing folder fails with a message naming the path. */
 	bad = path_join(dir, "no/such/folder/x");

@@ -31,6 +31,14 @@
  * command chooses the rows and places the files and covers. With
  * --base-url, the URL the export is published at, the Atom feeds' links
  * are absolute and each feed names itself and the site (render_atom()).
+ * CSV cells that start with = + - @ TAB or CR get a leading ' (a spreadsheet
+ * would run them as formulas) unless --csv-raw.
+ *
+ * The export never touches the mirror: DIR, DIR/covers and each account
+ * folder are opened O_NOFOLLOW and every link, rename and unlink is made
+ * relative to those descriptors; a DIR whose covers folder is, or is
+ * inside, the mirror's covers folder (by dev/ino) is refused; the sweep
+ * removes only names the program writes (covers_is_ours()).
  *
  * `export --format sqlite --out FILE`: a consistent snapshot of the whole
  * mirror for readers that cannot share its WAL (store_snapshot()).
@@ -90,6 +98,14 @@ struct export {
 	char *covers; /* DIR/covers */
 	unsigned formats;
 	int link;	      /* --link: covers are hard links to the mirror's */
+	int csv_raw; /* --csv-raw: cells exactly as stored, formulas and all */
+	/*
+	 * DIR, DIR/covers and (per account) DIR/covers/<account> and the
+	 * mirror's <covers>/<account>, all opened O_DIRECTORY|O_NOFOLLOW:
+	 * every link, rename and unlink is relative to them, so no symlink
+	 * planted in the export can send a change anywhere else.
+	 */
+	int outfd, coversfd, accfd, srcfd;
 	const char *base_url; /* --base-url, without trailing '/'; or NULL */
 	struct buf accounts;  /* accounts.json, as it is built */
 	struct row *rows;
@@ -169,9 +185,28 @@ cover_type(const char *account, const char *rel)
 	return NULL;
 }
 
-/* True when 'path' is a regular file holding exactly data[0..len). */
+/*
+ * read_fd() of 'name' in the folder 'dfd' (at most a cover's size), never
+ * through a symbolic link. Returns 0 or -1 with errno.
+ */
 static int
-same_bytes(const char *path, const void *data, size_t len)
+read_at(int dfd, const char *name, char **data, size_t *len)
+{
+	int fd, rc, saved;
+
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd == -1)
+		return -1;
+	rc = read_fd(fd, EXPORT_COVER_MAX, data, len, NULL);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
+}
+
+/* True when 'name' in 'dfd' is a regular file holding exactly data[0..len). */
+static int
+same_bytes(int dfd, const char *name, const void *data, size_t len)
 {
 	char chunk[65536];
 	struct stat st;
@@ -179,7 +214,7 @@ same_bytes(const char *path, const void *data, size_t len)
 	ssize_t n = -1;
 	int fd, same = 0;
 
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd == -1)
 		return 0;
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
@@ -207,13 +242,19 @@ out:
  * EXPORT_MODE (an older export may have left it 0640), without a rewrite.
  */
 static void
-own_mode(const char *path)
+own_mode(int dfd, const char *name)
 {
 	struct stat st;
+	int fd;
 
-	if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	/* Through a descriptor: never the mode of a symlink's target. */
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd == -1)
+		return;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
 	    (st.st_mode & 07777) != EXPORT_MODE)
-		(void)chmod(path, EXPORT_MODE);
+		(void)fchmod(fd, EXPORT_MODE);
+	close(fd);
 }
 
 /* Write 'b' to DIR/name unless that file already holds exactly its bytes. */
@@ -224,11 +265,11 @@ put_file(struct export *ex, const char *name, const struct buf *b, char *err,
 	char *path = path_join(ex->out, name);
 	int rc = 0;
 
-	if (same_bytes(path, b->data, b->len)) {
-		own_mode(path);
+	if (same_bytes(ex->outfd, name, b->data, b->len)) {
+		own_mode(ex->outfd, name);
 		ex->kept++;
-	} else if ((rc = write_file_atomic(path, b->data, b->len, EXPORT_MODE,
-			err, errlen)) == 0)
+	} else if ((rc = write_file_atomic_at(ex->outfd, name, path, b->data,
+			b->len, EXPORT_MODE, err, errlen)) == 0)
 		ex->written++;
 	free(path);
 	return rc;
@@ -250,7 +291,7 @@ place_cover(struct export *ex, const char *rel, long long *size, char *err,
     size_t errlen)
 {
 	struct stat sst, dst;
-	char *data = NULL, *src, *to, *tmp;
+	char *data = NULL, *src, *to, *tmp = NULL, *id;
 	size_t len = 0;
 	const char *base;
 	int rc = -1, have, equal = 0;
@@ -258,10 +299,9 @@ place_cover(struct export *ex, const char *rel, long long *size, char *err,
 	src = path_join(ex->cfg->covers, rel);
 	to = path_join(ex->covers, rel);
 	base = strrchr(rel, '/') + 1;
-	tmp = xasprintf("%s/%.*s/" COVERS_TMP_PREFIX "export-%ld-%s",
-	    ex->covers, (int)(base - 1 - rel), rel, (long)getpid(), base);
-	if (stat(src, &sst) == -1) {
-		if (errno == ENOENT || errno == ENOTDIR) {
+	if (ex->srcfd == -1 ||
+	    fstatat(ex->srcfd, base, &sst, AT_SYMLINK_NOFOLLOW) == -1) {
+		if (ex->srcfd == -1 || errno == ENOENT || errno == ENOTDIR) {
 			rc = 1;
 			goto out;
 		}
@@ -274,7 +314,8 @@ place_cover(struct export *ex, const char *rel, long long *size, char *err,
 		goto out;
 	}
 	*size = (long long)sst.st_size;
-	have = lstat(to, &dst) == 0 && S_ISREG(dst.st_mode);
+	have = fstatat(ex->accfd, base, &dst, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(dst.st_mode);
 	if (have && dst.st_dev == sst.st_dev && dst.st_ino == sst.st_ino) {
 		if (ex->link) {
 			ex->kept++;
@@ -283,28 +324,29 @@ place_cover(struct export *ex, const char *rel, long long *size, char *err,
 		}
 		/* The mirror's own file: replace it with a copy below. */
 	} else if (have) {
-		if (read_file(src, O_NOFOLLOW, EXPORT_COVER_MAX, &data, &len,
-			NULL) == -1)
+		if (read_at(ex->srcfd, base, &data, &len) == -1)
 			goto read_failed;
-		equal = same_bytes(to, data, len);
+		equal = same_bytes(ex->accfd, base, data, len);
 		if (equal && !ex->link) {
-			own_mode(to);
+			own_mode(ex->accfd, base);
 			ex->kept++;
 			rc = 0;
 			goto out;
 		}
 	}
 	if (ex->link) {
-		(void)unlink(tmp);
-		if (link(src, tmp) == 0) {
-			if (rename(tmp, to) == -1) {
+		id = xstrndup(base, strcspn(base, "."));
+		tmp = covers_tmp_name(id);
+		free(id);
+		if (linkat(ex->srcfd, base, ex->accfd, tmp, 0) == 0) {
+			if (renameat(ex->accfd, tmp, ex->accfd, base) == -1) {
 				errf(err, errlen, "%s: rename: %s", to,
 				    strerror(errno));
-				(void)unlink(tmp);
+				(void)unlinkat(ex->accfd, tmp, 0);
 				goto out;
 			}
 			/* rename() leaves both names when they were one file. */
-			(void)unlink(tmp);
+			(void)unlinkat(ex->accfd, tmp, 0);
 			ex->linked++;
 			rc = 0;
 			goto out;
@@ -315,7 +357,7 @@ place_cover(struct export *ex, const char *rel, long long *size, char *err,
 		}
 		if (errno != EXDEV && errno != EPERM && errno != EMLINK &&
 		    errno != EOPNOTSUPP) {
-			errf(err, errlen, "%s: cannot link %s there: %s", tmp,
+			errf(err, errlen, "%s: cannot link %s there: %s", to,
 			    src, strerror(errno));
 			goto out;
 		}
@@ -327,10 +369,10 @@ place_cover(struct export *ex, const char *rel, long long *size, char *err,
 			goto out;
 		}
 	}
-	if (data == NULL && read_file(src, O_NOFOLLOW, EXPORT_COVER_MAX, &data,
-				&len, NULL) == -1)
+	if (data == NULL && read_at(ex->srcfd, base, &data, &len) == -1)
 		goto read_failed;
-	if (write_file_atomic(to, data, len, EXPORT_MODE, err, errlen) == -1)
+	if (write_file_atomic_at(ex->accfd, base, to, data, len, EXPORT_MODE,
+		err, errlen) == -1)
 		goto out;
 	*size = (long long)len;
 	ex->copied++;
@@ -375,6 +417,45 @@ keep_cover(const char *rel, void *arg)
 				     sizeof(*ex->names), name_cmp) != NULL;
 }
 
+/* Whether the folders open on 'a' and 'b' are one and the same. */
+static int
+same_dir(int a, int b)
+{
+	struct stat sa, sb;
+
+	return a != -1 && b != -1 && fstat(a, &sa) == 0 && fstat(b, &sb) == 0 &&
+	    sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/*
+ * Open DIR/covers/<account> (made when 'create') as ex->accfd. It must not
+ * be the mirror's own folder for the account (a bind mount, say): the
+ * sweep would delete covers TikTok no longer serves. Returns 0, 1 when it
+ * does not exist and 'create' is not set, or -1 with 'err'.
+ */
+static int
+open_account_dir(struct export *ex, const char *account, int create,
+    char *err, size_t errlen)
+{
+	char *shown;
+
+	if (ex->accfd != -1)
+		return 0;
+	shown = path_join(ex->covers, account);
+	ex->accfd = covers_dir_at(ex->coversfd, account, shown, create, err,
+	    errlen);
+	free(shown);
+	if (ex->accfd == -1)
+		return !create && errno == ENOENT ? 1 : -1;
+	if (same_dir(ex->accfd, ex->srcfd))
+		return errf(err, errlen,
+		    "%s/%s is the mirror's own covers folder for %s; an export"
+		    " there would delete covers TikTok no longer serves: "
+		    "choose another --out",
+		    ex->covers, account, account);
+	return 0;
+}
+
 /*
  * Place every cover of the rows, and the avatar 'avatar' (relative to the
  * mirror's covers folder, or NULL); a file the mirror lacks is left out.
@@ -384,7 +465,6 @@ static int
 place_covers(struct export *ex, const char *account, const char *avatar,
     char **avatar_out, char *err, size_t errlen)
 {
-	char *dir = NULL;
 	char esc[128];
 	struct row *r;
 	long long size;
@@ -394,8 +474,7 @@ place_covers(struct export *ex, const char *account, const char *avatar,
 	*avatar_out = NULL;
 	ex->names = xcalloc(ex->nrows + 2, sizeof(*ex->names));
 	if (avatar != NULL && cover_type(account, avatar) != NULL) {
-		dir = path_join(ex->covers, account);
-		if (mkdir_p(dir, 0755, err, errlen) == -1)
+		if (open_account_dir(ex, account, 1, err, errlen) == -1)
 			goto out;
 		made = 1;
 		placed = place_cover(ex, avatar, &size, err, errlen);
@@ -421,8 +500,7 @@ place_covers(struct export *ex, const char *account, const char *avatar,
 			continue;
 		}
 		if (!made) {
-			dir = path_join(ex->covers, account);
-			if (mkdir_p(dir, 0755, err, errlen) == -1)
+			if (open_account_dir(ex, account, 1, err, errlen) == -1)
 				goto out;
 			made = 1;
 		}
@@ -441,17 +519,10 @@ place_covers(struct export *ex, const char *account, const char *avatar,
 		ex->names[ex->nnames++] = xstrdup(strrchr(r->src, '/') + 1);
 	}
 	qsort(ex->names, ex->nnames, sizeof(*ex->names), name_cmp);
-	if (made) {
-		int dfd = covers_dir(ex->covers, account, 0, NULL, 0);
-
-		if (dfd != -1) {
-			(void)covers_sync(dfd);
-			close(dfd);
-		}
-	}
+	if (made)
+		(void)covers_sync(ex->accfd);
 	rc = 0;
 out:
-	free(dir);
 	return rc;
 }
 
@@ -490,6 +561,10 @@ export_account(struct export *ex, struct store *st, const char *account)
 	if (have_a && a.display_name != NULL && a.display_name[0] != '\0')
 		feed.title = a.display_name;
 	feed.base_url = ex->base_url;
+	/* The mirror's folder for the account; none yet: no covers. */
+	ex->srcfd = covers_dir(ex->cfg->covers, account, 0, err, sizeof(err));
+	if (ex->srcfd == -1 && errno != ENOENT)
+		goto fail;
 	if (place_covers(ex, account, have_a ? a.avatar : NULL, &avatar, err,
 		sizeof(err)) == -1)
 		goto fail;
@@ -508,7 +583,7 @@ export_account(struct export *ex, struct store *st, const char *account)
 		else if (files[i].bit == FMT_NDJSON)
 			render_ndjson(&b, items, ex->nrows);
 		else if (files[i].bit == FMT_CSV)
-			render_csv(&b, items, ex->nrows);
+			render_csv(&b, items, ex->nrows, ex->csv_raw);
 		else
 			render_atom(&b, &feed, items, ex->nrows);
 		name = xasprintf("%s.%s", account, files[i].ext);
@@ -517,10 +592,16 @@ export_account(struct export *ex, struct store *st, const char *account)
 		if (n == -1)
 			goto fail;
 	}
-	n = covers_sweep(ex->covers, account, keep_cover, ex, err, sizeof(err));
+	n = open_account_dir(ex, account, 0, err, sizeof(err));
 	if (n == -1)
 		goto fail;
-	ex->removed += n;
+	if (n == 0) {
+		n = covers_sweep_fd(ex->accfd, account, keep_cover, ex, err,
+		    sizeof(err));
+		if (n == -1)
+			goto fail;
+		ex->removed += n;
+	}
 	/* accounts.json: what a site shows above the account's videos. */
 	add(&ex->accounts, ex->accounts.len > 1 ? ",\n  {" : "\n  {");
 	render_json_str(&ex->accounts, 1, "name", account);
@@ -537,10 +618,91 @@ out:
 	free(avatar);
 	if (have_a)
 		store_account_clear(&a);
+	if (ex->accfd != -1)
+		close(ex->accfd);
+	if (ex->srcfd != -1)
+		close(ex->srcfd);
+	ex->accfd = ex->srcfd = -1;
 	rows_clear(ex);
 	free(items);
 	buf_free(&b);
 	return rc;
+}
+
+/*
+ * Whether the folder open on 'fd' is the folder 'root' (dev/ino: a name
+ * compares nothing) or inside it, walking up ".." to "/". Returns 1, 0, or
+ * -1 with errno.
+ */
+static int
+inside(int fd, const struct stat *root)
+{
+	struct stat st, up;
+	int cur, parent, depth, rc = -1;
+
+	if ((cur = dup(fd)) == -1)
+		return -1;
+	for (depth = 0; depth < 4096; depth++) {
+		if (fstat(cur, &st) == -1)
+			break;
+		if (st.st_dev == root->st_dev && st.st_ino == root->st_ino) {
+			rc = 1;
+			break;
+		}
+		parent = openat(cur, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (parent == -1)
+			break;
+		if (fstat(parent, &up) == -1) {
+			close(parent);
+			break;
+		}
+		close(cur);
+		cur = parent;
+		if (up.st_dev == st.st_dev && up.st_ino == st.st_ino) {
+			rc = 0; /* "/": its ".." is itself */
+			break;
+		}
+	}
+	close(cur);
+	return rc;
+}
+
+/*
+ * Open DIR and DIR/covers (made if missing) with O_NOFOLLOW. Returns 0; 1
+ * with 'err' when DIR/covers is, or is inside, the mirror's covers folder
+ * (its sweep would delete covers that TikTok no longer serves, lost for
+ * good); -1 with 'err' on other failures.
+ */
+static int
+open_out(struct export *ex, char *err, size_t errlen)
+{
+	struct stat root;
+	int have_root, in;
+
+	/* Compared by device and inode: whatever names lead there. */
+	have_root = stat(ex->cfg->covers, &root) == 0 && S_ISDIR(root.st_mode);
+	ex->outfd = covers_dir_at(AT_FDCWD, ex->out, ex->out, 0, err, errlen);
+	if (ex->outfd == -1)
+		return -1;
+	in = have_root ? inside(ex->outfd, &root) : 0;
+	if (in == 0) {
+		ex->coversfd = covers_dir_at(ex->outfd, "covers", ex->covers, 1,
+		    err, errlen);
+		if (ex->coversfd == -1)
+			return -1;
+		in = have_root ? inside(ex->coversfd, &root) : 0;
+	}
+	if (in == -1)
+		return errf(err, errlen, "%s: %s", ex->out, strerror(errno));
+	if (in == 1) {
+		errf(err, errlen,
+		    "%s is, or is inside, the mirror's covers folder %s; an "
+		    "export there would delete covers TikTok no longer serves:"
+		    " choose another --out",
+		    ex->coversfd == -1 ? ex->out : ex->covers, ex->cfg->covers);
+		return 1;
+	}
+	return 0;
 }
 
 static int
@@ -630,6 +792,7 @@ cmd_export(struct ctx *c, int argc, char **argv)
 		{"format", required_argument, NULL, 'f'},
 		{"link", no_argument, NULL, 'l'},
 		{"base-url", required_argument, NULL, 'b'},
+		{"csv-raw", no_argument, NULL, 'r'},
 		CTX_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
@@ -641,6 +804,7 @@ cmd_export(struct ctx *c, int argc, char **argv)
 	int ch, k, rc, failed = 0;
 
 	memset(&ex, 0, sizeof(ex));
+	ex.outfd = ex.coversfd = ex.accfd = ex.srcfd = -1;
 	while ((ch = getopt_long(argc, argv, CTX_SHORTOPTS, longopts, NULL)) !=
 	    -1) {
 		switch (ch) {
@@ -657,6 +821,9 @@ cmd_export(struct ctx *c, int argc, char **argv)
 			break;
 		case 'l':
 			ex.link = 1;
+			break;
+		case 'r':
+			ex.csv_raw = 1;
 			break;
 		case 'b':
 			base_url = optarg;
@@ -706,9 +873,15 @@ cmd_export(struct ctx *c, int argc, char **argv)
 	 * a web server outside the mirror's group must get through them. */
 	umask(022);
 	ex.covers = path_join(ex.out, "covers");
-	if (mkdir_p(ex.out, 0755, err, sizeof(err)) == -1) {
+	if (mkdir_p(ex.out, 0755, err, sizeof(err)) == -1 ||
+	    (rc = open_out(&ex, err, sizeof(err))) == -1) {
 		log_err("export: %s", err);
 		rc = EXIT_FAIL;
+		goto out;
+	}
+	if (rc == 1) {
+		log_err("export: %s", err);
+		rc = EXIT_USAGE;
 		goto out;
 	}
 	st = store_open_ro(c->cfg.database, err, sizeof(err));
@@ -738,6 +911,10 @@ cmd_export(struct ctx *c, int argc, char **argv)
 	    ex.out, ex.written, ex.kept, ex.linked, ex.copied, ex.removed);
 	rc = failed ? EXIT_FAIL : EXIT_OK;
 out:
+	if (ex.outfd != -1)
+		close(ex.outfd);
+	if (ex.coversfd != -1)
+		close(ex.coversfd);
 	free(ex.rows);
 	free(ex.covers);
 	free(trimmed);

@@ -262,17 +262,25 @@ cmd_forget(struct ctx *c, int argc, char **argv)
 		log_err("%s", err);
 		goto out;
 	}
+	/*
+	 * Neither in the mirror nor in the secrets file: not an account of
+	 * ours, whatever folder has its name (a user's folder beside the
+	 * covers is theirs).
+	 */
 	if (f.accounts + f.videos + f.stats + f.runs + f.changes == 0 &&
-	    !had_dir && !tokens) {
-		log_err("no account named '%s' in the mirror %s", name,
-		    c->cfg.database);
+	    !tokens) {
+		log_err("no account named '%s' in the mirror %s or the secrets "
+			"file %s; nothing was changed",
+		    name, c->cfg.database, c->cfg.secrets);
 		rc = EXIT_USAGE;
 		goto out;
 	}
 	/* The rows are gone; now the files no row names any more. */
 	files = covers_sweep(c->cfg.covers, name, keep_none, NULL, err,
 	    sizeof(err));
-	if (files == -1 || (had_dir && rmdir(dir) == -1 && errno != ENOENT)) {
+	/* A folder that still holds files we did not write stays. */
+	if (files == -1 || (had_dir && rmdir(dir) == -1 && errno != ENOENT &&
+				 errno != ENOTEMPTY && errno != EEXIST)) {
 		log_err("%s: %s", name,
 		    files == -1 ? err : strerror(errno));
 		goto out;

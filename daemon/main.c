@@ -89,7 +89,7 @@ static const struct command {
 	"  --history ID        a video's engagement history\n"},
     {"export", cmd_export,
 	"export --out DIR [--format json|ndjson|csv|atom[,...]] [--link]\n"
-	" [--base-url URL] [NAME...]\n"
+	" [--base-url URL] [--csv-raw] [NAME...]\n"
 	"export --format sqlite --out FILE",
 	"data files and covers for static site generators",
 	"  --out DIR           write DIR/<account>.<format>, DIR/accounts.json\n"
@@ -99,7 +99,10 @@ static const struct command {
 	"                      FILE\n"
 	"  --link              hard-link the covers instead of copying them\n"
 	"  --base-url URL      where the export is published, for absolute\n"
-	"                      links in the Atom feed\n"},
+	"                      links in the Atom feed\n"
+	"  --csv-raw           CSV cells exactly as stored (by default a cell\n"
+	"                      that starts with = + - @ TAB or CR gets a\n"
+	"                      leading ', so a spreadsheet does not run it)\n"},
     {"check", cmd_check, "check", "validate the configuration and exit",
 	"Load the configuration as the daemon does; exit 2 on any error,\n"
 	"reported as FILE:LINE:COLUMN: message.\n"},

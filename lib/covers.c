@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "covers.h"
+#include "log.h"
 #include "util.h"
 
 const char *
@@ -33,13 +34,8 @@ covers_sniff(const unsigned char *p, size_t n)
 	return NULL;
 }
 
-/*
- * Open the directory 'name' inside 'at' (AT_FDCWD for a path), never
- * through a symbolic link, creating it when 'create' is set. Returns the
- * fd, or -1 with 'err' (errno kept).
- */
-static int
-open_dir_at(int at, const char *name, const char *shown, int create,
+int
+covers_dir_at(int at, const char *name, const char *shown, int create,
     char *err, size_t errlen)
 {
 	int fd, saved;
@@ -79,7 +75,7 @@ covers_root(const char *root, int create, char *err, size_t errlen)
 	char *parent;
 	int fd;
 
-	fd = open_dir_at(AT_FDCWD, root, root, 0, err, errlen);
+	fd = covers_dir_at(AT_FDCWD, root, root, 0, err, errlen);
 	if (fd == -1 && errno == ENOENT && create) {
 		parent = path_dirname(root);
 		if (mkdir_p(parent, 0755, err, errlen) == -1) {
@@ -87,7 +83,7 @@ covers_root(const char *root, int create, char *err, size_t errlen)
 			return -1;
 		}
 		free(parent);
-		fd = open_dir_at(AT_FDCWD, root, root, 1, err, errlen);
+		fd = covers_dir_at(AT_FDCWD, root, root, 1, err, errlen);
 	}
 	return fd;
 }
@@ -102,7 +98,7 @@ covers_dir(const char *root, const char *account, int create, char *err,
 	if ((rfd = covers_root(root, create, err, errlen)) == -1)
 		return -1;
 	shown = path_join(root, account);
-	fd = open_dir_at(rfd, account, shown, create, err, errlen);
+	fd = covers_dir_at(rfd, account, shown, create, err, errlen);
 	saved = errno;
 	free(shown);
 	close(rfd);
@@ -138,10 +134,20 @@ covers_is_ours(const char *name)
 {
 	static const char *const exts[] = {"jpg", "png", "webp"};
 	const char *dot = strrchr(name, '.');
+	char *cover;
 	size_t i;
+	int ours;
 
 	if (is_tmp_name(name))
 		return 1;
+	/* write_file_atomic()'s temporary file for a cover (export). */
+	if (util_is_tmp_name(name)) {
+		cover = xstrndup(name, (size_t)(strstr(name, UTIL_TMP_INFIX) -
+						name));
+		ours = !util_is_tmp_name(cover) && covers_is_ours(cover);
+		free(cover);
+		return ours;
+	}
 	if (dot == NULL || dot == name ||
 	    (!valid_id(name, (size_t)(dot - name)) &&
 		((size_t)(dot - name) != strlen(COVERS_AVATAR) ||
@@ -153,12 +159,22 @@ covers_is_ours(const char *name)
 	return 0;
 }
 
+char *
+covers_tmp_name(const char *id)
+{
+	uint64_t r;
+
+	if (rand_bytes(&r, sizeof(r)) == -1)
+		fatalx("getrandom failed");
+	return xasprintf(COVERS_TMP_PREFIX "%s-%016llx", id,
+	    (unsigned long long)r);
+}
+
 int
 covers_tmp_open(int dfd, const char *id, char **tmpname, char *err,
     size_t errlen)
 {
 	char *name = NULL;
-	uint64_t r;
 	int fd, tries;
 
 	*tmpname = NULL;
@@ -171,11 +187,8 @@ covers_tmp_open(int dfd, const char *id, char **tmpname, char *err,
 	 * only the owner writes.
 	 */
 	for (tries = 0; tries < 16; tries++) {
-		if (rand_bytes(&r, sizeof(r)) == -1)
-			break;
 		free(name);
-		name = xasprintf(COVERS_TMP_PREFIX "%s-%016llx", id,
-		    (unsigned long long)r);
+		name = covers_tmp_name(id);
 		fd = openat(dfd, name,
 		    O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 		if (fd != -1) {
@@ -262,30 +275,41 @@ covers_sweep(const char *root, const char *account,
     int (*keep)(const char *rel, void *arg), void *arg, char *err,
     size_t errlen)
 {
-	struct dirent *de;
-	DIR *d;
-	char *rel;
-	int dfd, removed = 0;
+	int dfd, removed;
 
 	dfd = covers_dir(root, account, 0, err, errlen);
 	if (dfd == -1)
 		return errno == ENOENT ? 0 : -1;
-	d = fdopendir(dfd);
-	if (d == NULL) {
-		close(dfd);
-		return errf(err, errlen, "%s/%s: %s", root, account,
-		    strerror(errno));
+	removed = covers_sweep_fd(dfd, account, keep, arg, err, errlen);
+	close(dfd);
+	return removed;
+}
+
+int
+covers_sweep_fd(int dfd, const char *account,
+    int (*keep)(const char *rel, void *arg), void *arg, char *err,
+    size_t errlen)
+{
+	struct dirent *de;
+	DIR *d;
+	char *rel;
+	int fd, removed = 0;
+
+	/* fdopendir() takes the descriptor it is given: give it a copy. */
+	if ((fd = dup(dfd)) == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return errf(err, errlen, "%s: %s", account, strerror(errno));
 	}
+	rewinddir(d);
 	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
 		/* Only what we wrote: never a .gitkeep, README or user's file. */
 		if (!covers_is_ours(de->d_name))
 			continue;
 		rel = xasprintf("%s/%s", account, de->d_name);
-		if (is_tmp_name(de->d_name) || !keep(rel, arg)) {
-			if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+		if (is_tmp_name(de->d_name) || util_is_tmp_name(de->d_name) ||
+		    !keep(rel, arg)) {
+			if (unlinkat(dfd, de->d_name, 0) == 0)
 				removed++;
 		}
 		free(rel);

@@ -21,6 +21,15 @@
 const char *covers_sniff(const unsigned char *p, size_t n);
 
 /*
+ * Open the folder 'name' inside the folder 'at' (AT_FDCWD: a path) as a
+ * directory fd, never through a symbolic link (then the message says so),
+ * creating it (0755 less the umask) when 'create' is set. 'shown' names it
+ * in messages. Returns the fd, or -1 with 'err' (errno kept).
+ */
+int covers_dir_at(int at, const char *name, const char *shown, int create,
+    char *err, size_t errlen);
+
+/*
  * Open the covers folder 'root' as a directory fd (O_NOFOLLOW: a symbolic
  * link there is refused with a message saying so), creating it and its
  * parents when 'create' is set. Returns the fd, or -1 with 'err'.
@@ -43,6 +52,9 @@ int covers_dir(const char *root, const char *account, int create, char *err,
  * covers_tmp_open(). Sweeps remove nothing else.
  */
 int covers_is_ours(const char *name);
+
+/* A new temporary name for 'id' (see covers_tmp_open); the caller frees. */
+char *covers_tmp_name(const char *id);
 
 /*
  * Open a new temporary file in the account folder 'dfd' for video 'id'
@@ -83,6 +95,10 @@ int covers_sync(int dfd);
  * left by a crash. Returns the number removed, or -1 with 'err'.
  */
 int covers_sweep(const char *root, const char *account,
+    int (*keep)(const char *rel, void *arg), void *arg, char *err,
+    size_t errlen);
+/* The same in the account folder open on 'dfd' (left open). */
+int covers_sweep_fd(int dfd, const char *account,
     int (*keep)(const char *rel, void *arg), void *arg, char *err,
     size_t errlen);
 

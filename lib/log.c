@@ -155,13 +155,49 @@ utf8_seq(const unsigned char *s, size_t n)
 	return utf8_decode(s, n, &len) >= 0 ? len : 0;
 }
 
+/*
+ * True for a code point a terminal or a viewer acts on instead of showing:
+ * a C1 control (U+0080..U+009F; U+009B is a CSI that can retitle or clear
+ * a terminal) or a bidirectional override, embedding, isolate or mark,
+ * which can make text read as something else.
+ */
+static int
+unsafe_cp(const unsigned char *s, size_t seq)
+{
+	unsigned int cp;
+
+	if (seq == 2)
+		cp = (unsigned int)(s[0] & 0x1f) << 6 | (s[1] & 0x3f);
+	else if (seq == 3)
+		cp = (unsigned int)(s[0] & 0x0f) << 12 |
+		    (unsigned int)(s[1] & 0x3f) << 6 | (s[2] & 0x3f);
+	else
+		return 0;
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x61c || cp == 0x200e ||
+	    cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
+	    (cp >= 0x2066 && cp <= 0x2069);
+}
+
 /* Bytes of s to copy as they are, or 0 when s[0] must become \\xNN. */
 static size_t
 esc_seq(const unsigned char *s, size_t n)
 {
+	size_t seq = log_plain_seq((const char *)s, n);
+
+	if (seq == 1 && s[0] == '\\')
+		return 0;
+	return seq;
+}
+
+size_t
+log_plain_seq(const char *p, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)p;
 	size_t seq = utf8_seq(s, n);
 
-	if (seq == 1 && (s[0] < 0x20 || s[0] == 0x7f || s[0] == '\\'))
+	if (seq == 1 && (s[0] < 0x20 || s[0] == 0x7f))
+		return 0;
+	if (unsafe_cp(s, seq))
 		return 0;
 	return seq;
 }

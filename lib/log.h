@@ -37,6 +37,12 @@ void fatalx(const char *, ...)
  * when longer. Returns 'out'.
  */
 char *log_escape(const char *s, size_t len, char *out, size_t outlen);
+/*
+ * How many bytes at 's' (of 'n') are one character safe to show as it is:
+ * 0 for a C0 control, DEL, a C1 control, a bidirectional override or mark,
+ * or invalid UTF-8 (then write s[0] as \xNN and go on with s + 1).
+ */
+size_t log_plain_seq(const char *s, size_t n);
 
 /*
  * Copy a URL without its query string or fragment (signatures and tokens

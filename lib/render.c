@@ -70,19 +70,27 @@ render_json_int(struct buf *b, int first, const char *key, int64_t v)
 void
 render_tsv_str(struct buf *b, int first, const char *v)
 {
-	size_t n;
+	size_t n = v != NULL ? strlen(v) : 0, seq;
 
 	if (!first)
 		add(b, "\t");
-	while (v != NULL && *v != '\0') {
-		n = strcspn(v, "\t\n\r\\");
-		add_bytes(b, v, n);
-		v += n;
-		if (*v == '\0')
-			break;
-		add(b, *v == '\t' ? "\\t" : *v == '\n' ? "\\n"
-		    : *v == '\r' ? "\\r" : "\\\\");
-		v++;
+	while (n > 0) {
+		seq = 1;
+		if (*v == '\t' || *v == '\n' || *v == '\r' || *v == '\\')
+			add(b, *v == '\t' ? "\\t" : *v == '\n' ? "\\n"
+			    : *v == '\r' ? "\\r" : "\\\\");
+		else if ((seq = log_plain_seq(v, n)) == 0) {
+			/*
+			 * Every other control (C0, DEL, C1), bidi override or
+			 * invalid byte as \xNN: a title must not be able to
+			 * drive the terminal that shows it.
+			 */
+			addf(b, "\\x%02x", (unsigned char)*v);
+			seq = 1;
+		} else
+			add_bytes(b, v, seq);
+		v += seq;
+		n -= seq;
 	}
 }
 
@@ -96,15 +104,17 @@ render_tsv_int(struct buf *b, int first, int64_t v)
 }
 
 void
-render_csv_field(struct buf *b, const char *s)
+render_csv_field(struct buf *b, const char *s, int raw)
 {
+	int neutral = !raw && s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL;
 	size_t n;
 
 	if (strpbrk(s, ",\"\r\n") == NULL) {
+		add(b, neutral ? "'" : "");
 		add(b, s);
 		return;
 	}
-	add(b, "\"");
+	add(b, neutral ? "\"'" : "\"");
 	while (*s != '\0') {
 		n = strcspn(s, "\"");
 		add_bytes(b, s, n);
@@ -291,7 +301,7 @@ render_ndjson(struct buf *b, const struct render_item *items, size_t n)
 }
 
 void
-render_csv(struct buf *b, const struct render_item *items, size_t n)
+render_csv(struct buf *b, const struct render_item *items, size_t n, int raw)
 {
 	struct render_value vals[RENDER_NCOLS];
 	char iso[64];
@@ -299,7 +309,7 @@ render_csv(struct buf *b, const struct render_item *items, size_t n)
 
 	for (k = 0; k < RENDER_NCOLS; k++) {
 		add(b, k ? "," : "");
-		render_csv_field(b, render_cols[k]);
+		render_csv_field(b, render_cols[k], 1);
 	}
 	add(b, "\r\n");
 	for (i = 0; i < n; i++) {
@@ -309,7 +319,7 @@ render_csv(struct buf *b, const struct render_item *items, size_t n)
 			if (vals[k].is_num && vals[k].num != STORE_NULL)
 				addf(b, "%lld", (long long)vals[k].num);
 			else if (!vals[k].is_num && vals[k].str != NULL)
-				render_csv_field(b, vals[k].str);
+				render_csv_field(b, vals[k].str, raw);
 		}
 		add(b, "\r\n");
 	}

@@ -21,12 +21,20 @@ struct buf;
 /* ,"key":"value" (or null); 'first' leaves out the comma. */
 void render_json_str(struct buf *, int first, const char *key, const char *v);
 void render_json_int(struct buf *, int first, const char *key, int64_t v);
-/* A TSV field with \t, \n, \r and \\ escaped, NULL as empty; 'first' leaves
- * out the tab. */
+/*
+ * A TSV field with \t, \n, \r and \\ escaped, and every other control (C0,
+ * DEL, C1), bidi override or mark and invalid byte as \xNN; NULL as empty;
+ * 'first' leaves out the tab.
+ */
 void render_tsv_str(struct buf *, int first, const char *v);
 void render_tsv_int(struct buf *, int first, int64_t v);
-/* One CSV field: quoted, quotes doubled, when it holds , " CR or LF. */
-void render_csv_field(struct buf *, const char *s);
+/*
+ * One CSV field: quoted, quotes doubled, when it holds , " CR or LF. Unless
+ * 'raw', text that starts with = + - @ TAB or CR gets a leading ' so that a
+ * spreadsheet shows it instead of running it as a formula (OWASP's CSV
+ * injection advice).
+ */
+void render_csv_field(struct buf *, const char *s, int raw);
 /*
  * 's' as XML character data ('attr': an attribute value in double quotes).
  * What XML 1.0 cannot carry (control characters, invalid UTF-8) becomes
@@ -97,7 +105,7 @@ struct render_item {
 /* export's data files: a JSON array, one object per line, CSV. */
 void render_json(struct buf *, const struct render_item *, size_t n);
 void render_ndjson(struct buf *, const struct render_item *, size_t n);
-void render_csv(struct buf *, const struct render_item *, size_t n);
+void render_csv(struct buf *, const struct render_item *, size_t n, int raw);
 
 /* What an Atom feed says of its account. */
 struct render_feed {

@@ -1450,6 +1450,38 @@ store_retention(struct store *s, int64_t now, char *err, size_t errlen)
 	return 0;
 }
 
+int
+store_unlisted_covers(struct store *s, const char *account,
+    int (*cb)(const char *id, const char *cover, void *), void *arg,
+    char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	int rc, stop = 0;
+
+	/* Live rows this refresh did not list (out of the kept slice). */
+	st = db_prep(s->db, err, errlen,
+	    "SELECT v.id, v.cover FROM videos v WHERE v.account = ?1"
+	    " AND v.deleted_at IS NULL AND v.cover IS NOT NULL"
+	    " AND NOT EXISTS (SELECT 1 FROM stage g WHERE g.account = ?1"
+	    " AND g.id = v.id) ORDER BY v.id",
+	    "s", account);
+	if (st == NULL)
+		return -1;
+	while (!stop && (rc = db_step(s->db, st, err, errlen)) == 1)
+		stop = cb(db_col_text(st, 0), db_col_text(st, 1), arg) != 0;
+	db_release(s->db, st);
+	return !stop && rc == -1 ? -1 : 0;
+}
+
+int
+store_video_cover(struct store *s, const char *account, const char *id,
+    const char *rel, char *err, size_t errlen)
+{
+	return db_exec(s->db, err, errlen, NULL,
+	    "UPDATE videos SET cover = ?3 WHERE account = ?1 AND id = ?2",
+	    "sss", account, id, rel);
+}
+
 struct store_names {
 	char **v;
 	size_t n;

@@ -139,6 +139,19 @@ int store_stage_covers(struct store *, const char *account, int pass,
     const char *after, struct store_cover_item *items, int max, char *err,
     size_t errlen);
 void store_cover_item_clear(struct store_cover_item *);
+/*
+ * Call 'cb' with the id and cover of each live video of 'account' that has
+ * a cover but is not staged (this refresh did not list it): the repair of
+ * covers whose file went missing. A non-zero return from 'cb' stops.
+ * Returns 0 or -1.
+ */
+int store_unlisted_covers(struct store *, const char *account,
+    int (*cb)(const char *id, const char *cover, void *), void *arg,
+    char *err, size_t errlen);
+/* Set the cover file of one video (its file fetched again). 0 or -1. */
+int store_video_cover(struct store *, const char *account, const char *id,
+    const char *rel, char *err, size_t errlen);
+
 /* The outcome for one cover: a new file (rel) or, with rel NULL, none. */
 int store_stage_set_cover(struct store *, const char *account, const char *id,
     const char *rel, char *err, size_t errlen);

@@ -37,6 +37,9 @@
  * Any failure leaves the mirrored rows as they were.
  */
 #include <sys/queue.h>
+#include <sys/stat.h>
+
+#include <fcntl.h>
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -174,6 +177,19 @@ struct cover_pass {
 	char *avatar_url, *avatar_src, *avatar_rel;
 	int avatar_fd;
 	char *avatar_tmp;
+	/*
+	 * Repair: covers of rows this refresh did not list (out of the kept
+	 * slice, still live) whose file is missing or empty, fetched again
+	 * through video/query, one at a time, at most API_PAGE_MAX a refresh.
+	 */
+	struct {
+		char id[21];
+		char *cover; /* the row's cover, relative to the covers folder */
+		char *url;   /* a fresh signed URL, NULL until video/query */
+	} repair[API_PAGE_MAX];
+	int nrepair, irepair;
+	int repair_fd;
+	char *repair_tmp;
 };
 
 struct job {
@@ -238,6 +254,7 @@ static void covers_start(struct job *, int pass);
 static void covers_pump(struct job *);
 static void requery_next(struct job *);
 static void apply(struct job *);
+static void repair_step(struct job *);
 static void api_send(struct job *);
 static void token_send(struct job *);
 static void avatar_step(struct job *);
@@ -370,6 +387,15 @@ job_release(struct job *j)
 	j->call.body = j->saved.body = NULL;
 	if (j->cov.avatar_tmp != NULL)
 		covers_discard(j->cov.dfd, j->cov.avatar_fd, j->cov.avatar_tmp);
+	if (j->cov.repair_tmp != NULL)
+		covers_discard(j->cov.dfd, j->cov.repair_fd, j->cov.repair_tmp);
+	free(j->cov.repair_tmp);
+	j->cov.repair_tmp = NULL;
+	for (i = 0; i < j->cov.nrepair; i++) {
+		free(j->cov.repair[i].cover);
+		free(j->cov.repair[i].url);
+	}
+	j->cov.nrepair = 0;
 	if (j->cov.dfd != -1)
 		close(j->cov.dfd);
 	j->cov.dfd = -1;
@@ -1992,7 +2018,7 @@ on_avatar_done(const struct http_response *r, void *arg)
 			log_warnx("%s: avatar: %s", j->acct.name, r->error);
 	}
 	free(tmp);
-	apply(j);
+	repair_step(j);
 }
 
 static void
@@ -2003,7 +2029,7 @@ avatar_step(struct job *j)
 	int fetch;
 
 	if (j->cov.avatar_url == NULL) {
-		apply(j);
+		repair_step(j);
 		return;
 	}
 	free(j->cov.avatar_src);
@@ -2020,7 +2046,7 @@ avatar_step(struct job *j)
 	free(src);
 	if (!fetch || j->e->o.dry_run) {
 		j->res.avatar = fetch;
-		apply(j);
+		repair_step(j);
 		return;
 	}
 	j->cov.avatar_fd = image_tmp(j, COVERS_AVATAR, &j->cov.avatar_tmp);
@@ -2035,8 +2061,161 @@ avatar_step(struct job *j)
 		free(j->cov.avatar_tmp);
 		j->cov.avatar_tmp = NULL;
 		j->cov.avatar_fd = -1;
-		apply(j);
+		repair_step(j);
 	}
+}
+
+/* Repair. */
+
+/* store_unlisted_covers(): note a row whose cover file is missing or empty. */
+static int
+on_unlisted(const char *id, const char *cover, void *arg)
+{
+	struct job *j = arg;
+	struct cover_pass *c = &j->cov;
+	struct stat st;
+	const char *base = strrchr(cover, '/');
+
+	if (c->nrepair == API_PAGE_MAX)
+		return 1;
+	if (!valid_id(id, strlen(id)) || base == NULL)
+		return 0;
+	if (fstatat(c->dfd, base + 1, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(st.st_mode) && st.st_size > 0)
+		return 0;
+	snprintf(c->repair[c->nrepair].id, sizeof(c->repair[0].id), "%s", id);
+	c->repair[c->nrepair].cover = xstrdup(cover);
+	c->repair[c->nrepair].url = NULL;
+	c->nrepair++;
+	return 0;
+}
+
+static void repair_next(struct job *);
+
+static void
+on_repair_done(const struct http_response *r, void *arg)
+{
+	struct job *j = arg;
+	struct cover_pass *c = &j->cov;
+	char err[ERRLEN], *rel = NULL, *tmp = c->repair_tmp;
+	const char *id = c->repair[c->irepair].id;
+	int fd = c->repair_fd;
+
+	j->xfer = NULL;
+	c->repair_tmp = NULL;
+	c->repair_fd = -1;
+	if (r->result == HTTP_OK && r->status == 200) {
+		if (covers_commit(c->dfd, fd, j->acct.name, id, tmp, r->head,
+			r->len, &rel, err, sizeof(err)) == 0) {
+			j->res.covers++;
+			/* Another format: the row names the new file, once
+			 * that file is durable. */
+			if (strcmp(rel, c->repair[c->irepair].cover) != 0 &&
+			    (covers_sync(c->dfd) == -1 ||
+				store_video_cover(j->e->o.store, j->acct.name,
+				    id, rel, err, sizeof(err)) == -1))
+				log_warnx("%s: cover %s: %s", j->acct.name, id,
+				    err);
+			free(rel);
+		} else
+			log_warnx("%s: %s", j->acct.name, err);
+	} else {
+		covers_discard(c->dfd, fd, tmp);
+		log_warnx("%s: cover %s: %s", j->acct.name, id,
+		    r->result == HTTP_OK ? "not served" : r->error);
+	}
+	free(tmp);
+	c->irepair++;
+	repair_next(j);
+}
+
+/* Fetch the next repaired cover that video/query gave a URL for. */
+static void
+repair_next(struct job *j)
+{
+	struct cover_pass *c = &j->cov;
+	char err[ERRLEN];
+
+	while (c->irepair < c->nrepair && c->repair[c->irepair].url == NULL)
+		c->irepair++;
+	if (c->irepair == c->nrepair) {
+		apply(j);
+		return;
+	}
+	c->repair_fd = image_tmp(j, c->repair[c->irepair].id, &c->repair_tmp);
+	if (c->repair_fd == -1)
+		return;
+	j->xfer = image_get(j, c->repair[c->irepair].url, c->repair_fd,
+	    on_repair_done, j, err, sizeof(err));
+	if (j->xfer == NULL) {
+		log_warnx("%s: cover %s: %s", j->acct.name,
+		    c->repair[c->irepair].id, err);
+		covers_discard(c->dfd, c->repair_fd, c->repair_tmp);
+		free(c->repair_tmp);
+		c->repair_tmp = NULL;
+		c->repair_fd = -1;
+		c->irepair++;
+		repair_next(j);
+	}
+}
+
+static void
+on_repair_query(struct job *j, const struct http_response *r,
+    const struct api_body *b)
+{
+	struct cover_pass *c = &j->cov;
+	struct api_page p;
+	int i, k;
+
+	(void)r;
+	if (parse_page(j, b, "video/query", &p) == -1)
+		return;
+	for (i = 0; i < p.nvideos; i++)
+		for (k = 0; k < c->nrepair; k++)
+			if (p.videos[i].cover_url != NULL &&
+			    c->repair[k].url == NULL &&
+			    strcmp(p.videos[i].id, c->repair[k].id) == 0)
+				c->repair[k].url =
+				    xstrdup(p.videos[i].cover_url);
+	api_page_clear(&p);
+	c->irepair = 0;
+	repair_next(j);
+}
+
+/*
+ * Rows out of this refresh's listing keep their covers on disk; when one
+ * went missing or empty (deleted by hand, a disk fault), fetch it again
+ * while TikTok still serves the video. Deleted videos' covers cannot come
+ * back: nothing else may ever delete them.
+ */
+static void
+repair_step(struct job *j)
+{
+	struct cover_pass *c = &j->cov;
+	char ids[API_PAGE_MAX][21], err[ERRLEN];
+	int i;
+
+	if (j->e->o.dry_run) {
+		apply(j);
+		return;
+	}
+	if (job_dir(j, err, sizeof(err)) == -1 ||
+	    store_unlisted_covers(j->e->o.store, j->acct.name, on_unlisted, j,
+		err, sizeof(err)) == -1) {
+		job_fail(j, "%s", err);
+		return;
+	}
+	if (c->nrepair == 0) {
+		apply(j);
+		return;
+	}
+	job_enter(j, SYNC_COVERS);
+	log_info("%s: fetching %d missing covers of videos out of the listing",
+	    j->acct.name, c->nrepair);
+	for (i = 0; i < c->nrepair; i++)
+		memcpy(ids[i], c->repair[i].id, sizeof(ids[i]));
+	api_call(j, EP_QUERY, api_query_body(ids, c->nrepair),
+	    on_repair_query);
 }
 
 /* Apply. */
@@ -2231,6 +2410,7 @@ sync_account(struct sync_engine *e, const struct cfg_account *acct,
 	j->done = done;
 	j->arg = arg;
 	j->cov.avatar_fd = -1;
+	j->cov.repair_fd = -1;
 	j->cov.dfd = -1;
 	j->list.min_created = INT64_MAX;
 	buf_init(&j->changes, DRY_CHANGES_MAX);

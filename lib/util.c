@@ -422,11 +422,31 @@ int
 write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
     char *err, size_t errlen)
 {
-	char *tmp = NULL, *dir = NULL;
+	char *dir = path_dirname(path);
+	const char *base = strrchr(path, '/');
+	int dfd, rc;
+
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd == -1) {
+		rc = errf(err, errlen, "%s: %s", path, strerror(errno));
+		free(dir);
+		return rc;
+	}
+	rc = write_file_atomic_at(dfd, base != NULL ? base + 1 : path, path,
+	    data, len, mode, err, errlen);
+	close(dfd);
+	free(dir);
+	return rc;
+}
+
+int
+write_file_atomic_at(int dfd, const char *name, const char *shown,
+    const void *data, size_t len, mode_t mode, char *err, size_t errlen)
+{
+	char *tmp = NULL;
 	int fd = -1, rc = -1, tries;
 	uint64_t r;
 
-	dir = path_dirname(path);
 	/*
 	 * An unpredictable name, created with O_EXCL: in a shared (sticky)
 	 * folder another user could otherwise create FILE.tmp.<pid> first
@@ -434,51 +454,51 @@ write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
 	 */
 	for (tries = 0; tries < 16 && fd == -1; tries++) {
 		if (rand_bytes(&r, sizeof(r)) == -1) {
-			errf(err, errlen, "%s: getrandom: %s", path,
+			errf(err, errlen, "%s: getrandom: %s", shown,
 			    strerror(errno));
 			goto out;
 		}
 		free(tmp);
-		tmp = xasprintf("%s" UTIL_TMP_INFIX "%016llx", path,
+		tmp = xasprintf("%s" UTIL_TMP_INFIX "%016llx", name,
 		    (unsigned long long)r);
-		fd = open(tmp,
+		fd = openat(dfd, tmp,
 		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 		if (fd == -1 && errno != EEXIST)
 			break;
 	}
 	if (fd == -1) {
-		errf(err, errlen, "%s: %s", tmp, strerror(errno));
+		errf(err, errlen, "%s%s: %s", shown, UTIL_TMP_INFIX,
+		    strerror(errno));
 		free(tmp);
 		tmp = NULL;
 		goto out;
 	}
 	if (write_all(fd, data, len) == -1) {
-		errf(err, errlen, "%s: write: %s", tmp, strerror(errno));
+		errf(err, errlen, "%s: write: %s", shown, strerror(errno));
 		goto out;
 	}
 	if (fchmod(fd, mode) == -1 || fsync(fd) == -1) {
-		errf(err, errlen, "%s: %s", tmp, strerror(errno));
+		errf(err, errlen, "%s: %s", shown, strerror(errno));
 		goto out;
 	}
 	if (close(fd) == -1) {
 		fd = -1;
-		errf(err, errlen, "%s: close: %s", tmp, strerror(errno));
+		errf(err, errlen, "%s: close: %s", shown, strerror(errno));
 		goto out;
 	}
 	fd = -1;
-	if (rename(tmp, path) == -1) {
-		errf(err, errlen, "%s: rename: %s", path, strerror(errno));
+	if (renameat(dfd, tmp, dfd, name) == -1) {
+		errf(err, errlen, "%s: rename: %s", shown, strerror(errno));
 		goto out;
 	}
-	(void)fsync_dir(dir);
+	(void)fsync(dfd);
 	rc = 0;
 out:
 	if (fd != -1)
 		close(fd);
 	if (rc == -1 && tmp != NULL)
-		(void)unlink(tmp);
+		(void)unlinkat(dfd, tmp, 0);
 	free(tmp);
-	free(dir);
 	return rc;
 }
 

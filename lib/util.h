@@ -163,6 +163,13 @@ char *path_dirname(const char *path);
  */
 int write_file_atomic(const char *path, const void *data, size_t len,
     mode_t mode, char *err, size_t errlen);
+/*
+ * The same inside the folder open on 'dfd': every step (the temporary
+ * file, the rename, the fsync) relative to it, never through a symbolic
+ * link at 'name'. 'shown' names the file in messages.
+ */
+int write_file_atomic_at(int dfd, const char *name, const char *shown,
+    const void *data, size_t len, mode_t mode, char *err, size_t errlen);
 
 /*
  * Terminal columns of the UTF-8 text 's': 2 for wide (CJK) characters and

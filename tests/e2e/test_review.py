@@ -2,6 +2,18 @@
 # SPDX-License-Identifier: ISC
 """End to end: what a hostile review found (issue 13), one class per item.
 
+ExportSafetyTest (items 1, 2, 3): export refuses a target whose covers
+folder is, or is inside, the mirror's covers folder (dev/ino, whatever the
+names) and the mirror's covers survive; a cover file removed or emptied
+comes back at the next refresh; a `covers` or `<account>` symlink in the
+export, and a symlinked covers root of the mirror, are refused and their
+targets untouched; sweeps remove only the program's own names; `forget`
+refuses a name in neither the mirror nor the secrets file.
+
+OutputTest (item 5): CSV cells that a spreadsheet would run as formulas
+get a leading ' (exact with --csv-raw); TSV and --table escape every
+control, C1 and bidi override; the Atom feed links only https: URLs.
+
 AuthListenerTest (item 6): an ?error= redirect without the pending state
 (another web page) is answered 400 and cancels nothing; an idle connection
 is closed by the listener; a seventeenth connection ends the oldest; with
@@ -25,6 +37,7 @@ Every wait is bounded by what the program does (an exit, a closed socket,
 a message); every process a test starts is ended in its cleanup.
 """
 import configparser
+import csv
 import hashlib
 import json
 import os
@@ -37,6 +50,7 @@ import threading
 import time
 import unittest
 import urllib.parse
+import xml.etree.ElementTree as ET
 
 import harness
 from harness import Emulator, Mirror, command
@@ -459,6 +473,253 @@ class VisibilityTest(unittest.TestCase):
         self.assertIn("tiktok-mirror sync", p.stderr)
         self.assertIn("wait for it to finish", p.stderr)
         self.assertNotIn("USR1", p.stderr)
+
+
+def tree(top):
+    """{relative path: bytes} of every file under 'top' (no symlinks)."""
+    out = {}
+    for d, _, files in os.walk(top):
+        for f in files:
+            p = os.path.join(d, f)
+            with open(p, "rb") as fh:
+                out[os.path.relpath(p, top)] = fh.read()
+    return out
+
+
+class ExportSafetyTest(unittest.TestCase):
+    """Items 1, 2 and 3: the export never touches the mirror, follows no
+    symlink, and deletes only what it wrote."""
+
+    def setUp(self):
+        self.m = m = Mirror(EMU, https=False)
+        self.addCleanup(m.cleanup)
+        self.user = "rv_eve_%d" % id(self)
+        EMU.add_user(self.user, "Eve")
+        EMU.generate(self.user, 6, newest=NOW, step=DAY, seed=34,
+                     formats=["jpeg", "png"])
+        m.write_config([{"name": "eve", "quantity": 4}])
+        self.assertEqual(m.auth_code("eve", self.user).returncode, 0)
+        m.run("sync", check=0)
+        # One video deleted at TikTok: its row and cover stay, and the
+        # export leaves it out (TikTok serves that cover no more).
+        gone = [v for v in m.videos("eve") if v["position"] == 1][0]
+        EMU.delete_videos(self.user, [gone["id"]])
+        m.run("sync", check=0)
+        self.gone = m.videos("eve")
+        self.assertTrue(any(v["deleted_at"] for v in self.gone))
+        self.acct = os.path.join(m.covers, "eve")
+
+    def test_export_into_mirror_refused(self):
+        before = tree(self.m.covers)
+        self.assertTrue(any(v["deleted_at"] and v["cover"]
+                            for v in self.gone))
+        # The state folder itself: DIR/covers is the mirror's covers.
+        # Then a folder inside the mirror's covers, and a name that gets
+        # there through a symlink higher up.
+        link = os.path.join(self.m.dir, "alias")
+        os.symlink(self.m.dir, link)
+        for out in (self.m.dir, os.path.join(self.acct, "site"),
+                    self.m.covers, os.path.join(link, ".")):
+            with self.subTest(out=out):
+                p = self.m.run("export", "--out", out)
+                self.assertEqual(p.returncode, 2, p.stderr)
+                self.assertIn("mirror's covers folder", p.stderr)
+                self.assertIn("choose another --out", p.stderr)
+                self.assertEqual({k: v for k, v in
+                                  tree(self.m.covers).items()
+                                  if "site/" not in k}, before)
+
+    def test_mirror_repairs_covers(self):
+        # Two newer videos push two rows out of the kept slice (live,
+        # position NULL): TikTok still serves them through video/query.
+        EMU.add_videos(self.user, [{"create_time": NOW + DAY * k}
+                                   for k in (1, 2)])
+        self.m.run("sync", check=0)
+        rows = [v for v in self.m.videos("eve")
+                if v["cover"] and not v["deleted_at"]]
+        listed = [v for v in rows if v["position"] is not None]
+        out = [v for v in rows if v["position"] is None]
+        self.assertGreaterEqual(len(out), 2)
+        broken = [listed[0], listed[1], out[0], out[1]]
+        want = {v["id"]: self.m.cover_sha(v["cover"]) for v in broken}
+        for k, v in enumerate(broken):
+            path = os.path.join(self.m.covers, v["cover"])
+            if k % 2:
+                open(path, "w").close()     # emptied
+            else:
+                os.unlink(path)             # gone
+        p = self.m.run("sync", check=0)
+        self.assertIn("fetching 2 missing covers", p.stderr)
+        got = {v["id"]: v for v in self.m.videos("eve")}
+        for v in broken:
+            self.assertEqual(self.m.cover_sha(got[v["id"]]["cover"]),
+                             want[v["id"]], v)
+        # Once whole, nothing more is fetched.
+        p = self.m.run("sync", check=0)
+        self.assertNotIn("missing covers", p.stderr)
+
+    def test_export_symlinks_refused(self):
+        victim = os.path.join(self.m.dir, "victim")
+        os.makedirs(os.path.join(victim, "eve"))
+        with open(os.path.join(victim, "eve", "1.jpg"), "w") as f:
+            f.write("a user's file")
+        before = tree(victim)
+        # DIR/covers a symlink.
+        out = os.path.join(self.m.dir, "site1")
+        os.makedirs(out)
+        os.symlink(victim, os.path.join(out, "covers"))
+        p = self.m.run("export", "--out", out)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("symbolic link", p.stderr)
+        self.assertEqual(tree(victim), before)
+        # DIR/covers/<account> a symlink.
+        out = os.path.join(self.m.dir, "site2")
+        os.makedirs(os.path.join(out, "covers"))
+        os.symlink(os.path.join(victim, "eve"),
+                   os.path.join(out, "covers", "eve"))
+        p = self.m.run("export", "--out", out)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("symbolic link", p.stderr)
+        self.assertEqual(tree(victim), before)
+        self.assertEqual(os.listdir(os.path.join(victim, "eve")), ["1.jpg"])
+
+    def test_mirror_covers_root_symlink_refused(self):
+        m = Mirror(EMU, https=False)
+        self.addCleanup(m.cleanup)
+        m.write_config([{"name": "eve", "quantity": 4}])
+        self.assertEqual(m.auth_code("eve", self.user).returncode, 0)
+        victim = os.path.join(m.dir, "elsewhere")
+        os.makedirs(victim)
+        os.symlink(victim, m.covers)
+        p = m.run("sync")
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("symbolic link", p.stderr)
+        self.assertEqual(os.listdir(victim), [])
+
+    def test_sweeps_delete_only_ours(self):
+        users = {".gitkeep": b"", "README": b"mine", "notes.jpg": b"x",
+                 "12.jpg.orig": b"y", "avatar.txt": b"z", "7a.png": b"w"}
+        # In the export.
+        out = os.path.join(self.m.dir, "site")
+        self.m.run("export", "--out", out, check=0)
+        edir = os.path.join(out, "covers", "eve")
+        for name, data in users.items():
+            for d in (edir, self.acct):
+                with open(os.path.join(d, name), "wb") as f:
+                    f.write(data)
+        # An old cover of ours that nothing names: swept on both sides.
+        stale = os.path.join(edir, "123.jpg")
+        with open(stale, "wb") as f:
+            f.write(b"\xff\xd8\xff old")
+        os.link(stale, os.path.join(self.acct, "123.jpg"))
+        self.m.run("export", "--out", out, check=0)
+        self.assertFalse(os.path.exists(stale))
+        for name, data in users.items():
+            with open(os.path.join(edir, name), "rb") as f:
+                self.assertEqual(f.read(), data, name)
+        # In the mirror: a refresh that removes covers (a new process's
+        # first sweep) leaves the user's files.
+        EMU.update_video(self.user, self.m.videos("eve")[-1]["id"],
+                         new_cover=True)
+        self.m.run("sync", check=0)
+        self.assertFalse(os.path.exists(os.path.join(self.acct, "123.jpg")))
+        for name, data in users.items():
+            with open(os.path.join(self.acct, name), "rb") as f:
+                self.assertEqual(f.read(), data, name)
+
+    def test_forget_unknown_name(self):
+        photos = os.path.join(self.m.covers, "photos")
+        os.makedirs(photos)
+        for name in ("1.jpg", "2.png", "notes.txt"):
+            with open(os.path.join(photos, name), "w") as f:
+                f.write("a user's " + name)
+        before = tree(photos)
+        p = self.m.run("forget", "photos", "--yes")
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("no account named 'photos'", p.stderr)
+        self.assertEqual(tree(photos), before)
+
+
+class OutputTest(unittest.TestCase):
+    """Item 5: output that is safe where it lands."""
+
+    TITLES = ["=HYPERLINK(\"http://x.invalid\",\"click\")", "+1+1", "-2",
+              "@SUM(A1)", "\tTab first", "\rCR first", "plain, title",
+              "-minus, with \"quote\""]
+    HOSTILE = ("\x1b]0;pwned\x07\x1b[2J title \u009b31m c1 "
+               "\u202eevil\u202c \u2066iso\u2069 \x7f del \x08 bs")
+
+    @classmethod
+    def setUpClass(cls):
+        cls.m = m = Mirror(EMU, https=False)
+        EMU.add_user("rv_fay", "Fay")
+        vids = [{"create_time": NOW - i * 60, "title": t}
+                for i, t in enumerate(cls.TITLES)]
+        vids.append({"create_time": NOW - 3600, "title": cls.HOSTILE,
+                     "share_url": "javascript:alert(1)"})
+        vids.append({"create_time": NOW - 7200, "title": "data link",
+                     "share_url": "data:text/html,<script>x</script>"})
+        EMU.add_videos("rv_fay", vids)
+        m.write_config([{"name": "fay", "quantity": "all"}])
+        assert m.auth_code("fay", "rv_fay").returncode == 0
+        m.run("sync", check=0)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.m.cleanup()
+
+    def csv_titles(self, *args):
+        out = os.path.join(self.m.dir, "csv%d" % len(args))
+        self.m.run("export", "--out", out, "--format", "csv", *args,
+                   check=0)
+        with open(os.path.join(out, "fay.csv"), newline="",
+                  encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        return {r["id"]: r for r in rows}
+
+    def test_csv_neutralised(self):
+        got = self.csv_titles()
+        raw = self.csv_titles("--csv-raw")
+        by_title = {v["title"]: v["id"] for v in self.m.videos("fay")}
+        for t in self.TITLES:
+            i = by_title[t]
+            self.assertEqual(raw[i]["title"], t)
+            if t[0] in "=+-@\t\r":
+                self.assertEqual(got[i]["title"], "'" + t)
+            else:
+                self.assertEqual(got[i]["title"], t)
+
+    def assert_inert(self, text):
+        for ch in text:
+            o = ord(ch)
+            self.assertFalse(o < 0x20 and ch not in "\t\n", repr(ch))
+            self.assertFalse(0x7f <= o <= 0x9f, repr(ch))
+            self.assertFalse(o in (0x61c, 0x200e, 0x200f) or
+                             0x202a <= o <= 0x202e or 0x2066 <= o <= 0x2069,
+                             repr(ch))
+
+    def test_tsv_and_table_escaped(self):
+        p = self.m.run("videos", "fay", "--tsv", check=0)
+        line = [ln for ln in p.stdout.split("\n") if "pwned" in ln][0]
+        self.assert_inert(line)
+        self.assertIn("\\x1b]0;pwned\\x07", line)
+        self.assertIn("\\xc2\\x9b31m", line)
+        self.assertIn("\\xe2\\x80\\xaeevil", line)
+        p = self.m.run("videos", "fay", "--table", check=0)
+        line = [ln for ln in p.stdout.split("\n") if "pwned" in ln][0]
+        self.assert_inert(line)
+
+    def test_atom_https_only(self):
+        out = os.path.join(self.m.dir, "atom")
+        self.m.run("export", "--out", out, "--format", "atom", check=0)
+        feed = ET.parse(os.path.join(out, "fay.atom")).getroot()
+        A = "{http://www.w3.org/2005/Atom}"
+        hrefs = [ln.get("href") for e in feed.findall(A + "entry")
+                 for ln in e.findall(A + "link")
+                 if ln.get("rel") == "alternate"]
+        self.assertEqual(len(hrefs), len(self.TITLES))
+        for h in hrefs:
+            self.assertTrue(h.startswith("https://"), h)
 
 
 def shutil_copy(src, dst):

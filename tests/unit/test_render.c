@@ -163,6 +163,12 @@ test_tsv(void **state)
 	render_tsv_int(&b, 0, -7);
 	render_tsv_str(&b, 0, "\xc3\xa9");
 	assert_string_equal(b.data, "a\\tb\\nc\\rd\\\\e\t\t\t-7\t\xc3\xa9");
+	/* A title cannot drive the terminal: C0, DEL, C1, bidi as \xNN. */
+	buf_reset(&b);
+	render_tsv_str(&b, 1, "\x1b]0;t\x07\x7f\xc2\x9b" "1m\xe2\x80\xaex\xe2\x81\xa6"
+			      "\xe2\x80\x94");
+	assert_string_equal(b.data, "\\x1b]0;t\\x07\\x7f\\xc2\\x9b" "1m"
+				    "\\xe2\\x80\\xaex\\xe2\\x81\\xa6\xe2\x80\x94");
 	buf_reset(&b);
 	render_tsv_names(&b, render_cols, RENDER_NCOLS);
 	assert_true(strncmp(b.data, "account\tid\tposition\ttitle\t", 26) ==
@@ -204,18 +210,33 @@ test_csv(void **state)
 
 	(void)state;
 	buf_init(&b, 0);
-	render_csv_field(&b, "plain");
-	render_csv_field(&b, "|a,b|");
-	render_csv_field(&b, "|say \"hi\"|");
-	render_csv_field(&b, "|l1\r\nl2|");
-	render_csv_field(&b, "");
+	render_csv_field(&b, "plain", 0);
+	render_csv_field(&b, "|a,b|", 0);
+	render_csv_field(&b, "|say \"hi\"|", 0);
+	render_csv_field(&b, "|l1\r\nl2|", 0);
+	render_csv_field(&b, "", 0);
 	assert_string_equal(b.data, "plain\"|a,b|\"\"|say \"\"hi\"\"|\""
 				    "\"|l1\r\nl2|\"");
+	/* What a spreadsheet would run as a formula gets a leading '. */
+	buf_reset(&b);
+	render_csv_field(&b, "=1+1", 0);
+	render_csv_field(&b, "+1|", 0);
+	render_csv_field(&b, "-2|", 0);
+	render_csv_field(&b, "@SUM(A1)|", 0);
+	render_csv_field(&b, "\tx|", 0);
+	render_csv_field(&b, "\rx|", 0);
+	render_csv_field(&b, "=a,b|", 0);
+	render_csv_field(&b, "a=b|", 0);
+	assert_string_equal(b.data, "'=1+1'+1|'-2|'@SUM(A1)|'\tx|\"'\rx|\""
+				    "\"'=a,b|\"a=b|");
+	buf_reset(&b);
+	render_csv_field(&b, "=1+1", 1);
+	assert_string_equal(b.data, "=1+1");
 	buf_reset(&b);
 	memset(&it, 0, sizeof(it));
 	v.title = "a, \"b\"";
 	it.v = &v;
-	render_csv(&b, &it, 1);
+	render_csv(&b, &it, 1, 0);
 	/* The header, then the row; CRLF line ends (RFC 4180). */
 	assert_true(strncmp(b.data, "account,id,position,title,", 26) == 0);
 	row = strstr(b.data, "\r\n") + 2;
@@ -308,6 +329,12 @@ test_atom(void **state)
 	assert_true(strstr(strstr(b.data, "enclosure") + 1, "enclosure") ==
 	    NULL);
 	assert_true(ends_with(&b, "</feed>\n"));
+	/* Only https links: not javascript:, data: or http:. */
+	w.share_url = "javascript:alert(1)";
+	v.share_url = "http://www.tiktok.com/@u/video/1";
+	buf_reset(&b);
+	render_atom(&b, &f, items, 2);
+	assert_null(strstr(b.data, "rel=\"alternate\""));
 	buf_free(&b);
 }
 

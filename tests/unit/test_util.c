@@ -592,6 +592,13 @@ test_log_escape_bytes(void **state)
 	    {"\xed\xa0\x80", "\\xed\\xa0\\x80"},  /* UTF-16 surrogate */
 	    {"\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80"}, /* > U+10FFFF */
 	    {"\x80", "\\x80"},			  /* lone continuation */
+	    /* What a terminal acts on: C1 controls, bidi overrides. */
+	    {"a\xc2\x9b" "31m", "a\\xc2\\x9b" "31m"}, /* U+009B CSI */
+	    {"\xc2\x85\xc2\xa0", "\\xc2\\x85\xc2\xa0"}, /* NEL; NBSP stays */
+	    {"x\xe2\x80\xaey", "x\\xe2\\x80\\xaey"}, /* U+202E RLO */
+	    {"\xe2\x81\xa6i\xe2\x81\xa9", "\\xe2\\x81\\xa6i\\xe2\\x81\\xa9"},
+	    {"\xe2\x80\x8f\xd8\x9c", "\\xe2\\x80\\x8f\\xd8\\x9c"}, /* RLM, ALM */
+	    {"\xe2\x80\x94", "\xe2\x80\x94"},	  /* an em dash stays */
 	};
 	char out[64];
 	size_t i;

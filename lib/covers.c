@@ -106,7 +106,7 @@ covers_dir(const char *root, const char *account, int create, char *err,
 	return fd;
 }
 
-/* A name covers_tmp_open() makes: ".tmp-<id or avatar>-<16 hex digits>". */
+/* A name covers_tmp_open() makes: ".tmp-<id or avatar>-<hex digits>". */
 static int
 is_tmp_name(const char *name)
 {
@@ -122,11 +122,12 @@ is_tmp_name(const char *name)
 		((size_t)(dash - p) != strlen(COVERS_AVATAR) ||
 		    strncmp(p, COVERS_AVATAR, strlen(COVERS_AVATAR)) != 0)))
 		return 0;
+	/* 16 random hex digits; older versions wrote a decimal serial. */
 	for (i = 1; dash[i] != '\0'; i++)
 		if (!((dash[i] >= '0' && dash[i] <= '9') ||
 			(dash[i] >= 'a' && dash[i] <= 'f')))
 			return 0;
-	return i == 17;
+	return i > 1 && i <= 17;
 }
 
 int

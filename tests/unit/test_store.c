@@ -557,7 +557,7 @@ test_open_refuses(void **state)
 {
 	struct fx *f = *state;
 	struct store *s;
-	char err[ERRLEN], *foreign, *empty, *damaged;
+	char err[ERRLEN], *foreign, *empty, *damaged, *mode;
 	sqlite3 *db;
 	int perm;
 
@@ -570,7 +570,9 @@ test_open_refuses(void **state)
 	sqlite3_close(db);
 	/* ...before anything in it changes: not even the journal mode. */
 	db = raw_open(f->path);
-	assert_string_equal(qtext(db, "PRAGMA journal_mode=DELETE"), "delete");
+	mode = qtext(db, "PRAGMA journal_mode=DELETE");
+	assert_string_equal(mode, "delete");
+	free(mode);
 	sqlite3_close(db);
 	err[0] = '\0';
 	perm = 0;
@@ -578,7 +580,9 @@ test_open_refuses(void **state)
 	assert_non_null(strstr(err, "newer"));
 	assert_int_equal(perm, 1);
 	db = raw_open(f->path);
-	assert_string_equal(qtext(db, "PRAGMA journal_mode"), "delete");
+	mode = qtext(db, "PRAGMA journal_mode");
+	assert_string_equal(mode, "delete");
+	free(mode);
 	sqlite3_close(db);
 	err[0] = '\0';
 	assert_null(store_open_ro(f->path, err, sizeof(err)));

@@ -206,7 +206,7 @@ SYSTEM_UNITS = $(filter-out systemd/tiktok-mirror-user.service, \
 UNIT_SED = -e 's|/usr/local/bin/|$(BINDIR)/|g' \
            -e 's|/usr/local/share/doc/tiktok-mirror|$(DOCDIR)|g' \
            -e 's|/usr/local/lib/|$(PREFIX)/lib/|g'
-DOCS = README.md NEWS LICENSE etc/tiktok-mirror.yaml
+DOCS = README.md daemon/NEWS LICENSE etc/tiktok-mirror.yaml
 
 install: $(PROG)
 	install -D -m 0755 $(PROG) $(DESTDIR)$(BINDIR)/tiktok-mirror

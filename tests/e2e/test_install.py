@@ -95,7 +95,7 @@ class InstallTest(unittest.TestCase):
                          .splitlines()[-1].split(),
                          ["d", "/var/lib/tiktok-mirror", "0750",
                           "tiktok-mirror", "tiktok-mirror", "-"])
-        with open(os.path.join(ROOT, "NEWS")) as f:
+        with open(os.path.join(ROOT, "daemon", "NEWS")) as f:
             self.assertEqual(self.read("usr/share/doc/tiktok-mirror/NEWS"),
                              f.read())
 

@@ -20,8 +20,9 @@ this whole process (so `auth`, `sync` and `run` all accept `cache: 2`).
 Every wait is bounded, and every process a test starts is ended in its
 cleanup, whatever happened. Under memcheck (TM_VALGRIND=1, `make
 valgrind`) deadlines are SLOW times longer and the assertions on timing
-(ping spacing, refresh intervals, the 5 s stop, idle wake-ups, one-second
-races) are skipped: the functional ones remain.
+(ping spacing, the 5 s stop, idle wake-ups, one-second races) are skipped:
+the functional ones remain. Refresh spacing is measured on the emulator's
+log, which load can only stretch, so it is checked always.
 """
 import os
 import re
@@ -153,22 +154,21 @@ class RunTest(DaemonCase):
         self.assertGreaterEqual(st["next_sync_at"],
                                 st["last_success_at"] + 3600)
         self.assertLessEqual(st["next_sync_at"], st["last_success_at"] + 3661)
-        # Watch alice's video/list calls arrive for a while.
-        seen, arrivals = list_calls(self.emu, "alice"), []
-        t_end = time.monotonic() + 6.5
-        while time.monotonic() < t_end:
-            c = list_calls(self.emu, "alice")
-            if c > seen:
-                arrivals.append(time.monotonic())
-                seen = c
-            time.sleep(0.05)
-        self.assertGreaterEqual(len(arrivals), 1, d.log())
-        if not VALGRIND:
-            self.assertGreaterEqual(len(arrivals), 2, d.log())
-            self.assertLessEqual(len(arrivals), 4, d.log())
-            for a, b in zip(arrivals, arrivals[1:]):
-                self.assertGreaterEqual(b - a, 1.8)   # cache 2 s + jitter
-                self.assertLessEqual(b - a, 3.2)
+        # alice's next video/list calls, timed by the emulator's log: each
+        # is logged (on its monotonic clock) before it is answered, and the
+        # scheduler arms the next refresh only when this one has ended, so
+        # a busy machine can stretch a gap but never shorten it.
+        since = self.emu.get("/_emu/log?since=0")["last"]
+
+        def alice_lists():
+            return [e["mono"] for e in self.emu.log(since)
+                    if e["path"] == "/v2/video/list/"
+                    and e["user"] == "alice"]
+        arrivals = wait_until(lambda: len(alice_lists()) >= 3 and
+                              alice_lists(), 30,
+                              what="two more refreshes of alice")
+        for a, b in zip(arrivals, arrivals[1:]):
+            self.assertGreaterEqual(b - a, 1.99, arrivals)  # cache 2 s
         self.assertEqual(list_calls(self.emu, "bob"), 1)
         # STATUS lines: a summary, ending with both accounts ok.
         status = n.values("STATUS")

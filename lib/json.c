@@ -40,6 +40,12 @@
 /* U+FFFD REPLACEMENT CHARACTER in UTF-8. */
 static const unsigned char replacement[3] = {0xef, 0xbf, 0xbd};
 
+/*
+ * RFC 8259 §7's two-character escapes, in pairs: the letter after the
+ * backslash, then the byte it stands for.
+ */
+static const char escapes[] = "\"\"\\\\//b\bf\fn\nr\rt\t";
+
 /* The text as unsigned bytes. */
 #define UTEXT(j) ((const unsigned char *)(j)->text)
 
@@ -69,6 +75,22 @@ hex4(const unsigned char *s)
 		v = v * 16 + d;
 	}
 	return v;
+}
+
+/*
+ * The other half of c's pair in escapes[]: side 0 finds an escape letter
+ * and gives its byte, side 1 finds a byte and gives its letter. -1 when
+ * there is none.
+ */
+static int
+escape_pair(unsigned char c, size_t side)
+{
+	size_t i;
+
+	for (i = side; i < sizeof(escapes) - 1; i += 2)
+		if ((unsigned char)escapes[i] == c)
+			return (unsigned char)escapes[i ^ 1];
+	return -1;
 }
 
 static size_t
@@ -117,28 +139,16 @@ scan_string(const unsigned char *s, size_t len, size_t i, size_t *endp,
 			continue;
 		if (i + 1 == len)
 			break;
-		switch (s[++i]) {
-		case '"':
-		case '\\':
-		case '/':
-		case 'b':
-		case 'f':
-		case 'n':
-		case 'r':
-		case 't':
-			break;
-		case 'u':
+		if (s[++i] == 'u') {
 			if (len - i < 5 || hex4(s + i + 1) == -1)
 				return errf(err, errlen,
 				    "\\u not followed by four hex digits at "
 				    "byte %zu",
 				    i - 1);
 			i += 4;
-			break;
-		default:
+		} else if (escape_pair(s[i], 0) == -1)
 			return errf(err, errlen,
 			    "invalid escape in a string at byte %zu", i - 1);
-		}
 	}
 	return errf(err, errlen,
 	    "unterminated string (opened at byte %zu) at byte %zu", start,
@@ -684,28 +694,11 @@ decode_unit(const unsigned char *s, size_t n, unsigned char *u, size_t *ulen)
 	*ulen = 1;
 	if (n < 2)
 		goto bad;
-	switch (s[1]) {
-	case '"':
-	case '\\':
-	case '/':
-		u[0] = s[1];
+	if ((cp = escape_pair(s[1], 0)) != -1) {
+		u[0] = (unsigned char)cp;
 		return 2;
-	case 'b':
-		u[0] = '\b';
-		return 2;
-	case 'f':
-		u[0] = '\f';
-		return 2;
-	case 'n':
-		u[0] = '\n';
-		return 2;
-	case 'r':
-		u[0] = '\r';
-		return 2;
-	case 't':
-		u[0] = '\t';
-		return 2;
-	case 'u':
+	}
+	if (s[1] == 'u') {
 		if (n < 6 || (cp = hex4(s + 2)) == -1)
 			goto bad;
 		if (cp >= 0xd800 && cp <= 0xdbff) {
@@ -722,8 +715,6 @@ decode_unit(const unsigned char *s, size_t n, unsigned char *u, size_t *ulen)
 			cp = 0xfffd;
 		*ulen = cp == 0 ? 0 : put_utf8(u, cp);
 		return 6;
-	default:
-		break;
 	}
 bad:
 	memcpy(u, replacement, sizeof(replacement));
@@ -785,29 +776,17 @@ json_get(const struct json *j, int obj, const char *key)
 	return found;
 }
 
-/* "an object", "a string" ... for error messages. */
-static const char *
-type_name(enum json_type t)
-{
-	switch (t) {
-	case JSON_OBJECT:
-		return "an object";
-	case JSON_ARRAY:
-		return "an array";
-	case JSON_STRING:
-		return "a string";
-	case JSON_NUMBER:
-		return "a number";
-	case JSON_TRUE:
-		return "true";
-	case JSON_FALSE:
-		return "false";
-	case JSON_NULL:
-		return "null";
-	default:
-		return "no value";
-	}
-}
+/* "an object", "a string" ... for error messages, by enum json_type. */
+static const char *const type_names[] = {
+	[JSON_NONE] = "no value",
+	[JSON_OBJECT] = "an object",
+	[JSON_ARRAY] = "an array",
+	[JSON_STRING] = "a string",
+	[JSON_NUMBER] = "a number",
+	[JSON_TRUE] = "true",
+	[JSON_FALSE] = "false",
+	[JSON_NULL] = "null",
+};
 
 int
 json_string(const struct json *j, int tok, size_t maxlen, char **out,
@@ -821,7 +800,7 @@ json_string(const struct json *j, int tok, size_t maxlen, char **out,
 
 	if (k == NULL || k->type != JSMN_STRING)
 		return errf(err, errlen, "expected a string, got %s",
-		    type_name(json_type(j, tok)));
+		    type_names[json_type(j, tok)]);
 	s = UTEXT(j) + k->start;
 	n = (size_t)(k->end - k->start);
 	/*
@@ -919,7 +898,7 @@ json_get_string(const struct json *j, int obj, const char *key,
 
 	if (json_type(j, obj) != JSON_OBJECT)
 		return errf(err, errlen, "%s: looked up in %s, not an object",
-		    key, type_name(json_type(j, obj)));
+		    key, type_names[json_type(j, obj)]);
 	v = json_get(j, obj, key);
 	if (v == -1 || json_type(j, v) == JSON_NULL)
 		return 1;
@@ -939,14 +918,14 @@ json_get_int(const struct json *j, int obj, const char *key, int64_t min,
 
 	if (json_type(j, obj) != JSON_OBJECT)
 		return errf(err, errlen, "%s: looked up in %s, not an object",
-		    key, type_name(json_type(j, obj)));
+		    key, type_names[json_type(j, obj)]);
 	v = json_get(j, obj, key);
 	t = json_type(j, v);
 	if (v == -1 || t == JSON_NULL)
 		return 1;
 	if (t != JSON_NUMBER)
 		return errf(err, errlen, "%s: expected an integer, got %s", key,
-		    type_name(t));
+		    type_names[t]);
 	if (json_int(j, v, min, max, out) == -1) {
 		/* The text is a validated number: safe to print, but cut. */
 		if ((raw = json_raw(j, v, &len)) == NULL)
@@ -967,6 +946,7 @@ json_quote(struct buf *b, const char *str)
 	unsigned char u[4];
 	size_t old = b->len, run, used, ulen;
 	char esc[8];
+	int letter;
 
 	if (buf_add(b, "\"", 1) == -1)
 		goto fail;
@@ -990,32 +970,11 @@ json_quote(struct buf *b, const char *str)
 			s += used;
 			continue;
 		}
-		switch (*s) {
-		case '"':
-			memcpy(esc, "\\\"", 3);
-			break;
-		case '\\':
-			memcpy(esc, "\\\\", 3);
-			break;
-		case '\b':
-			memcpy(esc, "\\b", 3);
-			break;
-		case '\f':
-			memcpy(esc, "\\f", 3);
-			break;
-		case '\n':
-			memcpy(esc, "\\n", 3);
-			break;
-		case '\r':
-			memcpy(esc, "\\r", 3);
-			break;
-		case '\t':
-			memcpy(esc, "\\t", 3);
-			break;
-		default:
+		/* Here *s is '"', '\\' or a control character. */
+		if ((letter = escape_pair(*s, 1)) != -1)
+			(void)snprintf(esc, sizeof(esc), "\\%c", letter);
+		else
 			(void)snprintf(esc, sizeof(esc), "\\u%04x", *s);
-			break;
-		}
 		if (buf_add(b, esc, strlen(esc)) == -1)
 			goto fail;
 		s++;

@@ -187,6 +187,7 @@ static size_t on_write(char *, size_t, size_t, void *);
 static size_t on_header(char *, size_t, size_t, void *);
 static void schedule_admit(struct http *);
 static int xfer_prepare(struct http_xfer *);
+static void xfer_unlink(struct http_xfer *);
 static void xfer_free(struct http_xfer *);
 
 /*
@@ -236,6 +237,20 @@ out:
 	free(sys);
 	free(extra);
 	return rc;
+}
+
+/*
+ * Release what http_new() made besides the multi and libuv handles: once
+ * every libuv handle of 'h' is closed, or when http_new() fails.
+ */
+static void
+http_destroy(struct http *h)
+{
+	free(h->spare);
+	free(h->ca);
+	free(h->user_agent);
+	free(h);
+	curl_global_cleanup();
 }
 
 struct http *
@@ -325,23 +340,8 @@ http_new(uv_loop_t *loop, const struct http_opts *opts, char *err,
 fail:
 	if (h->multi != NULL)
 		(void)curl_multi_cleanup(h->multi);
-	free(h->spare);
-	free(h->ca);
-	free(h->user_agent);
-	free(h);
-	curl_global_cleanup();
+	http_destroy(h);
 	return NULL;
-}
-
-/* Called once every libuv handle of 'h' is closed. */
-static void
-http_destroy(struct http *h)
-{
-	free(h->spare);
-	free(h->ca);
-	free(h->user_agent);
-	free(h);
-	curl_global_cleanup();
 }
 
 static void
@@ -393,23 +393,12 @@ http_free(struct http *h)
 	h->closing = 1;
 
 	/* (a) Every transfer out of the multi handle, without callbacks. */
-	while ((x = TAILQ_FIRST(&h->queue)) != NULL) {
-		TAILQ_REMOVE(&h->queue, x, entry);
+	while ((x = TAILQ_FIRST(&h->queue)) != NULL ||
+	    (x = TAILQ_FIRST(&h->running)) != NULL ||
+	    (x = TAILQ_FIRST(&h->finished)) != NULL) {
+		xfer_unlink(x);
 		xfer_free(x);
 	}
-	while ((x = TAILQ_FIRST(&h->running)) != NULL) {
-		if ((mc = curl_multi_remove_handle(h->multi, x->easy)) !=
-		    CURLM_OK)
-			log_warnx("http: curl_multi_remove_handle: %s",
-			    curl_multi_strerror(mc));
-		TAILQ_REMOVE(&h->running, x, entry);
-		xfer_free(x);
-	}
-	while ((x = TAILQ_FIRST(&h->finished)) != NULL) {
-		TAILQ_REMOVE(&h->finished, x, entry);
-		xfer_free(x);
-	}
-	h->nqueued = h->nrunning = 0;
 	while (h->nspare > 0)
 		curl_easy_cleanup(h->spare[--h->nspare]);
 
@@ -616,31 +605,18 @@ result_of(struct http_xfer *x, CURLcode rc)
 	}
 }
 
-static const char *
-result_name(enum http_result r)
-{
-	switch (r) {
-	case HTTP_OK:
-		return "ok";
-	case HTTP_E_TIMEOUT:
-		return "timeout";
-	case HTTP_E_CONNECT:
-		return "connect";
-	case HTTP_E_TLS:
-		return "tls";
-	case HTTP_E_TOO_LARGE:
-		return "too large";
-	case HTTP_E_PROTOCOL:
-		return "protocol";
-	case HTTP_E_RECV:
-		return "recv";
-	case HTTP_E_WRITE:
-		return "write";
-	case HTTP_E_OTHER:
-		break;
-	}
-	return "error";
-}
+/* For the debug log, by enum http_result. */
+static const char *const result_names[] = {
+	[HTTP_OK] = "ok",
+	[HTTP_E_TIMEOUT] = "timeout",
+	[HTTP_E_CONNECT] = "connect",
+	[HTTP_E_TLS] = "tls",
+	[HTTP_E_TOO_LARGE] = "too large",
+	[HTTP_E_PROTOCOL] = "protocol",
+	[HTTP_E_RECV] = "recv",
+	[HTTP_E_WRITE] = "write",
+	[HTTP_E_OTHER] = "error",
+};
 
 /*
  * Describe a failure. curl's error buffer is more precise than
@@ -691,7 +667,7 @@ deliver(struct http_xfer *x)
 	resp.retry_after = x->retry_after;
 	resp.error = x->msg;
 	log_debug("http: %s %s: %s, status %ld, %zu bytes%s%s",
-	    x->post ? "POST" : "GET", x->logurl, result_name(x->res),
+	    x->post ? "POST" : "GET", x->logurl, result_names[x->res],
 	    x->status, x->nbytes, x->res == HTTP_OK ? "" : ": ", x->msg);
 	x->state = XFER_DONE;
 	x->done(&resp, x->arg);
@@ -715,7 +691,6 @@ complete(struct http *h, CURL *easy, CURLcode rc)
 {
 	struct http_xfer *x;
 	enum http_result res;
-	CURLMcode mc;
 	char *priv = NULL;
 	long status = 0;
 
@@ -726,11 +701,7 @@ complete(struct http *h, CURL *easy, CURLcode rc)
 	if (curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status) !=
 	    CURLE_OK)
 		status = 0;
-	if ((mc = curl_multi_remove_handle(h->multi, easy)) != CURLM_OK)
-		log_warnx("http: curl_multi_remove_handle: %s",
-		    curl_multi_strerror(mc));
-	TAILQ_REMOVE(&h->running, x, entry);
-	h->nrunning--;
+	xfer_unlink(x);
 	res = result_of(x, rc);
 	describe(x, res, rc);
 	finish(h, x, res, status);
@@ -1226,22 +1197,20 @@ xfer_free(struct http_xfer *x)
 	free(x);
 }
 
-void
-http_cancel(struct http_xfer *x)
+/*
+ * Take a transfer out of the list its state names, and a running one out of
+ * the multi handle too.
+ */
+static void
+xfer_unlink(struct http_xfer *x)
 {
-	struct http *h;
+	struct http *h = x->h;
 	CURLMcode mc;
 
-	if (x == NULL)
-		return;
-	h = x->h;
 	switch (x->state) {
 	case XFER_QUEUED:
 		TAILQ_REMOVE(&h->queue, x, entry);
 		h->nqueued--;
-		break;
-	case XFER_FINISHED:
-		TAILQ_REMOVE(&h->finished, x, entry);
 		break;
 	case XFER_RUNNING:
 		if ((mc = curl_multi_remove_handle(h->multi, x->easy)) !=
@@ -1250,12 +1219,26 @@ http_cancel(struct http_xfer *x)
 			    curl_multi_strerror(mc));
 		TAILQ_REMOVE(&h->running, x, entry);
 		h->nrunning--;
-		schedule_admit(h);
+		break;
+	case XFER_FINISHED:
+		TAILQ_REMOVE(&h->finished, x, entry);
 		break;
 	case XFER_DONE:
-		/* From inside its own 'done': freed when that returns. */
-		return;
+		break;
 	}
+}
+
+void
+http_cancel(struct http_xfer *x)
+{
+	if (x == NULL)
+		return;
+	/* From inside its own 'done': freed when that returns. */
+	if (x->state == XFER_DONE)
+		return;
+	xfer_unlink(x);
+	/* A running one leaves a slot free. */
+	schedule_admit(x->h);
 	log_debug("http: %s %s: cancelled", x->post ? "POST" : "GET",
 	    x->logurl);
 	xfer_free(x);

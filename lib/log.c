@@ -106,7 +106,7 @@ vlog(int lv, int bare, const char *fmt, va_list ap)
 	errno = saved;
 }
 
-#define LOGFN(name, lv, min)                                                   \
+#define LOGFN(name, lv, min, bare)                                             \
 	void name(const char *fmt, ...)                                        \
 	{                                                                      \
 		va_list ap;                                                    \
@@ -114,26 +114,15 @@ vlog(int lv, int bare, const char *fmt, va_list ap)
 		if (log_level < (min))                                         \
 			return;                                                \
 		va_start(ap, fmt);                                             \
-		vlog(lv, 0, fmt, ap);                                             \
+		vlog(lv, bare, fmt, ap);                                       \
 		va_end(ap);                                                    \
 	}
 
-LOGFN(log_err, LV_ERR, LOG_QUIET)
-LOGFN(log_warnx, LV_WARN, LOG_NORMAL)
-LOGFN(log_info, LV_INFO, LOG_NORMAL)
-LOGFN(log_debug, LV_DEBUG, LOG_VERBOSE)
-
-void
-log_bare(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (log_level < LOG_QUIET)
-		return;
-	va_start(ap, fmt);
-	vlog(LV_ERR, 1, fmt, ap);
-	va_end(ap);
-}
+LOGFN(log_err, LV_ERR, LOG_QUIET, 0)
+LOGFN(log_warnx, LV_WARN, LOG_NORMAL, 0)
+LOGFN(log_info, LV_INFO, LOG_NORMAL, 0)
+LOGFN(log_debug, LV_DEBUG, LOG_VERBOSE, 0)
+LOGFN(log_bare, LV_ERR, LOG_QUIET, 1)
 
 void
 fatalx(const char *fmt, ...)
@@ -146,35 +135,17 @@ fatalx(const char *fmt, ...)
 	exit(1);
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
-static size_t
-utf8_seq(const unsigned char *s, size_t n)
-{
-	size_t len;
-
-	return utf8_decode(s, n, &len) >= 0 ? len : 0;
-}
-
 /*
  * True for a code point a terminal or a viewer acts on instead of showing:
- * a C1 control (U+0080..U+009F; U+009B is a CSI that can retitle or clear
- * a terminal) or a bidirectional override, embedding, isolate or mark,
- * which can make text read as something else.
+ * a C0 control, DEL, a C1 control (U+0080..U+009F; U+009B is a CSI that
+ * can retitle or clear a terminal) or a bidirectional override, embedding,
+ * isolate or mark, which can make text read as something else.
  */
 static int
-unsafe_cp(const unsigned char *s, size_t seq)
+unsafe_cp(int32_t cp)
 {
-	unsigned int cp;
-
-	if (seq == 2)
-		cp = (unsigned int)(s[0] & 0x1f) << 6 | (s[1] & 0x3f);
-	else if (seq == 3)
-		cp = (unsigned int)(s[0] & 0x0f) << 12 |
-		    (unsigned int)(s[1] & 0x3f) << 6 | (s[2] & 0x3f);
-	else
-		return 0;
-	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x61c || cp == 0x200e ||
-	    cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x61c ||
+	    cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
 	    (cp >= 0x2066 && cp <= 0x2069);
 }
 
@@ -192,14 +163,11 @@ esc_seq(const unsigned char *s, size_t n)
 size_t
 log_plain_seq(const char *p, size_t n)
 {
-	const unsigned char *s = (const unsigned char *)p;
-	size_t seq = utf8_seq(s, n);
+	size_t seq;
+	int32_t cp = utf8_decode((const unsigned char *)p, n, &seq);
 
-	if (seq == 1 && (s[0] < 0x20 || s[0] == 0x7f))
-		return 0;
-	if (unsafe_cp(s, seq))
-		return 0;
-	return seq;
+	/* -1, invalid UTF-8, is no character either. */
+	return cp < 0 || unsafe_cp(cp) ? 0 : seq;
 }
 
 char *

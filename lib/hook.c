@@ -156,7 +156,7 @@ hook_start(struct hook *h)
 {
 	char sh[] = "sh", dash_c[] = "-c";
 	char *args[] = {sh, dash_c, h->command, NULL};
-	char *env_acc, *env_new, *env_upd, *env_del, *env_runs, **env;
+	char *ours[5], **env;
 	uv_process_options_t o;
 	uv_stdio_container_t io[3];
 	extern char **environ;
@@ -168,28 +168,25 @@ hook_start(struct hook *h)
 		h->pending = 0;
 		return;
 	}
-	env_acc = xasprintf("TIKTOK_MIRROR_ACCOUNTS=%s",
+	ours[0] = xasprintf("TIKTOK_MIRROR_ACCOUNTS=%s",
 	    h->accounts.data ? h->accounts.data : "");
-	env_new = xasprintf("TIKTOK_MIRROR_NEW=%lld", (long long)h->new);
-	env_upd = xasprintf("TIKTOK_MIRROR_UPDATED=%lld",
+	ours[1] = xasprintf("TIKTOK_MIRROR_NEW=%lld", (long long)h->new);
+	ours[2] = xasprintf("TIKTOK_MIRROR_UPDATED=%lld",
 	    (long long)h->updated);
-	env_del = xasprintf("TIKTOK_MIRROR_DELETED=%lld",
+	ours[3] = xasprintf("TIKTOK_MIRROR_DELETED=%lld",
 	    (long long)h->deleted);
-	env_runs = xasprintf("TIKTOK_MIRROR_RUN_IDS=%s",
+	ours[4] = xasprintf("TIKTOK_MIRROR_RUN_IDS=%s",
 	    h->run_ids.data ? h->run_ids.data : "");
 	while (environ[n] != NULL)
 		n++;
-	env = xcalloc(n + 6, sizeof(*env));
+	env = xcalloc(n + nitems(ours) + 1, sizeof(*env));
 	for (i = 0, n = 0; environ[i] != NULL; i++)
 		if (strncmp(environ[i], "TIKTOK_MIRROR_", 14) != 0 &&
 		    strncmp(environ[i], "NOTIFY_SOCKET=", 14) != 0 &&
 		    strncmp(environ[i], "WATCHDOG_", 9) != 0)
 			env[n++] = environ[i];
-	env[n++] = env_acc;
-	env[n++] = env_new;
-	env[n++] = env_upd;
-	env[n++] = env_del;
-	env[n++] = env_runs;
+	for (i = 0; i < nitems(ours); i++)
+		env[n++] = ours[i];
 	env[n] = NULL;
 	h->pending = 0;
 	buf_reset(&h->accounts);
@@ -230,26 +227,20 @@ hook_start(struct hook *h)
 		uv_close((uv_handle_t *)&h->out, on_pipe_close);
 		goto out;
 	}
-	if ((r = uv_pipe_open(&h->out, fds[0])) != 0) {
-		log_warnx("on_change: cannot read its output: %s",
-		    uv_strerror(r));
+	/* Once uv_pipe_open() took fds[0], closing the pipe closes it. */
+	if ((r = uv_pipe_open(&h->out, fds[0])) != 0)
 		close(fds[0]);
-		uv_close((uv_handle_t *)&h->out, on_pipe_close);
-		goto out;
-	}
-	if ((r = uv_read_start((uv_stream_t *)&h->out, on_alloc, on_read)) !=
-	    0) {
+	else
+		r = uv_read_start((uv_stream_t *)&h->out, on_alloc, on_read);
+	if (r != 0) {
 		log_warnx("on_change: cannot read its output: %s",
 		    uv_strerror(r));
 		uv_close((uv_handle_t *)&h->out, on_pipe_close);
 	}
 out:
 	free(env);
-	free(env_acc);
-	free(env_new);
-	free(env_upd);
-	free(env_del);
-	free(env_runs);
+	for (i = 0; i < nitems(ours); i++)
+		free(ours[i]);
 }
 
 /* True when 'name' is one of the space-separated words of 'list'. */
@@ -293,12 +284,6 @@ hook_kick(struct hook *h)
 {
 	if (h != NULL && h->pending && !h->running && !h->reading)
 		hook_start(h);
-}
-
-int
-hook_busy(const struct hook *h)
-{
-	return h != NULL && (h->running || h->pending);
 }
 
 void

@@ -29,8 +29,6 @@ void hook_note(struct hook *, const char *account, int64_t run_id,
     int64_t new, int64_t updated, int64_t deleted);
 /* Run the command now if something was noted and it is not running. */
 void hook_kick(struct hook *);
-/* True while the command runs or a run is pending. */
-int hook_busy(const struct hook *);
 /*
  * Stop: a pending run is dropped, a running command is left to finish on
  * its own (it is not ours to kill), and the handles are closed. NULL-safe.

@@ -28,15 +28,6 @@ api_body_free(struct api_body *b)
 	json_free(&b->j);
 }
 
-/* The parsed document, or -1 with why it is not JSON. */
-static int
-body_root(const struct api_body *b, char *err, size_t errlen)
-{
-	if (!b->is_json)
-		return errf(err, errlen, "%s", b->jerr);
-	return 0;
-}
-
 /*
  * The deprecated v1 shape, {"data": {..., "error_code": N}, "message"}
  * (tiktok-api.md §0), which some TikTok pages still print.
@@ -258,8 +249,10 @@ api_parse_videos(const struct api_body *b, struct api_page *page, char *err,
 	int data, arr, t, more, rc = -1;
 
 	memset(page, 0, sizeof(*page));
-	if (body_root(b, err, errlen) == -1)
+	if (!b->is_json) {
+		errf(err, errlen, "%s", b->jerr);
 		goto out;
+	}
 	data = json_get(j, 0, "data");
 	if (json_type(j, data) != JSON_OBJECT) {
 		errf(err, errlen, "response has no \"data\" object");
@@ -311,19 +304,17 @@ api_parse_user(const struct api_body *b, char **open_id,
     char **display_name, char **avatar_url, char *err, size_t errlen)
 {
 	const struct json *j = &b->j;
-	int data, user, rc = -1;
+	int data, user;
 
 	*open_id = *display_name = NULL;
 	if (avatar_url != NULL)
 		*avatar_url = NULL;
-	if (body_root(b, err, errlen) == -1)
-		goto out;
+	if (!b->is_json)
+		return errf(err, errlen, "%s", b->jerr);
 	data = json_get(j, 0, "data");
 	user = json_get(j, data, "user");
-	if (json_type(j, user) != JSON_OBJECT) {
-		errf(err, errlen, "response has no data.user object");
-		goto out;
-	}
+	if (json_type(j, user) != JSON_OBJECT)
+		return errf(err, errlen, "response has no data.user object");
 	if (json_get_string(j, user, "open_id", 256, open_id, err,
 		errlen) == -1 ||
 	    json_get_string(j, user, "display_name", 4096, display_name, err,
@@ -334,11 +325,9 @@ api_parse_user(const struct api_body *b, char **open_id,
 		free(*open_id);
 		free(*display_name);
 		*open_id = *display_name = NULL;
-		goto out;
+		return -1;
 	}
-	rc = 0;
-out:
-	return rc;
+	return 0;
 }
 
 char *

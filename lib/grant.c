@@ -285,7 +285,8 @@ on_done(const struct http_response *r, void *arg)
 char *
 grant_warning(const char *account, int64_t expires_at, int64_t now)
 {
-	char when[32], in[32];
+	const char *unit;
+	char when[32];
 	int64_t left, n;
 
 	if (expires_at == INT64_MIN ||
@@ -299,14 +300,12 @@ grant_warning(const char *account, int64_t expires_at, int64_t now)
 	/* Rounded, never "0 days": up to the hour, to the nearest day. */
 	if (left < 86400) {
 		n = (left + 3599) / 3600;
-		snprintf(in, sizeof(in), "%lld hour%s", (long long)n,
-		    n == 1 ? "" : "s");
+		unit = "hour";
 	} else {
 		n = (left + 43200) / 86400;
-		snprintf(in, sizeof(in), "%lld day%s", (long long)n,
-		    n == 1 ? "" : "s");
+		unit = "day";
 	}
-	return xasprintf("authorization expires in %s (%s); run: "
+	return xasprintf("authorization expires in %lld %s%s (%s); run: "
 			 "tiktok-mirror auth %s",
-	    in, when, account);
+	    (long long)n, unit, n == 1 ? "" : "s", when, account);
 }

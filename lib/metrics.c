@@ -14,13 +14,6 @@
 #include "store.h"
 #include "util.h"
 
-
-struct gather {
-	struct buf b[8];
-	int64_t now;
-	const struct metrics_counters *c;
-};
-
 static const struct {
 	const char *name, *type, *help;
 } M[] = {
@@ -39,6 +32,15 @@ static const struct {
 	    "1 for the account's state (ok, error, needs_auth)."},
 	{"tiktok_mirror_requests_total", "counter",
 	    "Requests made for the account since the process started."},
+	{"tiktok_mirror_rate_limit_waits_total", "counter",
+	    "Requests that waited for the shared rate limiter."},
+};
+
+/* The samples of each metric of M[]. */
+struct gather {
+	struct buf b[nitems(M)];
+	int64_t now;
+	const struct metrics_counters *c;
 };
 
 static void
@@ -119,6 +121,9 @@ metrics_write(const char *path, struct store *st,
 	for (i = 0; c != NULL && i < c->n; i++)
 		add(&g.b[7], "%s{account=\"%s\"} %lld\n", M[7].name,
 		    c->names[i], (long long)c->requests[i]);
+	for (i = 0; c != NULL && i < c->nendpoints; i++)
+		add(&g.b[8], "%s{endpoint=\"%s\"} %lld\n", M[8].name,
+		    c->endpoints[i], (long long)c->waits[i]);
 	for (i = 0; i < nitems(M); i++) {
 		add(&out, "# HELP %s %s\n# TYPE %s %s\n", M[i].name, M[i].help,
 		    M[i].name, M[i].type);
@@ -126,14 +131,6 @@ metrics_write(const char *path, struct store *st,
 			-1)
 			fatalx("metrics: output too large");
 	}
-	add(&out, "# HELP tiktok_mirror_rate_limit_waits_total Requests that "
-		  "waited for the shared rate limiter.\n"
-		  "# TYPE tiktok_mirror_rate_limit_waits_total counter\n");
-	for (i = 0; c != NULL && i < c->nendpoints; i++)
-		add(&out,
-		    "tiktok_mirror_rate_limit_waits_total{endpoint=\"%s\"} "
-		    "%lld\n",
-		    c->endpoints[i], (long long)c->waits[i]);
 	/* Readable by the same users as the mirror: 0644 less the umask. */
 	rc = write_file_atomic(path, out.data, out.len, umask_mode(0644), err,
 	    errlen);

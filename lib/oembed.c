@@ -45,13 +45,16 @@ host_in(const char *h, size_t len, const char *const *list, size_t n)
 	return 0;
 }
 
-/* 1-20 digits whose value fits in 64 bits. */
+/* Copy s[0..len) to 'id' when it is 1-20 digits that fit in 64 bits. */
 static int
-id_fits(const char *s, size_t len)
+take_id(const char *s, size_t len, char id[21])
 {
-	if (!valid_id(s, len))
-		return 0;
-	return len < 20 || memcmp(s, "18446744073709551615", 20) <= 0;
+	if (!valid_id(s, len) ||
+	    (len == 20 && memcmp(s, "18446744073709551615", 20) > 0))
+		return -1;
+	memcpy(id, s, len);
+	id[len] = '\0';
+	return 0;
 }
 
 int
@@ -101,11 +104,8 @@ oembed_video_id(const char *url, char id[21], char *err, size_t errlen)
 			n = (size_t)(end - d);
 			if (n > 0 && d[n - 1] == '/')
 				n--;
-			if (id_fits(d, n)) {
-				memcpy(id, d, n);
-				id[n] = '\0';
+			if (take_id(d, n, id) == 0)
 				return 0;
-			}
 			return errf(err, errlen,
 			    "the video id in this address must be 1 to 20"
 			    " digits; copy the address again (" EXAMPLE ")");
@@ -116,11 +116,8 @@ oembed_video_id(const char *url, char id[21], char *err, size_t errlen)
 	    strncmp(end - 5, ".html", 5) == 0) {
 		d = path + 3;
 		n = (size_t)(end - 5 - d);
-		if (id_fits(d, n)) {
-			memcpy(id, d, n);
-			id[n] = '\0';
+		if (take_id(d, n, id) == 0)
 			return 0;
-		}
 	}
 	return errf(err, errlen,
 	    "not the address of one video; write it as " EXAMPLE);

@@ -367,7 +367,6 @@ atom_entry(struct buf *b, const struct render_feed *f,
 	addf(b, "    <id>" RENDER_TAG "%s/%s</id>\n", account, v->id);
 	title = entry_title(v);
 	xml_element(b, "    ", "title", title);
-	free(title);
 	fmt_iso8601(v->updated_at, when, sizeof(when));
 	addf(b, "    <updated>%s</updated>\n", when);
 	fmt_iso8601(v->created_at, when, sizeof(when));
@@ -395,13 +394,12 @@ atom_entry(struct buf *b, const struct render_feed *f,
 		xml_element(b, "    ", "summary", v->description);
 	/* RFC 4287 4.1.2: an entry without an alternate link has content. */
 	if (!alternate) {
-		title = entry_title(v);
 		add(b, "    <content type=\"text\">");
 		render_xml_text(b, title, 0);
 		add(b, "</content>\n");
-		free(title);
 	}
 	add(b, "  </entry>\n");
+	free(title);
 }
 
 void

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <yaml.h>
@@ -74,51 +75,98 @@
 /* Echoed keys and values are escaped and cut to this size. */
 #define ECHO_MAX 68
 
-enum {
-	T_DATABASE,
-	T_SECRETS,
-	T_COVERS,
-	T_APP,
-	T_ON_CHANGE,
-	T_METRICS,
-	T_ACCOUNTS,
-	NTOP
-};
-static const char *const top_keys[NTOP] = {"database", "secrets", "covers",
-    "app", "on_change", "metrics", "accounts"};
+/*
+ * The keys of each mapping (style.md 14, "one fact, one table"), in the
+ * order "expected one of" lists them. Each line is X(INDEX, name, reader,
+ * options): the reader reads the key's value into the struct being filled
+ * (a struct cfg, or the struct cfg_account of an account), and the options
+ * are the members of struct key it uses.
+ */
+#define TOP_KEYS(X)                                                            \
+	X(T_DATABASE, "database", get_path, CFG(database))                     \
+	X(T_SECRETS, "secrets", get_path, CFG(secrets))                        \
+	X(T_COVERS, "covers", get_path, CFG(covers))                           \
+	X(T_APP, "app", parse_app)                                             \
+	X(T_ON_CHANGE, "on_change", get_string, CFG(on_change),                \
+	    .flags = S_CMD)                                                    \
+	X(T_METRICS, "metrics", get_path, CFG(metrics))                        \
+	X(T_ACCOUNTS, "accounts", parse_accounts)
 
-enum {
-	A_CLIENT_KEY,
-	A_CLIENT_SECRET,
-	A_CLIENT_SECRET_FILE,
-	A_REDIRECT_URI,
-	A_API_URL,
-	A_AUTH_URL,
-	A_CA_FILE,
-	A_RATE_LIMIT,
-	A_CONCURRENCY,
-	A_OEMBED_URL,
-	A_OEMBED_RATE_LIMIT,
-	NAPP
-};
-static const char *const app_keys[NAPP] = {"client_key", "client_secret",
-    "client_secret_file", "redirect_uri", "api_url", "auth_url", "ca_file",
-    "rate_limit", "concurrency", "oembed_url", "oembed_rate_limit"};
+#define BASE_URL "an http:// or https:// URL without query or fragment, e.g. "
+#define PER_MINUTE "a positive integer (requests per minute)"
 
-enum {
-	C_NAME,
-	C_BEFORE,
-	C_START,
-	C_QUANTITY,
-	C_CACHE,
-	C_HIDE,
-	C_INCLUDE,
-	C_EXCLUDE,
-	C_VIDEOS,
-	NACCOUNT
+#define APP_KEYS(X)                                                            \
+	X(A_CLIENT_KEY, "client_key", get_string, CFG(client_key))             \
+	X(A_CLIENT_SECRET, "client_secret", get_string, CFG(client_secret))    \
+	/* kept in the loader: finish() reads the file */                      \
+	X(A_CLIENT_SECRET_FILE, "client_secret_file", get_path,                \
+	    .off = offsetof(struct loader, secret_file),                       \
+	    .flags = P_LENIENT | P_LOADER)                                     \
+	X(A_REDIRECT_URI, "redirect_uri", get_url, CFG(redirect_uri),          \
+	    .flags = U_QUERY,                                                  \
+	    .what = "an absolute http:// or https:// URL: the redirect URI "   \
+		    "registered for your TikTok app")                          \
+	X(A_API_URL, "api_url", get_url, CFG(api_url), .flags = U_BASE,        \
+	    .what = BASE_URL DEFAULT_API_URL)                                  \
+	X(A_AUTH_URL, "auth_url", get_url, CFG(auth_url), .flags = U_QUERY,    \
+	    .what = "an http:// or https:// URL without fragment, "            \
+		    "e.g. " DEFAULT_AUTH_URL)                                  \
+	X(A_CA_FILE, "ca_file", get_path, CFG(ca_file), .flags = P_LENIENT)    \
+	X(A_RATE_LIMIT, "rate_limit", get_int, CFG(rate_limit), .min = 1,      \
+	    .max = INT64_MAX, .what = PER_MINUTE)                              \
+	X(A_CONCURRENCY, "concurrency", get_int, CFG(concurrency), .min = 1,   \
+	    .max = CONCURRENCY_MAX, .what = "an integer from 1 to 64")         \
+	X(A_OEMBED_URL, "oembed_url", get_url, CFG(oembed_url),                \
+	    .flags = U_BASE, .what = BASE_URL OEMBED_DEFAULT_URL)              \
+	X(A_OEMBED_RATE_LIMIT, "oembed_rate_limit", get_int,                   \
+	    CFG(oembed_rate_limit), .min = 1, .max = INT64_MAX,                \
+	    .what = PER_MINUTE)
+
+#define ACCOUNT_KEYS(X)                                                        \
+	X(C_NAME, "name", get_name)                                            \
+	X(C_BEFORE, "before", get_before)                                      \
+	X(C_START, "start", get_int, ACCOUNT(start), .min = 1,                 \
+	    .max = START_MAX, .what = "an integer from 1 to 100000")           \
+	X(C_QUANTITY, "quantity", get_int, ACCOUNT(quantity), .flags = I_ALL,  \
+	    .min = 1, .max = QUANTITY_MAX,                                     \
+	    .what = "a positive integer or \"all\"")                           \
+	X(C_CACHE, "cache", get_int, ACCOUNT(cache), .flags = I_CACHE,         \
+	    .max = CACHE_MAX,                                                  \
+	    .what = "a number of seconds from 60 to 31536000")                 \
+	X(C_HIDE, "hide", get_terms, .flags = FILTER_HIDE)                     \
+	X(C_INCLUDE, "include", get_terms, .flags = FILTER_INCLUDE)            \
+	X(C_EXCLUDE, "exclude", get_terms, .flags = FILTER_EXCLUDE)            \
+	X(C_VIDEOS, "videos", get_videos)
+
+/* A table's index names, and its rows: the reader, then its options. */
+#define KEY_INDEX(i, ...) i,
+#define KEY_ROW(i, name_, ...) [i] = {.name = name_, .get = __VA_ARGS__},
+#define CFG(m) .off = offsetof(struct cfg, m)
+#define ACCOUNT(m) .off = offsetof(struct cfg_account, m)
+
+enum { TOP_KEYS(KEY_INDEX) NTOP };
+enum { APP_KEYS(KEY_INDEX) NAPP };
+enum { ACCOUNT_KEYS(KEY_INDEX) NACCOUNT };
+
+struct loader;
+
+/*
+ * One key of a mapping: its name, and the function that reads its value
+ * into 'base', the struct being filled. What the reader uses of the rest:
+ * 'off', the member of base the value goes into; its flags; bounds; and
+ * 'what', which completes "KEY must be ...".
+ */
+struct key {
+	const char *name;
+	int (*get)(struct loader *, const struct key *, void *base);
+	size_t off;
+	int flags;
+	int64_t min, max;
+	const char *what;
 };
-static const char *const account_keys[NACCOUNT] = {"name", "before",
-    "start", "quantity", "cache", "hide", "include", "exclude", "videos"};
+
+/* The member of 'base' that key 'k' fills. */
+#define FIELD(base, k, type) ((type *)(void *)((char *)(base) + (k)->off))
 
 /* A key of a mapping: whether it was given, where, and where its value is. */
 struct seen {
@@ -127,11 +175,10 @@ struct seen {
 	yaml_mark_t val;
 };
 
-/* Per account, while loading: where it starts and whether it has a name. */
+/* Per account, while loading: where it starts and where its name is. */
 struct acct_info {
 	yaml_mark_t start;
 	yaml_mark_t name;
-	int named;
 };
 
 struct loader {
@@ -330,83 +377,6 @@ kind(const yaml_event_t *ev)
 	}
 }
 
-static void
-join_keys(const char *const *keys, size_t n, char *out, size_t outlen)
-{
-	size_t i, o = 0;
-	int w;
-
-	out[0] = '\0';
-	for (i = 0; i < n && o < outlen; i++) {
-		w = snprintf(out + o, outlen - o, "%s%s", i ? ", " : "",
-		    keys[i]);
-		if (w < 0)
-			break;
-		o += (size_t)w;
-	}
-}
-
-static int
-find_key(const char *const *keys, size_t n, const char *s, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (strlen(keys[i]) == len && memcmp(keys[i], s, len) == 0)
-			return (int)i;
-	return -1;
-}
-
-/*
- * Read the next key of the mapping being walked. Returns 1 with its index
- * in 'keys', 0 at the end of the mapping, or -1 on error: a key that is not
- * a scalar, an unknown key (where names the mapping: "", " in app") or one
- * seen before.
- */
-static int
-next_key(struct loader *ld, const char *const *keys, size_t nkeys,
-    struct seen *seen, const char *where, size_t *idx)
-{
-	const yaml_event_t *ev = &ld->ev;
-	const char *k;
-	char e[ECHO_MAX], list[256];
-	size_t len;
-	int i;
-
-	if (next(ld) == -1)
-		return -1;
-	if (ev->type == YAML_MAPPING_END_EVENT)
-		return 0;
-	if (ev->type != YAML_SCALAR_EVENT)
-		return fail(ld, &ev->start_mark,
-		    "a key must be a word such as name:, not %s", kind(ev));
-	k = (const char *)ev->data.scalar.value;
-	len = ev->data.scalar.length;
-	i = find_key(keys, nkeys, k, len);
-	if (i == -1) {
-		echo(k, len, e);
-		if (keys == top_keys && find_key(app_keys, NAPP, k, len) != -1)
-			return fail(ld, &ev->start_mark,
-			    "unknown key '%s'; it belongs under app:", e);
-		if (keys == top_keys &&
-		    find_key(account_keys, NACCOUNT, k, len) != -1)
-			return fail(ld, &ev->start_mark,
-			    "unknown key '%s'; it belongs to an account "
-			    "under accounts:", e);
-		join_keys(keys, nkeys, list, sizeof(list));
-		return fail(ld, &ev->start_mark,
-		    "unknown key '%s'%s; expected one of: %s", e, where, list);
-	}
-	if (seen[i].set)
-		return fail(ld, &ev->start_mark,
-		    "duplicate key '%s'%s (first at line %zu); keep one",
-		    keys[i], where, seen[i].key.line + 1);
-	seen[i].set = 1;
-	seen[i].key = ev->start_mark;
-	*idx = (size_t)i;
-	return 1;
-}
-
 /*
  * Read a value that must be a non-null scalar. 'what' completes "KEY must
  * be ..." for a mapping or a list.
@@ -428,11 +398,18 @@ get_scalar(struct loader *ld, const char *key, const char *what)
 	return 0;
 }
 
-#define S_CMD 1 /* a shell command: tabs and newlines allowed */
+/* The flags of struct key, each reader's own. */
+#define S_CMD 1	    /* get_string: a shell command (tabs, newlines) */
+#define P_LENIENT 1 /* get_path: a file CFG_READER does not read */
+#define P_LOADER 2  /* get_path: 'off' is into the struct loader */
+#define U_QUERY 1   /* get_url: a query string is allowed */
+#define U_BASE 2    /* get_url: trailing slashes are removed */
+#define I_ALL 1	    /* get_int: "all" (CFG_QUANTITY_ALL) too */
+#define I_CACHE 2   /* get_int: the minimum is the loader's min_cache */
 
 /* A non-empty string without control characters, copied into *out. */
 static int
-get_string(struct loader *ld, const char *key, const char *what, int flags,
+get_text(struct loader *ld, const char *key, const char *what, int flags,
     char **out)
 {
 	const unsigned char *v;
@@ -453,6 +430,14 @@ get_string(struct loader *ld, const char *key, const char *what, int flags,
 	}
 	*out = xstrndup((const char *)v, len);
 	return 0;
+}
+
+static int
+get_string(struct loader *ld, const struct key *k, void *base)
+{
+	return get_text(ld, k->name,
+	    (k->flags & S_CMD) ? "a shell command" : "a string", k->flags,
+	    FIELD(base, k, char *));
 }
 
 /*
@@ -545,33 +530,27 @@ toolong:
 
 /*
  * A path, variables expanded (see expand_path), resolved against the config
- * file's folder. 'lenient': a file this command does not read.
+ * file's folder.
  */
 static int
-get_path_as(struct loader *ld, const char *key, int lenient, char **out)
+get_path(struct loader *ld, const struct key *k, void *base)
 {
 	char *s, *e = NULL;
 
-	if (get_string(ld, key, "a path", 0, &s) == -1)
+	if (get_text(ld, k->name, "a path", 0, &s) == -1)
 		return -1;
-	if (expand_path(ld, key, s, lenient, &e) == -1) {
+	if (expand_path(ld, k->name, s, (k->flags & P_LENIENT) && ld->reader,
+		&e) == -1) {
 		free(s);
 		return -1;
 	}
-	*out = path_join(ld->cfg->dir, e);
+	if (k->flags & P_LOADER)
+		base = ld;
+	*FIELD(base, k, char *) = path_join(ld->cfg->dir, e);
 	free(e);
 	free(s);
 	return 0;
 }
-
-static int
-get_path(struct loader *ld, const char *key, char **out)
-{
-	return get_path_as(ld, key, 0, out);
-}
-
-#define U_QUERY 1 /* a query string is allowed */
-#define U_BASE 2  /* trailing slashes are removed */
 
 /*
  * An absolute http:// or https:// URL with a host, without spaces, user
@@ -608,78 +587,51 @@ check_url(char *u, int flags)
 }
 
 static int
-get_url(struct loader *ld, const char *key, int flags, const char *what,
-    char **out)
+get_url(struct loader *ld, const struct key *k, void *base)
 {
 	char *s;
 
-	if (get_string(ld, key, "a URL", 0, &s) == -1)
+	if (get_text(ld, k->name, "a URL", 0, &s) == -1)
 		return -1;
-	if (check_url(s, flags) == -1) {
+	if (check_url(s, k->flags) == -1) {
 		free(s);
-		return fail(ld, &ld->vmark, "%s must be %s", key, what);
+		return fail(ld, &ld->vmark, "%s must be %s", k->name, k->what);
 	}
-	*out = s;
+	*FIELD(base, k, char *) = s;
 	return 0;
 }
 
-/* A plain decimal integer scalar in [min, max], without leading zeros. */
+/* A plain decimal integer without leading zeros, written without quotes. */
 static int
-parse_int(const yaml_event_t *ev, int64_t min, int64_t max, int64_t *out)
+get_int(struct loader *ld, const struct key *k, void *base)
 {
-	const char *v = (const char *)ev->data.scalar.value;
-	size_t len = ev->data.scalar.length;
-
-	if (len > 1 && v[0] == '0')
-		return -1;
-	if (len > 2 && v[0] == '-' && v[1] == '0')
-		return -1;
-	return parse_i64(v, len, min, max, out);
-}
-
-static int
-get_int(struct loader *ld, const char *key, int64_t min, int64_t max,
-    const char *what, int64_t *out)
-{
-	const yaml_event_t *ev = &ld->ev;
-	int64_t v;
-
-	if (get_scalar(ld, key, what) == -1)
-		return -1;
-	if (parse_int(ev, min, max, &v) == -1)
-		return fail(ld, &ld->vmark, "%s must be %s", key, what);
-	if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return fail(ld, &ld->vmark,
-		    "%s must be %s, written without quotes", key, what);
-	*out = v;
-	return 0;
-}
-
-static int
-get_quantity(struct loader *ld, int64_t *out)
-{
-	static const char what[] = "a positive integer or \"all\"";
 	const yaml_event_t *ev = &ld->ev;
 	const char *v;
-	int64_t q;
+	int64_t min = (k->flags & I_CACHE) ? ld->min_cache : k->min;
+	int64_t max = (k->flags & I_ALL) ? INT64_MAX : k->max, n;
+	size_t len;
 
-	if (get_scalar(ld, "quantity", what) == -1)
+	if (get_scalar(ld, k->name, k->what) == -1)
 		return -1;
 	v = (const char *)ev->data.scalar.value;
-	if (strcmp(v, "all") == 0) {
-		*out = CFG_QUANTITY_ALL;
+	len = ev->data.scalar.length;
+	if ((k->flags & I_ALL) && strcmp(v, "all") == 0) {
+		*FIELD(base, k, int64_t) = CFG_QUANTITY_ALL;
 		return 0;
 	}
-	if (parse_int(ev, 1, INT64_MAX, &q) == -1)
-		return fail(ld, &ld->vmark, "quantity must be %s", what);
-	if (q > QUANTITY_MAX)
+	if ((len > 1 && v[0] == '0') ||
+	    (len > 2 && v[0] == '-' && v[1] == '0') ||
+	    parse_i64(v, len, min, max, &n) == -1)
+		return fail(ld, &ld->vmark, "%s must be %s", k->name, k->what);
+	/* Past max only with I_ALL: say how to ask for everything. */
+	if (n > k->max)
 		return fail(ld, &ld->vmark,
-		    "quantity must be at most %d; use \"all\" for the whole "
-		    "account", QUANTITY_MAX);
+		    "%s must be at most %lld; use \"all\" for the whole "
+		    "account", k->name, (long long)k->max);
 	if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
 		return fail(ld, &ld->vmark,
-		    "quantity must be %s, written without quotes", what);
-	*out = q;
+		    "%s must be %s, written without quotes", k->name, k->what);
+	*FIELD(base, k, int64_t) = n;
 	return 0;
 }
 
@@ -698,14 +650,16 @@ cfg_valid_name(const char *s, size_t len)
 	return 1;
 }
 
+/* The name of the account 'base', which must differ from the others'. */
 static int
-get_name(struct loader *ld, size_t idx)
+get_name(struct loader *ld, const struct key *k, void *base)
 {
 	struct cfg *cfg = ld->cfg;
+	struct cfg_account *a = base;
+	size_t idx = (size_t)(a - cfg->accounts), len, i;
 	const char *v;
-	size_t len, i;
 
-	if (get_scalar(ld, "name", "a name") == -1)
+	if (get_scalar(ld, k->name, "a name") == -1)
 		return -1;
 	v = (const char *)ld->ev.data.scalar.value;
 	len = ld->ev.data.scalar.length;
@@ -714,21 +668,22 @@ get_name(struct loader *ld, size_t idx)
 		    "name must be 1 to %d letters, digits, '_' or '-'",
 		    CFG_NAME_MAX);
 	for (i = 0; i < idx; i++)
-		if (ld->info[i].named && strcmp(cfg->accounts[i].name, v) == 0)
+		if (strcmp(cfg->accounts[i].name, v) == 0)
 			return fail(ld, &ld->vmark,
 			    "duplicate account name '%s' (first at line %zu); "
 			    "every account needs its own name", v,
 			    ld->info[i].name.line + 1);
-	memcpy(cfg->accounts[idx].name, v, len + 1);
-	ld->info[idx].named = 1;
+	memcpy(a->name, v, len + 1);
 	ld->info[idx].name = ld->vmark;
 	return 0;
 }
 
 static int
-get_before(struct loader *ld, struct cfg_account *a)
+get_before(struct loader *ld, const struct key *k, void *base)
 {
-	if (get_scalar(ld, "before", "a date") == -1)
+	struct cfg_account *a = base;
+
+	if (get_scalar(ld, k->name, "a date") == -1)
 		return -1;
 	if (cfg_parse_before((const char *)ld->ev.data.scalar.value,
 		&a->before_ms) == -1)
@@ -741,18 +696,57 @@ get_before(struct loader *ld, struct cfg_account *a)
 }
 
 /*
- * A moderation list (hide, include or exclude): a list of strings, each
- * checked by filter_add() and reported at its own position.
+ * Read the start of the list that 'key' holds, a list of 'what' (e.g.
+ * "accounts"), or fail at its value: 'todo' completes "KEY has no value;
+ * ...". Then next_entry() walks the entries.
  */
 static int
-get_terms(struct loader *ld, struct cfg_account *a, enum filter_list list,
-    const char *key)
+start_list(struct loader *ld, const char *key, const char *what,
+    const char *todo)
+{
+	const yaml_event_t *ev = &ld->ev;
+
+	if (next(ld) == -1)
+		return -1;
+	ld->vmark = ev->start_mark;
+	if (is_null(ev))
+		return fail(ld, &ld->vmark, "%s has no value; %s", key, todo);
+	if (ev->type != YAML_SEQUENCE_START_EVENT)
+		return fail(ld, &ld->vmark,
+		    "%s must be a list of %s, each starting with '- ', not %s",
+		    key, what, kind(ev));
+	return 0;
+}
+
+/*
+ * Read the next entry of a list: 1 with its first event current and
+ * ld->vmark at it, 0 at the end of the list, -1 on error.
+ */
+static int
+next_entry(struct loader *ld)
+{
+	if (next(ld) == -1)
+		return -1;
+	ld->vmark = ld->ev.start_mark;
+	return ld->ev.type != YAML_SEQUENCE_END_EVENT;
+}
+
+/*
+ * A moderation list (hide, include or exclude: k->flags): a list of
+ * strings, each checked by filter_add() and reported at its own position.
+ */
+static int
+get_terms(struct loader *ld, const struct key *k, void *base)
 {
 	static const char *const example[FILTER_NLISTS] = {
 	    "[\"7301234567890123456\"]", "[\"#recipe\", \"pasta\"]",
 	    "[\"#ad\"]"};
+	struct cfg_account *a = base;
 	const yaml_event_t *ev = &ld->ev;
+	const char *key = k->name;
+	enum filter_list list = k->flags;
 	char why[ERRLEN];
+	int r;
 
 	if (next(ld) == -1)
 		return -1;
@@ -763,11 +757,7 @@ get_terms(struct loader *ld, struct cfg_account *a, enum filter_list list,
 		    example[list], kind(ev));
 	if (a->filter == NULL)
 		a->filter = filter_new();
-	for (;;) {
-		if (next(ld) == -1)
-			return -1;
-		if (ev->type == YAML_SEQUENCE_END_EVENT)
-			return 0;
+	while ((r = next_entry(ld)) == 1) {
 		if (ev->type != YAML_SCALAR_EVENT || is_null(ev))
 			return fail(ld, &ev->start_mark,
 			    "%s: every entry must be %s in quotes, e.g. %s: "
@@ -779,6 +769,7 @@ get_terms(struct loader *ld, struct cfg_account *a, enum filter_list list,
 			ev->data.scalar.length, why, sizeof(why)) == -1)
 			return fail(ld, &ev->start_mark, "%s: %s", key, why);
 	}
+	return r;
 }
 
 /*
@@ -786,31 +777,21 @@ get_terms(struct loader *ld, struct cfg_account *a, enum filter_list list,
  * the page shows them, each video once.
  */
 static int
-get_videos(struct loader *ld, struct cfg_account *a)
+get_videos(struct loader *ld, const struct key *k, void *base)
 {
+	struct cfg_account *a = base;
 	const yaml_event_t *ev = &ld->ev;
 	yaml_mark_t list;
 	size_t *lines = NULL, cap = 0, i;
 	char id[21], why[ERRLEN];
-	int rc = -1;
+	int r, rc = -1;
 
-	if (next(ld) == -1)
+	if (start_list(ld, k->name, "video addresses",
+		"list the addresses of the videos to mirror, each on its own "
+		"line starting with '- '") == -1)
 		return -1;
-	list = ev->start_mark;
-	if (is_null(ev))
-		return fail(ld, &list,
-		    "videos has no value; list the addresses of the videos to "
-		    "mirror, each on its own line starting with '- '");
-	if (ev->type != YAML_SEQUENCE_START_EVENT)
-		return fail(ld, &list,
-		    "videos must be a list of video addresses, each starting "
-		    "with '- ', not %s", kind(ev));
-	for (;;) {
-		if (next(ld) == -1)
-			goto out;
-		if (ev->type == YAML_SEQUENCE_END_EVENT)
-			break;
-		ld->vmark = ev->start_mark;
+	list = ld->vmark;
+	while ((r = next_entry(ld)) == 1) {
 		if (ev->type != YAML_SCALAR_EVENT || is_null(ev)) {
 			fail(ld, &ld->vmark,
 			    "a video must be its address, e.g. "
@@ -848,6 +829,8 @@ get_videos(struct loader *ld, struct cfg_account *a)
 		    ev->data.scalar.length);
 		lines[a->nvideos++] = ld->vmark.line;
 	}
+	if (r == -1)
+		goto out;
 	if (a->nvideos == 0) {
 		fail(ld, &list,
 		    "videos must list at least one video address (- "
@@ -860,6 +843,115 @@ out:
 	return rc;
 }
 
+static int parse_app(struct loader *, const struct key *, void *);
+static int parse_accounts(struct loader *, const struct key *, void *);
+
+static const struct key top_keys[] = {TOP_KEYS(KEY_ROW)};
+static const struct key app_keys[] = {APP_KEYS(KEY_ROW)};
+static const struct key account_keys[] = {ACCOUNT_KEYS(KEY_ROW)};
+
+static void
+join_keys(const struct key *keys, size_t n, char *out, size_t outlen)
+{
+	size_t i, o = 0;
+	int w;
+
+	out[0] = '\0';
+	for (i = 0; i < n && o < outlen; i++) {
+		w = snprintf(out + o, outlen - o, "%s%s", i ? ", " : "",
+		    keys[i].name);
+		if (w < 0)
+			break;
+		o += (size_t)w;
+	}
+}
+
+static int
+find_key(const struct key *keys, size_t n, const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strlen(keys[i].name) == len &&
+		    memcmp(keys[i].name, s, len) == 0)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * Read the next key of the mapping being walked. Returns 1 with its index
+ * in 'keys', 0 at the end of the mapping, or -1 on error: a key that is not
+ * a scalar, an unknown key (where names the mapping: "", " in app") or one
+ * seen before.
+ */
+static int
+next_key(struct loader *ld, const struct key *keys, size_t nkeys,
+    struct seen *seen, const char *where, size_t *idx)
+{
+	const yaml_event_t *ev = &ld->ev;
+	const char *k;
+	char e[ECHO_MAX], list[256];
+	size_t len;
+	int i;
+
+	if (next(ld) == -1)
+		return -1;
+	if (ev->type == YAML_MAPPING_END_EVENT)
+		return 0;
+	if (ev->type != YAML_SCALAR_EVENT)
+		return fail(ld, &ev->start_mark,
+		    "a key must be a word such as name:, not %s", kind(ev));
+	k = (const char *)ev->data.scalar.value;
+	len = ev->data.scalar.length;
+	i = find_key(keys, nkeys, k, len);
+	if (i == -1) {
+		echo(k, len, e);
+		if (keys == top_keys && find_key(app_keys, NAPP, k, len) != -1)
+			return fail(ld, &ev->start_mark,
+			    "unknown key '%s'; it belongs under app:", e);
+		if (keys == top_keys &&
+		    find_key(account_keys, NACCOUNT, k, len) != -1)
+			return fail(ld, &ev->start_mark,
+			    "unknown key '%s'; it belongs to an account "
+			    "under accounts:", e);
+		join_keys(keys, nkeys, list, sizeof(list));
+		return fail(ld, &ev->start_mark,
+		    "unknown key '%s'%s; expected one of: %s", e, where, list);
+	}
+	if (seen[i].set)
+		return fail(ld, &ev->start_mark,
+		    "duplicate key '%s'%s (first at line %zu); keep one",
+		    keys[i].name, where, seen[i].key.line + 1);
+	seen[i].set = 1;
+	seen[i].key = ev->start_mark;
+	*idx = (size_t)i;
+	return 1;
+}
+
+/*
+ * Read the mapping that starts at the current event, each key's value with
+ * its reader into 'base'. 'what' says what the mapping is ("app must be a
+ * mapping of keys such as ..."), for when the event starts something else;
+ * 'where' names it in messages about its keys ("", " in app").
+ */
+static int
+parse_keys(struct loader *ld, const char *what, const struct key *keys,
+    size_t nkeys, struct seen *seen, const char *where, void *base)
+{
+	size_t k;
+	int r;
+
+	if (ld->ev.type != YAML_MAPPING_START_EVENT)
+		return fail(ld, &ld->ev.start_mark, "%s, not %s", what,
+		    kind(&ld->ev));
+	while ((r = next_key(ld, keys, nkeys, seen, where, &k)) == 1) {
+		if (keys[k].get(ld, &keys[k], base) == -1)
+			return -1;
+		seen[k].val = ld->vmark;
+	}
+	return r;
+}
+
 /*
  * A curated account mirrors exactly the videos it lists: the listing keys
  * of an account with a grant do not apply. Reports the first one given.
@@ -868,110 +960,54 @@ static int
 check_curated(struct loader *ld, const struct seen *seen)
 {
 	static const int listing[] = {C_BEFORE, C_START, C_QUANTITY};
-	const struct seen *first = NULL;
-	int k = 0;
+	int k = -1;
 	size_t i;
 
 	for (i = 0; i < nitems(listing); i++)
 		if (seen[listing[i]].set &&
-		    (first == NULL ||
-			seen[listing[i]].key.index < first->key.index)) {
-			first = &seen[listing[i]];
+		    (k == -1 || seen[listing[i]].key.index < seen[k].key.index))
 			k = listing[i];
-		}
-	if (first == NULL)
+	if (k == -1)
 		return 0;
-	return fail(ld, &first->key,
+	return fail(ld, &seen[k].key,
 	    "%s does not apply to an account with videos:, which mirrors "
 	    "exactly the videos it lists, in their order; remove %s",
-	    account_keys[k], account_keys[k]);
+	    account_keys[k].name, account_keys[k].name);
 }
 
-/* One entry of accounts:, whose MAPPING-START is the current event. */
+/* One entry of accounts:, which starts at the current event. */
 static int
-parse_account(struct loader *ld, size_t idx)
+parse_account(struct loader *ld, struct cfg_account *a)
 {
-	struct cfg_account *a = &ld->cfg->accounts[idx];
 	struct seen seen[NACCOUNT];
-	size_t k;
-	int r;
 
 	memset(seen, 0, sizeof(seen));
-	while ((r = next_key(ld, account_keys, NACCOUNT, seen,
-		    " in this account", &k)) == 1) {
-		switch (k) {
-		case C_NAME:
-			r = get_name(ld, idx);
-			break;
-		case C_BEFORE:
-			r = get_before(ld, a);
-			break;
-		case C_START:
-			r = get_int(ld, "start", 1, START_MAX,
-			    "an integer from 1 to 100000", &a->start);
-			break;
-		case C_QUANTITY:
-			r = get_quantity(ld, &a->quantity);
-			break;
-		case C_CACHE:
-			r = get_int(ld, "cache", ld->min_cache, CACHE_MAX,
-			    "a number of seconds from 60 to 31536000",
-			    &a->cache);
-			break;
-		case C_HIDE:
-			r = get_terms(ld, a, FILTER_HIDE, "hide");
-			break;
-		case C_INCLUDE:
-			r = get_terms(ld, a, FILTER_INCLUDE, "include");
-			break;
-		case C_EXCLUDE:
-			r = get_terms(ld, a, FILTER_EXCLUDE, "exclude");
-			break;
-		case C_VIDEOS:
-			r = get_videos(ld, a);
-			break;
-		}
-		if (r == -1)
-			return -1;
-	}
-	if (r == 0 && seen[C_VIDEOS].set)
-		r = check_curated(ld, seen);
-	return r;
+	if (parse_keys(ld,
+		"an account must be a mapping of keys such as name: and cache:",
+		account_keys, NACCOUNT, seen, " in this account", a) == -1)
+		return -1;
+	return seen[C_VIDEOS].set ? check_curated(ld, seen) : 0;
 }
 
 static int
-parse_accounts(struct loader *ld)
+parse_accounts(struct loader *ld, const struct key *k, void *base)
 {
-	struct cfg *cfg = ld->cfg;
+	struct cfg *cfg = base;
 	const yaml_event_t *ev = &ld->ev;
 	struct cfg_account *a;
 	yaml_mark_t list;
 	size_t i;
+	int r;
 
-	if (next(ld) == -1)
+	if (start_list(ld, k->name, "accounts",
+		"add at least one account (- name: NAME)") == -1)
 		return -1;
-	list = ev->start_mark;
-	if (is_null(ev))
-		return fail(ld, &list,
-		    "accounts has no value; add at least one account "
-		    "(- name: NAME)");
-	if (ev->type != YAML_SEQUENCE_START_EVENT)
-		return fail(ld, &list,
-		    "accounts must be a list of accounts, each starting with "
-		    "'- ', not %s", kind(ev));
-	for (;;) {
-		if (next(ld) == -1)
-			return -1;
-		if (ev->type == YAML_SEQUENCE_END_EVENT)
-			break;
+	list = ld->vmark;
+	while ((r = next_entry(ld)) == 1) {
 		if (cfg->naccounts == CFG_MAX_ACCOUNTS)
 			return fail(ld, &ev->start_mark,
 			    "too many accounts; at most %d are supported",
 			    CFG_MAX_ACCOUNTS);
-		if (ev->type != YAML_MAPPING_START_EVENT)
-			return fail(ld, &ev->start_mark,
-			    "an account must be a mapping of keys such as "
-			    "name: and cache:, not %s", kind(ev));
 		if (cfg->naccounts == ld->cap) {
 			ld->cap = ld->cap ? ld->cap * 2 : 4;
 			cfg->accounts = xreallocarray(cfg->accounts, ld->cap,
@@ -984,22 +1020,25 @@ parse_accounts(struct loader *ld)
 		a->start = 1;
 		a->quantity = DEFAULT_QUANTITY;
 		a->cache = DEFAULT_CACHE;
-		memset(&ld->info[cfg->naccounts], 0, sizeof(*ld->info));
-		ld->info[cfg->naccounts].start = ev->start_mark;
+		ld->info[cfg->naccounts] =
+		    (struct acct_info){.start = ev->start_mark};
 		cfg->naccounts++;
-		if (parse_account(ld, cfg->naccounts - 1) == -1)
+		if (parse_account(ld, a) == -1)
 			return -1;
 	}
+	if (r == -1)
+		return -1;
 	if (cfg->naccounts == 0)
 		return fail(ld, &list,
 		    "accounts must list at least one account (- name: NAME)");
-	if (cfg->naccounts == 1 && !ld->info[0].named) {
+	/* An account has a name once name: is read (never empty). */
+	if (cfg->naccounts == 1 && cfg->accounts[0].name[0] == '\0') {
 		memcpy(cfg->accounts[0].name, DEFAULT_NAME,
 		    sizeof(DEFAULT_NAME));
 		return 0;
 	}
 	for (i = 0; i < cfg->naccounts; i++)
-		if (!ld->info[i].named)
+		if (cfg->accounts[i].name[0] == '\0')
 			return fail(ld, &ld->info[i].start,
 			    "this account has no name; with several accounts "
 			    "every one needs name:");
@@ -1007,87 +1046,18 @@ parse_accounts(struct loader *ld)
 }
 
 static int
-parse_app(struct loader *ld)
+parse_app(struct loader *ld, const struct key *k, void *base)
 {
-	static const char rdr[] =
-	    "an absolute http:// or https:// URL: the redirect URI "
-	    "registered for your TikTok app";
-	static const char api[] =
-	    "an http:// or https:// URL without query or fragment, "
-	    "e.g. " DEFAULT_API_URL;
-	static const char auth[] = "an http:// or https:// URL without "
-				   "fragment, e.g. " DEFAULT_AUTH_URL;
-	static const char oembed[] =
-	    "an http:// or https:// URL without query or fragment, "
-	    "e.g. " OEMBED_DEFAULT_URL;
-	struct cfg *cfg = ld->cfg;
-	const yaml_event_t *ev = &ld->ev;
 	const yaml_mark_t *second;
 	struct seen *s = ld->app;
-	size_t k;
-	int r;
 
-	if (next(ld) == -1)
+	(void)k;
+	if (next(ld) == -1 ||
+	    parse_keys(ld,
+		"app must be a mapping of keys such as client_key: and "
+		"redirect_uri:",
+		app_keys, NAPP, s, " in app", base) == -1)
 		return -1;
-	if (ev->type != YAML_MAPPING_START_EVENT)
-		return fail(ld, &ev->start_mark,
-		    "app must be a mapping of keys such as client_key: and "
-		    "redirect_uri:, not %s", kind(ev));
-	while ((r = next_key(ld, app_keys, NAPP, s, " in app", &k)) == 1) {
-		switch (k) {
-		case A_CLIENT_KEY:
-			r = get_string(ld, "client_key", "a string", 0,
-			    &cfg->client_key);
-			break;
-		case A_CLIENT_SECRET:
-			r = get_string(ld, "client_secret", "a string", 0,
-			    &cfg->client_secret);
-			break;
-		case A_CLIENT_SECRET_FILE:
-			r = get_path_as(ld, "client_secret_file",
-			    ld->reader, &ld->secret_file);
-			break;
-		case A_REDIRECT_URI:
-			r = get_url(ld, "redirect_uri", U_QUERY, rdr,
-			    &cfg->redirect_uri);
-			break;
-		case A_API_URL:
-			r = get_url(ld, "api_url", U_BASE, api, &cfg->api_url);
-			break;
-		case A_AUTH_URL:
-			r = get_url(ld, "auth_url", U_QUERY, auth,
-			    &cfg->auth_url);
-			break;
-		case A_CA_FILE:
-			r = get_path_as(ld, "ca_file", ld->reader,
-			    &cfg->ca_file);
-			break;
-		case A_RATE_LIMIT:
-			r = get_int(ld, "rate_limit", 1, INT64_MAX,
-			    "a positive integer (requests per minute)",
-			    &cfg->rate_limit);
-			break;
-		case A_CONCURRENCY:
-			r = get_int(ld, "concurrency", 1, CONCURRENCY_MAX,
-			    "an integer from 1 to 64", &cfg->concurrency);
-			break;
-		case A_OEMBED_URL:
-			r = get_url(ld, "oembed_url", U_BASE, oembed,
-			    &cfg->oembed_url);
-			break;
-		case A_OEMBED_RATE_LIMIT:
-			r = get_int(ld, "oembed_rate_limit", 1, INT64_MAX,
-			    "a positive integer (requests per minute)",
-			    &cfg->oembed_rate_limit);
-			break;
-		}
-		if (r == -1)
-			return -1;
-		s[k].val = ld->vmark;
-	}
-	if (r == -1)
-		return -1;
-
 	if (s[A_CLIENT_SECRET].set && s[A_CLIENT_SECRET_FILE].set) {
 		/* Point at whichever of the two comes second. */
 		second = &s[A_CLIENT_SECRET].key;
@@ -1136,47 +1106,15 @@ check_app(struct loader *ld)
 	return 0;
 }
 
-/* The top-level mapping, whose MAPPING-START is the current event. */
+/* The top-level mapping, which starts at the current event. */
 static int
 parse_top(struct loader *ld)
 {
-	struct cfg *cfg = ld->cfg;
-	struct seen *s = ld->top;
-	size_t k;
-	int r;
-
-	while ((r = next_key(ld, top_keys, NTOP, s, "", &k)) == 1) {
-		switch (k) {
-		case T_DATABASE:
-			r = get_path(ld, "database", &cfg->database);
-			break;
-		case T_SECRETS:
-			r = get_path(ld, "secrets", &cfg->secrets);
-			break;
-		case T_COVERS:
-			r = get_path(ld, "covers", &cfg->covers);
-			break;
-		case T_APP:
-			r = parse_app(ld);
-			break;
-		case T_ON_CHANGE:
-			r = get_string(ld, "on_change", "a shell command",
-			    S_CMD, &cfg->on_change);
-			break;
-		case T_METRICS:
-			r = get_path(ld, "metrics", &cfg->metrics);
-			break;
-		case T_ACCOUNTS:
-			r = parse_accounts(ld);
-			break;
-		}
-		if (r == -1)
-			return -1;
-		s[k].val = ld->vmark;
-	}
-	if (r == -1)
+	if (parse_keys(ld,
+		"the file must be a mapping of keys such as app: and accounts:",
+		top_keys, NTOP, ld->top, "", ld->cfg) == -1)
 		return -1;
-	if (!s[T_ACCOUNTS].set)
+	if (!ld->top[T_ACCOUNTS].set)
 		return fail(ld, &ld->root,
 		    "missing key 'accounts'; add accounts: with at least one "
 		    "account (- name: NAME)");
@@ -1198,10 +1136,6 @@ parse_stream(struct loader *ld)
 		return -1;
 	if (is_null(ev))
 		return fail(ld, NULL, EMPTY_MSG);
-	if (ev->type != YAML_MAPPING_START_EVENT)
-		return fail(ld, &ev->start_mark,
-		    "the file must be a mapping of keys such as app: and "
-		    "accounts:, not %s", kind(ev));
 	ld->root = ev->start_mark;
 	if (parse_top(ld) == -1)
 		return -1;
@@ -1284,30 +1218,28 @@ same_file(const char *a, const char *b)
 	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-/* $NAME when it is an absolute path (the XDG rule), else NULL. */
-static const char *
-xdg_var(const char *name)
+/*
+ * A path under an XDG folder: $VAR/tiktok-mirror<rest>, else
+ * $HOME/<dflt>/tiktok-mirror<rest> (the XDG rule: only absolute values
+ * count), else NULL. The caller frees.
+ */
+static char *
+xdg_path(const char *var, const char *dflt, const char *rest)
 {
-	const char *v = getenv(name);
+	const char *x = getenv(var), *home = getenv("HOME");
 
-	return v != NULL && v[0] == '/' ? v : NULL;
+	if (x != NULL && x[0] == '/')
+		return xasprintf("%s/tiktok-mirror%s", x, rest);
+	if (home != NULL && home[0] == '/')
+		return xasprintf("%s/%s/tiktok-mirror%s", home, dflt, rest);
+	return NULL;
 }
 
-/*
- * $XDG_CONFIG_HOME/tiktok-mirror/tiktok-mirror.yaml, or the same under
- * ~/.config, or NULL without a home. The caller frees.
- */
+/* The user's config: $XDG_CONFIG_HOME/tiktok-mirror/tiktok-mirror.yaml. */
 static char *
 user_config(void)
 {
-	const char *x = xdg_var("XDG_CONFIG_HOME"), *home = xdg_var("HOME");
-
-	if (x != NULL)
-		return xasprintf("%s/tiktok-mirror/tiktok-mirror.yaml", x);
-	if (home != NULL)
-		return xasprintf("%s/.config/tiktok-mirror/tiktok-mirror.yaml",
-		    home);
-	return NULL;
+	return xdg_path("XDG_CONFIG_HOME", ".config", "/tiktok-mirror.yaml");
 }
 
 char *
@@ -1338,7 +1270,7 @@ cfg_find(void)
 static void
 default_state(struct cfg *cfg)
 {
-	const char *state = getenv("STATE_DIRECTORY"), *x, *home;
+	const char *state = getenv("STATE_DIRECTORY");
 	char *user;
 
 	/* systemd may pass several folders, colon-separated: use the first. */
@@ -1352,13 +1284,7 @@ default_state(struct cfg *cfg)
 	}
 	user = user_config();
 	if (same_file(cfg->path, user)) {
-		x = xdg_var("XDG_STATE_HOME");
-		home = xdg_var("HOME");
-		if (x != NULL)
-			cfg->state_dir = xasprintf("%s/tiktok-mirror", x);
-		else if (home != NULL)
-			cfg->state_dir = xasprintf(
-			    "%s/.local/state/tiktok-mirror", home);
+		cfg->state_dir = xdg_path("XDG_STATE_HOME", ".local/state", "");
 		cfg->state_user = cfg->state_dir != NULL;
 	}
 	free(user);
@@ -1435,23 +1361,22 @@ load_mem(struct cfg *cfg, const char *path, const char *data, size_t len,
     mode_t mode, int flags, const struct cfg_test *test, char *err,
     size_t errlen)
 {
-	struct loader ld;
+	struct loader ld = {
+		.reader = (flags & CFG_READER) != 0,
+		.min_cache = CACHE_MIN,
+		.path = path,
+		.data = data,
+		.len = len,
+		.mode = mode,
+		.err = err,
+		.errlen = errlen,
+		.cfg = cfg,
+	};
 	int rc = -1;
 
+	if (test != NULL && test->min_cache > 0 && test->min_cache < CACHE_MIN)
+		ld.min_cache = test->min_cache;
 	memset(cfg, 0, sizeof(*cfg));
-	memset(&ld, 0, sizeof(ld));
-	ld.reader = (flags & CFG_READER) != 0;
-	ld.min_cache = test != NULL && test->min_cache > 0 &&
-		test->min_cache < CACHE_MIN
-	    ? test->min_cache
-	    : CACHE_MIN;
-	ld.path = path;
-	ld.data = data;
-	ld.len = len;
-	ld.mode = mode;
-	ld.err = err;
-	ld.errlen = errlen;
-	ld.cfg = cfg;
 	cfg->path = xstrdup(path);
 	cfg->dir = path_dirname(path);
 	cfg->rate_limit = DEFAULT_RATE_LIMIT;
@@ -1619,20 +1544,6 @@ month_days(int y, int m)
 	return days[m - 1];
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t
-days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 /*
  * RFC 3339 section 5.6: full-date ["T" full-time], where full-time is
  * HH:MM:SS[.frac](Z|+HH:MM|-HH:MM). 't', 'z' and a space for 'T' are
@@ -1644,6 +1555,7 @@ cfg_parse_before(const char *s, int64_t *ms)
 {
 	int y, mo, d, h = 0, mi = 0, sec = 0, frac = 0, off = 0, oh, om, i;
 	const char *p;
+	struct tm tm;
 	int64_t t;
 
 	if (digits(s, 4, &y) == -1 || s[4] != '-' ||
@@ -1687,8 +1599,15 @@ cfg_parse_before(const char *s, int64_t *ms)
 		if (*p != '\0')
 			return -1;
 	}
-	t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
-	    (int64_t)off * 60;
+	/* timegm() only adds up: the fields were checked above. */
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = (int64_t)timegm(&tm) - (int64_t)off * 60;
 	if (t < 0)
 		return -1;
 	*ms = t * 1000 + frac;

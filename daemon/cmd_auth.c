@@ -16,7 +16,6 @@
  */
 #include <sys/queue.h>
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,11 +44,9 @@ struct conn;
 TAILQ_HEAD(connlist, conn);
 
 struct authflow {
-	uv_loop_t loop;
+	struct mirror m; /* the loop, the secrets file, the HTTP engine */
 	struct ctx *c;
 	const char *name;
-	struct secrets *secrets;
-	struct http *http;
 	char state[OAUTH_STATE_LEN + 1];
 	char verifier[OAUTH_VERIFIER_LEN + 1];
 	char *path; /* redirect_uri's path, which the browser comes back to */
@@ -136,9 +133,9 @@ static void
 grant_opts_of(struct authflow *af, struct grant_opts *go)
 {
 	memset(go, 0, sizeof(*go));
-	go->http = af->http;
+	go->http = af->m.http;
 	go->cfg = &af->c->cfg;
-	go->secrets = af->secrets;
+	go->secrets = af->m.secrets;
 }
 
 /*
@@ -152,7 +149,7 @@ pending_hint(struct authflow *af)
 	struct pending_auth p;
 	char challenge[65], when[32], *url;
 
-	if (secrets_pending_get(af->secrets, af->name, &p, NULL, 0) != 0) {
+	if (secrets_pending_get(af->m.secrets, af->name, &p, NULL, 0) != 0) {
 		log_err("%s: no pending authorization is left; start again "
 			"with: tiktok-mirror auth %s",
 		    af->name, af->name);
@@ -263,7 +260,7 @@ mirrored_identity(struct authflow *af, char **open_id, char **name)
 		store_close(st);
 	}
 	if (*open_id == NULL &&
-	    secrets_get(af->secrets, af->name, &old, NULL, 0) == 0) {
+	    secrets_get(af->m.secrets, af->name, &old, NULL, 0) == 0) {
 		if (old.open_id != NULL && old.open_id[0] != '\0')
 			*open_id = xstrdup(old.open_id);
 		tokens_clear(&old);
@@ -283,13 +280,13 @@ grant_finish(struct authflow *af, const char *open_id, const char *name)
 {
 	struct grant_opts go;
 	char *old_id, *old_name, err[ERRLEN];
-	const char *who = name && name[0] ? name : "(name unknown)";
+	const char *who = name && name[0] ? name : "(name unknown)", *was;
+	int other; /* the mirror holds another TikTok user's videos */
 
 	mirrored_identity(af, &old_id, &old_name);
-	if (old_id != NULL && strcmp(old_id, open_id) != 0 && !af->replace) {
-		const char *was = old_name && old_name[0] ? old_name
-							  : "(name unknown)";
-
+	was = old_name && old_name[0] ? old_name : "(name unknown)";
+	other = old_id != NULL && strcmp(old_id, open_id) != 0;
+	if (other && !af->replace) {
 		log_err("%s: this authorization is for TikTok user \"%s\" "
 			"(open_id %s), but %s mirrors \"%s\" (open_id %s); "
 			"nothing was saved or changed.\n"
@@ -311,20 +308,17 @@ grant_finish(struct authflow *af, const char *open_id, const char *name)
 		af->tok.open_id = xstrdup(open_id);
 	}
 	grant_opts_of(af, &go);
-	if (grant_save(&go, af->name, &af->tok,
-		old_id != NULL && strcmp(old_id, open_id) != 0 ? old_id : NULL,
-		err, sizeof(err)) == -1) {
+	if (grant_save(&go, af->name, &af->tok, other ? old_id : NULL, err,
+		sizeof(err)) == -1) {
 		log_err("%s: %s", af->name, err);
 		goto out;
 	}
-	(void)secrets_pending_delete(af->secrets, af->name, NULL, 0);
-	if (old_id != NULL && strcmp(old_id, open_id) != 0)
+	(void)secrets_pending_delete(af->m.secrets, af->name, NULL, 0);
+	if (other)
 		printf("%s: authorized for TikTok user \"%s\" (open_id %s), "
 		       "replacing \"%s\" (open_id %s) as asked; the next sync "
 		       "mirrors it\n",
-		    af->name, who, open_id,
-		    old_name && old_name[0] ? old_name : "(name unknown)",
-		    old_id);
+		    af->name, who, open_id, was, old_id);
 	else
 		printf("%s: authorized for TikTok user \"%s\" (open_id %s); "
 		       "the next sync mirrors it\n",
@@ -392,7 +386,7 @@ user_info(struct authflow *af)
 	req.url = url;
 	req.headers = hdrs;
 	req.fd = -1;
-	if (http_start(af->http, &req, on_user_info, af, err, sizeof(err)) ==
+	if (http_start(af->m.http, &req, on_user_info, af, err, sizeof(err)) ==
 	    NULL) {
 		log_warnx("%s: user/info: %s", af->name, err);
 		if (af->tok.open_id != NULL && af->tok.open_id[0] != '\0')
@@ -564,8 +558,8 @@ on_connection(uv_stream_t *server, int status)
 	cn = xcalloc(1, sizeof(*cn));
 	cn->af = af;
 	cn->tcp.data = cn->idle.data = cn;
-	UV_OK(uv_tcp_init(&af->loop, &cn->tcp));
-	UV_OK(uv_timer_init(&af->loop, &cn->idle));
+	UV_OK(uv_tcp_init(&af->m.loop, &cn->tcp));
+	UV_OK(uv_timer_init(&af->m.loop, &cn->idle));
 	TAILQ_INSERT_TAIL(&af->conns, cn, entry);
 	af->nconns++;
 	UV_OK(uv_timer_start(&cn->idle, on_idle, AUTH_IDLE_MS, 0));
@@ -642,7 +636,7 @@ listen_redirect(struct authflow *af)
 		r = uv_ip6_addr(host, port, (struct sockaddr_in6 *)&sa);
 	else
 		r = uv_ip4_addr(host, port, (struct sockaddr_in *)&sa);
-	UV_OK(uv_tcp_init(&af->loop, &af->server));
+	UV_OK(uv_tcp_init(&af->m.loop, &af->server));
 	if (r == 0)
 		r = uv_tcp_bind(&af->server, (struct sockaddr *)&sa, 0);
 	if (r == 0)
@@ -654,47 +648,79 @@ listen_redirect(struct authflow *af)
 		    host, port, uv_strerror(r), af->name);
 		return 1;
 	}
-	UV_OK(uv_timer_init(&af->loop, &af->timeout));
+	UV_OK(uv_timer_init(&af->m.loop, &af->timeout));
 	UV_OK(uv_timer_start(&af->timeout, on_timeout, AUTH_WAIT_MS, 0));
 	af->listening = 1;
 	return 0;
 }
 
+/*
+ * --redirect-url or --code: the pending authorization's state and verifier
+ * into 'af', and the code to exchange into *code (the caller frees it).
+ * Returns 0 or the exit status.
+ */
+static int
+pending_code(struct authflow *af, const char *redirect, const char *given,
+    char **code)
+{
+	struct pending_auth p;
+	char err[ERRLEN], *state = NULL;
+	int rc;
+
+	rc = secrets_pending_get(af->m.secrets, af->name, &p, err,
+	    sizeof(err));
+	if (rc != 0) {
+		log_err("%s: %s; start with: tiktok-mirror auth %s", af->name,
+		    rc == 1 ? "no pending authorization (or it expired)" : err,
+		    af->name);
+		return EXIT_FAIL;
+	}
+	snprintf(af->state, sizeof(af->state), "%s", p.state);
+	snprintf(af->verifier, sizeof(af->verifier), "%s", p.verifier);
+	pending_clear(&p);
+	if (given != NULL) {
+		if (oauth_code_decode(given, code, err, sizeof(err)) == -1) {
+			log_err("%s: --code: %s", af->name, err);
+			return EXIT_USAGE;
+		}
+		return 0;
+	}
+	rc = EXIT_FAIL;
+	if (oauth_parse_redirect(redirect, code, &state, err, sizeof(err)) != 0)
+		log_err("%s: %s", af->name, err);
+	else if (!oauth_state_equal(state, af->state))
+		log_err("%s: the redirect's state does not match the pending "
+			"authorization; start again with: tiktok-mirror auth %s",
+		    af->name, af->name);
+	else
+		rc = 0;
+	free(state);
+	return rc;
+}
+
 int
 cmd_auth(struct ctx *c, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"redirect-url", required_argument, NULL, 'r'},
-		{"code", required_argument, NULL, 'C'},
-		{"replace-account", no_argument, NULL, 'R'},
-		CTX_LONGOPTS,
-		{NULL, 0, NULL, 0},
-	};
 	struct authflow af;
-	struct pending_auth p;
-	struct http_opts ho;
 	const struct cfg_account *acct;
 	const char *redirect = NULL, *code = NULL;
-	char challenge[65], err[ERRLEN], *url, *rcode = NULL, *rstate = NULL;
-	int ch, rc, replace = 0;
+	char challenge[65], err[ERRLEN], *url, *rcode = NULL;
+	int rc, replace = 0;
+	const struct ctx_opt opts[] = {
+		{"redirect-url", 0, NULL, &redirect},
+		{"code", 0, NULL, &code},
+		{"replace-account", 0, &replace, NULL},
+		{NULL, 0, NULL, NULL},
+	};
 
-	while ((ch = getopt_long(argc, argv, CTX_SHORTOPTS, longopts, NULL)) !=
-	    -1) {
-		if (ch == 'r')
-			redirect = optarg;
-		else if (ch == 'C')
-			code = optarg;
-		else if (ch == 'R')
-			replace = 1;
-		else if ((rc = ctx_option(c, ch, optarg, argv[0])) != CTX_GO_ON)
-			return rc;
-	}
+	if ((rc = ctx_start(c, argc, argv, opts, CTX_ANY)) != CTX_GO_ON)
+		return rc;
 	if (redirect && code)
 		return usage_error("--redirect-url and --code contradict each "
 				   "other; give one of them");
 	if (optind + 1 != argc)
 		return ctx_usage(argv[0]);
-	if ((rc = ctx_load(c)) != 0)
+	if ((rc = ctx_load(c, 0)) != 0)
 		return rc;
 	if ((acct = ctx_account(c, argv[optind])) == NULL)
 		return EXIT_USAGE;
@@ -710,86 +736,24 @@ cmd_auth(struct ctx *c, int argc, char **argv)
 	TAILQ_INIT(&af.conns);
 	af.c = c;
 	af.name = argv[optind];
-	af.rc = EXIT_FAIL;
-	if (mirror_state_dir(&c->cfg) == -1)
-		return EXIT_FAIL;
 	af.replace = replace;
-	af.secrets = secrets_open(c->cfg.secrets, err, sizeof(err));
-	if (af.secrets == NULL) {
-		log_err("%s", err);
-		return EXIT_FAIL;
-	}
+	af.rc = EXIT_FAIL;
+	if ((rc = mirror_open_tool(&af.m, &c->cfg, NULL, 1)) != 0)
+		return rc;
 	if (redirect != NULL || code != NULL) {
 		/* Complete a pending flow. */
-		rc = secrets_pending_get(af.secrets, af.name, &p, err,
-		    sizeof(err));
-		if (rc != 0) {
-			log_err("%s: %s; start with: tiktok-mirror auth %s",
-			    af.name,
-			    rc == 1 ? "no pending authorization (or it expired)"
-				    : err,
-			    af.name);
-			secrets_close(af.secrets);
-			return EXIT_FAIL;
-		}
-		snprintf(af.state, sizeof(af.state), "%s", p.state);
-		snprintf(af.verifier, sizeof(af.verifier), "%s", p.verifier);
-		pending_clear(&p);
-		if (code != NULL) {
-			if (oauth_code_decode(code, &rcode, err,
-				sizeof(err)) == -1) {
-				log_err("%s: --code: %s", af.name, err);
-				secrets_close(af.secrets);
-				return EXIT_USAGE;
-			}
-			code = rcode;
-		} else {
-			rc = oauth_parse_redirect(redirect, &rcode, &rstate,
-			    err, sizeof(err));
-			if (rc != 0) {
-				log_err("%s: %s", af.name, err);
-				free(rstate);
-				secrets_close(af.secrets);
-				return EXIT_FAIL;
-			}
-			if (!oauth_state_equal(rstate, af.state)) {
-				log_err("%s: the redirect's state does not match"
-					" the pending authorization; start "
-					"again with: tiktok-mirror auth %s",
-				    af.name, af.name);
-				free(rcode);
-				free(rstate);
-				secrets_close(af.secrets);
-				return EXIT_FAIL;
-			}
-			code = rcode;
-		}
+		if ((rc = pending_code(&af, redirect, code, &rcode)) != 0)
+			goto out;
+		exchange(&af, rcode);
 	} else {
 		oauth_state(af.state);
 		oauth_pkce(af.verifier, challenge);
-		if (secrets_pending_put(af.secrets, af.name, af.state,
+		if (secrets_pending_put(af.m.secrets, af.name, af.state,
 			af.verifier, err, sizeof(err)) == -1) {
 			log_err("%s", err);
-			secrets_close(af.secrets);
-			return EXIT_FAIL;
+			rc = EXIT_FAIL;
+			goto out;
 		}
-	}
-	if (uv_loop_init(&af.loop) != 0) {
-		log_err("cannot start the event loop");
-		secrets_close(af.secrets);
-		return EXIT_FAIL;
-	}
-	memset(&ho, 0, sizeof(ho));
-	ho.ca_file = c->cfg.ca_file;
-	ho.allow_http = strncmp(c->cfg.api_url, "http://", 7) == 0;
-	ho.max_transfers = 1;
-	ho.test_timeout_ms = c->cfg.test.timeout_ms;
-	af.http = http_new(&af.loop, &ho, err, sizeof(err));
-	if (af.http == NULL) {
-		log_err("%s", err);
-	} else if (code != NULL) {
-		exchange(&af, code);
-	} else {
 		url = oauth_authorize_url(&c->cfg, af.state, challenge);
 		printf("To authorize %s, open this URL in a browser logged in "
 		       "to the TikTok account:\n\n  %s\n\n",
@@ -808,18 +772,15 @@ cmd_auth(struct ctx *c, int argc, char **argv)
 		}
 		fflush(stdout);
 	}
-	uv_run(&af.loop, UV_RUN_DEFAULT);
-	http_free(af.http);
-	uv_run(&af.loop, UV_RUN_DEFAULT);
-	if (uv_loop_close(&af.loop) != 0)
-		log_err("internal error: event loop handles left open");
+	uv_run(&af.m.loop, UV_RUN_DEFAULT);
+	rc = af.rc;
+out:
 	if (rcode != NULL)
 		explicit_bzero(rcode, strlen(rcode));
 	free(rcode);
-	free(rstate);
 	free(af.path);
 	explicit_bzero(af.verifier, sizeof(af.verifier));
 	tokens_clear(&af.tok);
-	secrets_close(af.secrets);
-	return af.rc;
+	(void)mirror_close(&af.m);
+	return rc;
 }

@@ -56,6 +56,8 @@
 #include "covers.h"
 #include "daemon.h"
 #include "log.h"
+#include "mirror.h"
+#include "output.h"
 #include "render.h"
 #include "store.h"
 #include "util.h"
@@ -66,6 +68,7 @@
 #define FMT_ATOM 0x08
 #define FMT_SQLITE 0x10
 
+/* A folder format's name is its files' extension: DIR/<account>.<name>. */
 static const struct {
 	const char *name;
 	unsigned bit;
@@ -185,55 +188,19 @@ cover_type(const char *account, const char *rel)
 	return NULL;
 }
 
-/*
- * read_fd() of 'name' in the folder 'dfd' (at most a cover's size), never
- * through a symbolic link. Returns 0 or -1 with errno.
- */
-static int
-read_at(int dfd, const char *name, char **data, size_t *len)
-{
-	int fd, rc, saved;
-
-	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (fd == -1)
-		return -1;
-	rc = read_fd(fd, EXPORT_COVER_MAX, data, len, NULL);
-	saved = errno;
-	close(fd);
-	errno = saved;
-	return rc;
-}
-
 /* True when 'name' in 'dfd' is a regular file holding exactly data[0..len). */
 static int
 same_bytes(int dfd, const char *name, const void *data, size_t len)
 {
-	char chunk[65536];
-	struct stat st;
-	size_t off = 0;
-	ssize_t n = -1;
-	int fd, same = 0;
+	char *have;
+	size_t n;
+	int same;
 
-	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (fd == -1)
+	/* A longer file is refused unread (EFBIG), a link is not followed. */
+	if (read_file_at(dfd, name, O_NOFOLLOW, len, &have, &n, NULL) == -1)
 		return 0;
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    (unsigned long long)st.st_size != (unsigned long long)len)
-		goto out;
-	for (;;) {
-		n = read(fd, chunk, sizeof(chunk));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if ((size_t)n > len - off ||
-		    memcmp(chunk, (const char *)data + off, (size_t)n) != 0)
-			goto out;
-		off += (size_t)n;
-	}
-	same = n == 0 && off == len;
-out:
-	close(fd);
+	same = n == len && memcmp(have, data, len) == 0;
+	free(have);
 	return same;
 }
 
@@ -324,7 +291,8 @@ place_cover(struct export *ex, const char *rel, long long *size, char *err,
 		}
 		/* The mirror's own file: replace it with a copy below. */
 	} else if (have) {
-		if (read_at(ex->srcfd, base, &data, &len) == -1)
+		if (read_file_at(ex->srcfd, base, O_NOFOLLOW, EXPORT_COVER_MAX,
+			&data, &len, NULL) == -1)
 			goto read_failed;
 		equal = same_bytes(ex->accfd, base, data, len);
 		if (equal && !ex->link) {
@@ -369,7 +337,9 @@ place_cover(struct export *ex, const char *rel, long long *size, char *err,
 			goto out;
 		}
 	}
-	if (data == NULL && read_at(ex->srcfd, base, &data, &len) == -1)
+	/* Never through a symbolic link, at most a cover's size. */
+	if (data == NULL && read_file_at(ex->srcfd, base, O_NOFOLLOW,
+				EXPORT_COVER_MAX, &data, &len, NULL) == -1)
 		goto read_failed;
 	if (write_file_atomic_at(ex->accfd, base, to, data, len, EXPORT_MODE,
 		err, errlen) == -1)
@@ -390,13 +360,6 @@ out:
 	free(to);
 	free(tmp);
 	return rc;
-}
-
-static void
-add(struct buf *b, const char *s)
-{
-	if (buf_addstr(b, s) == -1)
-		fatalx("export too large");
 }
 
 static int
@@ -469,17 +432,17 @@ place_covers(struct export *ex, const char *account, const char *avatar,
 	struct row *r;
 	long long size;
 	size_t i;
-	int rc = -1, made = 0, placed;
+	int placed;
 
 	*avatar_out = NULL;
 	ex->names = xcalloc(ex->nrows + 2, sizeof(*ex->names));
+	/* The account's folder is made (and opened) before its first cover. */
 	if (avatar != NULL && cover_type(account, avatar) != NULL) {
 		if (open_account_dir(ex, account, 1, err, errlen) == -1)
-			goto out;
-		made = 1;
+			return -1;
 		placed = place_cover(ex, avatar, &size, err, errlen);
 		if (placed == -1)
-			goto out;
+			return -1;
 		if (placed == 0) {
 			*avatar_out = xasprintf("covers/%s", avatar);
 			ex->names[ex->nnames++] =
@@ -499,14 +462,11 @@ place_covers(struct export *ex, const char *account, const char *avatar,
 				sizeof(esc)));
 			continue;
 		}
-		if (!made) {
-			if (open_account_dir(ex, account, 1, err, errlen) == -1)
-				goto out;
-			made = 1;
-		}
+		if (open_account_dir(ex, account, 1, err, errlen) == -1)
+			return -1;
 		placed = place_cover(ex, r->src, &r->size, err, errlen);
 		if (placed == -1)
-			goto out;
+			return -1;
 		if (placed == 1) {
 			log_warnx("%s: video %s: cover %s is missing from the "
 				  "mirror; left out (the next refresh fetches "
@@ -519,26 +479,15 @@ place_covers(struct export *ex, const char *account, const char *avatar,
 		ex->names[ex->nnames++] = xstrdup(strrchr(r->src, '/') + 1);
 	}
 	qsort(ex->names, ex->nnames, sizeof(*ex->names), name_cmp);
-	if (made)
+	if (ex->accfd != -1)
 		(void)covers_sync(ex->accfd);
-	rc = 0;
-out:
-	return rc;
+	return 0;
 }
 
 /* Export one account: rows, covers, data files, then the cover sweep. */
 static int
 export_account(struct export *ex, struct store *st, const char *account)
 {
-	static const struct {
-		unsigned bit;
-		const char *ext;
-	} files[] = {
-		{FMT_JSON, "json"},
-		{FMT_NDJSON, "ndjson"},
-		{FMT_CSV, "csv"},
-		{FMT_ATOM, "atom"},
-	};
 	struct store_account a;
 	struct store_query q;
 	struct render_item *items = NULL;
@@ -574,19 +523,20 @@ export_account(struct export *ex, struct store *st, const char *account)
 		items[i].cover_type = ex->rows[i].type;
 		items[i].cover_size = ex->rows[i].size;
 	}
-	for (i = 0; i < nitems(files); i++) {
-		if (!(ex->formats & files[i].bit))
+	for (i = 0; i < nitems(FORMATS); i++) {
+		/* Never FMT_SQLITE here: it goes alone (export_sqlite()). */
+		if (!(ex->formats & FORMATS[i].bit))
 			continue;
 		buf_reset(&b);
-		if (files[i].bit == FMT_JSON)
+		if (FORMATS[i].bit == FMT_JSON)
 			render_json(&b, items, ex->nrows);
-		else if (files[i].bit == FMT_NDJSON)
+		else if (FORMATS[i].bit == FMT_NDJSON)
 			render_ndjson(&b, items, ex->nrows);
-		else if (files[i].bit == FMT_CSV)
+		else if (FORMATS[i].bit == FMT_CSV)
 			render_csv(&b, items, ex->nrows, ex->csv_raw);
 		else
 			render_atom(&b, &feed, items, ex->nrows);
-		name = xasprintf("%s.%s", account, files[i].ext);
+		name = xasprintf("%s.%s", account, FORMATS[i].name);
 		n = put_file(ex, name, &b, err, sizeof(err));
 		free(name);
 		if (n == -1)
@@ -603,13 +553,13 @@ export_account(struct export *ex, struct store *st, const char *account)
 		ex->removed += n;
 	}
 	/* accounts.json: what a site shows above the account's videos. */
-	add(&ex->accounts, ex->accounts.len > 1 ? ",\n  {" : "\n  {");
+	out_add(&ex->accounts, ex->accounts.len > 1 ? ",\n  {" : "\n  {");
 	render_json_str(&ex->accounts, 1, "name", account);
 	render_json_str(&ex->accounts, 0, "display_name",
 	    have_a ? a.display_name : NULL);
 	render_json_str(&ex->accounts, 0, "avatar", avatar);
 	render_json_int(&ex->accounts, 0, "videos", (int64_t)ex->nrows);
-	add(&ex->accounts, "}");
+	out_add(&ex->accounts, "}");
 	rc = 0;
 	goto out;
 fail:
@@ -767,11 +717,8 @@ export_sqlite(struct ctx *c, const char *file)
 				   "folder (give a file name, e.g. "
 				   "%s/mirror.db)",
 		    file, file);
-	st = store_open_ro(c->cfg.database, err, sizeof(err));
-	if (st == NULL) {
-		log_err("%s", err);
+	if ((st = mirror_open_ro(&c->cfg)) == NULL)
 		return EXIT_FAIL;
-	}
 	rc = store_snapshot(st, file, err, sizeof(err));
 	store_close(st);
 	if (rc == -1) {
@@ -801,7 +748,7 @@ cmd_export(struct ctx *c, int argc, char **argv)
 	const char *base_url = NULL;
 	char err[ERRLEN], *trimmed = NULL;
 	size_t i;
-	int ch, k, rc, failed = 0;
+	int ch, rc, failed = 0;
 
 	memset(&ex, 0, sizeof(ex));
 	ex.outfd = ex.coversfd = ex.accfd = ex.srcfd = -1;
@@ -853,11 +800,10 @@ cmd_export(struct ctx *c, int argc, char **argv)
 	if ((ex.formats & FMT_SQLITE) && optind != argc)
 		return usage_error("--format sqlite copies the whole mirror; "
 				   "it takes no account names");
-	if ((rc = ctx_load_reader(c)) != 0)
+	if ((rc = ctx_load(c, CFG_READER)) != 0)
 		return rc;
-	for (k = optind; k < argc; k++)
-		if (ctx_account(c, argv[k]) == NULL)
-			return EXIT_USAGE;
+	if (ctx_accounts(c, argc - optind, argv + optind) == -1)
+		return EXIT_USAGE;
 	if (ex.formats == FMT_SQLITE)
 		return export_sqlite(c, ex.out);
 
@@ -868,39 +814,32 @@ cmd_export(struct ctx *c, int argc, char **argv)
 			trimmed[strlen(trimmed) - 1] = '\0';
 	}
 	buf_init(&ex.accounts, 0);
-	add(&ex.accounts, "[");
+	out_add(&ex.accounts, "[");
 	/* Folders the export makes are 0755 whatever the caller's umask:
 	 * a web server outside the mirror's group must get through them. */
 	umask(022);
 	ex.covers = path_join(ex.out, "covers");
+	rc = -1;
 	if (mkdir_p(ex.out, 0755, err, sizeof(err)) == -1 ||
-	    (rc = open_out(&ex, err, sizeof(err))) == -1) {
+	    (rc = open_out(&ex, err, sizeof(err))) != 0) {
 		log_err("export: %s", err);
-		rc = EXIT_FAIL;
+		/* 1: a DIR in the mirror's covers folder, a usage error. */
+		rc = rc == 1 ? EXIT_USAGE : EXIT_FAIL;
 		goto out;
 	}
-	if (rc == 1) {
-		log_err("export: %s", err);
-		rc = EXIT_USAGE;
-		goto out;
-	}
-	st = store_open_ro(c->cfg.database, err, sizeof(err));
-	if (st == NULL) {
-		log_err("%s", err);
+	if ((st = mirror_open_ro(&c->cfg)) == NULL) {
 		rc = EXIT_FAIL;
 		goto out;
 	}
 	for (i = 0; i < c->cfg.naccounts; i++) {
 		const char *name = c->cfg.accounts[i].name;
-		int named = optind == argc;
 
-		for (k = optind; k < argc && !named; k++)
-			named = strcmp(argv[k], name) == 0;
-		if (named && export_account(&ex, st, name) == -1)
+		if (ctx_named(argc - optind, argv + optind, name) &&
+		    export_account(&ex, st, name) == -1)
 			failed++;
 	}
 	store_close(st);
-	add(&ex.accounts, ex.accounts.len > 1 ? "\n]\n" : "]\n");
+	out_add(&ex.accounts, ex.accounts.len > 1 ? "\n]\n" : "]\n");
 	if (put_file(&ex, "accounts.json", &ex.accounts, err, sizeof(err)) ==
 	    -1) {
 		log_err("export: %s", err);

@@ -16,7 +16,6 @@
  * daemon running they exit 1 and say to stop it first.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +62,50 @@ wait_grant(struct mirror *t, struct grant_call *g, struct wait *w)
 		(void)uv_run(&t->loop, UV_RUN_ONCE);
 }
 
+/* covers_sweep() for forget: no file is kept. */
+static int
+keep_none(const char *rel, void *arg)
+{
+	(void)rel;
+	(void)arg;
+	return 0;
+}
+
+/*
+ * revoke's and forget's start: the options 'opts', one NAME (configured or
+ * no longer), the configuration. Returns CTX_GO_ON with *name, else the
+ * exit status to return at once.
+ */
+static int
+tool_start(struct ctx *c, int argc, char **argv, const struct ctx_opt *opts,
+    const char **name)
+{
+	int rc;
+
+	if ((rc = ctx_start(c, argc, argv, opts, 1)) != CTX_GO_ON)
+		return rc;
+	*name = argv[optind];
+	if ((rc = ctx_load(c, 0)) != 0)
+		return rc;
+	if (!cfg_valid_name(*name, strlen(*name)))
+		return usage_error("'%s' is not an account name", *name);
+	return CTX_GO_ON;
+}
+
+/* Delete the account's tokens and any pending authorization. 0 or -1. */
+static int
+delete_tokens(struct mirror *t, const char *name)
+{
+	char err[ERRLEN];
+
+	if (secrets_delete(t->secrets, name, err, sizeof(err)) == -1 ||
+	    secrets_pending_delete(t->secrets, name, err, sizeof(err)) == -1) {
+		log_err("%s: %s", name, err);
+		return -1;
+	}
+	return 0;
+}
+
 int
 cmd_revoke(struct ctx *c, int argc, char **argv)
 {
@@ -75,15 +118,8 @@ cmd_revoke(struct ctx *c, int argc, char **argv)
 	int rc, got, configured;
 
 	memset(&tok, 0, sizeof(tok));
-	if ((rc = ctx_options(c, argc, argv)) != CTX_GO_ON)
+	if ((rc = tool_start(c, argc, argv, NULL, &name)) != CTX_GO_ON)
 		return rc;
-	if (optind + 1 != argc)
-		return ctx_usage(argv[0]);
-	name = argv[optind];
-	if ((rc = ctx_load(c)) != 0)
-		return rc;
-	if (!cfg_valid_name(name, strlen(name)))
-		return usage_error("'%s' is not an account name", name);
 	configured = cfg_account(&c->cfg, name) != NULL;
 	if ((rc = mirror_open_tool(&t, &c->cfg, "revoke", 1)) != 0)
 		return rc;
@@ -159,11 +195,8 @@ cmd_revoke(struct ctx *c, int argc, char **argv)
 			goto out;
 		}
 	}
-	if (secrets_delete(t.secrets, name, err, sizeof(err)) == -1 ||
-	    secrets_pending_delete(t.secrets, name, err, sizeof(err)) == -1) {
-		log_err("%s: %s", name, err);
+	if (delete_tokens(&t, name) == -1)
 		goto out;
-	}
 	if (configured) {
 		char *state = xasprintf("revoked; run: tiktok-mirror auth %s",
 		    name);
@@ -197,43 +230,22 @@ out:
 	return rc;
 }
 
-static int
-keep_none(const char *rel, void *arg)
-{
-	(void)rel;
-	(void)arg;
-	return 0;
-}
-
 int
 cmd_forget(struct ctx *c, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"yes", no_argument, NULL, 'y'},
-		CTX_LONGOPTS,
-		{NULL, 0, NULL, 0},
-	};
 	struct store_forgotten f;
 	struct tokens tok;
 	struct mirror t;
 	const char *name;
 	char err[ERRLEN], *dir;
-	int ch, yes = 0, rc, files, tokens = 0, had_dir;
+	int yes = 0, rc, files, tokens = 0, had_dir;
+	const struct ctx_opt opts[] = {
+		{"yes", 'y', &yes, NULL},
+		{NULL, 0, NULL, NULL},
+	};
 
-	while ((ch = getopt_long(argc, argv, "y" CTX_SHORTOPTS, longopts,
-		    NULL)) != -1) {
-		if (ch == 'y')
-			yes = 1;
-		else if ((rc = ctx_option(c, ch, optarg, argv[0])) != CTX_GO_ON)
-			return rc;
-	}
-	if (optind + 1 != argc)
-		return ctx_usage(argv[0]);
-	name = argv[optind];
-	if ((rc = ctx_load(c)) != 0)
+	if ((rc = tool_start(c, argc, argv, opts, &name)) != CTX_GO_ON)
 		return rc;
-	if (!cfg_valid_name(name, strlen(name)))
-		return usage_error("'%s' is not an account name", name);
 	if (cfg_account(&c->cfg, name) != NULL) {
 		log_err("%s is still configured in %s; remove it from "
 			"'accounts:' (and reload the daemon) first, then run: "
@@ -285,13 +297,8 @@ cmd_forget(struct ctx *c, int argc, char **argv)
 		    files == -1 ? err : strerror(errno));
 		goto out;
 	}
-	if (tokens &&
-	    (secrets_delete(t.secrets, name, err, sizeof(err)) == -1 ||
-		secrets_pending_delete(t.secrets, name, err, sizeof(err)) ==
-		    -1)) {
-		log_err("%s: %s", name, err);
+	if (tokens && delete_tokens(&t, name) == -1)
 		goto out;
-	}
 	printf("%s: forgotten: %lld videos, %lld history points, %lld sync "
 	       "runs, %lld changes, %d files",
 	    name, (long long)f.videos, (long long)f.stats, (long long)f.runs,

@@ -7,7 +7,6 @@
  * configuration, the database and the timers are up. When nothing is due
  * the process sleeps in epoll: no polling.
  */
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -202,15 +201,13 @@ cmd_run(struct ctx *c, int argc, char **argv)
 	size_t i;
 	int rc, r;
 
-	if ((rc = ctx_options(c, argc, argv)) != CTX_GO_ON)
+	if ((rc = ctx_start(c, argc, argv, NULL, 0)) != CTX_GO_ON)
 		return rc;
-	if (optind != argc)
-		return ctx_usage(argv[0]);
-	if ((rc = ctx_load(c)) != 0)
+	if ((rc = ctx_load(c, 0)) != 0)
 		return rc;
 	memset(&d, 0, sizeof(d));
 	d.c = c;
-	if ((rc = mirror_open(&d.m, &c->cfg, 0)) != 0)
+	if ((rc = mirror_open(&d.m, &c->cfg, "run", NULL)) != 0)
 		return rc;
 	d.hook = hook_new(&d.m.loop, c->cfg.on_change);
 	d.sched = sched_new(&d.m.loop, d.m.engine, d.m.store, d.m.secrets,

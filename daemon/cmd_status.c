@@ -17,7 +17,6 @@
  * authorization or is stale. A curated account (videos:) has no grant:
  * its token columns are null, and the table says none is needed.
  */
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +28,7 @@
 #include "json.h"
 #include "lock.h"
 #include "log.h"
+#include "mirror.h"
 #include "output.h"
 #include "render.h"
 #include "store.h"
@@ -60,8 +60,7 @@ static void
 print_json(struct buf *b, const struct store_account *a, const char *warning,
     int stale, int first)
 {
-	if (buf_addstr(b, first ? "\n  {" : ",\n  {") == -1)
-		fatalx("output too large");
+	out_add(b, first ? "\n  {" : ",\n  {");
 	render_json_str(b, 1, "name", a->name);
 	render_json_str(b, 0, "open_id", a->open_id);
 	render_json_str(b, 0, "display_name", a->display_name);
@@ -75,12 +74,10 @@ print_json(struct buf *b, const struct store_account *a, const char *warning,
 	render_json_str(b, 0, "avatar", a->avatar);
 	render_json_int(b, 0, "videos", a->videos);
 	render_json_int(b, 0, "failures", a->failures);
-	if (buf_addstr(b, stale ? ",\"stale\":true" : ",\"stale\":false") == -1)
-		fatalx("output too large");
+	out_add(b, stale ? ",\"stale\":true" : ",\"stale\":false");
 	render_json_str(b, 0, "warning", warning);
 	render_json_str(b, 0, "activity", a->activity);
-	if (buf_addstr(b, "}") == -1)
-		fatalx("output too large");
+	out_add(b, "}");
 }
 
 /* "in 5m", "3h ago", "-": a time relative to 'now', for the table. */
@@ -182,11 +179,6 @@ print_head(const struct ctx *c, int exists, int held, pid_t pid)
 int
 cmd_status(struct ctx *c, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"json", no_argument, NULL, 'j'},
-		CTX_LONGOPTS,
-		{NULL, 0, NULL, 0},
-	};
 	struct store_account a;
 	struct unconfigured u;
 	struct store *st = NULL;
@@ -195,29 +187,23 @@ cmd_status(struct ctx *c, int argc, char **argv)
 	char err[ERRLEN], *warning, *stale, *both;
 	int64_t now = now_unix();
 	size_t i;
-	int ch, json = 0, rc, unhealthy = 0, width = 7, held, exists;
+	int json = 0, rc, unhealthy = 0, width = 7, held, exists;
+	const struct ctx_opt opts[] = {
+		{"json", 0, &json, NULL},
+		{NULL, 0, NULL, NULL},
+	};
 
-	while ((ch = getopt_long(argc, argv, CTX_SHORTOPTS, longopts, NULL)) !=
-	    -1) {
-		if (ch == 'j')
-			json = 1;
-		else if ((rc = ctx_option(c, ch, optarg, argv[0])) != CTX_GO_ON)
-			return rc;
-	}
-	if (optind != argc)
-		return ctx_usage(argv[0]);
-	if ((rc = ctx_load_reader(c)) != 0)
+	if ((rc = ctx_start(c, argc, argv, opts, 0)) != CTX_GO_ON)
+		return rc;
+	if ((rc = ctx_load(c, CFG_READER)) != 0)
 		return rc;
 	signal(SIGPIPE, SIG_DFL); /* `| head`: end quietly (see videos) */
 	memset(&u, 0, sizeof(u));
 	u.cfg = &c->cfg;
 	exists = access(c->cfg.database, F_OK) == 0;
 	if (exists) {
-		st = store_open_ro(c->cfg.database, err, sizeof(err));
-		if (st == NULL) {
-			log_err("%s", err);
+		if ((st = mirror_open_ro(&c->cfg)) == NULL)
 			return EXIT_FAIL;
-		}
 		if (store_accounts_each(st, on_account, &u, err,
 			sizeof(err)) == -1) {
 			log_err("%s", err);
@@ -231,14 +217,12 @@ cmd_status(struct ctx *c, int argc, char **argv)
 			width = (int)strlen(c->cfg.accounts[i].name);
 	buf_init(&b, 0);
 	if (json) {
-		if (buf_addstr(&b, "{") == -1)
-			fatalx("output too large");
+		out_add(&b, "{");
 		render_json_str(&b, 1, "mirror", c->cfg.database);
 		render_json_str(&b, 0, "config", c->config_path);
 		render_json_int(&b, 0, "daemon_pid",
 		    held == 1 && pid > 0 ? pid : STORE_NULL);
-		if (buf_addstr(&b, ",\"accounts\": [") == -1)
-			fatalx("output too large");
+		out_add(&b, ",\"accounts\": [");
 	} else {
 		print_head(c, exists, held, pid);
 		printf("%-*s  %-10s  %6s  %-12s  %-12s  %-8s  %-13s  %s\n",
@@ -288,15 +272,13 @@ cmd_status(struct ctx *c, int argc, char **argv)
 		store_account_clear(&a);
 	}
 	if (json) {
-		if (buf_addstr(&b, "\n], \"unconfigured\": [") == -1)
-			fatalx("output too large");
+		out_add(&b, "\n], \"unconfigured\": [");
 		for (i = 0; i < u.n; i++) {
 			if ((i > 0 && buf_addstr(&b, ", ") == -1) ||
 			    json_quote(&b, u.names[i]) == -1)
 				fatalx("output too large");
 		}
-		if (buf_addstr(&b, "]}\n") == -1)
-			fatalx("output too large");
+		out_add(&b, "]}\n");
 		(void)out_flush(&b);
 	} else if (u.n > 0) {
 		printf("\nin the mirror but not configured (kept, not "

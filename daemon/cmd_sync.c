@@ -220,58 +220,41 @@ on_synced(const struct sync_result *r, void *arg)
 int
 cmd_sync(struct ctx *c, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"force", no_argument, NULL, 'f'},
-		{"dry-run", no_argument, NULL, 'n'},
-		CTX_LONGOPTS,
-		{NULL, 0, NULL, 0},
-	};
 	struct sync_run sr;
 	struct sync_opts so;
 	struct mirror m;
+	const struct ctx_opt opts[] = {
+		{"force", 'f', &so.force, NULL},
+		{"dry-run", 'n', &so.dry_run, NULL},
+		{NULL, 0, NULL, NULL},
+	};
 	size_t i;
-	int ch, rc, k;
+	int rc;
 
 	memset(&sr, 0, sizeof(sr));
 	memset(&so, 0, sizeof(so));
-	while ((ch = getopt_long(argc, argv, "fn" CTX_SHORTOPTS, longopts,
-		    NULL)) != -1) {
-		switch (ch) {
-		case 'f':
-			so.force = 1;
-			break;
-		case 'n':
-			so.dry_run = 1;
-			break;
-		default:
-			if ((rc = ctx_option(c, ch, optarg, argv[0])) !=
-			    CTX_GO_ON)
-				return rc;
-		}
-	}
-	if ((rc = ctx_load(c)) != 0)
+	if ((rc = ctx_start(c, argc, argv, opts, CTX_ANY)) != CTX_GO_ON)
 		return rc;
-	for (k = optind; k < argc; k++)
-		if (ctx_account(c, argv[k]) == NULL)
-			return EXIT_USAGE;
+	if ((rc = ctx_load(c, 0)) != 0)
+		return rc;
+	if (ctx_accounts(c, argc - optind, argv + optind) == -1)
+		return EXIT_USAGE;
 	sr.dry_run = so.dry_run;
 	sr.tty = isatty(STDERR_FILENO) && log_verbosity() >= LOG_NORMAL;
 	if (sr.tty) {
 		so.progress = on_progress;
 		so.progress_arg = &sr;
 	}
-	if ((rc = mirror_open_with(&m, &c->cfg, &so)) != 0)
+	if ((rc = mirror_open(&m, &c->cfg, "sync", &so)) != 0)
 		return rc;
 	sr.loop = &m.loop;
 	/* A dry run changes nothing, so there is nothing to tell on_change. */
 	sr.hook = hook_new(&m.loop, so.dry_run ? NULL : c->cfg.on_change);
 	for (i = 0; i < c->cfg.naccounts; i++) {
 		const struct cfg_account *a = &c->cfg.accounts[i];
-		int named = optind == argc;
 
-		for (k = optind; k < argc && !named; k++)
-			named = strcmp(argv[k], a->name) == 0;
-		if (!named || sync_busy(m.engine, a->name))
+		if (!ctx_named(argc - optind, argv + optind, a->name) ||
+		    sync_busy(m.engine, a->name))
 			continue;
 		if (sync_account(m.engine, a, on_synced, &sr) == 0)
 			sr.pending++;
@@ -293,11 +276,9 @@ cmd_check(struct ctx *c, int argc, char **argv)
 {
 	int rc;
 
-	if ((rc = ctx_options(c, argc, argv)) != CTX_GO_ON)
+	if ((rc = ctx_start(c, argc, argv, NULL, 0)) != CTX_GO_ON)
 		return rc;
-	if (optind != argc)
-		return ctx_usage(argv[0]);
-	if ((rc = ctx_load(c)) != 0)
+	if ((rc = ctx_load(c, 0)) != 0)
 		return rc;
 	printf("%s: configuration OK, %zu account%s\n", c->config_path,
 	    c->cfg.naccounts, c->cfg.naccounts == 1 ? "" : "s");

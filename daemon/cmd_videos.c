@@ -7,8 +7,13 @@
  * the mirror's live videos differently (the others keep the configured
  * values). JSON: an array of objects keyed by the videos columns plus
  * created_at_iso. Otherwise a table on a terminal, TSV elsewhere.
+ *
+ * `videos NAME --history ID`: a video's engagement history from the
+ * video_stats table, oldest first: one point per change of a count (older
+ * than 30 days thinned to one per UTC day). JSON: an array of objects keyed
+ * by the video_stats columns plus observed_at_iso; otherwise a table on a
+ * terminal, TSV with a header row elsewhere, like the rest of `videos`.
  */
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,22 +24,46 @@
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "mirror.h"
 #include "output.h"
 #include "render.h"
 #include "store.h"
 #include "util.h"
 
-enum format { FMT_TABLE, FMT_TSV, FMT_JSON };
+enum out_format { OUT_TABLE, OUT_TSV, OUT_JSON };
 
+/* The output of the videos or of a video's history. */
 struct vout {
-	enum format fmt;
+	enum out_format fmt;
 	int64_t limit; /* characters of title/description; -1: all */
 	const char *date_format;
 	struct buf b;
 	size_t when_width; /* the CREATED column, in display columns */
-	int n;
-	int failed;
+	int n;	    /* items so far */
+	int failed; /* writing stdout failed (a closed pipe) */
 };
+
+/* After an item: write out a full buffer. Returns 0, or -1 to stop. */
+static int
+item_done(struct vout *o)
+{
+	if (o->b.len > 65536 && out_flush(&o->b) == -1)
+		o->failed = 1;
+	o->n++;
+	return o->failed ? -1 : 0;
+}
+
+/* After the last item: end a JSON array, write it all. The exit status. */
+static int
+finish(struct vout *o)
+{
+	if (o->fmt == OUT_JSON)
+		out_add(&o->b, o->n ? "\n]\n" : "]\n");
+	if (out_flush(&o->b) == -1 || fflush(stdout) == EOF)
+		o->failed = 1;
+	buf_free(&o->b);
+	return o->failed ? EXIT_FAIL : EXIT_OK;
+}
 
 /* The user's --date-format is a strftime format by design. */
 #pragma GCC diagnostic push
@@ -60,14 +89,10 @@ static void
 table_cell(struct buf *b, const char *s, size_t width, int right)
 {
 	size_t w = utf8_width(s), pad = w < width ? width - w : 0;
-	static const char spaces[] = "                                        "
-				     "                                        ";
 
-	if (right && buf_add(b, spaces, pad) == -1)
-		fatalx("output too large");
-	if (buf_addstr(b, s) == -1)
-		fatalx("output too large");
-	if (!right && buf_add(b, spaces, pad) == -1)
+	/* As wide as a --date-format makes the dates: no fixed bound. */
+	if (buf_printf(b, "%*s%s%*s", right ? (int)pad : 0, "", s,
+		right ? 0 : (int)pad, "") == -1)
 		fatalx("output too large");
 }
 
@@ -97,8 +122,7 @@ table_row(struct vout *o, const char *pos, const char *id, const char *when,
 	table_cell(&o->b, esc, TABLE_TITLE, 0);
 	table_cell(&o->b, "", 2, 0);
 	table_cell(&o->b, cover, 0, 0);
-	if (buf_addstr(&o->b, "\n") == -1)
-		fatalx("output too large");
+	out_add(&o->b, "\n");
 }
 
 static int
@@ -115,12 +139,11 @@ on_video(const struct store_video *v, void *arg)
 	w.title = title;
 	w.description = desc;
 	date_str(o, v->created_at, when, sizeof(when));
-	if (o->fmt == FMT_JSON) {
-		if (buf_addstr(&o->b, o->n ? ",\n  " : "\n  ") == -1)
-			fatalx("output too large");
+	if (o->fmt == OUT_JSON) {
+		out_add(&o->b, o->n ? ",\n  " : "\n  ");
 		render_video_json(&o->b, &w,
 		    o->date_format != NULL ? when : NULL);
-	} else if (o->fmt == FMT_TSV) {
+	} else if (o->fmt == OUT_TSV) {
 		render_values(&w, iso, sizeof(iso), vals);
 		/* --date-format: a column of its own, last, named as in JSON. */
 		vals[RENDER_NCOLS].str = when;
@@ -142,38 +165,118 @@ on_video(const struct store_video *v, void *arg)
 	}
 	free(title);
 	free(desc);
-	if (o->b.len > 65536 && out_flush(&o->b) == -1)
-		o->failed = 1;
-	o->n++;
-	return o->failed ? -1 : 0;
+	return item_done(o);
+}
+
+static const char *const HISTORY_COLS[] = {"account", "id", "observed_at",
+    "observed_at_iso", "total_views", "total_likes", "total_comments",
+    "total_shares"};
+
+static void
+table_int(int64_t v)
+{
+	if (v == STORE_NULL)
+		printf("  %12s", "-");
+	else
+		printf("  %12lld", (long long)v);
+}
+
+static int
+on_point(const struct store_stat *p, void *arg)
+{
+	struct vout *o = arg;
+	char iso[32];
+	/* In the order of HISTORY_COLS. */
+	const struct render_value v[] = {{.str = p->account}, {.str = p->id},
+	    {.num = p->observed_at, .is_num = 1}, {.str = iso},
+	    {.num = p->total_views, .is_num = 1},
+	    {.num = p->total_likes, .is_num = 1},
+	    {.num = p->total_comments, .is_num = 1},
+	    {.num = p->total_shares, .is_num = 1}};
+
+	fmt_iso8601(p->observed_at, iso, sizeof(iso));
+	if (o->fmt == OUT_JSON) {
+		out_add(&o->b, o->n ? ",\n  " : "\n  ");
+		render_json_values(&o->b, HISTORY_COLS, v, nitems(v));
+	} else if (o->fmt == OUT_TSV) {
+		render_tsv_values(&o->b, v, nitems(v));
+	} else {
+		printf("%-20s", iso);
+		table_int(p->total_views);
+		table_int(p->total_likes);
+		table_int(p->total_comments);
+		table_int(p->total_shares);
+		fputc('\n', stdout);
+	}
+	return item_done(o);
+}
+
+/* `videos NAME --history ID`, in the format o->fmt. */
+static int
+print_history(struct ctx *c, const char *account, const char *id,
+    struct vout *o)
+{
+	struct store *st;
+	char err[ERRLEN], esc[64];
+	int rc;
+
+	if (!valid_id(id, strlen(id)))
+		return usage_error("--history takes a video id (1-20 digits), "
+				   "not '%s'",
+		    log_escape(id, strlen(id), esc, sizeof(esc)));
+	if ((st = mirror_open_ro(&c->cfg)) == NULL)
+		return EXIT_FAIL;
+	buf_init(&o->b, 0);
+	if (o->fmt == OUT_JSON)
+		out_add(&o->b, "[");
+	if (o->fmt == OUT_TSV)
+		render_tsv_names(&o->b, HISTORY_COLS, nitems(HISTORY_COLS));
+	if (o->fmt == OUT_TABLE)
+		printf("%-20s  %12s  %12s  %12s  %12s\n", "OBSERVED", "VIEWS",
+		    "LIKES", "COMMENTS", "SHARES");
+	rc = store_history(st, account, id, on_point, o, err, sizeof(err));
+	store_close(st);
+	if (rc == -1) {
+		log_err("%s", err);
+		buf_free(&o->b);
+		return EXIT_FAIL;
+	}
+	if (rc == 1) {
+		fflush(stdout);
+		log_err("%s: no video %s in the mirror; list them with: "
+			"tiktok-mirror videos %s",
+		    account, id, account);
+		buf_free(&o->b);
+		return EXIT_FAIL;
+	}
+	return finish(o);
 }
 
 int
 cmd_videos(struct ctx *c, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"before", required_argument, NULL, 'b'},
-		{"start", required_argument, NULL, 's'},
-		{"quantity", required_argument, NULL, 'n'},
-		{"limit", required_argument, NULL, 'l'},
-		{"date-format", required_argument, NULL, 'd'},
-		{"json", no_argument, NULL, 'j'},
-		{"tsv", no_argument, NULL, 't'},
-		{"table", no_argument, NULL, 'T'},
-		{"history", required_argument, NULL, 'H'},
-		CTX_LONGOPTS,
-		{NULL, 0, NULL, 0},
-	};
 	const struct cfg_account *acct;
 	struct store_query q;
 	struct store *st;
 	struct vout o;
-	const char *history = NULL;
+	const char *before = NULL, *start = NULL, *quantity = NULL;
+	const char *limit = NULL, *history = NULL;
 	const char *names[RENDER_NCOLS + 1];
 	char err[ERRLEN], sample[128];
 	size_t i;
-	enum format f;
-	int ch, rc, query = 0, fmt_given = 0;
+	int rc, query, json = 0, tsv = 0, table = 0;
+	const struct ctx_opt opts[] = {
+		{"before", 0, NULL, &before},
+		{"start", 0, NULL, &start},
+		{"quantity", 0, NULL, &quantity},
+		{"limit", 0, NULL, &limit},
+		{"date-format", 0, NULL, &o.date_format},
+		{"json", 0, &json, NULL},
+		{"tsv", 0, &tsv, NULL},
+		{"table", 0, &table, NULL},
+		{"history", 0, NULL, &history},
+		{NULL, 0, NULL, NULL},
+	};
 
 	/*
 	 * A reader never writes a socket: when `| head` closes the pipe
@@ -182,69 +285,42 @@ cmd_videos(struct ctx *c, int argc, char **argv)
 	 */
 	signal(SIGPIPE, SIG_DFL);
 	memset(&o, 0, sizeof(o));
-	o.fmt = isatty(STDOUT_FILENO) ? FMT_TABLE : FMT_TSV;
 	o.limit = -1;
 	memset(&q, 0, sizeof(q));
 	q.before_ms = STORE_NULL;
 	q.start = -1;
 	q.quantity = 0;
-	while ((ch = getopt_long(argc, argv, CTX_SHORTOPTS, longopts, NULL)) !=
-	    -1) {
-		switch (ch) {
-		case 'b':
-			if (cfg_parse_before(optarg, &q.before_ms) == -1)
-				return usage_error("--before takes YYYY-MM-DD or"
-						   " an RFC 3339 time");
-			query = 1;
-			break;
-		case 's':
-			if (parse_i64(optarg, strlen(optarg), 1, INT32_MAX,
-				&q.start) == -1)
-				return usage_error("--start takes a positive "
-						   "number");
-			query = 1;
-			break;
-		case 'n':
-			if (strcmp(optarg, "all") == 0)
-				q.quantity = -1;
-			else if (parse_i64(optarg, strlen(optarg), 1, INT32_MAX,
-				     &q.quantity) == -1)
-				return usage_error("--quantity takes a positive "
-						   "number or \"all\"");
-			query = 1;
-			break;
-		case 'l':
-			if (parse_i64(optarg, strlen(optarg), 0, INT32_MAX,
-				&o.limit) == -1)
-				return usage_error("--limit takes a number of "
-						   "characters");
-			break;
-		case 'd':
-			o.date_format = optarg;
-			break;
-		case 'j':
-		case 't':
-		case 'T':
-			f = ch == 'j' ? FMT_JSON : ch == 't' ? FMT_TSV : FMT_TABLE;
-			if (fmt_given && o.fmt != f)
-				return usage_error("--json, --tsv and --table "
-						   "contradict each other; "
-						   "give one of them");
-			o.fmt = f;
-			fmt_given = 1;
-			break;
-		case 'H':
-			history = optarg;
-			break;
-		default:
-			if ((rc = ctx_option(c, ch, optarg, argv[0])) !=
-			    CTX_GO_ON)
-				return rc;
-		}
-	}
+	if ((rc = ctx_start(c, argc, argv, opts, CTX_ANY)) != CTX_GO_ON)
+		return rc;
+	if (before != NULL && cfg_parse_before(before, &q.before_ms) == -1)
+		return usage_error("--before takes YYYY-MM-DD or an RFC 3339 "
+				   "time");
+	if (start != NULL &&
+	    parse_i64(start, strlen(start), 1, INT32_MAX, &q.start) == -1)
+		return usage_error("--start takes a positive number");
+	if (quantity != NULL && strcmp(quantity, "all") == 0)
+		q.quantity = -1;
+	else if (quantity != NULL && parse_i64(quantity, strlen(quantity), 1,
+					 INT32_MAX, &q.quantity) == -1)
+		return usage_error("--quantity takes a positive number or "
+				   "\"all\"");
+	if (limit != NULL &&
+	    parse_i64(limit, strlen(limit), 0, INT32_MAX, &o.limit) == -1)
+		return usage_error("--limit takes a number of characters");
+	if (json + tsv + table > 1)
+		return usage_error("--json, --tsv and --table contradict each "
+				   "other; give one of them");
+	/* By default a table on a terminal, TSV elsewhere. */
+	if (json)
+		o.fmt = OUT_JSON;
+	else if (tsv || (!table && !isatty(STDOUT_FILENO)))
+		o.fmt = OUT_TSV;
+	else
+		o.fmt = OUT_TABLE;
+	query = before != NULL || start != NULL || quantity != NULL;
 	if (optind + 1 != argc)
 		return ctx_usage(argv[0]);
-	if ((rc = ctx_load_reader(c)) != 0)
+	if ((rc = ctx_load(c, CFG_READER)) != 0)
 		return rc;
 	acct = ctx_account(c, argv[optind]);
 	if (acct == NULL)
@@ -253,10 +329,7 @@ cmd_videos(struct ctx *c, int argc, char **argv)
 		if (query)
 			return usage_error("--history takes no --before, "
 					   "--start or --quantity");
-		return videos_history(c, acct->name, history,
-		    o.fmt == FMT_JSON	 ? OUT_JSON
-			: o.fmt == FMT_TSV ? OUT_TSV
-					   : OUT_TABLE);
+		return print_history(c, acct->name, history, &o);
 	}
 	q.listing = !query;
 	if (query) {
@@ -269,22 +342,19 @@ cmd_videos(struct ctx *c, int argc, char **argv)
 		/* The account's hide, include and exclude still apply. */
 		q.filter = acct->filter;
 	}
-	st = store_open_ro(c->cfg.database, err, sizeof(err));
-	if (st == NULL) {
-		log_err("%s", err);
+	if ((st = mirror_open_ro(&c->cfg)) == NULL)
 		return EXIT_FAIL;
-	}
 	buf_init(&o.b, 0);
-	if (o.fmt == FMT_JSON && buf_addstr(&o.b, "[") == -1)
-		fatalx("output too large");
-	if (o.fmt == FMT_TSV) {
+	if (o.fmt == OUT_JSON)
+		out_add(&o.b, "[");
+	if (o.fmt == OUT_TSV) {
 		for (i = 0; i < RENDER_NCOLS; i++)
 			names[i] = render_cols[i];
 		names[RENDER_NCOLS] = "created_at_formatted";
 		render_tsv_names(&o.b, names,
 		    RENDER_NCOLS + (o.date_format != NULL));
 	}
-	if (o.fmt == FMT_TABLE) {
+	if (o.fmt == OUT_TABLE) {
 		/* A sample as wide as the format's dates usually are. */
 		date_str(&o, 1758931199, sample, sizeof(sample));
 		o.when_width = utf8_width(sample);
@@ -300,10 +370,5 @@ cmd_videos(struct ctx *c, int argc, char **argv)
 		buf_free(&o.b);
 		return EXIT_FAIL;
 	}
-	if (o.fmt == FMT_JSON && buf_addstr(&o.b, o.n ? "\n]\n" : "]\n") == -1)
-		fatalx("output too large");
-	if (out_flush(&o.b) == -1 || fflush(stdout) == EOF)
-		o.failed = 1;
-	buf_free(&o.b);
-	return o.failed ? EXIT_FAIL : EXIT_OK;
+	return finish(&o);
 }

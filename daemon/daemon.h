@@ -34,7 +34,8 @@ struct ctx {
 /*
  * The options every command takes, before or after its name: put
  * CTX_SHORTOPTS in a command's short options and CTX_LONGOPTS in its long
- * ones, and hand every option the command does not know to ctx_option().
+ * ones, and hand every option the command does not know to ctx_option()
+ * (ctx_start() does all that for a table of options).
  */
 #define CTX_SHORTOPTS "c:hqv"
 #define CTX_LONGOPTS                                                           \
@@ -50,17 +51,43 @@ struct ctx {
  * help on stdout; EXIT_USAGE for an unknown option or -v with -q).
  */
 int ctx_option(struct ctx *, int ch, const char *arg, const char *name);
-/* For a command without options of its own: the global ones, as above. */
-int ctx_options(struct ctx *, int argc, char **argv);
+
+/*
+ * One option of a command's own, in a table that ends with a NULL name:
+ * --name (and -letter, when not 0) sets *flag to 1 or, with 'arg', takes
+ * an argument, which *arg then points to (the last one given).
+ */
+struct ctx_opt {
+	const char *name;
+	int letter;
+	int *flag;
+	const char **arg;
+};
+#define CTX_OPTS_MAX 16 /* the most options a command has */
+#define CTX_ANY -1	/* ctx_start()'s nargs: any number of arguments */
+/*
+ * Parse command argv[0]'s options: its own, 'opts' (or NULL), and the
+ * global ones (ctx_option()); then check that 'nargs' arguments follow
+ * (CTX_ANY: any number). Returns CTX_GO_ON with optind at the first
+ * argument, else the exit status to return at once.
+ */
+int ctx_start(struct ctx *, int argc, char **argv, const struct ctx_opt *opts,
+    int nargs);
 /* Print command 'name''s usage as an error; returns EXIT_USAGE. */
 int ctx_usage(const char *name);
 
-/* Load the configuration; prints the error. Returns 0 or EXIT_USAGE. */
-int ctx_load(struct ctx *);
-/* The same for commands that only read the mirror (no client secret). */
-int ctx_load_reader(struct ctx *);
+/*
+ * Load the configuration with cfg_load_as()'s 'flags' (CFG_READER for
+ * the commands that only read the mirror: no client secret); prints the
+ * error. Returns 0 or EXIT_USAGE.
+ */
+int ctx_load(struct ctx *, int flags);
 /* The configured account 'name', or NULL after printing an error. */
 const struct cfg_account *ctx_account(struct ctx *, const char *name);
+/* Whether names[0..n) all name configured accounts: 0, or -1 as above. */
+int ctx_accounts(struct ctx *, int n, char **names);
+/* Whether account 'name' is one of names[0..n) (none named: every one). */
+int ctx_named(int n, char **names, const char *name);
 /* Print "tiktok-mirror: <msg>" and a usage hint; returns EXIT_USAGE. */
 int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -73,10 +100,5 @@ int cmd_sync(struct ctx *, int argc, char **argv);
 int cmd_videos(struct ctx *, int argc, char **argv);
 int cmd_revoke(struct ctx *, int argc, char **argv);
 int cmd_forget(struct ctx *, int argc, char **argv);
-
-enum out_format { OUT_TABLE, OUT_TSV, OUT_JSON };
-/* `videos NAME --history ID` (cmd_history.c). Returns an exit status. */
-int videos_history(struct ctx *, const char *account, const char *id,
-    enum out_format);
 
 #endif

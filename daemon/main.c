@@ -231,18 +231,49 @@ cmd_help(int argc, char **argv)
 }
 
 int
-ctx_options(struct ctx *c, int argc, char **argv)
+ctx_start(struct ctx *c, int argc, char **argv, const struct ctx_opt *opts,
+    int nargs)
 {
-	static const struct option longopts[] = {
-		CTX_LONGOPTS,
-		{NULL, 0, NULL, 0},
-	};
+	static const struct option global[] = {CTX_LONGOPTS};
+	struct option longopts[CTX_OPTS_MAX + nitems(global) + 1];
+	char shortopts[2 * CTX_OPTS_MAX + sizeof(CTX_SHORTOPTS)];
+	size_t i, n, len = 0;
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, CTX_SHORTOPTS, longopts, NULL)) !=
-	    -1)
-		if ((rc = ctx_option(c, ch, optarg, argv[0])) != CTX_GO_ON)
-			return rc;
+	memset(longopts, 0, sizeof(longopts));
+	for (n = 0; opts != NULL && opts[n].name != NULL; n++) {
+		if (n == CTX_OPTS_MAX)
+			fatalx("internal error: %s has too many options",
+			    argv[0]);
+		longopts[n].name = opts[n].name;
+		longopts[n].has_arg = opts[n].arg ? required_argument
+						  : no_argument;
+		/* Past any character: the index of a long-only option. */
+		longopts[n].val = opts[n].letter ? opts[n].letter
+						 : 256 + (int)n;
+		if (opts[n].letter) {
+			shortopts[len++] = (char)opts[n].letter;
+			if (opts[n].arg)
+				shortopts[len++] = ':';
+		}
+	}
+	memcpy(longopts + n, global, sizeof(global));
+	memcpy(shortopts + len, CTX_SHORTOPTS, sizeof(CTX_SHORTOPTS));
+	while ((ch = getopt_long(argc, argv, shortopts, longopts, NULL)) !=
+	    -1) {
+		for (i = 0; i < n && longopts[i].val != ch; i++)
+			;
+		if (i == n) {
+			if ((rc = ctx_option(c, ch, optarg, argv[0])) !=
+			    CTX_GO_ON)
+				return rc;
+		} else if (opts[i].arg != NULL)
+			*opts[i].arg = optarg;
+		else
+			*opts[i].flag = 1;
+	}
+	if (nargs != CTX_ANY && argc - optind != nargs)
+		return ctx_usage(argv[0]);
 	return CTX_GO_ON;
 }
 
@@ -289,8 +320,8 @@ usage_error(const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-static int
-load(struct ctx *c, int flags)
+int
+ctx_load(struct ctx *c, int flags)
 {
 	char err[ERRLEN];
 
@@ -308,18 +339,6 @@ load(struct ctx *c, int flags)
 	return 0;
 }
 
-int
-ctx_load(struct ctx *c)
-{
-	return load(c, 0);
-}
-
-int
-ctx_load_reader(struct ctx *c)
-{
-	return load(c, CFG_READER);
-}
-
 const struct cfg_account *
 ctx_account(struct ctx *c, const char *name)
 {
@@ -332,6 +351,28 @@ ctx_account(struct ctx *c, const char *name)
 		    log_escape(name, strlen(name), esc, sizeof(esc)),
 		    c->config_path);
 	return a;
+}
+
+int
+ctx_accounts(struct ctx *c, int n, char **names)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (ctx_account(c, names[i]) == NULL)
+			return -1;
+	return 0;
+}
+
+int
+ctx_named(int n, char **names, const char *name)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return 1;
+	return n == 0;
 }
 
 /*

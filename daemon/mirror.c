@@ -3,7 +3,8 @@
  * What the commands that write the mirror share: taking the database lock,
  * opening the mirror, the secrets file and the HTTP engine on one loop
  * (`sync` and `run` also the sync engine), and tearing them down so that
- * uv_loop_close() finds no handle left.
+ * uv_loop_close() finds no handle left. `auth` opens the same without the
+ * lock and the mirror; the reading commands only the mirror, read-only.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,19 +19,6 @@
 #include "mirror.h"
 #include "secrets.h"
 #include "util.h"
-
-static int open_engine(struct mirror *, const struct cfg *,
-    const struct sync_opts *, const char *, int);
-
-int
-mirror_open(struct mirror *m, const struct cfg *cfg, int force)
-{
-	struct sync_opts so;
-
-	memset(&so, 0, sizeof(so));
-	so.force = force;
-	return open_engine(m, cfg, &so, "run", STORE_QUICK_CHECK);
-}
 
 /* Say who holds the lock and what to do, for the command 'role'. */
 static void
@@ -61,24 +49,11 @@ lock_held(const char *err, const struct lock_holder *h, const char *role)
 		    err, (long)h->pid, role, role);
 }
 
-int
-mirror_state_dir(const struct cfg *cfg)
-{
-	char err[ERRLEN];
-
-	/* The user unit's StateDirectoryMode=0700. */
-	if (cfg->state_user && mkdir_p(cfg->state_dir, 0700, err,
-				   sizeof(err)) == -1) {
-		log_err("%s", err);
-		return -1;
-	}
-	return 0;
-}
-
 /*
- * The loop, the lock (taken as the command 'role'), the mirror (opened
- * with the store_open_ex() 'flags') and the secrets file. Returns 0, -1,
- * or EXIT_PERMANENT when the mirror cannot be used until a person acts.
+ * The loop, the secrets file, the lock (taken as the command 'role') and
+ * the mirror (opened with the store_open_ex() 'flags'); without a 'role',
+ * no lock and no mirror. Returns 0, -1, or EXIT_PERMANENT when the mirror
+ * cannot be used until a person acts.
  */
 static int
 open_files(struct mirror *m, const struct cfg *cfg, const char *role,
@@ -95,8 +70,24 @@ open_files(struct mirror *m, const struct cfg *cfg, const char *role,
 		return -1;
 	}
 	m->loop_ok = 1;
-	if (mirror_state_dir(cfg) == -1)
+	/*
+	 * The user's state folder (cfg->state_user), made before a first
+	 * write as the user unit's StateDirectory= would, mode 0700 as its
+	 * StateDirectoryMode=.
+	 */
+	if (cfg->state_user &&
+	    mkdir_p(cfg->state_dir, 0700, err, sizeof(err)) == -1) {
+		log_err("%s", err);
 		return -1;
+	}
+	if ((m->secrets = secrets_open(cfg->secrets, err, sizeof(err))) ==
+	    NULL) {
+		log_err("%s", err);
+		return -1;
+	}
+	/* auth runs beside the daemon: it writes only the secrets file. */
+	if (role == NULL)
+		return 0;
 	m->lockfd = lock_take(cfg->database, role, &holder, err, sizeof(err));
 	if (m->lockfd == -1) {
 		lock_held(err, &holder, role);
@@ -107,11 +98,6 @@ open_files(struct mirror *m, const struct cfg *cfg, const char *role,
 	if (m->store == NULL) {
 		log_err("%s", err);
 		return permanent ? EXIT_PERMANENT : -1;
-	}
-	if ((m->secrets = secrets_open(cfg->secrets, err, sizeof(err))) ==
-	    NULL) {
-		log_err("%s", err);
-		return -1;
 	}
 	return 0;
 }
@@ -136,15 +122,15 @@ open_http(struct mirror *m, const struct cfg *cfg, int transfers)
 	return 0;
 }
 
-static int
-open_engine(struct mirror *m, const struct cfg *cfg,
-    const struct sync_opts *opts, const char *role, int flags)
+int
+mirror_open(struct mirror *m, const struct cfg *cfg, const char *role,
+    const struct sync_opts *opts)
 {
 	struct sync_opts so;
 	char err[ERRLEN];
-	int fd, rc;
+	int fd, rc, run = strcmp(role, "run") == 0;
 
-	if ((rc = open_files(m, cfg, role, flags)) != 0)
+	if ((rc = open_files(m, cfg, role, run ? STORE_QUICK_CHECK : 0)) != 0)
 		goto fail;
 	/* Made as the umask says; a symbolic link there is refused. */
 	if ((fd = covers_root(cfg->covers, 1, err, sizeof(err))) == -1) {
@@ -154,7 +140,9 @@ open_engine(struct mirror *m, const struct cfg *cfg,
 	close(fd);
 	if (open_http(m, cfg, (int)cfg->concurrency) == -1)
 		goto fail;
-	so = *opts;
+	memset(&so, 0, sizeof(so));
+	if (opts != NULL)
+		so = *opts;
 	so.loop = &m->loop;
 	so.cfg = cfg;
 	so.store = m->store;
@@ -164,15 +152,8 @@ open_engine(struct mirror *m, const struct cfg *cfg,
 	return 0;
 fail:
 	mirror_close(m);
-	return rc == EXIT_PERMANENT ? EXIT_PERMANENT : EXIT_FAIL;
-}
-
-int
-mirror_open_with(struct mirror *m, const struct cfg *cfg,
-    const struct sync_opts *opts)
-{
 	/* For `sync`, a failure like any other (exit status 1). */
-	return open_engine(m, cfg, opts, "sync", 0) == 0 ? 0 : EXIT_FAIL;
+	return run && rc == EXIT_PERMANENT ? EXIT_PERMANENT : EXIT_FAIL;
 }
 
 int
@@ -185,6 +166,17 @@ mirror_open_tool(struct mirror *m, const struct cfg *cfg, const char *what,
 		return EXIT_FAIL;
 	}
 	return 0;
+}
+
+struct store *
+mirror_open_ro(const struct cfg *cfg)
+{
+	struct store *st;
+	char err[ERRLEN];
+
+	if ((st = store_open_ro(cfg->database, err, sizeof(err))) == NULL)
+		log_err("%s", err);
+	return st;
 }
 
 int

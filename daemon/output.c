@@ -2,6 +2,7 @@
 /* Output helpers for the reading commands. */
 #include <stdio.h>
 
+#include "log.h"
 #include "output.h"
 #include "util.h"
 
@@ -14,4 +15,11 @@ out_flush(struct buf *b)
 		rc = -1;
 	buf_reset(b);
 	return rc;
+}
+
+void
+out_add(struct buf *b, const char *s)
+{
+	if (buf_addstr(b, s) == -1)
+		fatalx("output too large");
 }

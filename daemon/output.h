@@ -10,5 +10,7 @@ struct buf;
 
 /* Write the buffer to stdout; returns 0 or -1 (e.g. a closed pipe). */
 int out_flush(struct buf *);
+/* Append 's' to the buffer; past its cap the command dies. */
+void out_add(struct buf *, const char *s);
 
 #endif

@@ -659,6 +659,13 @@ int
 read_file(const char *path, int oflags, size_t max, char **datap,
     size_t *lenp, struct stat *st)
 {
+	return read_file_at(AT_FDCWD, path, oflags, max, datap, lenp, st);
+}
+
+int
+read_file_at(int dirfd, const char *name, int oflags, size_t max,
+    char **datap, size_t *lenp, struct stat *st)
+{
 	int fd, rc, saved;
 
 	/*
@@ -666,7 +673,8 @@ read_file(const char *path, int oflags, size_t max, char **datap,
 	 * hanging every command; read_fd() then refuses it (not a regular
 	 * file), and a regular file ignores the flag.
 	 */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | oflags);
+	fd = openat(dirfd, name,
+	    O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | oflags);
 	if (fd == -1)
 		return -1;
 	rc = read_fd(fd, max, datap, lenp, st);

@@ -136,9 +136,15 @@ int32_t utf8_decode(const unsigned char *s, size_t n, size_t *len);
  * when over 'max', EAGAIN when it grew while being read.
  */
 int read_fd(int fd, size_t max, char **datap, size_t *lenp, struct stat *st);
-/* The same for 'path', opened with O_RDONLY | O_CLOEXEC | 'oflags'. */
+/*
+ * The same for 'path', opened with O_RDONLY | O_CLOEXEC | O_NONBLOCK (a
+ * FIFO never blocks the open; it is then refused) | 'oflags'.
+ */
 int read_file(const char *path, int oflags, size_t max, char **datap,
     size_t *lenp, struct stat *st);
+/* The same for 'name' in the folder open on 'dirfd' (or AT_FDCWD). */
+int read_file_at(int dirfd, const char *name, int oflags, size_t max,
+    char **datap, size_t *lenp, struct stat *st);
 /* What read_fd()'s errno means, for a message. */
 const char *file_error(int e);
 /* Write all of p[0..len) to 'fd', across short writes and EINTR. 0 or -1. */

@@ -79,6 +79,24 @@ class OutputTest(unittest.TestCase):
         self.assertLessEqual(width(title.rstrip()), 48)
         self.assertTrue(TITLES[-1].startswith(title.rstrip()), title)
 
+    def test_table_wide_date_format(self):
+        # A --date-format wider than any fixed run of spaces (100 columns):
+        # the header's CREATED is padded with spaces only, and every row's
+        # date fills its column, so the columns after it still line up.
+        fmt = "%Y-%m-%d " + "x" * 89
+        p = self.m.run("videos", "alice", "--table", "--date-format", fmt,
+                       check=0)
+        lines = p.stdout.splitlines()
+        self.assertEqual(len(lines), 1 + len(TITLES), p.stdout)
+        head = lines[0]
+        start = head.index("CREATED")
+        views = head.index("VIEWS")
+        self.assertRegex(head[start:views], r"^CREATED {93} +$", head)
+        for ln in lines[1:]:
+            self.assertRegex(ln[start:start + 100],
+                             r"^\d{4}-\d\d-\d\d x{89}$", ln)
+            self.assertEqual(ln[start + 100:start + 102], "  ", ln)
+
     def test_date_format_column(self):
         p = self.m.run("videos", "alice", "--tsv", "--date-format",
                        "%d %b %Y", check=0)

@@ -793,6 +793,33 @@ test_read_file(void **state)
 	free(data);
 	close(fd);
 	free(path);
+
+	/*
+	 * Relative to a folder's descriptor: a symbolic link is refused with
+	 * O_NOFOLLOW, and a FIFO is refused at once instead of waiting for a
+	 * writer (O_NONBLOCK).
+	 */
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(read_file_at(fd, "f", O_NOFOLLOW, 10, &data, &len,
+			     NULL),
+	    0);
+	assert_int_equal(len, 10);
+	assert_string_equal(data, "0123456789");
+	free(data);
+	assert_int_equal(symlinkat("f", fd, "link"), 0);
+	assert_int_equal(read_file_at(fd, "link", 0, 10, &data, &len, NULL), 0);
+	free(data);
+	assert_int_equal(read_file_at(fd, "link", O_NOFOLLOW, 10, &data, &len,
+			     NULL),
+	    -1);
+	assert_int_equal(errno, ELOOP);
+	assert_int_equal(mkfifoat(fd, "fifo", 0600), 0);
+	assert_int_equal(read_file_at(fd, "fifo", O_NOFOLLOW, 10, &data, &len,
+			     NULL),
+	    -1);
+	assert_int_equal(errno, EINVAL);
+	close(fd);
 	rm_rf(dir);
 }
 

@@ -23,8 +23,8 @@
  *   apply    one transaction, then cover files no row names are removed
  *
  * A step with nothing to do (no token due, no candidate, no avatar to
- * fetch) is not entered. The covers half stays here: it calls job_fail(),
- * api_call() and parse_page(), and the engine calls it.
+ * fetch) is not entered. The covers half stays here: it calls job_fail()
+ * and api_call(), and the engine calls it.
  *
  * A curated account (design.md, "Curated accounts") has no token, user or
  * list steps: its refresh asks oEmbed about each listed video in turn
@@ -109,9 +109,14 @@ static const char *const ep_name[EP_COUNT] = {
 
 struct job;
 typedef void (*job_fn)(struct job *);
-/* A successful answer; 'body' is the parsed body. */
-typedef void (*job_resp_fn)(struct job *, const struct http_response *,
-    const struct api_body *body);
+
+/* A successful answer, as its handler gets it. */
+struct reply {
+	const struct http_response *r;
+	const struct api_body *body; /* NULL for oEmbed (lib/oembed.h) */
+	struct api_page page;	     /* video/list and video/query, decoded */
+};
+typedef void (*job_resp_fn)(struct job *, const struct reply *);
 
 /* One API request of a job, kept so that it can be retried. */
 struct api_call {
@@ -274,19 +279,18 @@ sync_step_name(enum sync_step step)
 static void
 job_progress(struct job *j)
 {
-	struct sync_progress p;
+	const struct sync_progress p = {
+		.account = j->acct.name,
+		.step = j->step,
+		.pages = j->list.pages,
+		.videos = j->list.kept,
+		.covers = j->res.covers,
+		.covers_active = j->cov.ndl,
+		.wait_until_ms = j->wait_until,
+	};
 
-	if (j->e->o.progress == NULL)
-		return;
-	memset(&p, 0, sizeof(p));
-	p.account = j->acct.name;
-	p.step = j->step;
-	p.pages = j->list.pages;
-	p.videos = j->list.kept;
-	p.covers = j->res.covers;
-	p.covers_active = j->cov.ndl;
-	p.wait_until_ms = j->wait_until;
-	j->e->o.progress(&p, j->e->o.progress_arg);
+	if (j->e->o.progress != NULL)
+		j->e->o.progress(&p, j->e->o.progress_arg);
 }
 
 /*
@@ -459,10 +463,11 @@ acct_slot(struct sync_engine *e, const char *name)
 static void
 write_metrics(struct sync_engine *e, const struct sync_result *r)
 {
+	/* From EP_USER on, in the order of enum endpoint. */
 	static const char *const eps[] = {"user_info", "video_list",
 	    "video_query", "oembed"};
 	struct metrics_counters mc;
-	int64_t waits[4];
+	int64_t waits[nitems(eps)];
 	char err[ERRLEN];
 	size_t i;
 
@@ -472,15 +477,13 @@ write_metrics(struct sync_engine *e, const struct sync_result *r)
 		e->lost[i] = NULL; /* the database says "ok" again */
 	if (e->o.cfg->metrics == NULL)
 		return;
-	waits[0] = e->rl[EP_USER].waits;
-	waits[1] = e->rl[EP_LIST].waits;
-	waits[2] = e->rl[EP_QUERY].waits;
-	waits[3] = e->rl[EP_OEMBED].waits;
 	memset(&mc, 0, sizeof(mc));
 	mc.names = (const char *const *)e->names;
 	mc.requests = e->requests;
 	mc.lost = e->lost;
 	mc.n = e->nnames;
+	for (i = 0; i < nitems(eps); i++)
+		waits[i] = e->rl[EP_USER + i].waits;
 	mc.endpoints = eps;
 	mc.waits = waits;
 	mc.nendpoints = nitems(eps);
@@ -560,9 +563,19 @@ job_fail_as(struct job *j, enum account_state state, const char *fmt, ...)
 	job_finish(j);
 }
 
+/* Fail until a new authorization: 'fmt' says why, the log what to run. */
+static void job_fail_auth(struct job *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static void
-job_fail_auth(struct job *j, const char *why)
+job_fail_auth(struct job *j, const char *fmt, ...)
 {
+	char why[ERRLEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
 	job_fail_as(j, ACCOUNT_NEEDS_AUTH, "%s; run: tiktok-mirror auth %s",
 	    why, j->acct.name);
 }
@@ -621,12 +634,23 @@ api_call(struct job *j, enum endpoint ep, char *body, job_resp_fn ok)
 	api_schedule(j, 0);
 }
 
-/* Retry the current call, or fail the job once it has been tried enough. */
+/*
+ * Retry the current call, or fail the job once it has been tried enough;
+ * 'fmt' says why.
+ */
+static void api_retry(struct job *, long, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static void
-api_retry(struct job *j, long retry_after, const char *why)
+api_retry(struct job *j, long retry_after, const char *fmt, ...)
 {
+	char why[ERRLEN + 64];
+	va_list ap;
 	int64_t delay;
 
+	va_start(ap, fmt);
+	(void)vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
 	if (++j->call.attempts >= MAX_ATTEMPTS) {
 		job_fail(j, "%s (after %d attempts)", why, j->call.attempts);
 		return;
@@ -694,31 +718,36 @@ static void
 on_api_done(const struct http_response *r, void *arg)
 {
 	struct job *j = arg;
-	struct sync_engine *e = j->e;
+	const char *what = ep_name[j->call.ep];
 	struct api_body b;
+	struct reply a = {.r = r, .body = &b};
 	char err[ERRLEN];
 	enum api_status st;
 
 	j->xfer = NULL;
 	if (r->result != HTTP_OK) {
-		if (r->result == HTTP_E_TLS || r->result == HTTP_E_PROTOCOL) {
-			job_fail(j, "%s: %s", ep_name[j->call.ep], r->error);
-			return;
-		}
-		snprintf(err, sizeof(err), "%s: %s", ep_name[j->call.ep],
-		    r->error);
-		api_retry(j, -1, err);
+		if (r->result == HTTP_E_TLS || r->result == HTTP_E_PROTOCOL)
+			job_fail(j, "%s: %s", what, r->error);
+		else
+			api_retry(j, -1, "%s: %s", what, r->error);
 		return;
 	}
 	if (j->call.ep == EP_OEMBED) {
 		/* Judged by the HTTP status alone (lib/oembed.h). */
-		j->call.ok(j, r, NULL);
+		a.body = NULL;
+		j->call.ok(j, &a);
 		return;
 	}
 	api_body_parse(&b, r->body, r->len);
 	st = api_status(r->status, &b, err, sizeof(err));
-	if (st == API_OK)
-		j->call.ok(j, r, &b);
+	/* video/list and video/query answer a page of videos. */
+	if (st == API_OK &&
+	    (j->call.ep == EP_LIST || j->call.ep == EP_QUERY) &&
+	    api_parse_videos(&b, &a.page, err, sizeof(err)) == -1)
+		api_retry(j, -1, "%s: %s", what, err);
+	else if (st == API_OK)
+		j->call.ok(j, &a);
+	api_page_clear(&a.page);
 	api_body_free(&b);
 	switch (st) {
 	case API_OK:
@@ -736,7 +765,7 @@ on_api_done(const struct http_response *r, void *arg)
 		    (now_unix() < j->tok.access_expires_at ||
 			j->tok.access_expires_at - j->tok.issued_at <
 			    TOKEN_LIFE_MIN)) {
-			job_fail(j, "%s: %s", ep_name[j->call.ep], err);
+			job_fail(j, "%s: %s", what, err);
 			return;
 		}
 		j->saved = j->call;
@@ -751,26 +780,20 @@ on_api_done(const struct http_response *r, void *arg)
 		 * invalid_params, or a 200 carrying an error code: the same
 		 * request gets the same answer, so it is not sent again.
 		 */
-		job_fail(j, "%s: TikTok refused the request: %s",
-		    ep_name[j->call.ep], err);
+		job_fail(j, "%s: TikTok refused the request: %s", what, err);
 		return;
 	case API_RATE:
 		if (r->retry_after < 0) {
 			rate_wait(j, err);
 			return;
 		}
-		ratelimit_penalize(&e->rl[j->call.ep], now_ms(),
+		ratelimit_penalize(&j->e->rl[j->call.ep], now_ms(),
 		    r->retry_after * 1000);
 		/* FALLTHROUGH */
 	case API_TRANSIENT:
 	case API_BAD:
-		break;
-	}
-	{
-		char why[ERRLEN + 64];
-
-		snprintf(why, sizeof(why), "%s: %s", ep_name[j->call.ep], err);
-		api_retry(j, r->retry_after, why);
+		api_retry(j, r->retry_after, "%s: %s", what, err);
+		return;
 	}
 }
 
@@ -806,7 +829,14 @@ api_send(struct job *j)
 {
 	const struct cfg *cfg = j->e->o.cfg;
 	const char *hdrs[4];
-	struct http_request req;
+	struct http_request req = {
+		.method = j->call.body != NULL ? HTTP_POST : HTTP_GET,
+		.headers = hdrs,
+		.body = j->call.body,
+		.bodylen = j->call.body != NULL ? strlen(j->call.body) : 0,
+		.timeout_ms = API_TIMEOUT_MS,
+		.fd = -1,
+	};
 	char *auth, *url, err[ERRLEN];
 	int n = 0;
 
@@ -816,18 +846,12 @@ api_send(struct job *j)
 		token_send(j);
 		return;
 	}
-	memset(&req, 0, sizeof(req));
 	if (j->call.ep == EP_OEMBED)
 		url = oembed_request_url(cfg->oembed_url,
 		    j->acct.videos[j->list.vnext].url);
 	else
 		url = xasprintf("%s%s", cfg->api_url, ep_path[j->call.ep]);
 	req.url = url;
-	req.fd = -1;
-	req.timeout_ms = API_TIMEOUT_MS;
-	req.method = j->call.body != NULL ? HTTP_POST : HTTP_GET;
-	req.body = j->call.body;
-	req.bodylen = j->call.body ? strlen(j->call.body) : 0;
 	if (j->call.ep == EP_OEMBED) {
 		auth = NULL;
 		hdrs[n++] = "Accept: application/json"; /* no token: public */
@@ -839,7 +863,6 @@ api_send(struct job *j)
 			hdrs[n++] = "Content-Type: application/json";
 	}
 	hdrs[n] = NULL;
-	req.headers = hdrs;
 	j->res.requests++;
 	j->xfer = http_start(j->e->o.http, &req, on_api_done, j, err,
 	    sizeof(err));
@@ -872,7 +895,6 @@ static void
 on_grant(struct grant_result *res, void *arg)
 {
 	struct job *j = arg;
-	char why[ERRLEN + 256];
 
 	j->grant = NULL;
 	switch (res->outcome) {
@@ -901,18 +923,16 @@ on_grant(struct grant_result *res, void *arg)
 			    "client secret",
 			    res->err);
 		} else if (j->token_unconfirmed[0] != '\0') {
-			snprintf(why, sizeof(why),
+			job_fail_auth(j,
 			    "refresh token rejected (%s) after an earlier "
 			    "refresh got no answer (%s): TikTok most likely "
 			    "rotated the refresh token then, and the new one "
 			    "never arrived, so this authorization cannot be "
 			    "used any more",
 			    res->oerr, j->token_unconfirmed);
-			job_fail_auth(j, why);
 		} else {
-			snprintf(why, sizeof(why),
-			    "refresh token rejected (%s)", res->oerr);
-			job_fail_auth(j, why);
+			job_fail_auth(j, "refresh token rejected (%s)",
+			    res->oerr);
 		}
 		return;
 	case GRANT_RETRY:
@@ -923,8 +943,7 @@ on_grant(struct grant_result *res, void *arg)
 		if (res->unanswered)
 			snprintf(j->token_unconfirmed,
 			    sizeof(j->token_unconfirmed), "%.120s", res->err);
-		snprintf(why, sizeof(why), "token refresh: %s", res->err);
-		api_retry(j, res->retry_after, why);
+		api_retry(j, res->retry_after, "token refresh: %s", res->err);
 		return;
 	case GRANT_FAILED:
 	case GRANT_INCOMPLETE: /* an exchange's, never a refresh's */
@@ -981,12 +1000,8 @@ step_token(struct job *j)
 	}
 	save_token_expiry(j);
 	if (j->tok.refresh_expires_at <= now) {
-		char why[96];
-
 		fmt_iso8601(j->tok.refresh_expires_at, when, sizeof(when));
-		snprintf(why, sizeof(why), "refresh token expired at %s",
-		    when);
-		job_fail_auth(j, why);
+		job_fail_auth(j, "refresh token expired at %s", when);
 		return;
 	}
 	/* Refresh ahead of expiry, by a margin that scales with lifetime. */
@@ -1059,18 +1074,13 @@ check_identity(struct job *j, const char *open_id, const char *name)
 }
 
 static void
-on_user(struct job *j, const struct http_response *r,
-    const struct api_body *b)
+on_user(struct job *j, const struct reply *a)
 {
 	char *open_id, *name, *avatar, err[ERRLEN];
 
-	(void)r;
-	if (api_parse_user(b, &open_id, &name, &avatar, err, sizeof(err)) ==
-	    -1) {
-		char why[ERRLEN + 32];
-
-		snprintf(why, sizeof(why), "user/info: %s", err);
-		api_retry(j, -1, why);
+	if (api_parse_user(a->body, &open_id, &name, &avatar, err,
+		sizeof(err)) == -1) {
+		api_retry(j, -1, "user/info: %s", err);
 		return;
 	}
 	if (check_identity(j, open_id, name) == -1) {
@@ -1232,76 +1242,50 @@ stage_page(struct job *j, const struct api_page *p, int *full, char *err,
 	return rc;
 }
 
-/* Decode a page of videos, or retry the request that brought it. */
-static int
-parse_page(struct job *j, const struct api_body *b, const char *what,
-    struct api_page *p)
-{
-	char err[ERRLEN], why[ERRLEN + 32];
-
-	if (api_parse_videos(b, p, err, sizeof(err)) == 0)
-		return 0;
-	snprintf(why, sizeof(why), "%s: %s", what, err);
-	api_retry(j, -1, why);
-	return -1;
-}
-
 static void
-on_list(struct job *j, const struct http_response *r,
-    const struct api_body *b)
+on_list(struct job *j, const struct reply *a)
 {
-	struct api_page p;
+	const struct api_page *p = &a->page;
 	char err[ERRLEN];
 	int full = 0, go;
 
-	(void)r;
-	if (parse_page(j, b, "video/list", &p) == -1)
-		return;
 	j->list.pages++;
 	/* Nothing usable on a page that had items: a wrong shape, not an
 	 * empty account (it would take every video out of the listing). */
-	if (p.nvideos == 0 && p.skipped > 0) {
-		api_page_clear(&p);
+	if (p->nvideos == 0 && p->skipped > 0) {
 		api_retry(j, -1, "video/list: no usable video on the page");
 		return;
 	}
-	if (stage_page(j, &p, &full, err, sizeof(err)) == -1) {
-		api_page_clear(&p);
+	if (stage_page(j, p, &full, err, sizeof(err)) == -1) {
 		job_fail(j, "%s", err);
 		return;
 	}
-	if (!full && !p.has_more)
+	if (!full && !p->has_more)
 		j->list.exhausted = 1;
 	j->list.quota_reached = full;
-	if (!full && p.has_more) {
-		if (p.cursor <= 0 ||
-		    (j->list.cursor > 0 && p.cursor >= j->list.cursor)) {
-			job_fail(j,
-			    "video/list: the cursor did not decrease (%lld"
-			    " after %lld); will try again later",
-			    (long long)p.cursor, (long long)j->list.cursor);
-			api_page_clear(&p);
-			return;
-		}
-		j->list.empty_pages =
-		    p.nvideos == 0 ? j->list.empty_pages + 1 : 0;
-		if (j->list.empty_pages > MAX_EMPTY_PAGES) {
-			job_fail(j,
-			    "video/list: %d empty pages in a row",
-			    j->list.empty_pages);
-			api_page_clear(&p);
-			return;
-		}
-		j->list.cursor = p.cursor;
-		api_page_clear(&p);
-		if ((go = rotate(j)) == 1)
-			list_next(j);
-		else if (go == 0)
-			list_done(j);
+	if (full || !p->has_more) {
+		list_done(j);
 		return;
 	}
-	api_page_clear(&p);
-	list_done(j);
+	if (p->cursor <= 0 ||
+	    (j->list.cursor > 0 && p->cursor >= j->list.cursor)) {
+		job_fail(j,
+		    "video/list: the cursor did not decrease (%lld after %lld);"
+		    " will try again later",
+		    (long long)p->cursor, (long long)j->list.cursor);
+		return;
+	}
+	j->list.empty_pages = p->nvideos == 0 ? j->list.empty_pages + 1 : 0;
+	if (j->list.empty_pages > MAX_EMPTY_PAGES) {
+		job_fail(j, "video/list: %d empty pages in a row",
+		    j->list.empty_pages);
+		return;
+	}
+	j->list.cursor = p->cursor;
+	if ((go = rotate(j)) == 1)
+		list_next(j);
+	else if (go == 0)
+		list_done(j);
 }
 
 /*
@@ -1452,16 +1436,15 @@ curated_refused(struct job *j, const struct cfg_video *cv, long status)
 }
 
 static void
-on_oembed(struct job *j, const struct http_response *r,
-    const struct api_body *unused)
+on_oembed(struct job *j, const struct reply *a)
 {
+	const struct http_response *r = a->r;
 	const struct cfg_video *cv = &j->acct.videos[j->list.vnext];
 	struct api_body b;
 	struct oembed o;
-	char err[ERRLEN], why[ERRLEN + 64];
+	char err[ERRLEN], why[64];
 	int rc;
 
-	(void)unused;
 	switch (oembed_status(r->status)) {
 	case OEMBED_OK:
 		break;
@@ -1480,17 +1463,15 @@ on_oembed(struct job *j, const struct http_response *r,
 		/* FALLTHROUGH */
 	case OEMBED_TRANSIENT:
 	case OEMBED_BAD:
-		snprintf(why, sizeof(why), "oEmbed, video %s: HTTP %ld", cv->id,
-		    r->status);
-		api_retry(j, r->retry_after, why);
+		api_retry(j, r->retry_after, "oEmbed, video %s: HTTP %ld",
+		    cv->id, r->status);
 		return;
 	}
 	api_body_parse(&b, r->body, r->len);
 	rc = oembed_parse(&b, cv->id, &o, err, sizeof(err));
 	api_body_free(&b);
 	if (rc == -1) {
-		snprintf(why, sizeof(why), "oEmbed, video %s: %s", cv->id, err);
-		api_retry(j, -1, why);
+		api_retry(j, -1, "oEmbed, video %s: %s", cv->id, err);
 		return;
 	}
 	/* The account is named after the author of its first video. */
@@ -1530,25 +1511,14 @@ curated_hidden(struct job *j, const struct cfg_video *cv)
 static void
 curated_next(struct job *j)
 {
-	char err[ERRLEN];
-
 	while (j->list.vnext < j->acct.nvideos &&
 	    curated_hidden(j, &j->acct.videos[j->list.vnext]))
 		j->list.vnext++;
 	if (j->list.vnext < j->acct.nvideos) {
 		job_enter(j, SYNC_OEMBED);
 		api_call(j, EP_OEMBED, NULL, on_oembed);
-		return;
-	}
-	/* The whole list is the listed range: on to the deletion guard. */
-	j->res.videos = j->list.kept;
-	j->res.hidden = j->list.hidden;
-	if (store_curated_live(j->e->o.store, j->acct.name, &j->list.live, err,
-		sizeof(err)) == -1) {
-		job_fail(j, "%s", err);
-		return;
-	}
-	query_next(j);
+	} else
+		list_done(j);
 }
 
 static void
@@ -1567,27 +1537,21 @@ curated_start(struct job *j)
 /* Deletions: video/query confirms what the listing no longer returns. */
 
 static void
-on_query(struct job *j, const struct http_response *r,
-    const struct api_body *b)
+on_query(struct job *j, const struct reply *a)
 {
-	struct api_page p;
+	const struct api_page *p = &a->page;
 	char err[ERRLEN];
 	int i;
 
-	(void)r;
-	if (parse_page(j, b, "video/query", &p) == -1)
-		return;
 	/* A video still returned, even one we cannot use, is not deleted. */
-	for (i = 0; i < p.nvideos + p.nskipped_ids; i++)
+	for (i = 0; i < p->nvideos + p->nskipped_ids; i++)
 		if (store_candidate_found(j->e->o.store, j->acct.name,
-			i < p.nvideos ? p.videos[i].id
-				      : p.skipped_ids[i - p.nvideos],
+			i < p->nvideos ? p->videos[i].id
+				       : p->skipped_ids[i - p->nvideos],
 			err, sizeof(err)) == -1) {
-			api_page_clear(&p);
 			job_fail(j, "%s", err);
 			return;
 		}
-	api_page_clear(&p);
 	query_next(j);
 }
 
@@ -1598,6 +1562,13 @@ query_start(struct job *j)
 	char err[ERRLEN];
 	int64_t lo, hi;
 
+	/* A curated account's listed range is the whole list. */
+	if (CFG_CURATED(&j->acct)) {
+		if (store_curated_live(st, j->acct.name, &j->list.live, err,
+			sizeof(err)) == -1)
+			goto fail;
+		return 0;
+	}
 	/*
 	 * The listed range: everything older than 'before' down to the
 	 * oldest video seen, or to the beginning when paging ran out. Videos
@@ -1809,15 +1780,15 @@ image_get(struct job *j, const char *url, int fd, http_done_cb cb,
 {
 	static const char *const hdrs[] = {
 	    "Accept: image/webp, image/jpeg, image/png", NULL};
-	struct http_request req;
+	const struct http_request req = {
+		.method = HTTP_GET,
+		.url = url,
+		.headers = hdrs,
+		.max_body = COVERS_MAX_BYTES,
+		.timeout_ms = COVER_TIMEOUT_MS,
+		.fd = fd,
+	};
 
-	memset(&req, 0, sizeof(req));
-	req.method = HTTP_GET;
-	req.url = url;
-	req.headers = hdrs;
-	req.max_body = COVERS_MAX_BYTES;
-	req.timeout_ms = COVER_TIMEOUT_MS;
-	req.fd = fd;
 	j->res.requests++;
 	return http_start(j->e->o.http, &req, cb, arg, err, errlen);
 }
@@ -1938,28 +1909,19 @@ covers_pump(struct job *j)
 
 /* Fresh signed URLs for covers whose URL expired during this refresh. */
 static void
-on_requery(struct job *j, const struct http_response *r,
-    const struct api_body *b)
+on_requery(struct job *j, const struct reply *a)
 {
-	struct api_page p;
+	const struct video *v = a->page.videos;
 	char err[ERRLEN];
 	int i;
 
-	(void)r;
-	if (parse_page(j, b, "video/query", &p) == -1)
-		return;
-	for (i = 0; i < p.nvideos; i++) {
-		if (p.videos[i].cover_url == NULL)
-			continue;
-		if (store_stage_set_url(j->e->o.store, j->acct.name,
-			p.videos[i].id, p.videos[i].cover_url, err,
-			sizeof(err)) == -1) {
-			api_page_clear(&p);
+	for (i = 0; i < a->page.nvideos; i++)
+		if (v[i].cover_url != NULL &&
+		    store_stage_set_url(j->e->o.store, j->acct.name, v[i].id,
+			v[i].cover_url, err, sizeof(err)) == -1) {
 			job_fail(j, "%s", err);
 			return;
 		}
-	}
-	api_page_clear(&p);
 	requery_next(j);
 }
 
@@ -2160,24 +2122,17 @@ repair_next(struct job *j)
 }
 
 static void
-on_repair_query(struct job *j, const struct http_response *r,
-    const struct api_body *b)
+on_repair_query(struct job *j, const struct reply *a)
 {
+	const struct video *v = a->page.videos;
 	struct cover_pass *c = &j->cov;
-	struct api_page p;
 	int i, k;
 
-	(void)r;
-	if (parse_page(j, b, "video/query", &p) == -1)
-		return;
-	for (i = 0; i < p.nvideos; i++)
+	for (i = 0; i < a->page.nvideos; i++)
 		for (k = 0; k < c->nrepair; k++)
-			if (p.videos[i].cover_url != NULL &&
-			    c->repair[k].url == NULL &&
-			    strcmp(p.videos[i].id, c->repair[k].id) == 0)
-				c->repair[k].url =
-				    xstrdup(p.videos[i].cover_url);
-	api_page_clear(&p);
+			if (v[i].cover_url != NULL && c->repair[k].url == NULL &&
+			    strcmp(v[i].id, c->repair[k].id) == 0)
+				c->repair[k].url = xstrdup(v[i].cover_url);
 	c->irepair = 0;
 	repair_next(j);
 }
@@ -2369,25 +2324,21 @@ on_job_start(uv_timer_t *t)
 	struct store *st = j->e->o.store;
 	char err[ERRLEN];
 
-	if (j->e->o.dry_run) {
-		/* No accounts row, attempt time or sync_runs row. */
-		if (CFG_CURATED(&j->acct))
-			curated_start(j);
-		else
-			step_token(j);
-		return;
-	}
-	if (store_account_ensure(st, j->acct.name, err, sizeof(err)) == -1 ||
-	    store_account_attempt(st, j->acct.name, now_unix(), err,
-		sizeof(err)) == -1) {
-		job_fail(j, "%s", err);
-		return;
-	}
-	j->run_id = store_run_begin(st, j->acct.name, now_unix(), err,
-	    sizeof(err));
-	if (j->run_id < 0) {
-		log_warnx("%s: %s", j->acct.name, err);
-		j->run_id = 0;
+	/* A dry run writes no accounts row, attempt time or sync_runs row. */
+	if (!j->e->o.dry_run) {
+		if (store_account_ensure(st, j->acct.name, err,
+			sizeof(err)) == -1 ||
+		    store_account_attempt(st, j->acct.name, now_unix(), err,
+			sizeof(err)) == -1) {
+			job_fail(j, "%s", err);
+			return;
+		}
+		j->run_id = store_run_begin(st, j->acct.name, now_unix(), err,
+		    sizeof(err));
+		if (j->run_id < 0) {
+			log_warnx("%s: %s", j->acct.name, err);
+			j->run_id = 0;
+		}
 	}
 	if (CFG_CURATED(&j->acct))
 		curated_start(j);

@@ -127,13 +127,13 @@ struct api_call {
 	int rate_waits; /* one-minute windows waited out for this call */
 };
 
-/* One cover download. */
+/* One image download: a cover, a repaired cover or the avatar. */
 struct dl {
 	struct job *job;
 	struct http_xfer *xfer;
 	int fd;
 	char *tmpname;
-	char id[21];
+	char id[21];  /* the video's id, or COVERS_AVATAR */
 	int keep_old; /* the row has a cover file to fall back on */
 	LIST_ENTRY(dl) entry;
 };
@@ -180,8 +180,6 @@ struct cover_pass {
 	/* The avatar: its signed URL from user/info, the URL path it came
 	 * from, and its new file (relative to the covers folder), if any. */
 	char *avatar_url, *avatar_src, *avatar_rel;
-	int avatar_fd;
-	char *avatar_tmp;
 	/*
 	 * Repair: covers of rows this refresh did not list (out of the kept
 	 * slice, still live) whose file is missing or empty, fetched again
@@ -193,8 +191,6 @@ struct cover_pass {
 		char *url;   /* a fresh signed URL, NULL until video/query */
 	} repair[API_PAGE_MAX];
 	int nrepair, irepair;
-	int repair_fd;
-	char *repair_tmp;
 };
 
 struct job {
@@ -389,12 +385,6 @@ job_release(struct job *j)
 	free(j->call.body);
 	free(j->saved.body);
 	j->call.body = j->saved.body = NULL;
-	if (j->cov.avatar_tmp != NULL)
-		covers_discard(j->cov.dfd, j->cov.avatar_fd, j->cov.avatar_tmp);
-	if (j->cov.repair_tmp != NULL)
-		covers_discard(j->cov.dfd, j->cov.repair_fd, j->cov.repair_tmp);
-	free(j->cov.repair_tmp);
-	j->cov.repair_tmp = NULL;
 	for (i = 0; i < j->cov.nrepair; i++) {
 		free(j->cov.repair[i].cover);
 		free(j->cov.repair[i].url);
@@ -403,12 +393,10 @@ job_release(struct job *j)
 	if (j->cov.dfd != -1)
 		close(j->cov.dfd);
 	j->cov.dfd = -1;
-	free(j->cov.avatar_tmp);
 	free(j->cov.avatar_url);
 	free(j->cov.avatar_src);
 	free(j->cov.avatar_rel);
-	j->cov.avatar_tmp = j->cov.avatar_url = NULL;
-	j->cov.avatar_src = j->cov.avatar_rel = NULL;
+	j->cov.avatar_url = j->cov.avatar_src = j->cov.avatar_rel = NULL;
 	buf_free(&j->changes);
 	tokens_clear(&j->tok);
 	free(j->open_id);
@@ -1658,6 +1646,72 @@ job_dir(struct job *j, char *err, size_t errlen)
 	return j->cov.dfd;
 }
 
+/*
+ * Start downloading image 'name' (a video id or COVERS_AVATAR) from 'url'
+ * into a temporary file in the account's covers folder; 'done' gets the
+ * dl. Returns 0; -1 when the job failed (no folder, no file); 1 with 'err'
+ * when the transfer could not start (nothing is left of it).
+ */
+static int
+dl_start(struct job *j, const char *name, const char *url, int keep_old,
+    http_done_cb done, char *err, size_t errlen)
+{
+	static const char *const hdrs[] = {
+	    "Accept: image/webp, image/jpeg, image/png", NULL};
+	struct http_request req = {
+		.method = HTTP_GET,
+		.url = url,
+		.headers = hdrs,
+		.max_body = COVERS_MAX_BYTES,
+		.timeout_ms = COVER_TIMEOUT_MS,
+	};
+	struct dl *d = xcalloc(1, sizeof(*d));
+
+	if (job_dir(j, err, errlen) == -1 ||
+	    (d->fd = covers_tmp_open(j->cov.dfd, name, &d->tmpname, err,
+		 errlen)) == -1) {
+		free(d);
+		job_fail(j, "cannot write covers: %s", err);
+		return -1;
+	}
+	d->job = j;
+	d->keep_old = keep_old;
+	snprintf(d->id, sizeof(d->id), "%s", name);
+	LIST_INSERT_HEAD(&j->cov.dls, d, entry);
+	j->cov.ndl++;
+	j->res.requests++;
+	req.fd = d->fd;
+	d->xfer = http_start(j->e->o.http, &req, done, d, err, errlen);
+	if (d->xfer != NULL)
+		return 0;
+	covers_discard(j->cov.dfd, d->fd, d->tmpname);
+	dl_free(d);
+	return 1;
+}
+
+/*
+ * The end of download 'd', which this frees: 0 when TikTok served it, its
+ * file committed and named in *rel (a new string), or *rel NULL when that
+ * failed (logged: not an image, ...); -1 when the answer was no 200 (the
+ * file discarded; the caller says why).
+ */
+static int
+dl_end(struct dl *d, const struct http_response *r, char **rel)
+{
+	struct job *j = d->job;
+	char err[ERRLEN];
+	int served = r->result == HTTP_OK && r->status == 200;
+
+	*rel = NULL;
+	if (!served)
+		covers_discard(j->cov.dfd, d->fd, d->tmpname);
+	else if (covers_commit(j->cov.dfd, d->fd, j->acct.name, d->id,
+		     d->tmpname, r->head, r->len, rel, err, sizeof(err)) == -1)
+		log_warnx("%s: %s", j->acct.name, err);
+	dl_free(d);
+	return served ? 0 : -1;
+}
+
 /* Write the cover outcomes held in the job to the stage. */
 static int
 stage_flush(struct job *j)
@@ -1706,31 +1760,23 @@ on_dl_done(const struct http_response *r, void *arg)
 {
 	struct dl *d = arg;
 	struct job *j = d->job;
-	char err[ERRLEN], id[21], *tmp = d->tmpname, *rel = NULL;
-	int fd = d->fd, keep_old = d->keep_old, rc;
+	char err[ERRLEN], id[21], *rel;
+	int keep_old = d->keep_old, rc;
 
-	/* Out of the job first: a failure below releases the job. */
+	/* Out of the job first (dl_end): a failure below releases the job. */
 	memcpy(id, d->id, sizeof(id));
-	d->tmpname = NULL;
-	dl_free(d);
-	if (r->result == HTTP_OK && r->status == 200) {
-		if (covers_commit(j->cov.dfd, fd, j->acct.name, id, tmp,
-			r->head, r->len, &rel, err, sizeof(err)) == 0) {
+	if (dl_end(d, r, &rel) == 0) {
+		if (rel != NULL) {
 			j->res.covers++;
 			rc = stage_cover(j, id, rel);
-		} else {
-			log_warnx("%s: %s", j->acct.name, err);
+		} else
 			rc = cover_failed(j, id, keep_old);
-		}
-		free(tmp);
 		if (rc == 0) {
 			job_progress(j);
 			covers_pump(j);
 		}
 		return;
 	}
-	covers_discard(j->cov.dfd, fd, tmp);
-	free(tmp);
 	if (r->result == HTTP_E_WRITE) {
 		job_fail(j, "cannot write covers: %s", r->error);
 		return;
@@ -1756,70 +1802,18 @@ on_dl_done(const struct http_response *r, void *arg)
 	covers_pump(j);
 }
 
-/*
- * A temporary file for image 'name' (a video id or COVERS_AVATAR) in the
- * account's covers folder: its fd, or -1 when the job failed.
- */
-static int
-image_tmp(struct job *j, const char *name, char **tmp)
-{
-	char err[ERRLEN];
-	int fd = -1;
-
-	if (job_dir(j, err, sizeof(err)) == -1 ||
-	    (fd = covers_tmp_open(j->cov.dfd, name, tmp, err, sizeof(err))) ==
-		-1)
-		job_fail(j, "cannot write covers: %s", err);
-	return fd;
-}
-
-/* Start fetching the image at 'url' into 'fd'. NULL with 'err'. */
-static struct http_xfer *
-image_get(struct job *j, const char *url, int fd, http_done_cb cb,
-    void *arg, char *err, size_t errlen)
-{
-	static const char *const hdrs[] = {
-	    "Accept: image/webp, image/jpeg, image/png", NULL};
-	const struct http_request req = {
-		.method = HTTP_GET,
-		.url = url,
-		.headers = hdrs,
-		.max_body = COVERS_MAX_BYTES,
-		.timeout_ms = COVER_TIMEOUT_MS,
-		.fd = fd,
-	};
-
-	j->res.requests++;
-	return http_start(j->e->o.http, &req, cb, arg, err, errlen);
-}
-
+/* Fetch cover 'it'; one whose download cannot even start has failed. */
 static void
-dl_start(struct job *j, const struct store_cover_item *it, int keep_old)
+cover_get(struct job *j, const struct store_cover_item *it, int keep_old)
 {
-	char err[ERRLEN], *tmp;
-	struct dl *d;
-	int fd;
+	char err[ERRLEN], esc[128];
 
-	if ((fd = image_tmp(j, it->id, &tmp)) == -1)
+	if (dl_start(j, it->id, it->url, keep_old, on_dl_done, err,
+		sizeof(err)) != 1)
 		return;
-	d = xcalloc(1, sizeof(*d));
-	d->job = j;
-	d->fd = fd;
-	d->tmpname = tmp;
-	d->keep_old = keep_old;
-	memcpy(d->id, it->id, sizeof(d->id));
-	LIST_INSERT_HEAD(&j->cov.dls, d, entry);
-	j->cov.ndl++;
-	d->xfer = image_get(j, it->url, fd, on_dl_done, d, err, sizeof(err));
-	if (d->xfer == NULL) {
-		char esc[128];
-
-		log_warnx("%s: cover %s (%s): %s", j->acct.name, it->id,
-		    log_url(it->url, esc, sizeof(esc)), err);
-		covers_discard(j->cov.dfd, fd, tmp);
-		dl_free(d);
-		(void)cover_failed(j, it->id, keep_old);
-	}
+	log_warnx("%s: cover %s (%s): %s", j->acct.name, it->id,
+	    log_url(it->url, esc, sizeof(esc)), err);
+	(void)cover_failed(j, it->id, keep_old);
 }
 
 /*
@@ -1890,7 +1884,7 @@ covers_pump(struct job *j)
 					return;
 				}
 			} else {
-				dl_start(j, it, have);
+				cover_get(j, it, have);
 			}
 		}
 		store_cover_item_clear(it);
@@ -1956,30 +1950,20 @@ requery_next(struct job *j)
 static void
 on_avatar_done(const struct http_response *r, void *arg)
 {
-	struct job *j = arg;
-	char err[ERRLEN], *rel = NULL, *tmp = j->cov.avatar_tmp;
-	int fd = j->cov.avatar_fd;
+	struct dl *d = arg;
+	struct job *j = d->job;
+	char *rel;
 
-	j->xfer = NULL;
-	j->cov.avatar_tmp = NULL;
-	j->cov.avatar_fd = -1;
-	if (r->result == HTTP_OK && r->status == 200) {
-		if (covers_commit(j->cov.dfd, fd, j->acct.name, COVERS_AVATAR,
-			tmp, r->head, r->len, &rel, err, sizeof(err)) == 0) {
-			j->cov.avatar_rel = rel;
-			j->res.avatar = 1;
-		} else {
-			log_warnx("%s: %s", j->acct.name, err);
-		}
-	} else {
-		covers_discard(j->cov.dfd, fd, tmp);
+	if (dl_end(d, r, &rel) == -1) {
 		if (r->result == HTTP_OK)
 			log_warnx("%s: avatar: HTTP %ld", j->acct.name,
 			    r->status);
 		else
 			log_warnx("%s: avatar: %s", j->acct.name, r->error);
+	} else if (rel != NULL) {
+		j->cov.avatar_rel = rel;
+		j->res.avatar = 1;
 	}
-	free(tmp);
 	repair_step(j);
 }
 
@@ -2011,18 +1995,10 @@ avatar_step(struct job *j)
 		repair_step(j);
 		return;
 	}
-	j->cov.avatar_fd = image_tmp(j, COVERS_AVATAR, &j->cov.avatar_tmp);
-	if (j->cov.avatar_fd == -1)
-		return;
 	job_enter(j, SYNC_AVATAR);
-	j->xfer = image_get(j, j->cov.avatar_url, j->cov.avatar_fd,
-	    on_avatar_done, j, err, sizeof(err));
-	if (j->xfer == NULL) {
+	if (dl_start(j, COVERS_AVATAR, j->cov.avatar_url, 0, on_avatar_done,
+		err, sizeof(err)) == 1) {
 		log_warnx("%s: avatar: %s", j->acct.name, err);
-		covers_discard(j->cov.dfd, j->cov.avatar_fd, j->cov.avatar_tmp);
-		free(j->cov.avatar_tmp);
-		j->cov.avatar_tmp = NULL;
-		j->cov.avatar_fd = -1;
 		repair_step(j);
 	}
 }
@@ -2057,36 +2033,31 @@ static void repair_next(struct job *);
 static void
 on_repair_done(const struct http_response *r, void *arg)
 {
-	struct job *j = arg;
+	struct dl *d = arg;
+	struct job *j = d->job;
 	struct cover_pass *c = &j->cov;
-	char err[ERRLEN], *rel = NULL, *tmp = c->repair_tmp;
 	const char *id = c->repair[c->irepair].id;
-	int fd = c->repair_fd;
+	char err[ERRLEN], *rel;
 
-	j->xfer = NULL;
-	c->repair_tmp = NULL;
-	c->repair_fd = -1;
-	if (r->result == HTTP_OK && r->status == 200) {
-		if (covers_commit(c->dfd, fd, j->acct.name, id, tmp, r->head,
-			r->len, &rel, err, sizeof(err)) == 0) {
-			j->res.covers++;
-			/* Another format: the row names the new file, once
-			 * that file is durable. */
-			if (strcmp(rel, c->repair[c->irepair].cover) != 0 &&
-			    (covers_sync(c->dfd) == -1 ||
-				store_video_cover(j->e->o.store, j->acct.name,
-				    id, rel, err, sizeof(err)) == -1))
-				log_warnx("%s: cover %s: %s", j->acct.name, id,
-				    err);
-			free(rel);
-		} else
-			log_warnx("%s: %s", j->acct.name, err);
-	} else {
-		covers_discard(c->dfd, fd, tmp);
+	if (dl_end(d, r, &rel) == -1)
 		log_warnx("%s: cover %s: %s", j->acct.name, id,
 		    r->result == HTTP_OK ? "not served" : r->error);
+	else if (rel != NULL) {
+		j->res.covers++;
+		/* Another format: the row names the new file, once that file
+		 * is durable. */
+		if (strcmp(rel, c->repair[c->irepair].cover) != 0) {
+			if (covers_sync(c->dfd) == -1)
+				log_warnx("%s: cover %s: cannot sync the "
+					  "covers folder",
+				    j->acct.name, id);
+			else if (store_video_cover(j->e->o.store, j->acct.name,
+				     id, rel, err, sizeof(err)) == -1)
+				log_warnx("%s: cover %s: %s", j->acct.name, id,
+				    err);
+		}
+		free(rel);
 	}
-	free(tmp);
 	c->irepair++;
 	repair_next(j);
 }
@@ -2098,27 +2069,17 @@ repair_next(struct job *j)
 	struct cover_pass *c = &j->cov;
 	char err[ERRLEN];
 
-	while (c->irepair < c->nrepair && c->repair[c->irepair].url == NULL)
-		c->irepair++;
-	if (c->irepair == c->nrepair) {
-		apply(j);
-		return;
-	}
-	c->repair_fd = image_tmp(j, c->repair[c->irepair].id, &c->repair_tmp);
-	if (c->repair_fd == -1)
-		return;
-	j->xfer = image_get(j, c->repair[c->irepair].url, c->repair_fd,
-	    on_repair_done, j, err, sizeof(err));
-	if (j->xfer == NULL) {
+	for (; c->irepair < c->nrepair; c->irepair++) {
+		if (c->repair[c->irepair].url == NULL)
+			continue;
+		if (dl_start(j, c->repair[c->irepair].id,
+			c->repair[c->irepair].url, 0, on_repair_done, err,
+			sizeof(err)) != 1)
+			return; /* started, or the job failed */
 		log_warnx("%s: cover %s: %s", j->acct.name,
 		    c->repair[c->irepair].id, err);
-		covers_discard(c->dfd, c->repair_fd, c->repair_tmp);
-		free(c->repair_tmp);
-		c->repair_tmp = NULL;
-		c->repair_fd = -1;
-		c->irepair++;
-		repair_next(j);
 	}
+	apply(j);
 }
 
 static void
@@ -2360,8 +2321,6 @@ sync_account(struct sync_engine *e, const struct cfg_account *acct,
 	filter_digest(j->acct.filter, j->list.filter_digest);
 	j->done = done;
 	j->arg = arg;
-	j->cov.avatar_fd = -1;
-	j->cov.repair_fd = -1;
 	j->cov.dfd = -1;
 	j->list.min_created = INT64_MAX;
 	buf_init(&j->changes, DRY_CHANGES_MAX);

@@ -141,12 +141,14 @@ jitter_ms(int64_t cache)
 	return span > 0 ? (int64_t)rand_below((uint64_t)span) : 0;
 }
 
-/* Full-jitter exponential backoff, capped by the interval and an hour. */
+/*
+ * Exponential backoff from a quarter of the interval (at most a minute),
+ * capped by the interval and an hour.
+ */
 static int64_t
 backoff_ms(const struct acct *a)
 {
-	int64_t base = a->cfg.cache / 4, cap = a->cfg.cache, bound;
-	int i;
+	int64_t base = a->cfg.cache / 4, cap = a->cfg.cache;
 
 	if (base > BACKOFF_BASE_MAX)
 		base = BACKOFF_BASE_MAX;
@@ -154,12 +156,7 @@ backoff_ms(const struct acct *a)
 		base = 1;
 	if (cap > BACKOFF_CAP_MAX)
 		cap = BACKOFF_CAP_MAX;
-	bound = base * 1000;
-	for (i = 1; i < a->failures && bound < cap * 1000; i++)
-		bound *= 2;
-	if (bound > cap * 1000)
-		bound = cap * 1000;
-	return bound / 2 + (int64_t)rand_below((uint64_t)bound / 2 + 1);
+	return sync_backoff_ms(base * 1000, cap * 1000, a->failures - 1);
 }
 
 /* Warn 30, 7 and 1 days before the refresh token expires. */

@@ -232,10 +232,11 @@ struct sync_engine {
 	int64_t oembed_rate_limit;
 	int64_t retention_day; /* UTC day of the last retention pass */
 	LIST_HEAD(, job) jobs;
-	char **swept; /* accounts whose covers folder was swept */
-	size_t nswept;
-	char **names; /* requests made per account since start (metrics) */
+	/* Per account since start: requests made (metrics) and whether its
+	 * covers folder was swept. */
+	char **names;
 	int64_t *requests;
+	int *swept;
 	/*
 	 * Per name: the failed state the database could not record (disk
 	 * full, I/O error), else NULL. The metrics file shows it instead of
@@ -247,7 +248,8 @@ struct sync_engine {
 
 static void step_user(struct job *);
 static void list_next(struct job *);
-static int query_start(struct job *);
+static void list_start(struct job *);
+static int query_range(struct job *, char *, size_t);
 static int rotate(struct job *);
 static void list_done(struct job *);
 static void query_next(struct job *);
@@ -259,7 +261,6 @@ static void repair_step(struct job *);
 static void api_send(struct job *);
 static void token_send(struct job *);
 static void avatar_step(struct job *);
-static void curated_start(struct job *);
 
 /* In the order of enum sync_step. */
 static const char *const STEP_NAMES[] = {"start", "token", "user", "list",
@@ -351,9 +352,7 @@ sync_busy(const struct sync_engine *e, const char *name)
 static void
 on_job_close(uv_handle_t *h)
 {
-	struct job *j = container_of((uv_timer_t *)h, struct job, timer);
-
-	free(j);
+	free(container_of((uv_timer_t *)h, struct job, timer));
 }
 
 /* Stop everything the job has in flight and release what it owns. */
@@ -417,13 +416,11 @@ sync_free(struct sync_engine *e)
 		return;
 	while (!LIST_EMPTY(&e->jobs))
 		job_release(LIST_FIRST(&e->jobs));
-	for (i = 0; i < e->nswept; i++)
-		free(e->swept[i]);
-	free(e->swept);
 	for (i = 0; i < e->nnames; i++)
 		free(e->names[i]);
 	free(e->names);
 	free(e->requests);
+	free(e->swept);
 	free(e->lost);
 	free(e);
 }
@@ -439,9 +436,11 @@ acct_slot(struct sync_engine *e, const char *name)
 			return i;
 	e->names = xreallocarray(e->names, i + 1, sizeof(*e->names));
 	e->requests = xreallocarray(e->requests, i + 1, sizeof(*e->requests));
+	e->swept = xreallocarray(e->swept, i + 1, sizeof(*e->swept));
 	e->lost = xreallocarray(e->lost, i + 1, sizeof(*e->lost));
 	e->names[i] = xstrdup(name);
 	e->requests[i] = 0;
+	e->swept[i] = 0;
 	e->lost[i] = NULL;
 	e->nnames++;
 	return i;
@@ -485,7 +484,6 @@ static void
 job_finish(struct job *j)
 {
 	struct sync_result res;
-
 	char err[ERRLEN];
 
 	if (j->finished)
@@ -568,16 +566,15 @@ job_fail_auth(struct job *j, const char *fmt, ...)
 	    why, j->acct.name);
 }
 
-/* Full jitter: a random delay in [0, min(cap, base * 2^attempt)]. */
-static int64_t
-backoff_ms(int attempt)
+int64_t
+sync_backoff_ms(int64_t base_ms, int64_t cap_ms, int n)
 {
-	int64_t bound = BACKOFF_BASE_MS;
+	int64_t bound = base_ms;
 
-	while (attempt-- > 0 && bound < BACKOFF_CAP_MS)
+	while (n-- > 0 && bound < cap_ms)
 		bound *= 2;
-	if (bound > BACKOFF_CAP_MS)
-		bound = BACKOFF_CAP_MS;
+	if (bound > cap_ms)
+		bound = cap_ms;
 	return bound / 2 + (int64_t)rand_below((uint64_t)bound / 2 + 1);
 }
 
@@ -614,11 +611,7 @@ static void
 api_call(struct job *j, enum endpoint ep, char *body, job_resp_fn ok)
 {
 	free(j->call.body);
-	j->call.ep = ep;
-	j->call.body = body;
-	j->call.ok = ok;
-	j->call.attempts = 0;
-	j->call.rate_waits = 0;
+	j->call = (struct api_call){.ep = ep, .body = body, .ok = ok};
 	api_schedule(j, 0);
 }
 
@@ -643,7 +636,8 @@ api_retry(struct job *j, long retry_after, const char *fmt, ...)
 		job_fail(j, "%s (after %d attempts)", why, j->call.attempts);
 		return;
 	}
-	delay = backoff_ms(j->call.attempts - 1);
+	delay = sync_backoff_ms(BACKOFF_BASE_MS, BACKOFF_CAP_MS,
+	    j->call.attempts - 1);
 	if (retry_after >= 0 && retry_after * 1000 > delay)
 		delay = retry_after * 1000;
 	log_debug("%s: %s; retrying in %lld ms", j->acct.name, why,
@@ -944,14 +938,14 @@ on_grant(struct grant_result *res, void *arg)
 static void
 token_send(struct job *j)
 {
-	struct grant_opts go;
+	const struct grant_opts go = {
+		.http = j->e->o.http,
+		.cfg = j->e->o.cfg,
+		.secrets = j->e->o.secrets,
+		.timeout_ms = API_TIMEOUT_MS,
+	};
 	char err[ERRLEN];
 
-	memset(&go, 0, sizeof(go));
-	go.http = j->e->o.http;
-	go.cfg = j->e->o.cfg;
-	go.secrets = j->e->o.secrets;
-	go.timeout_ms = API_TIMEOUT_MS;
 	j->res.requests++;
 	j->grant = grant_refresh(&go, j->acct.name, &j->tok, on_grant, j, err,
 	    sizeof(err));
@@ -1083,13 +1077,7 @@ on_user(struct job *j, const struct reply *a)
 	j->display_name = name;
 	free(j->cov.avatar_url);
 	j->cov.avatar_url = avatar;
-	if (store_stage_begin(j->e->o.store, j->acct.name, err,
-		sizeof(err)) == -1) {
-		job_fail(j, "%s", err);
-		return;
-	}
-	j->list.cursor = j->acct.has_before ? j->acct.before_ms : 0;
-	list_next(j);
+	list_start(j);
 }
 
 static void
@@ -1327,9 +1315,13 @@ rotate(struct job *j)
 static void
 list_done(struct job *j)
 {
+	char err[ERRLEN];
+
 	j->res.videos = j->list.kept;
 	j->res.hidden = j->list.hidden;
-	if (query_start(j) == 0)
+	if (query_range(j, err, sizeof(err)) == -1)
+		job_fail(j, "%s", err);
+	else
 		query_next(j);
 }
 
@@ -1509,8 +1501,9 @@ curated_next(struct job *j)
 		list_done(j);
 }
 
+/* Stage this refresh's listing: video/list pages, or oEmbed's answers. */
 static void
-curated_start(struct job *j)
+list_start(struct job *j)
 {
 	char err[ERRLEN];
 
@@ -1519,7 +1512,11 @@ curated_start(struct job *j)
 		job_fail(j, "%s", err);
 		return;
 	}
-	curated_next(j);
+	j->list.cursor = j->acct.has_before ? j->acct.before_ms : 0;
+	if (CFG_CURATED(&j->acct))
+		curated_next(j);
+	else
+		list_next(j);
 }
 
 /* Deletions: video/query confirms what the listing no longer returns. */
@@ -1543,20 +1540,20 @@ on_query(struct job *j, const struct reply *a)
 	query_next(j);
 }
 
+/*
+ * The deletion candidates: live rows in the listed range that this
+ * listing did not return. Returns 0, or -1 with 'err'.
+ */
 static int
-query_start(struct job *j)
+query_range(struct job *j, char *err, size_t errlen)
 {
 	struct store *st = j->e->o.store;
-	char err[ERRLEN];
 	int64_t lo, hi;
 
 	/* A curated account's listed range is the whole list. */
-	if (CFG_CURATED(&j->acct)) {
-		if (store_curated_live(st, j->acct.name, &j->list.live, err,
-			sizeof(err)) == -1)
-			goto fail;
-		return 0;
-	}
+	if (CFG_CURATED(&j->acct))
+		return store_curated_live(st, j->acct.name, &j->list.live, err,
+		    errlen);
 	/*
 	 * The listed range: everything older than 'before' down to the
 	 * oldest video seen, or to the beginning when paging ran out. Videos
@@ -1568,8 +1565,8 @@ query_start(struct job *j)
 		/* Two ranges: the head, and the archive window. */
 		if (store_stage_candidates(st, j->acct.name,
 			j->list.head_lo + 1, hi, 0, &j->list.live, err,
-			sizeof(err)) == -1)
-			goto fail;
+			errlen) == -1)
+			return -1;
 		hi = j->list.window_ms / 1000;
 		lo = j->list.exhausted ? 0
 		    : j->list.min_created == INT64_MAX ? hi
@@ -1581,12 +1578,9 @@ query_start(struct job *j)
 						       : j->list.min_created + 1;
 	}
 	if (store_stage_candidates(st, j->acct.name, lo, hi, j->list.rotating,
-		&j->list.live, err, sizeof(err)) == -1)
-		goto fail;
+		&j->list.live, err, errlen) == -1)
+		return -1;
 	return 0;
-fail:
-	job_fail(j, "%s", err);
-	return -1;
 }
 
 static void
@@ -2147,13 +2141,11 @@ sweep_keep(const char *rel, void *arg)
 static int
 first_sweep(struct sync_engine *e, const char *name)
 {
-	size_t i;
+	size_t i = acct_slot(e, name);
 
-	for (i = 0; i < e->nswept; i++)
-		if (strcmp(e->swept[i], name) == 0)
-			return 0;
-	e->swept = xreallocarray(e->swept, e->nswept + 1, sizeof(*e->swept));
-	e->swept[e->nswept++] = xstrdup(name);
+	if (e->swept[i])
+		return 0;
+	e->swept[i] = 1;
 	return 1;
 }
 
@@ -2197,62 +2189,27 @@ apply_args(struct job *j, struct store_apply *a)
 	a->avatar_src = j->cov.avatar_src;
 	a->filter = j->acct.filter;
 	a->filter_digest = j->list.filter_digest;
+	/* A dry run: the same transaction, rolled back, listing changes. */
+	a->dry_run = j->e->o.dry_run;
+	a->change = a->dry_run ? on_dry_change : NULL;
+	a->change_arg = j;
 }
 
 /*
- * The dry run's apply: the same transaction, rolled back, with the change
- * list reported; no covers folder sync, sweep, retention or checkpoint.
+ * After a refresh's transaction: the retention pass once a day, a WAL
+ * checkpoint, and the sweep of cover files no row names.
  */
 static void
-dry_apply(struct job *j)
-{
-	struct store_apply a;
-	char err[ERRLEN];
-
-	apply_args(j, &a);
-	a.dry_run = 1;
-	a.change = on_dry_change;
-	a.change_arg = j;
-	if (store_apply(j->e->o.store, j->acct.name, &a, &j->res.counts, err,
-		sizeof(err)) == -1) {
-		job_fail(j, "%s", err);
-		return;
-	}
-	j->res.ok = 1;
-	j->res.state = ACCOUNT_OK;
-	job_finish(j);
-}
-
-static void
-apply(struct job *j)
+apply_tidy(struct job *j, int64_t now)
 {
 	struct sync_engine *e = j->e;
-	const struct cfg *cfg = e->o.cfg;
-	struct store_apply a;
 	struct store_names *used;
 	char err[ERRLEN];
 	int removed;
 
-	job_enter(j, SYNC_APPLY);
-	if (e->o.dry_run) {
-		dry_apply(j);
-		return;
-	}
-	/* Nothing to make durable when this refresh wrote no file. */
-	if (j->cov.dfd != -1 && covers_sync(j->cov.dfd) == -1) {
-		job_fail(j, "cannot sync the covers folder %s/%s",
-		    cfg->covers, j->acct.name);
-		return;
-	}
-	apply_args(j, &a);
-	if (store_apply(e->o.store, j->acct.name, &a, &j->res.counts, err,
-		sizeof(err)) == -1) {
-		job_fail(j, "%s; the previous data is unchanged", err);
-		return;
-	}
-	if (a.now / 86400 != e->retention_day) {
-		e->retention_day = a.now / 86400;
-		if (store_retention(e->o.store, a.now, err, sizeof(err)) == -1)
+	if (now / 86400 != e->retention_day) {
+		e->retention_day = now / 86400;
+		if (store_retention(e->o.store, now, err, sizeof(err)) == -1)
 			log_warnx("retention: %s", err);
 	}
 	store_checkpoint(e->o.store);
@@ -2262,9 +2219,9 @@ apply(struct job *j)
 		used = store_covers_used(e->o.store, j->acct.name, err,
 		    sizeof(err));
 		removed = used == NULL ? -1
-				       : covers_sweep(cfg->covers, j->acct.name,
-					     sweep_keep, used, err,
-					     sizeof(err));
+				       : covers_sweep(e->o.cfg->covers,
+					     j->acct.name, sweep_keep, used,
+					     err, sizeof(err));
 		store_names_free(used);
 		if (removed == -1)
 			log_warnx("%s: %s", j->acct.name, err);
@@ -2272,6 +2229,32 @@ apply(struct job *j)
 			log_debug("%s: removed %d unused cover files",
 			    j->acct.name, removed);
 	}
+}
+
+static void
+apply(struct job *j)
+{
+	const struct cfg *cfg = j->e->o.cfg;
+	struct store_apply a;
+	char err[ERRLEN];
+
+	job_enter(j, SYNC_APPLY);
+	/* Nothing to make durable when this refresh wrote no file (a dry
+	 * run writes none). */
+	if (j->cov.dfd != -1 && covers_sync(j->cov.dfd) == -1) {
+		job_fail(j, "cannot sync the covers folder %s/%s",
+		    cfg->covers, j->acct.name);
+		return;
+	}
+	apply_args(j, &a);
+	if (store_apply(j->e->o.store, j->acct.name, &a, &j->res.counts, err,
+		sizeof(err)) == -1) {
+		job_fail(j, "%s%s", err, a.dry_run ? ""
+		    : "; the previous data is unchanged");
+		return;
+	}
+	if (!a.dry_run)
+		apply_tidy(j, a.now);
 	j->res.ok = 1;
 	j->res.state = ACCOUNT_OK;
 	job_finish(j);
@@ -2302,7 +2285,7 @@ on_job_start(uv_timer_t *t)
 		}
 	}
 	if (CFG_CURATED(&j->acct))
-		curated_start(j);
+		list_start(j);
 	else
 		step_token(j);
 }

@@ -128,6 +128,13 @@ void sync_set_cfg(struct sync_engine *, const struct cfg *cfg);
 int sync_busy(const struct sync_engine *, const char *name);
 
 /*
+ * A retry delay with jitter: 'base_ms' doubled 'n' times, at most 'cap_ms',
+ * and of that bound a random half to all. Requests within a refresh and
+ * the scheduler's refreshes after a failure back off alike.
+ */
+int64_t sync_backoff_ms(int64_t base_ms, int64_t cap_ms, int n);
+
+/*
  * After a refresh that succeeded: its line in the log ("NAME: N videos (a
  * new, b updated, c deleted), d covers fetched, e requests", and how many
  * the filters left out) and, when it changed rows, a note for the

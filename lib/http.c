@@ -74,6 +74,7 @@
 #define VERSION "unknown"
 #endif
 
+#define HTTP_USER_AGENT "tiktok-mirror/" VERSION
 #define HTTP_CONNECT_TIMEOUT_MS 10000L
 #define HTTP_TIMEOUT_MS 60000L
 #define HTTP_LOW_SPEED_LIMIT 1L	 /* bytes per second ... */
@@ -166,7 +167,6 @@ struct http {
 	int allow_http;
 	long connect_timeout_ms;
 	long test_timeout_ms; /* http_opts.test_timeout_ms, or 0 */
-	char *user_agent;
 	char *ca;	/* combined PEM bundle, or NULL for curl's default */
 	size_t calen;
 
@@ -248,7 +248,6 @@ http_destroy(struct http *h)
 {
 	free(h->spare);
 	free(h->ca);
-	free(h->user_agent);
 	free(h);
 	curl_global_cleanup();
 }
@@ -260,7 +259,6 @@ http_new(uv_loop_t *loop, const struct http_opts *opts, char *err,
 	struct http *h;
 	CURLMcode mc = CURLM_OK;
 	CURLcode rc;
-	int r;
 
 	if (opts->max_transfers < 1) {
 		errf(err, errlen, "http: max_transfers must be at least 1");
@@ -294,9 +292,6 @@ http_new(uv_loop_t *loop, const struct http_opts *opts, char *err,
 	if (h->test_timeout_ms > 0 &&
 	    h->connect_timeout_ms > h->test_timeout_ms)
 		h->connect_timeout_ms = h->test_timeout_ms;
-	h->user_agent = xstrdup(opts->user_agent != NULL ?
-		opts->user_agent :
-		"tiktok-mirror/" VERSION);
 	if (opts->ca_file != NULL && load_ca(h, opts->ca_file, err, errlen) ==
 	    -1)
 		goto fail;
@@ -320,21 +315,9 @@ http_new(uv_loop_t *loop, const struct http_opts *opts, char *err,
 		goto fail;
 	}
 
-	/* Last, so that nothing after them can fail. */
-	if ((r = uv_timer_init(loop, &h->timer)) != 0) {
-		errf(err, errlen, "uv_timer_init: %s", uv_strerror(r));
-		goto fail;
-	}
-	if ((r = uv_timer_init(loop, &h->admit)) != 0) {
-		errf(err, errlen, "uv_timer_init: %s", uv_strerror(r));
-		/* The first timer exists: h is freed in its close callback. */
-		(void)curl_multi_cleanup(h->multi);
-		h->multi = NULL;
-		h->closing = 1;
-		h->nhandles = 1;
-		uv_close((uv_handle_t *)&h->timer, on_timer_close);
-		return NULL;
-	}
+	/* Last: once they exist, h is freed only from their close callbacks. */
+	UV_OK(uv_timer_init(loop, &h->timer));
+	UV_OK(uv_timer_init(loop, &h->admit));
 	return h;
 
 fail:
@@ -540,7 +523,6 @@ static int
 on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
 {
 	struct http *h = userp;
-	int r;
 
 	(void)multi;
 	if (timeout_ms < 0) {
@@ -549,11 +531,7 @@ on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
 	}
 	if (timeout_ms == 0)
 		timeout_ms = 1;
-	if ((r = uv_timer_start(&h->timer, on_timer, (uint64_t)timeout_ms,
-		 0)) != 0) {
-		log_warnx("http: uv_timer_start: %s", uv_strerror(r));
-		return -1;
-	}
+	UV_OK(uv_timer_start(&h->timer, on_timer, (uint64_t)timeout_ms, 0));
 	return 0;
 }
 
@@ -829,14 +807,11 @@ on_timer(uv_timer_t *t)
 static void
 schedule_admit(struct http *h)
 {
-	int r;
-
 	if (h->closing || TAILQ_EMPTY(&h->queue) ||
 	    h->nrunning >= h->max_transfers ||
 	    uv_is_active((uv_handle_t *)&h->admit))
 		return;
-	if ((r = uv_timer_start(&h->admit, on_admit, 0, 0)) != 0)
-		fatalx("http: uv_timer_start: %s", uv_strerror(r));
+	UV_OK(uv_timer_start(&h->admit, on_admit, 0, 0));
 }
 
 /* Transfers queued from 'done' callbacks or http_start(), on the loop. */
@@ -1075,7 +1050,7 @@ xfer_setup(struct http_xfer *x)
 	if (x->max_body <= (size_t)INT64_MAX)
 		SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->max_body);
 	SET(CURLOPT_TCP_KEEPALIVE, 1L);
-	SET(CURLOPT_USERAGENT, h->user_agent);
+	SET(CURLOPT_USERAGENT, HTTP_USER_AGENT);
 	SET(CURLOPT_WRITEFUNCTION, on_write);
 	SET(CURLOPT_WRITEDATA, x);
 	SET(CURLOPT_HEADERFUNCTION, on_header);

@@ -31,7 +31,6 @@ struct http_opts {
 	int allow_http;		   /* also allow plain http (api_url is http) */
 	int max_transfers;	   /* concurrent transfers, >= 1 */
 	long connect_timeout_ms;   /* 0: 10 s */
-	const char *user_agent;	   /* NULL: "tiktok-mirror/VERSION" */
 	/*
 	 * Tests only (0: off): cap every transfer's connect and total
 	 * timeouts and its low-speed window at this many ms, so a test

@@ -16,21 +16,12 @@ struct db *
 db_open(const char *path, int flags, int busy_ms, char *err, size_t errlen)
 {
 	struct db *d = xcalloc(1, sizeof(*d));
-	char *uri = NULL, *esc;
-	int rc;
 
 	d->path = xstrdup(path);
-	if (flags & DB_READONLY) {
-		esc = url_escape(path);
-		uri = xasprintf("file:%s?mode=ro", esc);
-		free(esc);
-		rc = sqlite3_open_v2(uri, &d->sql,
-		    SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
-		free(uri);
-	} else
-		rc = sqlite3_open_v2(path, &d->sql, SQLITE_OPEN_READWRITE,
-		    NULL);
-	if (rc != SQLITE_OK) {
+	if (sqlite3_open_v2(path, &d->sql,
+		(flags & DB_READONLY) ? SQLITE_OPEN_READONLY
+				      : SQLITE_OPEN_READWRITE,
+		NULL) != SQLITE_OK) {
 		db_err(d, err, errlen, "open");
 		db_close(d);
 		return NULL;
@@ -63,7 +54,7 @@ db_err(struct db *d, char *err, size_t errlen, const char *what)
 
 static sqlite3_stmt *
 vprep(struct db *d, char *err, size_t errlen, const char *sql,
-    const char *types, va_list ap)
+    const char *types, va_list *ap)
 {
 	sqlite3_stmt *st = NULL;
 	int i, slot = -1;
@@ -91,7 +82,7 @@ vprep(struct db *d, char *err, size_t errlen, const char *sql,
 		d->cache[slot].busy = 1;
 	for (i = 0; types[i] != '\0'; i++) {
 		if (types[i] == 's') {
-			const char *v = va_arg(ap, const char *);
+			const char *v = va_arg(*ap, const char *);
 
 			if (v == NULL)
 				sqlite3_bind_null(st, i + 1);
@@ -99,7 +90,7 @@ vprep(struct db *d, char *err, size_t errlen, const char *sql,
 				sqlite3_bind_text(st, i + 1, v, -1,
 				    SQLITE_TRANSIENT);
 		} else {
-			int64_t v = va_arg(ap, int64_t);
+			int64_t v = va_arg(*ap, int64_t);
 
 			if (v == DB_NULL)
 				sqlite3_bind_null(st, i + 1);
@@ -118,7 +109,7 @@ db_prep(struct db *d, char *err, size_t errlen, const char *sql,
 	va_list ap;
 
 	va_start(ap, types);
-	st = vprep(d, err, errlen, sql, types, ap);
+	st = vprep(d, err, errlen, sql, types, &ap);
 	va_end(ap);
 	return st;
 }
@@ -143,6 +134,8 @@ db_release(struct db *d, sqlite3_stmt *st)
 int
 db_step(struct db *d, sqlite3_stmt *st, char *err, size_t errlen)
 {
+	if (st == NULL)
+		return -1;
 	switch (sqlite3_step(st)) {
 	case SQLITE_ROW:
 		return 1;
@@ -153,22 +146,28 @@ db_step(struct db *d, sqlite3_stmt *st, char *err, size_t errlen)
 	}
 }
 
-/* Step 'st' (may be NULL: then -1) to completion and release it. */
-static int
-db_run(struct db *d, sqlite3_stmt *st, char *err, size_t errlen)
+static void
+vrow(sqlite3_stmt *st, const char *types, va_list *ap)
 {
-	int rc;
+	int i;
 
-	if (st == NULL)
-		return -1;
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		db_err(d, err, errlen, "write");
-		db_release(d, st);
-		return -1;
-	}
-	db_release(d, st);
-	return 0;
+	for (i = 0; types[i] != '\0'; i++)
+		if (types[i] == 's')
+			*va_arg(*ap, char **) = db_col_str(st, i);
+		else if (types[i] == 't')
+			*va_arg(*ap, const char **) = db_col_text(st, i);
+		else
+			*va_arg(*ap, int64_t *) = db_col_int(st, i);
+}
+
+void
+db_row(sqlite3_stmt *st, const char *types, ...)
+{
+	va_list ap;
+
+	va_start(ap, types);
+	vrow(st, types, &ap);
+	va_end(ap);
 }
 
 int
@@ -177,30 +176,38 @@ db_exec(struct db *d, char *err, size_t errlen, int64_t *changes,
 {
 	sqlite3_stmt *st;
 	va_list ap;
+	int rc;
 
 	va_start(ap, types);
-	st = vprep(d, err, errlen, sql, types, ap);
+	st = vprep(d, err, errlen, sql, types, &ap);
 	va_end(ap);
-	if (db_run(d, st, err, errlen) == -1)
-		return -1;
-	if (changes != NULL)
-		*changes = sqlite3_changes(d->sql);
-	return 0;
-}
-
-int64_t
-db_scalar(struct db *d, sqlite3_stmt *st, char *err, size_t errlen)
-{
-	int64_t v = -1;
-
 	if (st == NULL)
 		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	else
-		db_err(d, err, errlen, "read");
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_DONE || rc == SQLITE_ROW
+	    ? 0
+	    : db_err(d, err, errlen, "write");
 	db_release(d, st);
-	return v;
+	if (rc == 0 && changes != NULL)
+		*changes = sqlite3_changes(d->sql);
+	return rc;
+}
+
+int
+db_get(struct db *d, char *err, size_t errlen, const char *sql,
+    const char *types, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+	int rc;
+
+	va_start(ap, types);
+	st = vprep(d, err, errlen, sql, types, &ap);
+	if ((rc = db_step(d, st, err, errlen)) == 1)
+		vrow(st, va_arg(ap, const char *), &ap);
+	va_end(ap);
+	db_release(d, st);
+	return rc;
 }
 
 int
@@ -224,11 +231,12 @@ db_commit(struct db *d, char *err, size_t errlen)
 	return db_script(d, "COMMIT", err, errlen);
 }
 
-void
+int
 db_rollback(struct db *d)
 {
 	if (!sqlite3_get_autocommit(d->sql))
 		(void)sqlite3_exec(d->sql, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
 }
 
 int

@@ -36,7 +36,7 @@ struct db {
 };
 
 /* db_open() flags. */
-#define DB_READONLY 0x1 /* read-only (a "file:...?mode=ro" URI) */
+#define DB_READONLY 0x1 /* read-only */
 
 /*
  * Open the existing file 'path' (the owner creates it with the mode it
@@ -54,7 +54,7 @@ int db_err(struct db *, char *err, size_t errlen, const char *what);
  * Prepare 'sql' (a string literal) and bind the arguments described by
  * 'types': 's' a const char * (NULL binds NULL, text is copied), 'i' an
  * int64_t (DB_NULL binds NULL). Returns the statement, to be given back
- * with db_release() (db_scalar() does that), or NULL with 'err'.
+ * with db_release(), or NULL with 'err'.
  */
 sqlite3_stmt *db_prep(struct db *, char *err, size_t errlen, const char *sql,
     const char *types, ...);
@@ -62,10 +62,18 @@ sqlite3_stmt *db_prep(struct db *, char *err, size_t errlen, const char *sql,
 void db_release(struct db *, sqlite3_stmt *);
 
 /*
- * One step of a statement from db_prep(). Returns 1 with a row, 0 when
+ * One step of a statement from db_prep() ('st' may be NULL, a failed
+ * db_prep(): then -1, 'err' as it left it). Returns 1 with a row, 0 when
  * there are no more, -1 with 'err' on error: never an error as the end.
  */
 int db_step(struct db *, sqlite3_stmt *, char *err, size_t errlen);
+/*
+ * Read the current row's columns, from the first, into the pointers that
+ * follow 'types': 's' a char ** (db_col_str()), 't' a const char **
+ * (db_col_text(): borrowed until the statement steps or is released), 'i'
+ * an int64_t * (db_col_int()).
+ */
+void db_row(sqlite3_stmt *, const char *types, ...);
 /*
  * Prepare, bind (as db_prep()), step to completion and release. *changes
  * (may be NULL) gets the number of rows changed. Returns 0 or -1.
@@ -73,10 +81,14 @@ int db_step(struct db *, sqlite3_stmt *, char *err, size_t errlen);
 int db_exec(struct db *, char *err, size_t errlen, int64_t *changes,
     const char *sql, const char *types, ...);
 /*
- * The one integer 'st' returns (NULL reads as 0), the statement released.
- * Returns -1 with 'err' on error: for counts and other values >= 0.
+ * The first row of 'sql', bound as db_prep() from the arguments 'types'
+ * describes, then read as db_row() into the pointers after the string of
+ * their types that follows them ('s' and 'i' only: the statement is
+ * released). Returns 1 with the row, 0 when there is none (nothing
+ * written), -1 with 'err'.
  */
-int64_t db_scalar(struct db *, sqlite3_stmt *, char *err, size_t errlen);
+int db_get(struct db *, char *err, size_t errlen, const char *sql,
+    const char *types, ...);
 /* Run several ';'-separated statements without bindings (schema). */
 int db_script(struct db *, const char *sql, char *err, size_t errlen);
 
@@ -89,7 +101,8 @@ int db_script(struct db *, const char *sql, char *err, size_t errlen);
  */
 int db_begin(struct db *, int immediate, char *err, size_t errlen);
 int db_commit(struct db *, char *err, size_t errlen);
-void db_rollback(struct db *);
+/* Returns -1, for the failure path it ends. */
+int db_rollback(struct db *);
 /* True while a transaction is open. */
 int db_in_transaction(struct db *);
 

@@ -14,8 +14,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "db.h"
 #include "secrets.h"
 #include "util.h"
@@ -89,27 +87,16 @@ int
 secrets_get(struct secrets *s, const char *account, struct tokens *t,
     char *err, size_t errlen)
 {
-	sqlite3_stmt *st;
 	int rc;
 
 	memset(t, 0, sizeof(*t));
-	st = db_prep(s->db, err, errlen,
+	rc = db_get(s->db, err, errlen,
 	    "SELECT open_id, scope, access_token, access_expires_at,"
 	    " refresh_token, refresh_expires_at, issued_at"
 	    " FROM tokens WHERE account = ?",
-	    "s", account);
-	if (st == NULL)
-		return -1;
-	if ((rc = db_step(s->db, st, err, errlen)) == 1) {
-		t->open_id = db_col_str(st, 0);
-		t->scope = db_col_str(st, 1);
-		t->access_token = db_col_str(st, 2);
-		t->access_expires_at = sqlite3_column_int64(st, 3);
-		t->refresh_token = db_col_str(st, 4);
-		t->refresh_expires_at = sqlite3_column_int64(st, 5);
-		t->issued_at = sqlite3_column_int64(st, 6);
-	}
-	db_release(s->db, st);
+	    "s", account, "sssisii", &t->open_id, &t->scope, &t->access_token,
+	    &t->access_expires_at, &t->refresh_token, &t->refresh_expires_at,
+	    &t->issued_at);
 	if (rc != 1)
 		return rc == 0 ? 1 : -1;
 	if (t->access_token == NULL || t->refresh_token == NULL) {
@@ -153,14 +140,14 @@ int
 secrets_replace_allowed(struct secrets *s, const char *account,
     const char *old_open_id, const char *new_open_id)
 {
-	sqlite3_stmt *st;
 	char err[ERRLEN];
+	int64_t n = 0;
 
-	st = db_prep(s->db, err, sizeof(err),
+	(void)db_get(s->db, err, sizeof(err),
 	    "SELECT count(*) FROM replace_account WHERE account = ?"
 	    " AND old_open_id = ? AND new_open_id = ?",
-	    "sss", account, old_open_id, new_open_id);
-	return db_scalar(s->db, st, err, sizeof(err)) > 0;
+	    "sss", account, old_open_id, new_open_id, "i", &n);
+	return n > 0;
 }
 
 int
@@ -218,22 +205,14 @@ int
 secrets_pending_get(struct secrets *s, const char *account,
     struct pending_auth *p, char *err, size_t errlen)
 {
-	sqlite3_stmt *st;
 	int rc;
 
 	memset(p, 0, sizeof(*p));
-	st = db_prep(s->db, err, errlen,
+	rc = db_get(s->db, err, errlen,
 	    "SELECT state, verifier, created_at FROM pending"
 	    " WHERE account = ? AND created_at > ?",
-	    "si", account, now_unix() - SECRETS_PENDING_TTL);
-	if (st == NULL)
-		return -1;
-	if ((rc = db_step(s->db, st, err, errlen)) == 1) {
-		p->state = db_col_str(st, 0);
-		p->verifier = db_col_str(st, 1);
-		p->created_at = sqlite3_column_int64(st, 2);
-	}
-	db_release(s->db, st);
+	    "si", account, now_unix() - SECRETS_PENDING_TTL, "ssi", &p->state,
+	    &p->verifier, &p->created_at);
 	if (rc != 1)
 		return rc == 0 ? 1 : -1;
 	if (p->state == NULL || p->verifier == NULL) {

@@ -34,13 +34,15 @@
 
 struct store {
 	struct db *db;
-	int readonly;
 	int permanent; /* the last open failure needs a person, not a retry */
 	/* video_stats is thinned below this (0: not yet by this process) */
 	int64_t thinned;
 	/* What tm_keep() judges by while a statement runs (NULL: keep). */
 	const struct filter *filter;
 };
+
+/* Unix seconds 'x' as an ISO 8601 date (UTC), for the views. */
+#define ISO8601(x) "strftime('%Y-%m-%dT%H:%M:%SZ', " x ", 'unixepoch')"
 
 static const char SCHEMA_V1[] =
     "CREATE TABLE accounts ("
@@ -89,12 +91,9 @@ static const char SCHEMA_V1[] =
     "  PRIMARY KEY (account, id)"
     ");"
     "CREATE VIEW videos_iso AS SELECT *,"
-    "  strftime('%Y-%m-%dT%H:%M:%SZ', created_at, 'unixepoch')"
-    "    AS created_at_iso,"
-    "  strftime('%Y-%m-%dT%H:%M:%SZ', updated_at, 'unixepoch')"
-    "    AS updated_at_iso,"
-    "  strftime('%Y-%m-%dT%H:%M:%SZ', deleted_at, 'unixepoch')"
-    "    AS deleted_at_iso"
+    "  " ISO8601("created_at") " AS created_at_iso,"
+    "  " ISO8601("updated_at") " AS updated_at_iso,"
+    "  " ISO8601("deleted_at") " AS deleted_at_iso"
     "  FROM videos;"
     "PRAGMA user_version = 1;";
 
@@ -133,10 +132,8 @@ static const char SCHEMA_V1[] =
 static const char SCHEMA_EXT[] =
     /* The My Videos listing of every account, with ISO 8601 dates. */
     "CREATE VIEW IF NOT EXISTS my_videos AS SELECT v.*,"
-    "  strftime('%Y-%m-%dT%H:%M:%SZ', v.created_at, 'unixepoch')"
-    "    AS created_at_iso,"
-    "  strftime('%Y-%m-%dT%H:%M:%SZ', v.updated_at, 'unixepoch')"
-    "    AS updated_at_iso"
+    "  " ISO8601("v.created_at") " AS created_at_iso,"
+    "  " ISO8601("v.updated_at") " AS updated_at_iso"
     "  FROM videos v WHERE v.deleted_at IS NULL AND v.position IS NOT NULL"
     "  ORDER BY v.account, v.position;"
     /* Engagement history: a row only when a count changed. */
@@ -308,16 +305,16 @@ add_functions(struct store *s, char *err, size_t errlen)
 	return 0;
 }
 
-/* Check the schema version; create the schema in an empty database. */
-static int
-migrate(struct store *s, char *err, size_t errlen)
+/*
+ * The schema version, or -1 with 'err'. A newer one than this program
+ * knows is refused: only a newer tiktok-mirror can read it.
+ */
+static int64_t
+schema_version(struct store *s, char *err, size_t errlen)
 {
 	int64_t v;
 
-	v = db_scalar(s->db,
-	    db_prep(s->db, err, errlen, "PRAGMA user_version", ""), err,
-	    errlen);
-	if (v < 0)
+	if (db_get(s->db, err, errlen, "PRAGMA user_version", "", "i", &v) != 1)
 		return -1;
 	if (v > STORE_SCHEMA_VERSION) {
 		s->permanent = 1;
@@ -326,61 +323,44 @@ migrate(struct store *s, char *err, size_t errlen)
 		    " understands (%d); install a newer tiktok-mirror",
 		    s->db->path, (long long)v, STORE_SCHEMA_VERSION);
 	}
-	if (v == STORE_SCHEMA_VERSION)
-		return 0;
-	/* A reader reads version 1 as it is, until the writer migrates. */
-	if (s->readonly && v >= 1)
-		return 0;
-	if (s->readonly)
-		return errf(err, errlen,
-		    "%s: not a tiktok-mirror database (yet); run: "
-		    "tiktok-mirror sync",
-		    s->db->path);
+	return v;
+}
+
+/*
+ * Bring the schema from version 'v' to this program's, with the additions
+ * that are missing, in one transaction: all of it or nothing.
+ */
+static int
+migrate(struct store *s, int64_t v, char *err, size_t errlen)
+{
+	int64_t n;
+
 	/* Version 0: a new file, or one with tables that are not ours. */
-	if (v == 0 && db_scalar(s->db, db_prep(s->db, err, errlen,
-				     "SELECT count(*) FROM sqlite_master", ""),
-			  err, errlen) != 0) {
+	if (v == 0 &&
+	    (db_get(s->db, err, errlen, "SELECT count(*) FROM sqlite_master",
+		 "", "i", &n) != 1 || n != 0)) {
 		s->permanent = 1;
 		return errf(err, errlen,
 		    "%s: exists but is not a tiktok-mirror database",
 		    s->db->path);
 	}
-	/* 0 -> 1 -> 2, in one transaction: all of it or nothing. */
 	if (db_begin(s->db, 1, err, errlen) == -1)
 		return -1;
+	/* 0 -> 1 -> 2. */
 	if ((v == 0 && db_script(s->db, SCHEMA_V1, err, errlen) == -1) ||
-	    db_script(s->db, SCHEMA_V2, err, errlen) == -1 ||
-	    db_commit(s->db, err, errlen) == -1) {
-		db_rollback(s->db);
-		return -1;
-	}
-	return 0;
-}
-
-/* Create the schema additions that are missing, in one transaction. */
-static int
-extend(struct store *s, char *err, size_t errlen)
-{
-	int64_t avatar;
-
-	if (db_begin(s->db, 1, err, errlen) == -1)
-		return -1;
+	    (v < 2 && db_script(s->db, SCHEMA_V2, err, errlen) == -1))
+		return db_rollback(s->db);
 	/* The cached avatar: a column added to accounts (NULL until then). */
-	avatar = db_scalar(s->db,
-	    db_prep(s->db, err, errlen,
+	if (db_get(s->db, err, errlen,
 		"SELECT count(*) FROM pragma_table_info('accounts')"
 		" WHERE name = 'avatar'",
-		""),
-	    err, errlen);
-	if (avatar < 0 ||
-	    (avatar == 0 &&
+		"", "i", &n) != 1 ||
+	    (n == 0 &&
 		db_script(s->db, "ALTER TABLE accounts ADD COLUMN avatar TEXT",
 		    err, errlen) == -1) ||
 	    db_script(s->db, SCHEMA_EXT, err, errlen) == -1 ||
-	    db_commit(s->db, err, errlen) == -1) {
-		db_rollback(s->db);
-		return -1;
-	}
+	    db_commit(s->db, err, errlen) == -1)
+		return db_rollback(s->db);
 	return 0;
 }
 
@@ -471,28 +451,16 @@ store_open_ex(const char *path, int flags, int *permanent, char *err,
 	}
 	close(fd);
 	s = xcalloc(1, sizeof(*s));
-	if ((s->db = db_open(path, 0, STORE_BUSY_MS, err, errlen)) == NULL)
-		goto fail;
-	if (add_functions(s, err, errlen) == -1)
+	if ((s->db = db_open(path, 0, STORE_BUSY_MS, err, errlen)) == NULL ||
+	    add_functions(s, err, errlen) == -1)
 		goto fail;
 	/*
 	 * Refuse a newer schema before anything is changed in the file (not
 	 * even its journal mode): the newer tiktok-mirror that wrote it
 	 * must find it as it left it.
 	 */
-	v = db_scalar(s->db,
-	    db_prep(s->db, err, errlen, "PRAGMA user_version", ""), err,
-	    errlen);
-	if (v < 0)
+	if ((v = schema_version(s, err, errlen)) == -1)
 		goto fail;
-	if (v > STORE_SCHEMA_VERSION) {
-		s->permanent = 1;
-		errf(err, errlen,
-		    "%s: schema version %lld is newer than this tiktok-mirror"
-		    " understands (%d); install a newer tiktok-mirror",
-		    s->db->path, (long long)v, STORE_SCHEMA_VERSION);
-		goto fail;
-	}
 	if ((flags & STORE_QUICK_CHECK) && quick_check(s, err, errlen) == -1)
 		goto fail;
 	if (db_script(s->db,
@@ -504,7 +472,7 @@ store_open_ex(const char *path, int flags, int *permanent, char *err,
 		goto fail;
 	(void)sqlite3_file_control(s->db->sql, "main", SQLITE_FCNTL_PERSIST_WAL,
 	    &one);
-	if (migrate(s, err, errlen) == -1 || extend(s, err, errlen) == -1 ||
+	if (migrate(s, v, err, errlen) == -1 ||
 	    db_script(s->db, TEMP_TABLES, err, errlen) == -1)
 		goto fail;
 	return s;
@@ -520,6 +488,7 @@ struct store *
 store_open_ro(const char *path, char *err, size_t errlen)
 {
 	struct store *s;
+	int64_t v;
 
 	if (access(path, F_OK) == -1) {
 		errf(err, errlen,
@@ -527,11 +496,18 @@ store_open_ro(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	s = xcalloc(1, sizeof(*s));
-	s->readonly = 1;
 	if ((s->db = db_open(path, DB_READONLY, 5000, err, errlen)) == NULL ||
 	    add_functions(s, err, errlen) == -1 ||
-	    migrate(s, err, errlen) == -1)
+	    (v = schema_version(s, err, errlen)) == -1)
 		goto fail;
+	/* A reader reads version 1 as it is, until the writer migrates. */
+	if (v == 0) {
+		errf(err, errlen,
+		    "%s: not a tiktok-mirror database (yet); run: "
+		    "tiktok-mirror sync",
+		    path);
+		goto fail;
+	}
 	return s;
 fail:
 	store_close(s);
@@ -595,20 +571,13 @@ store_account_ensure(struct store *s, const char *name, char *err,
 static void
 account_row(sqlite3_stmt *st, struct store_account *a)
 {
-	a->name = db_col_str(st, 0);
-	a->open_id = db_col_str(st, 1);
-	a->display_name = db_col_str(st, 2);
-	a->state = state_of(db_col_text(st, 3));
-	a->last_error = db_col_str(st, 4);
-	a->last_attempt_at = db_col_int(st, 5);
-	a->last_success_at = db_col_int(st, 6);
-	a->next_sync_at = db_col_int(st, 7);
-	a->token_expires_at = db_col_int(st, 8);
-	a->refresh_expires_at = db_col_int(st, 9);
-	a->videos = sqlite3_column_int64(st, 10);
-	a->failures = sqlite3_column_int64(st, 11);
-	a->avatar = db_col_str(st, 12);
-	a->activity = db_col_str(st, 13);
+	const char *state;
+
+	db_row(st, "ssstsiiiiiiiss", &a->name, &a->open_id, &a->display_name,
+	    &state, &a->last_error, &a->last_attempt_at, &a->last_success_at,
+	    &a->next_sync_at, &a->token_expires_at, &a->refresh_expires_at,
+	    &a->videos, &a->failures, &a->avatar, &a->activity);
+	a->state = state_of(state);
 }
 
 int
@@ -622,8 +591,6 @@ store_account_get(struct store *s, const char *name, struct store_account *a,
 	st = db_prep(s->db, err, errlen,
 	    "SELECT " ACCOUNT_COLS " FROM accounts a WHERE a.name = ?", "s",
 	    name);
-	if (st == NULL)
-		return -1;
 	if ((rc = db_step(s->db, st, err, errlen)) == 1)
 		account_row(st, a);
 	db_release(s->db, st);
@@ -653,8 +620,6 @@ store_accounts_each(struct store *s,
 
 	st = db_prep(s->db, err, errlen,
 	    "SELECT " ACCOUNT_COLS " FROM accounts a ORDER BY a.name", "");
-	if (st == NULL)
-		return -1;
 	while (!stop && (rc = db_step(s->db, st, err, errlen)) == 1) {
 		account_row(st, &a);
 		stop = cb(&a, arg) == -1;
@@ -757,6 +722,7 @@ store_stage_covers(struct store *s, const char *account, int pass,
 {
 	sqlite3_stmt *st;
 	const char *id;
+	int64_t same;
 	int n = 0, rc = 0;
 
 	st = db_prep(s->db, err, errlen,
@@ -772,17 +738,13 @@ store_stage_covers(struct store *s, const char *account, int pass,
 	    "ssii", account, after,
 	    (int64_t)(pass == 1 ? COVER_PENDING : COVER_REQUERIED),
 	    (int64_t)max);
-	if (st == NULL)
-		return -1;
 	while (n < max && (rc = db_step(s->db, st, err, errlen)) == 1) {
 		struct store_cover_item *it = &items[n++];
 
 		memset(it, 0, sizeof(*it));
-		id = db_col_text(st, 0);
+		db_row(st, "tssi", &id, &it->url, &it->cover, &same);
 		snprintf(it->id, sizeof(it->id), "%s", id ? id : "");
-		it->url = db_col_str(st, 1);
-		it->cover = db_col_str(st, 2);
-		it->same_src = sqlite3_column_int(st, 3);
+		it->same_src = same == 1;
 	}
 	db_release(s->db, st);
 	if (rc == -1) {
@@ -817,8 +779,6 @@ take_ids(struct store *s, const char *account, const char *select,
 
 	st = db_prep(s->db, err, errlen, select, "sii", account, from,
 	    (int64_t)max);
-	if (st == NULL)
-		return -1;
 	while (n < max && (rc = db_step(s->db, st, err, errlen)) == 1) {
 		id = db_col_text(st, 0);
 		snprintf(ids[n++], 21, "%s", id ? id : "");
@@ -882,13 +842,10 @@ store_stage_candidates(struct store *s, const char *account, int64_t lo,
 
 	if (hi == STORE_NULL)
 		hi = INT64_MAX;
-	n = db_scalar(s->db,
-	    db_prep(s->db, err, errlen,
+	if (db_get(s->db, err, errlen,
 		"SELECT count(*) FROM videos WHERE account = ?"
 		" AND deleted_at IS NULL AND created_at >= ? AND created_at < ?",
-		"sii", account, lo, hi),
-	    err, errlen);
-	if (n < 0)
+		"sii", account, lo, hi, "i", &n) != 1)
 		return -1;
 	*live = more ? *live + n : n;
 	if (!more && db_exec(s->db, err, errlen, NULL,
@@ -931,12 +888,14 @@ int
 store_candidates_missing(struct store *s, const char *account, char *err,
     size_t errlen)
 {
-	return (int)db_scalar(s->db,
-	    db_prep(s->db, err, errlen,
+	int64_t n;
+
+	if (db_get(s->db, err, errlen,
 		"SELECT count(*) FROM cand WHERE account = ? AND checked = 1"
 		" AND found = 0",
-		"s", account),
-	    err, errlen);
+		"s", account, "i", &n) != 1)
+		return -1;
+	return (int)n;
 }
 
 int
@@ -949,22 +908,17 @@ store_stage_refused(struct store *s, const char *account, const char *id,
 		"INSERT OR IGNORE INTO refused (account, id) VALUES (?, ?)",
 		"ss", account, id) == -1)
 		return -1;
-	before = db_scalar(s->db,
-	    db_prep(s->db, err, errlen,
-		"SELECT count(*) FROM oembed_refusals WHERE account = ?"
-		" AND id = ?",
-		"ss", account, id),
-	    err, errlen);
-	if (before <= 0)
-		return before < 0 ? -1 : 0;
-	live = db_scalar(s->db,
-	    db_prep(s->db, err, errlen,
-		"SELECT count(*) FROM videos WHERE account = ? AND id = ?"
-		" AND deleted_at IS NULL",
-		"ss", account, id),
-	    err, errlen);
-	if (live <= 0)
-		return live < 0 ? -1 : 2;
+	if (db_get(s->db, err, errlen,
+		"SELECT EXISTS (SELECT 1 FROM oembed_refusals"
+		"  WHERE account = ?1 AND id = ?2),"
+		" EXISTS (SELECT 1 FROM videos WHERE account = ?1 AND id = ?2"
+		"  AND deleted_at IS NULL)",
+		"ss", account, id, "ii", &before, &live) == -1)
+		return -1;
+	if (!before)
+		return 0;
+	if (!live)
+		return 2;
 	/* A confirmed disappearance, as video/query's would be. */
 	if (db_exec(s->db, err, errlen, NULL,
 		"INSERT OR REPLACE INTO cand (account, id, checked, found)"
@@ -978,19 +932,13 @@ int
 store_curated_live(struct store *s, const char *account, int64_t *live,
     char *err, size_t errlen)
 {
-	int64_t n;
-
-	n = db_scalar(s->db,
-	    db_prep(s->db, err, errlen,
+	if (db_get(s->db, err, errlen,
 		"SELECT count(*) FROM videos WHERE account = ?1"
 		" AND deleted_at IS NULL AND (id IN (SELECT id FROM stage"
 		"  WHERE account = ?1) OR id IN (SELECT id FROM refused"
 		"  WHERE account = ?1))",
-		"s", account),
-	    err, errlen);
-	if (n < 0)
+		"s", account, "i", live) != 1)
 		return -1;
-	*live = n;
 	return 0;
 }
 
@@ -1078,36 +1026,27 @@ rotate_positions(struct store *s, const char *account,
 		return -1;
 	/* Listed before 'start', filtered, or no longer live: not in the
 	 * slice. */
-	if (db_exec(s->db, err, errlen, NULL,
-		"UPDATE videos SET position = NULL WHERE account = ?1"
-		" AND position IS NOT NULL AND (deleted_at IS NOT NULL"
-		" OR id IN (SELECT id FROM stage WHERE account = ?1"
-		"  AND position IS NULL)"
-		" OR NOT tm_keep(id, title, description))",
-		"s", account) == -1)
-		return -1;
-	return 0;
+	return db_exec(s->db, err, errlen, NULL,
+	    "UPDATE videos SET position = NULL WHERE account = ?1"
+	    " AND position IS NOT NULL AND (deleted_at IS NOT NULL"
+	    " OR id IN (SELECT id FROM stage WHERE account = ?1"
+	    "  AND position IS NULL)"
+	    " OR NOT tm_keep(id, title, description))",
+	    "s", account);
 }
 
 int
 store_archive_cursor(struct store *s, const char *account,
     const char *digest, int64_t *cursor, char *err, size_t errlen)
 {
-	sqlite3_stmt *st;
-	int rc;
-
 	*cursor = -1;
-	st = db_prep(s->db, err, errlen,
-	    "SELECT cursor FROM archive WHERE account = ?1"
-	    " AND coalesce((SELECT digest FROM listing_filters"
-	    "  WHERE account = ?1), '') = ?2",
-	    "ss", account, digest);
-	if (st == NULL)
+	if (db_get(s->db, err, errlen,
+		"SELECT cursor FROM archive WHERE account = ?1"
+		" AND coalesce((SELECT digest FROM listing_filters"
+		"  WHERE account = ?1), '') = ?2",
+		"ss", account, digest, "i", cursor) == -1)
 		return -1;
-	if ((rc = db_step(s->db, st, err, errlen)) == 1)
-		*cursor = sqlite3_column_int64(st, 0);
-	db_release(s->db, st);
-	return rc == -1 ? -1 : 0;
+	return 0;
 }
 
 static int
@@ -1150,13 +1089,10 @@ apply_tx(struct store *s, const char *account, const struct store_apply *a,
 		" OR (NOT ?2 AND v.position IS NOT x.position)",
 		"si", account, (int64_t)a->rotating) == -1)
 		return -1;
-	kept = db_scalar(s->db,
-	    db_prep(s->db, err, errlen,
+	if (db_get(s->db, err, errlen,
 		"SELECT count(*) FROM stage WHERE account = ?"
 		" AND position IS NOT NULL",
-		"s", account),
-	    err, errlen);
-	if (kept < 0)
+		"s", account, "i", &kept) != 1)
 		return -1;
 	/* The change log and history, from what the upsert is about to do. */
 	if (db_exec(s->db, err, errlen, &c->new,
@@ -1180,13 +1116,10 @@ apply_tx(struct store *s, const char *account, const struct store_apply *a,
 		"si", account, a->now) == -1)
 		return -1;
 	/* Kept rows that exist, are live and stay as they are. */
-	n = db_scalar(s->db,
-	    db_prep(s->db, err, errlen,
+	if (db_get(s->db, err, errlen,
 		"SELECT count(*) FROM diff WHERE is_new OR was_deleted"
 		" OR fields IS NOT NULL",
-		""),
-	    err, errlen);
-	if (n < 0)
+		"", "i", &n) != 1)
 		return -1;
 	c->unchanged = kept - n;
 	if (db_exec(s->db, err, errlen, NULL,
@@ -1225,13 +1158,10 @@ apply_tx(struct store *s, const char *account, const struct store_apply *a,
 		 * more rows than the kept ones have a position (an index-only
 		 * count, against a lookup per row).
 		 */
-		n = db_scalar(s->db,
-		    db_prep(s->db, err, errlen,
+		if (db_get(s->db, err, errlen,
 			"SELECT count(*) FROM videos WHERE account = ?"
 			" AND position IS NOT NULL",
-			"s", account),
-		    err, errlen);
-		if (n < 0 ||
+			"s", account, "i", &n) != 1 ||
 		    (n != kept &&
 			db_exec(s->db, err, errlen, NULL,
 			    "UPDATE videos SET position = NULL"
@@ -1308,8 +1238,6 @@ report_changes(struct store *s, int64_t after, const struct store_apply *a,
 	    "SELECT id, kind, fields FROM changes WHERE rowid > ?"
 	    " ORDER BY rowid",
 	    "i", after);
-	if (st == NULL)
-		return -1;
 	while ((rc = db_step(s->db, st, err, errlen)) == 1)
 		a->change(db_col_text(st, 0), db_col_text(st, 1),
 		    db_col_text(st, 2), a->change_arg);
@@ -1334,24 +1262,19 @@ apply_filtered(struct store *s, const char *account,
 		 * accounts row a new account would get is made here too, so
 		 * that nothing outside this transaction is written.
 		 */
-		mark = db_scalar(s->db,
-		    db_prep(s->db, err, errlen,
-			"SELECT coalesce(max(rowid), 0) FROM changes", ""),
-		    err, errlen);
-		if (mark < 0 ||
+		if (db_get(s->db, err, errlen,
+			"SELECT coalesce(max(rowid), 0) FROM changes", "", "i",
+			&mark) != 1 ||
 		    store_account_ensure(s, account, err, errlen) == -1 ||
 		    apply_tx(s, account, a, &c, err, errlen) == -1 ||
 		    (a->change != NULL &&
-			report_changes(s, mark, a, err, errlen) == -1)) {
-			db_rollback(s->db);
-			return -1;
-		}
+			report_changes(s, mark, a, err, errlen) == -1))
+			return db_rollback(s->db);
 		if (db_script(s->db, "ROLLBACK", err, errlen) == -1)
 			return -1;
 	} else if (apply_tx(s, account, a, &c, err, errlen) == -1 ||
 	    db_commit(s->db, err, errlen) == -1) {
-		db_rollback(s->db);
-		return -1;
+		return db_rollback(s->db);
 	}
 	if (out != NULL)
 		*out = c;
@@ -1441,10 +1364,8 @@ store_retention(struct store *s, int64_t now, char *err, size_t errlen)
 	    db_exec(s->db, err, errlen, NULL,
 		"DELETE FROM sync_runs WHERE started_at < ?1", "i",
 		runs) == -1 ||
-	    db_commit(s->db, err, errlen) == -1) {
-		db_rollback(s->db);
-		return -1;
-	}
+	    db_commit(s->db, err, errlen) == -1)
+		return db_rollback(s->db);
 	if (full > s->thinned)
 		s->thinned = full;
 	return 0;
@@ -1465,8 +1386,6 @@ store_unlisted_covers(struct store *s, const char *account,
 	    " AND NOT EXISTS (SELECT 1 FROM stage g WHERE g.account = ?1"
 	    " AND g.id = v.id) ORDER BY v.id",
 	    "s", account);
-	if (st == NULL)
-		return -1;
 	while (!stop && (rc = db_step(s->db, st, err, errlen)) == 1)
 		stop = cb(db_col_text(st, 0), db_col_text(st, 1), arg) != 0;
 	db_release(s->db, st);
@@ -1508,8 +1427,6 @@ store_covers_used(struct store *s, const char *account, char *err,
 	    " UNION ALL SELECT avatar FROM accounts WHERE name = ?1"
 	    " AND avatar IS NOT NULL",
 	    "s", account);
-	if (st == NULL)
-		return NULL;
 	names = xcalloc(1, sizeof(*names));
 	while ((rc = db_step(s->db, st, err, errlen)) == 1) {
 		if (names->n == cap) {
@@ -1553,23 +1470,15 @@ int
 store_avatar(struct store *s, const char *account, char **rel, char **src,
     char *err, size_t errlen)
 {
-	sqlite3_stmt *st;
-	int rc;
-
 	*rel = *src = NULL;
-	st = db_prep(s->db, err, errlen,
-	    "SELECT a.avatar, c.src FROM accounts a LEFT JOIN cover_sources c"
-	    " ON c.account = a.name AND c.id = '" STORE_AVATAR_KEY "'"
-	    " WHERE a.name = ?",
-	    "s", account);
-	if (st == NULL)
+	if (db_get(s->db, err, errlen,
+		"SELECT a.avatar, c.src FROM accounts a"
+		" LEFT JOIN cover_sources c"
+		" ON c.account = a.name AND c.id = '" STORE_AVATAR_KEY "'"
+		" WHERE a.name = ?",
+		"s", account, "ss", rel, src) == -1)
 		return -1;
-	if ((rc = db_step(s->db, st, err, errlen)) == 1) {
-		*rel = db_col_str(st, 0);
-		*src = db_col_str(st, 1);
-	}
-	db_release(s->db, st);
-	return rc == -1 ? -1 : 0;
+	return 0;
 }
 
 int
@@ -1587,16 +1496,10 @@ store_history(struct store *s, const char *account, const char *id,
 	    " total_comments, total_shares FROM video_stats"
 	    " WHERE account = ? AND id = ? ORDER BY observed_at",
 	    "ss", account, id);
-	if (st == NULL)
-		return -1;
 	while (!stop && (rc = db_step(s->db, st, err, errlen)) == 1) {
-		p.account = db_col_text(st, 0);
-		p.id = db_col_text(st, 1);
-		p.observed_at = db_col_int(st, 2);
-		p.total_views = db_col_int(st, 3);
-		p.total_likes = db_col_int(st, 4);
-		p.total_comments = db_col_int(st, 5);
-		p.total_shares = db_col_int(st, 6);
+		db_row(st, "ttiiiii", &p.account, &p.id, &p.observed_at,
+		    &p.total_views, &p.total_likes, &p.total_comments,
+		    &p.total_shares);
 		n++;
 		stop = cb(&p, arg) == -1;
 	}
@@ -1605,12 +1508,9 @@ store_history(struct store *s, const char *account, const char *id,
 		return -1;
 	if (n > 0)
 		return 0;
-	known = db_scalar(s->db,
-	    db_prep(s->db, err, errlen,
+	if (db_get(s->db, err, errlen,
 		"SELECT count(*) FROM videos WHERE account = ? AND id = ?",
-		"ss", account, id),
-	    err, errlen);
-	if (known < 0)
+		"ss", account, id, "i", &known) != 1)
 		return -1;
 	return known > 0 ? 0 : 1;
 }
@@ -1642,10 +1542,8 @@ store_forget(struct store *s, const char *account,
 		account) == -1 ||
 	    db_exec(s->db, err, errlen, &f.accounts,
 		"DELETE FROM accounts WHERE name = ?", "s", account) == -1 ||
-	    db_commit(s->db, err, errlen) == -1) {
-		db_rollback(s->db);
-		return -1;
-	}
+	    db_commit(s->db, err, errlen) == -1)
+		return db_rollback(s->db);
 	if (out != NULL)
 		*out = f;
 	return 0;
@@ -1658,7 +1556,7 @@ store_videos(struct store *s, const char *account, const struct store_query *q,
 {
 	struct store_video v;
 	sqlite3_stmt *st;
-	int i, rc, stop = 0;
+	int rc, stop = 0;
 
 	if (q->listing)
 		st = db_prep(s->db, err, errlen,
@@ -1677,19 +1575,15 @@ store_videos(struct store *s, const char *account, const struct store_query *q,
 		    "siii", account,
 		    q->before_ms == STORE_NULL ? INT64_MAX : q->before_ms,
 		    q->quantity, q->start - 1);
-	if (st == NULL)
-		return -1;
 	s->filter = q->filter;
 	while (!stop && (rc = db_step(s->db, st, err, errlen)) == 1) {
-		v.account = db_col_text(st, 0);
-		v.id = db_col_text(st, 1);
-		v.position = db_col_int(st, 2);
-		i = 3;
-#define READ_COL(n, key, kind) v.n = VF_BY_TYPE(db_col_, kind)(st, i++);
-		VIDEO_FIELDS(READ_COL)
-		v.first_seen_at = db_col_int(st, i++);
-		v.updated_at = db_col_int(st, i++);
-		v.deleted_at = db_col_int(st, i);
+#define ROW_TYPE_text "t"
+#define ROW_TYPE_int "i"
+#define ROW_TYPE(n, key, kind) VF_BY_TYPE(ROW_TYPE_, kind)
+#define ROW_MEMBER(n, key, kind) , &v.n
+		db_row(st, "tti" VIDEO_FIELDS(ROW_TYPE) "iii", &v.account, &v.id,
+		    &v.position VIDEO_FIELDS(ROW_MEMBER), &v.first_seen_at,
+		    &v.updated_at, &v.deleted_at);
 		stop = cb(&v, arg) == -1;
 	}
 	s->filter = NULL;
@@ -1765,11 +1659,9 @@ store_checkpoint(struct store *s)
 int
 store_snapshot(struct store *s, const char *path, char *err, size_t errlen)
 {
-	sqlite3 *copy = NULL;
-	sqlite3_stmt *st = NULL;
+	struct db *copy = NULL;
 	static const char *const side[] = {"-journal", "-wal", "-shm"};
-	const char *mode;
-	char *tmp, *dir;
+	char *tmp, *dir, *mode = NULL;
 	size_t i;
 	int fd = -1, rc = -1;
 
@@ -1783,35 +1675,25 @@ store_snapshot(struct store *s, const char *path, char *err, size_t errlen)
 		goto out;
 	}
 	/* A copy of a WAL database may say WAL; readers need no -shm. */
-	if (sqlite3_open_v2(tmp, &copy, SQLITE_OPEN_READWRITE, NULL) !=
-	    SQLITE_OK) {
-		errf(err, errlen, "%s: open: %s", tmp,
-		    copy ? sqlite3_errmsg(copy) : "out of memory");
+	if ((copy = db_open(tmp, 0, 0, err, errlen)) == NULL)
 		goto out;
-	}
-	if (sqlite3_prepare_v2(copy, "PRAGMA journal_mode=DELETE", -1, &st,
-		NULL) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_ROW ||
-	    (mode = (const char *)sqlite3_column_text(st, 0)) == NULL ||
-	    strcmp(mode, "delete") != 0) {
+	if (db_get(copy, NULL, 0, "PRAGMA journal_mode=DELETE", "", "s",
+		&mode) != 1 ||
+	    mode == NULL || strcmp(mode, "delete") != 0) {
 		errf(err, errlen, "%s: cannot leave WAL mode: %s", tmp,
-		    sqlite3_errmsg(copy));
+		    sqlite3_errmsg(copy->sql));
 		goto out;
 	}
-	sqlite3_finalize(st);
-	st = NULL;
 	/* VACUUM may renumber the videos rowids the search index uses. */
-	if (sqlite3_exec(copy,
+	if (db_script(copy,
 		"INSERT INTO videos_fts (videos_fts) VALUES ('rebuild')", NULL,
-		NULL, NULL) != SQLITE_OK) {
+		0) == -1) {
 		errf(err, errlen, "%s: cannot rebuild the search index: %s",
-		    tmp, sqlite3_errmsg(copy));
+		    tmp, sqlite3_errmsg(copy->sql));
 		goto out;
 	}
-	if (sqlite3_close(copy) != SQLITE_OK) {
-		errf(err, errlen, "%s: close: %s", tmp, sqlite3_errmsg(copy));
-		goto out;
-	}
+	/* Every statement is finalized first: the close cannot fail. */
+	db_close(copy);
 	copy = NULL;
 	/* VACUUM INTO does not sync its output. */
 	fd = open(tmp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -1828,9 +1710,8 @@ store_snapshot(struct store *s, const char *path, char *err, size_t errlen)
 out:
 	if (fd != -1)
 		close(fd);
-	sqlite3_finalize(st);
-	if (copy != NULL)
-		sqlite3_close(copy);
+	db_close(copy);
+	free(mode);
 	if (rc == -1) {
 		(void)unlink(tmp);
 		for (i = 0; i < nitems(side); i++) {

@@ -45,8 +45,9 @@ shared and timings are noisy.
 
 Shortcut (documented, bench only): accounts are authorized by minting
 tokens with the emulator's OAuth flow (emu.oauth(): PKCE authorize + token)
-and writing them straight into the daemon's secrets file (SQLite table
-`tokens`, the schema of lib/secrets.c, mode 0600) instead of running
+and inserting them straight into the daemon's secrets file (its table
+`tokens`; the program makes the file, mode 0600 and schema, when a first
+`sync --dry-run` finds no account authorized) instead of running
 `tiktok-mirror auth` 100 times.
 
 Environment: BENCH_SIZES (default 10000,50000,100000), BENCH_ACCOUNTS (100),
@@ -291,33 +292,30 @@ def user_name(i):
     return "u%03d" % i
 
 
-def write_secrets(path, tokens):
-    """The documented shortcut: the daemon's secrets file written directly
-    (lib/secrets.c's schema), mode 0600, from emu.oauth() token answers."""
+def write_secrets(m, tokens):
+    """The documented shortcut: emu.oauth() token answers inserted into
+    the secrets file of harness mirror 'm'. The program makes the file
+    (its mode and schema are the daemon's business): a `sync --dry-run`
+    with no account authorized yet opens it and changes nothing else."""
+    path = os.path.join(m.dir, "secrets.db")
     if os.path.exists(path):
         os.unlink(path)
-    fd = os.open(path, os.O_CREAT | os.O_RDWR | os.O_EXCL, 0o600)
-    os.close(fd)
+    m.run("sync", "--dry-run")
+    if not os.path.exists(path):
+        raise RuntimeError("sync --dry-run made no secrets file " + path)
     con = sqlite3.connect(path)
-    con.executescript(
-        "CREATE TABLE IF NOT EXISTS tokens ("
-        " account TEXT PRIMARY KEY, open_id TEXT, scope TEXT,"
-        " access_token TEXT NOT NULL, access_expires_at INTEGER NOT NULL,"
-        " refresh_token TEXT NOT NULL, refresh_expires_at INTEGER NOT NULL,"
-        " issued_at INTEGER NOT NULL);"
-        "CREATE TABLE IF NOT EXISTS pending ("
-        " account TEXT PRIMARY KEY, state TEXT NOT NULL,"
-        " verifier TEXT NOT NULL, created_at INTEGER NOT NULL);")
     now = int(time.time())
     for name, tok in tokens:
-        con.execute("INSERT INTO tokens VALUES (?,?,?,?,?,?,?,?)",
+        con.execute("INSERT INTO tokens (account, open_id, scope,"
+                    " access_token, access_expires_at, refresh_token,"
+                    " refresh_expires_at, issued_at)"
+                    " VALUES (?,?,?,?,?,?,?,?)",
                     (name, tok["open_id"], tok["scope"],
                      tok["access_token"], now + int(tok["expires_in"]),
                      tok["refresh_token"],
                      now + int(tok["refresh_expires_in"]), now))
     con.commit()
     con.close()
-    os.chmod(path, 0o600)
 
 
 class Fixture:
@@ -426,7 +424,7 @@ class Mirror:
             [{"name": n, "quantity": "all", "cache": CACHE}
              for n, _ in fixture.tokens],
             rate_limit=RATE_LIMIT, concurrency=CONCURRENCY)
-        write_secrets(os.path.join(self.dir, "secrets.db"), fixture.tokens)
+        write_secrets(self.m, fixture.tokens)
 
     def wipe(self):
         """Back to a never-synced mirror: config and secrets stay."""

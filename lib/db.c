@@ -57,6 +57,7 @@ vprep(struct db *d, char *err, size_t errlen, const char *sql,
     const char *types, va_list *ap)
 {
 	sqlite3_stmt *st = NULL;
+	int64_t v;
 	int i, slot = -1;
 
 	for (i = 0; i < d->ncache; i++)
@@ -82,21 +83,16 @@ vprep(struct db *d, char *err, size_t errlen, const char *sql,
 		d->cache[slot].busy = 1;
 	for (i = 0; types[i] != '\0'; i++) {
 		if (types[i] == 's') {
-			const char *v = va_arg(*ap, const char *);
-
-			if (v == NULL)
-				sqlite3_bind_null(st, i + 1);
-			else
-				sqlite3_bind_text(st, i + 1, v, -1,
-				    SQLITE_TRANSIENT);
-		} else {
-			int64_t v = va_arg(*ap, int64_t);
-
-			if (v == DB_NULL)
-				sqlite3_bind_null(st, i + 1);
-			else
-				sqlite3_bind_int64(st, i + 1, v);
+			/* A NULL string binds NULL (SQLite's own rule). */
+			sqlite3_bind_text(st, i + 1, va_arg(*ap, const char *),
+			    -1, SQLITE_TRANSIENT);
+			continue;
 		}
+		v = va_arg(*ap, int64_t);
+		if (v == DB_NULL)
+			sqlite3_bind_null(st, i + 1);
+		else
+			sqlite3_bind_int64(st, i + 1, v);
 	}
 	return st;
 }

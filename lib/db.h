@@ -35,8 +35,7 @@ struct db {
 	int ncache;
 };
 
-/* db_open() flags. */
-#define DB_READONLY 0x1 /* read-only */
+#define DB_READONLY 0x1 /* db_open() flag: read-only */
 
 /*
  * Open the existing file 'path' (the owner creates it with the mode it

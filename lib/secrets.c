@@ -23,6 +23,7 @@ struct secrets {
 };
 
 static const char SCHEMA[] =
+    "PRAGMA journal_mode=DELETE; PRAGMA synchronous=FULL;"
     "CREATE TABLE IF NOT EXISTS tokens ("
     " account TEXT PRIMARY KEY, open_id TEXT, scope TEXT,"
     " access_token TEXT NOT NULL, access_expires_at INTEGER NOT NULL,"
@@ -41,7 +42,7 @@ secrets_open(const char *path, char *err, size_t errlen)
 {
 	struct secrets *s;
 	struct stat st;
-	int fd;
+	int fd, rc;
 
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd == -1) {
@@ -49,12 +50,12 @@ secrets_open(const char *path, char *err, size_t errlen)
 		    strerror(errno));
 		return NULL;
 	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+	rc = fstat(fd, &st);
+	close(fd);
+	if (rc == -1 || !S_ISREG(st.st_mode)) {
 		errf(err, errlen, "%s: not a regular file", path);
-		close(fd);
 		return NULL;
 	}
-	close(fd);
 	if ((st.st_mode & 077) != 0) {
 		errf(err, errlen,
 		    "%s: secrets file is accessible by group or others "
@@ -64,9 +65,6 @@ secrets_open(const char *path, char *err, size_t errlen)
 	}
 	s = xcalloc(1, sizeof(*s));
 	if ((s->db = db_open(path, 0, 5000, err, errlen)) == NULL ||
-	    db_script(s->db,
-		"PRAGMA journal_mode=DELETE; PRAGMA synchronous=FULL;", err,
-		errlen) == -1 ||
 	    db_script(s->db, SCHEMA, err, errlen) == -1) {
 		secrets_close(s);
 		return NULL;

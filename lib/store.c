@@ -13,7 +13,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -387,23 +386,20 @@ permanent_code(int code)
 static int
 quick_check(struct store *s, char *err, size_t errlen)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 	char found[200];
 	int rc;
 
-	if (sqlite3_prepare_v2(s->db->sql, "PRAGMA quick_check(1)", -1, &st, NULL) !=
-	    SQLITE_OK)
+	st = db_prep(s->db, NULL, 0, "PRAGMA quick_check(1)", "");
+	if (st == NULL)
 		return db_err(s->db, err, errlen, "quick_check");
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW &&
-	    strcmp((const char *)sqlite3_column_text(st, 0), "ok") == 0) {
-		sqlite3_finalize(st);
-		return 0;
-	}
+	/* Its verdict, or why it could not give one. */
+	rc = db_step(s->db, st, NULL, 0);
 	snprintf(found, sizeof(found), "%s",
-	    rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0)
-			     : sqlite3_errmsg(s->db->sql));
-	sqlite3_finalize(st);
+	    rc == 1 ? db_col_text(st, 0) : sqlite3_errmsg(s->db->sql));
+	db_release(s->db, st);
+	if (rc == 1 && strcmp(found, "ok") == 0)
+		return 0;
 	s->permanent = 1;
 	return errf(err, errlen,
 	    "%s: the mirror database is damaged (quick_check: %s); stop "
@@ -411,12 +407,6 @@ quick_check(struct store *s, char *err, size_t errlen)
 	    "backup or recover it: sqlite3 %s .recover | sqlite3 recovered.db,"
 	    " and put recovered.db in its place",
 	    s->db->path, found, s->db->path);
-}
-
-struct store *
-store_open(const char *path, char *err, size_t errlen)
-{
-	return store_open_ex(path, 0, NULL, err, errlen);
 }
 
 struct store *
@@ -437,10 +427,8 @@ store_open_ex(const char *path, int flags, int *permanent, char *err,
 	 * -wal and -shm the mode of the database. An existing file keeps
 	 * the mode its owner chose.
 	 */
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
 	    0644);
-	if (fd == -1 && errno == EEXIST)
-		fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd == -1) {
 		if (permanent != NULL)
 			*permanent = errno == EACCES || errno == EPERM ||
@@ -1007,6 +995,9 @@ static int
 rotate_positions(struct store *s, const char *account,
     const struct store_apply *a, char *err, size_t errlen)
 {
+	int rc = -1;
+
+	s->filter = a->filter;
 	/* The ranking reads each row's position too: only the rows whose
 	 * position changes are looked up again, by rowid. */
 	if (db_exec(s->db, err, errlen, NULL,
@@ -1023,16 +1014,19 @@ rotate_positions(struct store *s, const char *account,
 		" WHERE cur IS NOT pos) AS r"
 		" WHERE videos.rowid = r.rid",
 		"sii", account, a->quantity, a->before_ms) == -1)
-		return -1;
+		goto out;
 	/* Listed before 'start', filtered, or no longer live: not in the
 	 * slice. */
-	return db_exec(s->db, err, errlen, NULL,
+	rc = db_exec(s->db, err, errlen, NULL,
 	    "UPDATE videos SET position = NULL WHERE account = ?1"
 	    " AND position IS NOT NULL AND (deleted_at IS NOT NULL"
 	    " OR id IN (SELECT id FROM stage WHERE account = ?1"
 	    "  AND position IS NULL)"
 	    " OR NOT tm_keep(id, title, description))",
 	    "s", account);
+out:
+	s->filter = NULL;
+	return rc;
 }
 
 int
@@ -1089,11 +1083,6 @@ apply_tx(struct store *s, const char *account, const struct store_apply *a,
 		" OR (NOT ?2 AND v.position IS NOT x.position)",
 		"si", account, (int64_t)a->rotating) == -1)
 		return -1;
-	if (db_get(s->db, err, errlen,
-		"SELECT count(*) FROM stage WHERE account = ?"
-		" AND position IS NOT NULL",
-		"s", account, "i", &kept) != 1)
-		return -1;
 	/* The change log and history, from what the upsert is about to do. */
 	if (db_exec(s->db, err, errlen, &c->new,
 		"INSERT INTO changes (run_id, account, id, kind)"
@@ -1115,11 +1104,13 @@ apply_tx(struct store *s, const char *account, const struct store_apply *a,
 		" total_comments, total_shares FROM diff WHERE counts",
 		"si", account, a->now) == -1)
 		return -1;
-	/* Kept rows that exist, are live and stay as they are. */
+	/* Kept rows, and those the upsert writes: the rest stay as they are. */
 	if (db_get(s->db, err, errlen,
-		"SELECT count(*) FROM diff WHERE is_new OR was_deleted"
-		" OR fields IS NOT NULL",
-		"", "i", &n) != 1)
+		"SELECT (SELECT count(*) FROM stage WHERE account = ?"
+		"  AND position IS NOT NULL),"
+		" (SELECT count(*) FROM diff WHERE is_new OR was_deleted"
+		"  OR fields IS NOT NULL)",
+		"s", account, "ii", &kept, &n) != 1)
 		return -1;
 	c->unchanged = kept - n;
 	if (db_exec(s->db, err, errlen, NULL,
@@ -1172,18 +1163,18 @@ apply_tx(struct store *s, const char *account, const struct store_apply *a,
 			    "s", account) == -1))
 			return -1;
 	}
-	if (a->archive_cursor >= 0 &&
-	    db_exec(s->db, err, errlen, NULL,
-		"INSERT OR REPLACE INTO archive (account, cursor)"
-		" VALUES (?, ?)",
-		"si", account, a->archive_cursor) == -1)
-		return -1;
-	if (a->archive_cursor >= 0 &&
-	    db_exec(s->db, err, errlen, NULL,
-		"INSERT OR REPLACE INTO listing_filters (account, digest)"
-		" VALUES (?, ?)",
-		"ss", account, a->filter_digest ? a->filter_digest : "") == -1)
-		return -1;
+	if (a->archive_cursor >= 0) {
+		if (db_exec(s->db, err, errlen, NULL,
+			"INSERT OR REPLACE INTO archive (account, cursor)"
+			" VALUES (?, ?)",
+			"si", account, a->archive_cursor) == -1 ||
+		    db_exec(s->db, err, errlen, NULL,
+			"INSERT OR REPLACE INTO listing_filters"
+			" (account, digest) VALUES (?, ?)",
+			"ss", account,
+			a->filter_digest ? a->filter_digest : "") == -1)
+			return -1;
+	}
 	/* The refusals of this refresh replace the last one's. */
 	if (db_exec(s->db, err, errlen, NULL,
 		"DELETE FROM oembed_refusals WHERE account = ?1 AND id NOT IN"
@@ -1245,11 +1236,9 @@ report_changes(struct store *s, int64_t after, const struct store_apply *a,
 	return rc == -1 ? -1 : 0;
 }
 
-/* store_apply() with s->filter set. */
-static int
-apply_filtered(struct store *s, const char *account,
-    const struct store_apply *a, struct store_counts *out, char *err,
-    size_t errlen)
+int
+store_apply(struct store *s, const char *account, const struct store_apply *a,
+    struct store_counts *out, char *err, size_t errlen)
 {
 	struct store_counts c = {0};
 	int64_t mark = 0;
@@ -1280,18 +1269,6 @@ apply_filtered(struct store *s, const char *account,
 		*out = c;
 	(void)store_stage_begin(s, account, NULL, 0);
 	return 0;
-}
-
-int
-store_apply(struct store *s, const char *account, const struct store_apply *a,
-    struct store_counts *out, char *err, size_t errlen)
-{
-	int rc;
-
-	s->filter = a->filter;
-	rc = apply_filtered(s, account, a, out, err, errlen);
-	s->filter = NULL;
-	return rc;
 }
 
 int64_t

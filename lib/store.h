@@ -22,19 +22,15 @@ struct store;
 struct video;
 struct filter;
 
+#define STORE_QUICK_CHECK 1 /* store_open_ex: PRAGMA quick_check first */
 /*
  * Open the mirror for writing, creating it (mode 0644 less the umask) with
  * the schema, WAL kept persistent so readers work while the daemon is
  * stopped. A schema newer than this program is refused before anything in
- * the file changes. Returns NULL with 'err'.
- */
-struct store *store_open(const char *path, char *err, size_t errlen);
-
-#define STORE_QUICK_CHECK 1 /* store_open_ex: PRAGMA quick_check first */
-/*
- * store_open() with 'flags' (STORE_QUICK_CHECK). On failure *permanent
- * (when not NULL) says whether only a person can cure it (a newer schema,
- * a damaged, foreign or read-only file) rather than a retry.
+ * the file changes. 'flags': STORE_QUICK_CHECK or 0. Returns NULL with
+ * 'err'; *permanent (when not NULL) then says whether only a person can
+ * cure it (a newer schema, a damaged, foreign or read-only file) rather
+ * than a retry.
  */
 struct store *store_open_ex(const char *path, int flags, int *permanent,
     char *err, size_t errlen);

@@ -50,9 +50,9 @@ setup(void **state)
 	f->umask = umask(022);
 	f->dir = tmp_dir("store");
 	f->path = path_join(f->dir, "mirror.db");
-	f->s = store_open(f->path, err, sizeof(err));
+	f->s = store_open_ex(f->path, 0, NULL, err, sizeof(err));
 	if (f->s == NULL)
-		fail_msg("store_open: %s", err);
+		fail_msg("store_open_ex: %s", err);
 	assert_int_equal(store_account_ensure(f->s, ACCT, err, sizeof(err)),
 	    0);
 	assert_int_equal(sqlite3_open_v2(f->path, &f->raw,
@@ -359,7 +359,7 @@ test_open_creates(void **state)
 	 * private.
 	 */
 	umask(077);
-	s = store_open(f->path, err, sizeof(err));
+	s = store_open_ex(f->path, 0, NULL, err, sizeof(err));
 	umask(022);
 	if (s == NULL)
 		fail_msg("%s", err);
@@ -374,7 +374,7 @@ test_open_creates(void **state)
 	/* A permissive umask never lets others write it. */
 	p2 = path_join(f->dir, "second.db");
 	umask(0);
-	s = store_open(p2, err, sizeof(err));
+	s = store_open_ex(p2, 0, NULL, err, sizeof(err));
 	umask(022);
 	assert_non_null(s);
 	assert_int_equal(mode_of(p2), 0644);
@@ -382,7 +382,7 @@ test_open_creates(void **state)
 	free(p2);
 	p2 = path_join(f->dir, "third.db");
 	umask(027);
-	s = store_open(p2, err, sizeof(err));
+	s = store_open_ex(p2, 0, NULL, err, sizeof(err));
 	umask(022);
 	assert_non_null(s);
 	assert_int_equal(mode_of(p2), 0640);
@@ -401,7 +401,7 @@ test_open_creates(void **state)
 			     "'brand' AND state = 'needs_auth'") == 1);
 	sqlite3_close(db);
 	/* Opening again keeps the data and the version. */
-	s = store_open(f->path, err, sizeof(err));
+	s = store_open_ex(f->path, 0, NULL, err, sizeof(err));
 	assert_non_null(s);
 	store_close(s);
 	db = raw_open(f->path);
@@ -562,7 +562,7 @@ test_open_refuses(void **state)
 	int perm;
 
 	/* A newer schema is refused, by writers and readers alike. */
-	s = store_open(f->path, err, sizeof(err));
+	s = store_open_ex(f->path, 0, NULL, err, sizeof(err));
 	assert_non_null(s);
 	store_close(s);
 	db = raw_open(f->path);

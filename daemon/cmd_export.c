@@ -57,7 +57,6 @@
 #include "daemon.h"
 #include "log.h"
 #include "mirror.h"
-#include "output.h"
 #include "render.h"
 #include "store.h"
 #include "util.h"
@@ -734,21 +733,22 @@ export_sqlite(struct ctx *c, const char *file)
 int
 cmd_export(struct ctx *c, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"out", required_argument, NULL, 'o'},
-		{"format", required_argument, NULL, 'f'},
-		{"link", no_argument, NULL, 'l'},
-		{"base-url", required_argument, NULL, 'b'},
-		{"csv-raw", no_argument, NULL, 'r'},
-		CTX_LONGOPTS,
-		{NULL, 0, NULL, 0},
-	};
 	struct export ex;
 	struct store *st = NULL;
 	const char *base_url = NULL;
 	char err[ERRLEN], *trimmed = NULL;
 	size_t i;
 	int ch, rc, failed = 0;
+	/* Not ctx_start(): --format adds up over repeats. */
+	const struct option longopts[] = {
+		{"out", required_argument, NULL, 'o'},
+		{"format", required_argument, NULL, 'f'},
+		{"link", no_argument, &ex.link, 1},
+		{"base-url", required_argument, NULL, 'b'},
+		{"csv-raw", no_argument, &ex.csv_raw, 1},
+		CTX_LONGOPTS,
+		{NULL, 0, NULL, 0},
+	};
 
 	memset(&ex, 0, sizeof(ex));
 	ex.outfd = ex.coversfd = ex.accfd = ex.srcfd = -1;
@@ -766,11 +766,7 @@ cmd_export(struct ctx *c, int argc, char **argv)
 						   "sqlite",
 				    optarg);
 			break;
-		case 'l':
-			ex.link = 1;
-			break;
-		case 'r':
-			ex.csv_raw = 1;
+		case 0: /* --link, --csv-raw: getopt set the flag */
 			break;
 		case 'b':
 			base_url = optarg;

@@ -29,7 +29,6 @@
 #include "lock.h"
 #include "log.h"
 #include "mirror.h"
-#include "output.h"
 #include "render.h"
 #include "store.h"
 #include "util.h"
@@ -114,16 +113,12 @@ print_row(const struct store_account *a, int curated, const char *warning,
 	char t1[32], t2[32], t3[32], t4[32], esc[512];
 
 	/* A curated account has no grant: no token times to show. */
-	if (curated) {
-		snprintf(t3, sizeof(t3), "-");
-		snprintf(t4, sizeof(t4), "not needed");
-	}
 	printf("%-*s  %-10s  %6lld  %-12s  %-12s  %-8s  %-13s  %lld\n", width,
 	    a->name, store_state_name(a->state), (long long)a->videos,
 	    rel_time(a->last_success_at, now, t1, sizeof(t1)),
 	    rel_time(a->next_sync_at, now, t2, sizeof(t2)),
-	    curated ? t3 : rel_time(a->token_expires_at, now, t3, sizeof(t3)),
-	    curated ? t4
+	    curated ? "-" : rel_time(a->token_expires_at, now, t3, sizeof(t3)),
+	    curated ? "not needed"
 		    : rel_time(a->refresh_expires_at, now, t4, sizeof(t4)),
 	    (long long)a->failures);
 	if (a->last_error != NULL)

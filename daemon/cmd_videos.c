@@ -25,7 +25,6 @@
 #include "daemon.h"
 #include "log.h"
 #include "mirror.h"
-#include "output.h"
 #include "render.h"
 #include "store.h"
 #include "util.h"
@@ -84,14 +83,17 @@ date_str(const struct vout *o, int64_t t, char *b, size_t len)
 #define TABLE_ID 20
 #define TABLE_TITLE 48
 
-/* 's' padded with spaces to 'width' display columns ('right': aligned). */
+/*
+ * 's' padded with spaces to 'width' display columns ('right': aligned),
+ * then the two spaces before the next column.
+ */
 static void
 table_cell(struct buf *b, const char *s, size_t width, int right)
 {
 	size_t w = utf8_width(s), pad = w < width ? width - w : 0;
 
 	/* As wide as a --date-format makes the dates: no fixed bound. */
-	if (buf_printf(b, "%*s%s%*s", right ? (int)pad : 0, "", s,
+	if (buf_printf(b, "%*s%s%*s  ", right ? (int)pad : 0, "", s,
 		right ? 0 : (int)pad, "") == -1)
 		fatalx("output too large");
 }
@@ -112,16 +114,12 @@ table_row(struct vout *o, const char *pos, const char *id, const char *when,
 	cut = utf8_cut_width(esc, TABLE_TITLE, NULL);
 	esc[cut] = '\0';
 	table_cell(&o->b, pos, 4, 1);
-	table_cell(&o->b, "", 2, 0);
 	table_cell(&o->b, id, TABLE_ID, 0);
-	table_cell(&o->b, "", 2, 0);
 	table_cell(&o->b, when, o->when_width, 0);
-	table_cell(&o->b, "", 2, 0);
 	table_cell(&o->b, views, 12, 1);
-	table_cell(&o->b, "", 2, 0);
 	table_cell(&o->b, esc, TABLE_TITLE, 0);
-	table_cell(&o->b, "", 2, 0);
-	table_cell(&o->b, cover, 0, 0);
+	/* The last column, unpadded. */
+	out_add(&o->b, cover);
 	out_add(&o->b, "\n");
 }
 
@@ -236,16 +234,14 @@ print_history(struct ctx *c, const char *account, const char *id,
 		    "LIKES", "COMMENTS", "SHARES");
 	rc = store_history(st, account, id, on_point, o, err, sizeof(err));
 	store_close(st);
-	if (rc == -1) {
-		log_err("%s", err);
-		buf_free(&o->b);
-		return EXIT_FAIL;
-	}
 	if (rc == 1) {
 		fflush(stdout);
 		log_err("%s: no video %s in the mirror; list them with: "
 			"tiktok-mirror videos %s",
 		    account, id, account);
+	} else if (rc == -1)
+		log_err("%s", err);
+	if (rc != 0) {
 		buf_free(&o->b);
 		return EXIT_FAIL;
 	}
@@ -289,7 +285,6 @@ cmd_videos(struct ctx *c, int argc, char **argv)
 	memset(&q, 0, sizeof(q));
 	q.before_ms = STORE_NULL;
 	q.start = -1;
-	q.quantity = 0;
 	if ((rc = ctx_start(c, argc, argv, opts, CTX_ANY)) != CTX_GO_ON)
 		return rc;
 	if (before != NULL && cfg_parse_before(before, &q.before_ms) == -1)

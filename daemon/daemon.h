@@ -54,8 +54,8 @@ int ctx_option(struct ctx *, int ch, const char *arg, const char *name);
 
 /*
  * One option of a command's own, in a table that ends with a NULL name:
- * --name (and -letter, when not 0) sets *flag to 1 or, with 'arg', takes
- * an argument, which *arg then points to (the last one given).
+ * --name (and, for a flag, -letter when not 0) sets *flag to 1 or, with
+ * 'arg', takes an argument, which *arg then points to (the last one given).
  */
 struct ctx_opt {
 	const char *name;
@@ -90,6 +90,16 @@ int ctx_accounts(struct ctx *, int n, char **names);
 int ctx_named(int n, char **names, const char *name);
 /* Print "tiktok-mirror: <msg>" and a usage hint; returns EXIT_USAGE. */
 int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * The reading commands' output, built in a buffer (the formats are
+ * lib/render.h's): out_add() appends 's' (past the buffer's cap the
+ * command dies); out_flush() writes the buffer to stdout and empties it,
+ * returning 0 or -1 (e.g. a closed pipe).
+ */
+struct buf;
+void out_add(struct buf *, const char *s);
+int out_flush(struct buf *);
 
 int cmd_auth(struct ctx *, int argc, char **argv);
 int cmd_check(struct ctx *, int argc, char **argv);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * tiktok-mirror: keep a local, always-readable mirror of TikTok accounts'
- * videos. This file parses the global options and hands over to a command.
+ * videos. This file parses the global options and hands over to a command;
+ * the ctx_*() and out_*() helpers the commands share live here too.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -182,9 +183,14 @@ print_overview(void)
 	    GLOBAL_OPTIONS, EXIT_STATUS);
 }
 
+/* `COMMAND --help`; the overview for no command, or `help` itself. */
 static void
 print_help(const struct command *cmd)
 {
+	if (cmd == NULL || cmd->fn == NULL) {
+		print_overview();
+		return;
+	}
 	fputs("usage:\n", stdout);
 	print_synopsis(stdout, cmd, "  tiktok-mirror [-c FILE] [-v | -q] ",
 	    "      ");
@@ -213,20 +219,13 @@ ctx_usage(const char *name)
 static int
 cmd_help(int argc, char **argv)
 {
-	const struct command *cmd;
+	const struct command *cmd = NULL;
 
-	if (argc == 1) {
-		print_overview();
-		return EXIT_OK;
-	}
-	if (argc != 2)
+	if (argc > 2)
 		return usage_error("usage: help [COMMAND]");
-	if ((cmd = command_find(argv[1])) == NULL)
+	if (argc == 2 && (cmd = command_find(argv[1])) == NULL)
 		return usage_error("unknown command '%s'", argv[1]);
-	if (cmd->fn == NULL)
-		print_overview();
-	else
-		print_help(cmd);
+	print_help(cmd);
 	return EXIT_OK;
 }
 
@@ -236,7 +235,7 @@ ctx_start(struct ctx *c, int argc, char **argv, const struct ctx_opt *opts,
 {
 	static const struct option global[] = {CTX_LONGOPTS};
 	struct option longopts[CTX_OPTS_MAX + nitems(global) + 1];
-	char shortopts[2 * CTX_OPTS_MAX + sizeof(CTX_SHORTOPTS)];
+	char shortopts[CTX_OPTS_MAX + sizeof(CTX_SHORTOPTS)];
 	size_t i, n, len = 0;
 	int ch, rc;
 
@@ -251,11 +250,8 @@ ctx_start(struct ctx *c, int argc, char **argv, const struct ctx_opt *opts,
 		/* Past any character: the index of a long-only option. */
 		longopts[n].val = opts[n].letter ? opts[n].letter
 						 : 256 + (int)n;
-		if (opts[n].letter) {
+		if (opts[n].letter)
 			shortopts[len++] = (char)opts[n].letter;
-			if (opts[n].arg)
-				shortopts[len++] = ':';
-		}
 	}
 	memcpy(longopts + n, global, sizeof(global));
 	memcpy(shortopts + len, CTX_SHORTOPTS, sizeof(CTX_SHORTOPTS));
@@ -280,8 +276,6 @@ ctx_start(struct ctx *c, int argc, char **argv, const struct ctx_opt *opts,
 int
 ctx_option(struct ctx *c, int ch, const char *arg, const char *name)
 {
-	const struct command *cmd;
-
 	switch (ch) {
 	case 'c':
 		c->config_path = arg;
@@ -295,10 +289,7 @@ ctx_option(struct ctx *c, int ch, const char *arg, const char *name)
 		log_init(ch == 'v' ? LOG_VERBOSE : LOG_QUIET);
 		return CTX_GO_ON;
 	case 'h':
-		if (name == NULL || (cmd = command_find(name)) == NULL)
-			print_overview();
-		else
-			print_help(cmd);
+		print_help(name != NULL ? command_find(name) : NULL);
 		return EXIT_OK;
 	default:
 		/* getopt has said what was wrong. */
@@ -373,6 +364,24 @@ ctx_named(int n, char **names, const char *name)
 		if (strcmp(names[i], name) == 0)
 			return 1;
 	return n == 0;
+}
+
+void
+out_add(struct buf *b, const char *s)
+{
+	if (buf_addstr(b, s) == -1)
+		fatalx("output too large");
+}
+
+int
+out_flush(struct buf *b)
+{
+	int rc = 0;
+
+	if (b->len > 0 && fwrite(b->data, 1, b->len, stdout) != b->len)
+		rc = -1;
+	buf_reset(b);
+	return rc;
 }
 
 /*

@@ -80,6 +80,12 @@ void covers_discard(int dfd, int fd, const char *tmpname);
 
 /* True when the cover 'rel' (as stored in videos.cover) is a file. */
 int covers_exists(const char *root, const char *rel);
+/*
+ * The same for a cover of 'account', whose folder 'dfd' is open: one
+ * lookup in it rather than a walk from the root, for each row of a
+ * refresh. A 'rel' outside that folder reads as missing.
+ */
+int covers_exists_at(int dfd, const char *account, const char *rel);
 
 /*
  * Make the new covers in the account folder 'dfd' and their renames

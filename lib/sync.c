@@ -176,7 +176,9 @@ struct cover_pass {
 	int nstaged;
 	LIST_HEAD(, dl) dls;
 	int ndl;
-	int dfd; /* the account's covers folder, open from the first file */
+	int dfd; /* the account's covers folder, open from the first look */
+	int dir_missing; /* the folder was not there at the first look */
+	int wrote;	 /* a file was written into it: syncfs at apply */
 	/* The avatar: its signed URL from user/info, the URL path it came
 	 * from, and its new file (relative to the covers folder), if any. */
 	char *avatar_url, *avatar_src, *avatar_rel;
@@ -1641,6 +1643,26 @@ job_dir(struct job *j, char *err, size_t errlen)
 }
 
 /*
+ * The row's cover file 'rel' is there. The folder is opened at the first
+ * look, not made (a dry run makes nothing). One that cannot be opened
+ * holds no cover we can use: the first download makes it, or says why it
+ * cannot.
+ */
+static int
+cover_present(struct job *j, const char *rel)
+{
+	char err[ERRLEN];
+
+	if (j->cov.dfd == -1 && !j->cov.dir_missing) {
+		j->cov.dfd = covers_dir(j->e->o.cfg->covers, j->acct.name, 0,
+		    err, sizeof(err));
+		j->cov.dir_missing = j->cov.dfd == -1;
+	}
+	return j->cov.dfd != -1 &&
+	    covers_exists_at(j->cov.dfd, j->acct.name, rel);
+}
+
+/*
  * Start downloading image 'name' (a video id or COVERS_AVATAR) from 'url'
  * into a temporary file in the account's covers folder; 'done' gets the
  * dl. Returns 0; -1 when the job failed (no folder, no file); 1 with 'err'
@@ -1668,6 +1690,7 @@ dl_start(struct job *j, const char *name, const char *url, int keep_old,
 		job_fail(j, "cannot write covers: %s", err);
 		return -1;
 	}
+	j->cov.wrote = 1;
 	d->job = j;
 	d->keep_old = keep_old;
 	snprintf(d->id, sizeof(d->id), "%s", name);
@@ -1867,8 +1890,7 @@ covers_pump(struct job *j)
 			    sizeof(j->cov.after));
 		}
 		it = &j->cov.batch[j->cov.ibatch++];
-		have = it->cover != NULL &&
-		    covers_exists(cfg->covers, it->cover);
+		have = it->cover != NULL && cover_present(j, it->cover);
 		/* Fetch when the cover is new, changed or missing on disk. */
 		if (it->url != NULL &&
 		    (j->cov.pass == 2 || !have || !it->same_src)) {
@@ -2005,15 +2027,11 @@ on_unlisted(const char *id, const char *cover, void *arg)
 {
 	struct job *j = arg;
 	struct cover_pass *c = &j->cov;
-	struct stat st;
-	const char *base = strrchr(cover, '/');
 
 	if (c->nrepair == API_PAGE_MAX)
 		return 1;
-	if (!valid_id(id, strlen(id)) || base == NULL)
-		return 0;
-	if (fstatat(c->dfd, base + 1, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    S_ISREG(st.st_mode) && st.st_size > 0)
+	if (!valid_id(id, strlen(id)) ||
+	    covers_exists_at(c->dfd, j->acct.name, cover))
 		return 0;
 	snprintf(c->repair[c->nrepair].id, sizeof(c->repair[0].id), "%s", id);
 	c->repair[c->nrepair].cover = xstrdup(cover);
@@ -2241,7 +2259,7 @@ apply(struct job *j)
 	job_enter(j, SYNC_APPLY);
 	/* Nothing to make durable when this refresh wrote no file (a dry
 	 * run writes none). */
-	if (j->cov.dfd != -1 && covers_sync(j->cov.dfd) == -1) {
+	if (j->cov.wrote && covers_sync(j->cov.dfd) == -1) {
 		job_fail(j, "cannot sync the covers folder %s/%s",
 		    cfg->covers, j->acct.name);
 		return;

@@ -225,6 +225,45 @@ test_commit_by_magic(void **state)
 	close(fd);
 }
 
+/* covers_exists_at(): a non-empty file of the open account folder only. */
+static void
+test_exists_at(void **state)
+{
+	struct fx *f = *state;
+	char err[ERRLEN], *rel, *path;
+	int dfd;
+
+	assert_int_equal(store_cover(f, "2", PNG, sizeof(PNG), &rel, err,
+			     sizeof(err)),
+	    0);
+	free(rel);
+	dfd = covers_dir(f->root, "brand", 0, err, sizeof(err));
+	assert_true(dfd >= 0);
+	assert_true(covers_exists_at(dfd, "brand", "brand/2.png"));
+	assert_false(covers_exists_at(dfd, "brand", "brand/4.png"));
+	/* Another account's name, a path below or above: never looked up. */
+	assert_false(covers_exists_at(dfd, "bran", "brand/2.png"));
+	assert_false(covers_exists_at(dfd, "brand", "brand2.png"));
+	assert_false(covers_exists_at(dfd, "brand", "brand/x/2.png"));
+	assert_false(covers_exists_at(dfd, "brand", "brand/.."));
+	assert_false(covers_exists_at(dfd, "brand", "brand/."));
+	assert_false(covers_exists_at(dfd, "brand", "brand/"));
+	/* An empty file, a folder and a symlink to a cover are not covers. */
+	path = path_join(f->acct, "5.jpg");
+	spew(path, "", 0, 0644);
+	free(path);
+	assert_false(covers_exists_at(dfd, "brand", "brand/5.jpg"));
+	path = path_join(f->acct, "6.jpg");
+	assert_int_equal(mkdir(path, 0700), 0);
+	free(path);
+	assert_false(covers_exists_at(dfd, "brand", "brand/6.jpg"));
+	path = path_join(f->acct, "7.png");
+	assert_int_equal(symlink("2.png", path), 0);
+	free(path);
+	assert_false(covers_exists_at(dfd, "brand", "brand/7.png"));
+	close(dfd);
+}
+
 static void
 test_commit_rejects(void **state)
 {
@@ -478,6 +517,7 @@ main(void)
 		setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_commit_by_magic, setup,
 		teardown),
+	    cmocka_unit_test_setup_teardown(test_exists_at, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_commit_rejects, setup,
 		teardown),
 	    cmocka_unit_test_setup_teardown(test_discard, setup, teardown),

@@ -155,28 +155,35 @@ api_page_clear(struct api_page *p)
  * value it had for that field (design.md, "Failures": nothing is blanked).
  */
 static void
-opt_string(const struct json *j, int obj, const char *id, const char *key,
+opt_string(const struct json *j, int val, const char *id, const char *key,
     size_t max, char **out)
 {
 	char err[ERRLEN];
 
 	*out = NULL;
-	if (json_get_string(j, obj, key, max, out, err, sizeof(err)) == -1)
+	if (json_member_string(j, val, key, max, out, err, sizeof(err)) == -1)
 		log_warnx("video %s: ignoring %s", id, err);
 }
 
 static void
-opt_int(const struct json *j, int obj, const char *id, const char *key,
+opt_int(const struct json *j, int val, const char *id, const char *key,
     int64_t max, int64_t *out)
 {
 	char err[ERRLEN];
 
 	*out = API_ABSENT;
-	if (json_get_int(j, obj, key, 0, max, out, err, sizeof(err)) == -1) {
+	if (json_member_int(j, val, key, 0, max, out, err, sizeof(err)) ==
+	    -1) {
 		*out = API_ABSENT;
 		log_warnx("video %s: ignoring %s", id, err);
 	}
 }
+
+/* A video's members: "id", then video_fields.h's keys, in its order. */
+#define FIELD_KEY(n, key, kind) key,
+static const char *const video_keys[] = {"id", VIDEO_FIELDS(FIELD_KEY)};
+#define FIELD_AT(n, key, kind) AT_##n,
+enum { AT_id, VIDEO_FIELDS(FIELD_AT) AT_COUNT };
 
 /*
  * Decode one video object; returns 0, or -1 when the item must be skipped
@@ -189,13 +196,15 @@ parse_video(const struct json *j, int t, struct video *v, char *err,
 {
 	const char *raw;
 	size_t rawlen = 0;
-	int idt;
+	int idt, val[AT_COUNT];
 	char *id = NULL;
 
 	memset(v, 0, sizeof(*v));
-	if (json_type(j, t) != JSON_OBJECT)
+	/* One pass over the members finds them all (a lookup per key read
+	 * every member again: a sixth of an unchanged refresh's CPU). */
+	if (json_members(j, t, video_keys, AT_COUNT, val) == -1)
 		return errf(err, errlen, "a video is not an object");
-	idt = json_get(j, t, "id");
+	idt = val[AT_id];
 	if (json_string(j, idt, 32, &id, err, errlen) == -1)
 		return errf(err, errlen, "a video has no string id");
 	/*
@@ -216,10 +225,10 @@ parse_video(const struct json *j, int t, struct video *v, char *err,
 	}
 	memcpy(v->id, id, strlen(id) + 1);
 	free(id);
-	/* json_get_int() says nothing about a member that is absent. */
+	/* json_member_int() says nothing about a member that is absent. */
 	snprintf(err, errlen, "create_time: missing");
-	if (json_get_int(j, t, "create_time", 0, INT64_MAX / 1000,
-		&v->created_at, err, errlen) != 0) {
+	if (json_member_int(j, val[AT_created_at], "create_time", 0,
+		INT64_MAX / 1000, &v->created_at, err, errlen) != 0) {
 		char e2[ERRLEN];
 
 		snprintf(e2, sizeof(e2), "%s", err);
@@ -228,14 +237,17 @@ parse_video(const struct json *j, int t, struct video *v, char *err,
 		    v->id, e2);
 	}
 	/* What each kind is, from video_fields.h; the time was read above. */
-#define PARSE_TEXT(n, key) opt_string(j, t, v->id, key, API_TEXT_MAX, &v->n);
+#define PARSE_TEXT(n, key, at)                                                 \
+	opt_string(j, val[at], v->id, key, API_TEXT_MAX, &v->n);
 #define PARSE_HTML PARSE_TEXT
-#define PARSE_URL(n, key) opt_string(j, t, v->id, key, API_URL_MAX, &v->n);
+#define PARSE_URL(n, key, at)                                                  \
+	opt_string(j, val[at], v->id, key, API_URL_MAX, &v->n);
 #define PARSE_COVER PARSE_URL
-#define PARSE_TIME(n, key)
-#define PARSE_INT(n, key) opt_int(j, t, v->id, key, INT32_MAX, &v->n);
-#define PARSE_COUNT(n, key) opt_int(j, t, v->id, key, INT64_MAX, &v->n);
-#define PARSE(n, key, kind) PARSE_##kind(VF_API_NAME(n, kind), key)
+#define PARSE_TIME(n, key, at)
+#define PARSE_INT(n, key, at) opt_int(j, val[at], v->id, key, INT32_MAX, &v->n);
+#define PARSE_COUNT(n, key, at)                                                \
+	opt_int(j, val[at], v->id, key, INT64_MAX, &v->n);
+#define PARSE(n, key, kind) PARSE_##kind(VF_API_NAME(n, kind), key, AT_##n)
 	VIDEO_FIELDS(PARSE)
 	return 0;
 }

@@ -762,18 +762,40 @@ json_streq(const struct json *j, int tok, const char *str)
 }
 
 int
-json_get(const struct json *j, int obj, const char *key)
+json_members(const struct json *j, int obj, const char *const *keys,
+    int nkeys, int *vals)
 {
 	const jsmntok_t *k = tok_at(j, obj);
-	int i, found = -1;
+	int i, m, n, next = 0;
 
-	if (k == NULL || k->type != JSMN_OBJECT || key == NULL)
+	for (n = 0; n < nkeys; n++)
+		vals[n] = -1;
+	if (k == NULL || k->type != JSMN_OBJECT)
 		return -1;
-	/* Every member is looked at: with duplicate keys the last one wins. */
+	/*
+	 * Every member is looked at: with duplicate keys the last one wins.
+	 * Each is tried first against the key after the last one found, so
+	 * members in the order of 'keys' cost one comparison each.
+	 */
 	for (i = json_first(j, obj); i != -1; i = json_next(j, obj, i))
-		if (json_streq(j, i, key))
-			found = i + 1;
-	return found;
+		for (m = 0; m < nkeys; m++) {
+			n = (next + m) % nkeys;
+			if (json_streq(j, i, keys[n])) {
+				vals[n] = i + 1;
+				next = n + 1;
+				break;
+			}
+		}
+	return 0;
+}
+
+int
+json_get(const struct json *j, int obj, const char *key)
+{
+	int v;
+
+	(void)json_members(j, obj, &key, 1, &v);
+	return v;
 }
 
 /* "an object", "a string" ... for error messages, by enum json_type. */
@@ -893,13 +915,19 @@ int
 json_get_string(const struct json *j, int obj, const char *key,
     size_t maxlen, char **out, char *err, size_t errlen)
 {
-	char msg[128];
-	int v;
-
 	if (json_type(j, obj) != JSON_OBJECT)
 		return errf(err, errlen, "%s: looked up in %s, not an object",
 		    key, type_names[json_type(j, obj)]);
-	v = json_get(j, obj, key);
+	return json_member_string(j, json_get(j, obj, key), key, maxlen, out,
+	    err, errlen);
+}
+
+int
+json_member_string(const struct json *j, int v, const char *key,
+    size_t maxlen, char **out, char *err, size_t errlen)
+{
+	char msg[128];
+
 	if (v == -1 || json_type(j, v) == JSON_NULL)
 		return 1;
 	if (json_string(j, v, maxlen, out, msg, sizeof(msg)) == -1)
@@ -911,15 +939,21 @@ int
 json_get_int(const struct json *j, int obj, const char *key, int64_t min,
     int64_t max, int64_t *out, char *err, size_t errlen)
 {
-	enum json_type t;
-	const char *raw;
-	size_t len = 0;
-	int v;
-
 	if (json_type(j, obj) != JSON_OBJECT)
 		return errf(err, errlen, "%s: looked up in %s, not an object",
 		    key, type_names[json_type(j, obj)]);
-	v = json_get(j, obj, key);
+	return json_member_int(j, json_get(j, obj, key), key, min, max, out,
+	    err, errlen);
+}
+
+int
+json_member_int(const struct json *j, int v, const char *key, int64_t min,
+    int64_t max, int64_t *out, char *err, size_t errlen)
+{
+	enum json_type t;
+	const char *raw;
+	size_t len = 0;
+
 	t = json_type(j, v);
 	if (v == -1 || t == JSON_NULL)
 		return 1;

@@ -72,6 +72,13 @@ int json_next(const struct json *, int container, int tok);
  * Keys are compared after decoding escapes.
  */
 int json_get(const struct json *, int obj, const char *key);
+/*
+ * json_get() of 'nkeys' keys in one pass over the members, for the cost of
+ * one lookup: vals[i] gets the value of keys[i], or -1. Returns -1 (every
+ * vals[i] -1) when 'obj' is not an object, else 0.
+ */
+int json_members(const struct json *, int obj, const char *const *keys,
+    int nkeys, int *vals);
 
 /* True when string token 'tok' decodes to exactly 's'. */
 int json_streq(const struct json *, int tok, const char *s);
@@ -112,6 +119,11 @@ const char *json_raw(const struct json *, int tok, size_t *lenp);
 int json_get_string(const struct json *, int obj, const char *key,
     size_t maxlen, char **out, char *err, size_t errlen);
 int json_get_int(const struct json *, int obj, const char *key, int64_t min,
+    int64_t max, int64_t *out, char *err, size_t errlen);
+/* The same for the value 'v' json_members() found (-1: no such member). */
+int json_member_string(const struct json *, int v, const char *key,
+    size_t maxlen, char **out, char *err, size_t errlen);
+int json_member_int(const struct json *, int v, const char *key, int64_t min,
     int64_t max, int64_t *out, char *err, size_t errlen);
 
 /*

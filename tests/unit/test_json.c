@@ -970,6 +970,34 @@ test_get(void **state)
 	doc_free(&d);
 }
 
+/* json_members(): what json_get() finds, for several keys in one pass. */
+static void
+test_members(void **state)
+{
+	static const char *const keys[] = {"c", "a", "x", "", "n", "b"};
+	struct doc d;
+	int v[6];
+
+	(void)state;
+	/* The document of test_get(). */
+	assert_int_equal(doc_parse(&d, "{\"a\":1,\"b\":2,\"\\u0061\":3,"
+				       "\"c\":{\"a\":4},\"\":5,\"n\\u0000\":6}"),
+	    0);
+	assert_int_equal(json_members(&d.j, 0, keys, 6, v), 0);
+	assert_int_equal(v[0], 8);
+	assert_int_equal(v[1], 6); /* the last "a" wins */
+	assert_int_equal(v[2], -1);
+	assert_int_equal(v[3], 12);
+	assert_int_equal(v[4], 14);
+	assert_int_equal(v[5], 4);
+	/* Not an object: every value -1. */
+	v[0] = v[1] = 0;
+	assert_int_equal(json_members(&d.j, 2, keys, 2, v), -1);
+	assert_int_equal(v[0], -1);
+	assert_int_equal(v[1], -1);
+	doc_free(&d);
+}
+
 static void
 test_streq(void **state)
 {
@@ -1599,6 +1627,7 @@ main(void)
 	    cmocka_unit_test(test_token_limit),
 	    cmocka_unit_test(test_type_count_skip),
 	    cmocka_unit_test(test_get),
+	    cmocka_unit_test(test_members),
 	    cmocka_unit_test(test_streq),
 	    cmocka_unit_test(test_string_decode),
 	    cmocka_unit_test(test_string_bounds),

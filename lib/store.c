@@ -720,7 +720,10 @@ store_stage_covers(struct store *s, const char *account, int pass,
 	    " LEFT JOIN videos v ON v.account = s.account AND v.id = s.id"
 	    " LEFT JOIN cover_sources c ON c.account = s.account"
 	    "   AND c.id = s.id"
-	    " WHERE s.account = ?1 AND (?2 IS NULL OR s.id < ?2)"
+	    /* Ids are digits: ':' sorts after each of them. A range the
+	     * index can seek, where "?2 IS NULL OR ..." read every row
+	     * above 'after' again at each page: n²/32 steps an account. */
+	    " WHERE s.account = ?1 AND s.id < coalesce(?2, ':')"
 	    " AND s.position IS NOT NULL"
 	    " AND s.cover_state = ?3 ORDER BY s.id DESC LIMIT ?4",
 	    "ssii", account, after,

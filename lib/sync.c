@@ -167,6 +167,7 @@ struct cover_pass {
 	struct store_cover_item batch[COVER_BATCH];
 	int nbatch, ibatch, batch_eof, done;
 	int requeried; /* covers sent to video/query for a fresh URL */
+	int expired;   /* some staged cover URL expired: look for them */
 	/* Outcomes not yet written to the stage: one transaction for
 	 * COVER_BATCH of them, not one per cover. 'rel' NULL: no cover. */
 	struct {
@@ -1801,6 +1802,7 @@ on_dl_done(const struct http_response *r, void *arg)
 	if (r->result == HTTP_OK && r->status == 403 && j->cov.pass == 1 &&
 	    !CFG_CURATED(&j->acct)) {
 		/* The signed URL expired: ask video/query for a fresh one. */
+		j->cov.expired = 1;
 		if (store_stage_expired(j->e->o.store, j->acct.name, id, err,
 			sizeof(err)) == -1) {
 			job_fail(j, "%s", err);
@@ -1939,14 +1941,19 @@ static void
 requery_next(struct job *j)
 {
 	char ids[API_PAGE_MAX][21], err[ERRLEN];
-	int n;
+	int n = 0;
 
-	n = store_stage_expired_next(j->e->o.store, j->acct.name, ids,
-	    API_PAGE_MAX, err, sizeof(err));
+	/* Finding none reads every staged row of the account: only ask
+	 * when a URL expired, until a short page says there are no more. */
+	if (j->cov.expired)
+		n = store_stage_expired_next(j->e->o.store, j->acct.name, ids,
+		    API_PAGE_MAX, err, sizeof(err));
 	if (n == -1) {
 		job_fail(j, "%s", err);
 		return;
 	}
+	if (n < API_PAGE_MAX)
+		j->cov.expired = 0;
 	if (n > 0) {
 		j->cov.requeried += n;
 		api_call(j, EP_QUERY, api_query_body(ids, n), on_requery);

@@ -113,7 +113,7 @@ typedef void (*job_fn)(struct job *);
 /* A successful answer, as its handler gets it. */
 struct reply {
 	const struct http_response *r;
-	const struct api_body *body; /* NULL for oEmbed (lib/oembed.h) */
+	const struct api_body *body;
 	struct api_page page;	     /* video/list and video/query, decoded */
 };
 typedef void (*job_resp_fn)(struct job *, const struct reply *);
@@ -717,13 +717,13 @@ on_api_done(const struct http_response *r, void *arg)
 			api_retry(j, -1, "%s: %s", what, r->error);
 		return;
 	}
+	api_body_parse(&b, r->body, r->len);
 	if (j->call.ep == EP_OEMBED) {
 		/* Judged by the HTTP status alone (lib/oembed.h). */
-		a.body = NULL;
 		j->call.ok(j, &a);
+		api_body_free(&b);
 		return;
 	}
-	api_body_parse(&b, r->body, r->len);
 	st = api_status(r->status, &b, err, sizeof(err));
 	/* video/list and video/query answer a page of videos. */
 	if (st == API_OK &&
@@ -822,7 +822,7 @@ api_send(struct job *j)
 		.timeout_ms = API_TIMEOUT_MS,
 		.fd = -1,
 	};
-	char *auth, *url, err[ERRLEN];
+	char *auth = NULL, *url, err[ERRLEN];
 	int n = 0;
 
 	if (j->call.ep == EP_TOKEN) {
@@ -831,16 +831,12 @@ api_send(struct job *j)
 		token_send(j);
 		return;
 	}
-	if (j->call.ep == EP_OEMBED)
+	if (j->call.ep == EP_OEMBED) {
 		url = oembed_request_url(cfg->oembed_url,
 		    j->acct.videos[j->list.vnext].url);
-	else
-		url = xasprintf("%s%s", cfg->api_url, ep_path[j->call.ep]);
-	req.url = url;
-	if (j->call.ep == EP_OEMBED) {
-		auth = NULL;
 		hdrs[n++] = "Accept: application/json"; /* no token: public */
 	} else {
+		url = xasprintf("%s%s", cfg->api_url, ep_path[j->call.ep]);
 		auth = xasprintf("Authorization: Bearer %s",
 		    j->tok.access_token);
 		hdrs[n++] = auth;
@@ -848,6 +844,7 @@ api_send(struct job *j)
 			hdrs[n++] = "Content-Type: application/json";
 	}
 	hdrs[n] = NULL;
+	req.url = url;
 	j->res.requests++;
 	j->xfer = http_start(j->e->o.http, &req, on_api_done, j, err,
 	    sizeof(err));
@@ -1423,7 +1420,6 @@ on_oembed(struct job *j, const struct reply *a)
 {
 	const struct http_response *r = a->r;
 	const struct cfg_video *cv = &j->acct.videos[j->list.vnext];
-	struct api_body b;
 	struct oembed o;
 	char err[ERRLEN], why[64];
 	int rc;
@@ -1450,10 +1446,7 @@ on_oembed(struct job *j, const struct reply *a)
 		    cv->id, r->status);
 		return;
 	}
-	api_body_parse(&b, r->body, r->len);
-	rc = oembed_parse(&b, cv->id, &o, err, sizeof(err));
-	api_body_free(&b);
-	if (rc == -1) {
+	if (oembed_parse(a->body, cv->id, &o, err, sizeof(err)) == -1) {
 		api_retry(j, -1, "oEmbed, video %s: %s", cv->id, err);
 		return;
 	}

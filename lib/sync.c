@@ -275,13 +275,17 @@ sync_step_name(enum sync_step step)
 	return (unsigned)step < nitems(STEP_NAMES) ? STEP_NAMES[step] : "?";
 }
 
-/* Tell the progress display where the job is. */
+/*
+ * The one door between steps (OpenSMTPD's mta_enter_state()): log the
+ * transition and tell the progress display where the job is. Entering the
+ * step the job is in only reports progress, as each page or batch does.
+ */
 static void
-job_progress(struct job *j)
+job_enter(struct job *j, enum sync_step step)
 {
 	const struct sync_progress p = {
 		.account = j->acct.name,
-		.step = j->step,
+		.step = step,
 		.pages = j->list.pages,
 		.videos = j->list.kept,
 		.covers = j->res.covers,
@@ -289,23 +293,12 @@ job_progress(struct job *j)
 		.wait_until_ms = j->wait_until,
 	};
 
-	if (j->e->o.progress != NULL)
-		j->e->o.progress(&p, j->e->o.progress_arg);
-}
-
-/*
- * The one door between steps (OpenSMTPD's mta_enter_state()): log the
- * transition and report progress. Entering the step the job is in only
- * reports progress, as each page or batch does.
- */
-static void
-job_enter(struct job *j, enum sync_step step)
-{
 	if (step != j->step)
 		log_debug("%s: %s -> %s", j->acct.name, sync_step_name(j->step),
 		    sync_step_name(step));
 	j->step = step;
-	job_progress(j);
+	if (j->e->o.progress != NULL)
+		j->e->o.progress(&p, j->e->o.progress_arg);
 }
 
 /* Size the limiters: oEmbed has its own, gentler rate (lib/config.c). */
@@ -684,7 +677,7 @@ rate_wait(struct job *j, const char *why)
 		log_warnx("%s: cannot note the wait in the mirror",
 		    j->acct.name);
 	j->wait_until = now + RATE_WINDOW_MS;
-	job_progress(j);
+	job_enter(j, j->step);
 	j->wait_until = 0;
 	api_schedule(j, 0);
 }
@@ -1065,19 +1058,15 @@ on_user(struct job *j, const struct reply *a)
 		api_retry(j, -1, "user/info: %s", err);
 		return;
 	}
-	if (check_identity(j, open_id, name) == -1) {
-		free(open_id);
-		free(name);
-		free(avatar);
-		return;
-	}
+	/* The job's now: released with it if the identity check fails. */
 	free(j->open_id);
 	free(j->display_name);
+	free(j->cov.avatar_url);
 	j->open_id = open_id;
 	j->display_name = name;
-	free(j->cov.avatar_url);
 	j->cov.avatar_url = avatar;
-	list_start(j);
+	if (check_identity(j, open_id, name) == 0)
+		list_start(j);
 }
 
 static void
@@ -1783,7 +1772,7 @@ on_dl_done(const struct http_response *r, void *arg)
 		} else
 			rc = cover_failed(j, id, keep_old);
 		if (rc == 0) {
-			job_progress(j);
+			job_enter(j, j->step);
 			covers_pump(j);
 		}
 		return;

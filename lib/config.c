@@ -442,11 +442,14 @@ get_string(struct loader *ld, const struct key *k, void *base)
 
 /*
  * The variables a path may use (design.md, "Configuration"): systemd's
- * folders for LoadCredential= and StateDirectory=. No other variable is
- * expanded, so a path means the same thing in a shell and in the unit.
+ * folders for LoadCredential= and StateDirectory=, each with the unit
+ * setting that sets it. No other variable is expanded, so a path means the
+ * same thing in a shell and in the unit.
  */
-static const char *const path_vars[] = {"CREDENTIALS_DIRECTORY",
-    "STATE_DIRECTORY"};
+static const struct {
+	const char *name, *setting;
+} path_vars[] = {{"CREDENTIALS_DIRECTORY", "LoadCredential="},
+    {"STATE_DIRECTORY", "StateDirectory="}};
 
 /*
  * Expand $NAME and ${NAME} of path_vars[] in 's' into a new string in
@@ -460,7 +463,7 @@ expand_path(struct loader *ld, const char *key, const char *s, int lenient,
     char **out)
 {
 	struct buf b;
-	const char *p, *val, *name = NULL;
+	const char *p, *val, *name;
 	char echoed[ECHO_MAX];
 	size_t i, n = 0, skip;
 	int braced;
@@ -474,8 +477,8 @@ expand_path(struct loader *ld, const char *key, const char *s, int lenient,
 		}
 		braced = p[1] == '{';
 		for (i = 0; i < nitems(path_vars); i++) {
-			n = strlen(path_vars[i]);
-			if (strncmp(p + 1 + braced, path_vars[i], n) != 0)
+			n = strlen(path_vars[i].name);
+			if (strncmp(p + 1 + braced, path_vars[i].name, n) != 0)
 				continue;
 			if (braced ? p[1 + n + 1] == '}'
 				   : !isalnum((unsigned char)p[1 + n]) &&
@@ -497,7 +500,7 @@ expand_path(struct loader *ld, const char *key, const char *s, int lenient,
 			    "the folder out instead of %s", key,
 			    echo(p, strcspn(p, "/"), echoed));
 		}
-		name = path_vars[i];
+		name = path_vars[i].name;
 		skip = n + (braced ? 2 : 0);
 		val = getenv(name);
 		/* systemd may list several folders, colon-separated. */
@@ -512,10 +515,7 @@ expand_path(struct loader *ld, const char *key, const char *s, int lenient,
 			    "%s uses $%s, which is not set; systemd sets it "
 			    "for the service (%s), so outside it set it "
 			    "yourself, e.g. %s=/etc/tiktok-mirror", key, name,
-			    strcmp(name, "STATE_DIRECTORY") == 0
-				? "StateDirectory="
-				: "LoadCredential=",
-			    name);
+			    path_vars[i].setting, name);
 		}
 		if (buf_add(&b, val, strcspn(val, ":")) == -1)
 			goto toolong;
@@ -782,9 +782,10 @@ get_videos(struct loader *ld, const struct key *k, void *base)
 	struct cfg_account *a = base;
 	const yaml_event_t *ev = &ld->ev;
 	yaml_mark_t list;
-	size_t *lines = NULL, cap = 0, i;
+	size_t lines[CFG_VIDEOS_MAX]; /* where each video is listed */
+	size_t cap = 0, i;
 	char id[21], why[ERRLEN];
-	int r, rc = -1;
+	int r;
 
 	if (start_list(ld, k->name, "video addresses",
 		"list the addresses of the videos to mirror, each on its own "
@@ -792,36 +793,27 @@ get_videos(struct loader *ld, const struct key *k, void *base)
 		return -1;
 	list = ld->vmark;
 	while ((r = next_entry(ld)) == 1) {
-		if (ev->type != YAML_SCALAR_EVENT || is_null(ev)) {
-			fail(ld, &ld->vmark,
+		if (ev->type != YAML_SCALAR_EVENT || is_null(ev))
+			return fail(ld, &ld->vmark,
 			    "a video must be its address, e.g. "
 			    "https://www.tiktok.com/@USER/video/ID, not %s",
 			    kind(ev));
-			goto out;
-		}
-		if (a->nvideos == CFG_VIDEOS_MAX) {
-			fail(ld, &ld->vmark,
+		if (a->nvideos == CFG_VIDEOS_MAX)
+			return fail(ld, &ld->vmark,
 			    "too many videos; an account lists at most %d",
 			    CFG_VIDEOS_MAX);
-			goto out;
-		}
 		if (oembed_video_id((const char *)ev->data.scalar.value, id,
-			why, sizeof(why)) == -1) {
-			fail(ld, &ld->vmark, "%s", why);
-			goto out;
-		}
+			why, sizeof(why)) == -1)
+			return fail(ld, &ld->vmark, "%s", why);
 		for (i = 0; i < a->nvideos; i++)
-			if (strcmp(a->videos[i].id, id) == 0) {
-				fail(ld, &ld->vmark,
+			if (strcmp(a->videos[i].id, id) == 0)
+				return fail(ld, &ld->vmark,
 				    "video %s is listed twice (first at line "
 				    "%zu); keep one", id, lines[i] + 1);
-				goto out;
-			}
 		if (a->nvideos == cap) {
 			cap = cap ? cap * 2 : 8;
 			a->videos = xreallocarray(a->videos, cap,
 			    sizeof(*a->videos));
-			lines = xreallocarray(lines, cap, sizeof(*lines));
 		}
 		memcpy(a->videos[a->nvideos].id, id, sizeof(id));
 		a->videos[a->nvideos].url = xstrndup(
@@ -830,17 +822,12 @@ get_videos(struct loader *ld, const struct key *k, void *base)
 		lines[a->nvideos++] = ld->vmark.line;
 	}
 	if (r == -1)
-		goto out;
-	if (a->nvideos == 0) {
-		fail(ld, &list,
+		return -1;
+	if (a->nvideos == 0)
+		return fail(ld, &list,
 		    "videos must list at least one video address (- "
 		    "https://www.tiktok.com/@USER/video/ID)");
-		goto out;
-	}
-	rc = 0;
-out:
-	free(lines);
-	return rc;
+	return 0;
 }
 
 static int parse_app(struct loader *, const struct key *, void *);

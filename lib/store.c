@@ -958,33 +958,34 @@ store_curated_live(struct store *s, const char *account, int64_t *live,
 #define FIELD_DIFFERS(n, key, kind) " OR " #n " IS NOT excluded." #n
 #define FIELDS_DIFFER "(false" VIDEO_FIELDS(FIELD_DIFFERS) ")"
 
-/* The same comparison between a staged row's values (x) and a video (v). */
-#define STAGED_DIFFERS_1(n, key, kind) " OR x." #n " IS NOT v." #n
+/*
+ * A staged row's values (their STAGED_ expressions over s and v) against
+ * the stored row (v), in one join of the stage to the videos.
+ */
+#define STAGED_DIFFERS_1(n, key, kind)                                         \
+	" OR " STAGED_##kind(n) " IS NOT v." #n
 #define STAGED_DIFFERS "(false" VIDEO_FIELDS(STAGED_DIFFERS_1) ")"
 
-#define STAGED_KEPT                                                            \
-	"(SELECT " STAGED_VALUES " FROM stage s LEFT JOIN videos v"           \
-	"  ON v.account = s.account AND v.id = s.id"                          \
-	"  WHERE s.account = ?1 AND s.position IS NOT NULL)"
-
-/* The names of the fields that differ, "title,total_views" (x vs v). */
+/* The names of the fields that differ, "title,total_views". */
 #define CHANGED_FIELD(n, key, kind)                                            \
-	" || CASE WHEN x." #n " IS NOT v." #n " THEN '" #n ",' ELSE '' END"
+	" || CASE WHEN " STAGED_##kind(n) " IS NOT v." #n " THEN '" #n        \
+	",' ELSE '' END"
 #define CHANGED_FIELDS "rtrim(''" VIDEO_FIELDS(CHANGED_FIELD) ", ',')"
 
 /* The upsert's assignments of every field. */
 #define SET_FIELD(n, key, kind) ", " #n " = excluded." #n
 
-/* Staged values (x) joined to the stored row (v, NULL when new). */
+/* The kept staged rows (s) and their stored rows (v, NULL when new). */
 #define STAGED_JOIN                                                            \
-	" FROM " STAGED_KEPT " AS x LEFT JOIN videos v"                       \
-	" ON v.account = x.account AND v.id = x.id"
+	" FROM stage s LEFT JOIN videos v"                                    \
+	" ON v.account = s.account AND v.id = s.id"                           \
+	" WHERE s.account = ?1 AND s.position IS NOT NULL"
 
 #define COUNTS_DIFFER                                                          \
-	"(x.total_views IS NOT v.total_views"                                 \
-	" OR x.total_likes IS NOT v.total_likes"                              \
-	" OR x.total_comments IS NOT v.total_comments"                        \
-	" OR x.total_shares IS NOT v.total_shares)"
+	"(" STAGED_COUNT(total_views) " IS NOT v.total_views"                 \
+	" OR " STAGED_COUNT(total_likes) " IS NOT v.total_likes"              \
+	" OR " STAGED_COUNT(total_comments) " IS NOT v.total_comments"        \
+	" OR " STAGED_COUNT(total_shares) " IS NOT v.total_shares)"
 
 /*
  * Positions under the archive rotation: the rank of each live video among
@@ -1076,14 +1077,15 @@ apply_tx(struct store *s, const char *account, const struct store_apply *a,
 	    db_exec(s->db, err, errlen, NULL,
 		"INSERT INTO diff (id, is_new, was_deleted, fields, counts,"
 		" total_views, total_likes, total_comments, total_shares)"
-		" SELECT x.id, v.id IS NULL, v.deleted_at IS NOT NULL,"
+		" SELECT s.id, v.id IS NULL, v.deleted_at IS NOT NULL,"
 		" CASE WHEN v.id IS NOT NULL AND " STAGED_DIFFERS
 		"  THEN " CHANGED_FIELDS " END,"
-		" v.id IS NULL OR " COUNTS_DIFFER ", x.total_views,"
-		" x.total_likes, x.total_comments, x.total_shares"
-		STAGED_JOIN " WHERE v.id IS NULL OR v.deleted_at IS NOT NULL"
+		" v.id IS NULL OR " COUNTS_DIFFER ", "
+		STAGED_COUNT(total_views) ", " STAGED_COUNT(total_likes) ", "
+		STAGED_COUNT(total_comments) ", " STAGED_COUNT(total_shares)
+		STAGED_JOIN " AND (v.id IS NULL OR v.deleted_at IS NOT NULL"
 		" OR " STAGED_DIFFERS
-		" OR (NOT ?2 AND v.position IS NOT x.position)",
+		" OR (NOT ?2 AND v.position IS NOT s.position))",
 		"si", account, (int64_t)a->rotating) == -1)
 		return -1;
 	/* The change log and history, from what the upsert is about to do. */

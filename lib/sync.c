@@ -1104,31 +1104,39 @@ stage_video(struct job *j, const struct video *v, int64_t seq,
 }
 
 /*
- * True when the account's filters keep 'v'. A dry run lists each video
- * they leave out, and why.
+ * Count a video the filters leave out ('fv', by 'term' when an exclude
+ * term matched); a dry run lists it, and why.
  */
+static void
+filter_report(struct job *j, const char *id, enum filter_verdict fv,
+    const char *term)
+{
+	char esc[FILTER_TERM_MAX * 4 + 8];
+
+	j->list.hidden++;
+	if (!j->e->o.dry_run)
+		return;
+	j->res.nchanges++;
+	if (term != NULL)
+		log_escape(term, strlen(term), esc, sizeof(esc));
+	if (buf_printf(&j->changes, "hidden %s (%s%s%s%s)\n", id,
+		filter_verdict_str(fv), term ? " by \"" : "", term ? esc : "",
+		term ? "\"" : "") == -1)
+		return; /* counted; the list says some are left out */
+}
+
+/* True when the account's filters keep 'v'; else reported as above. */
 static int
 filter_keeps(struct job *j, const struct video *v)
 {
-	enum filter_verdict fv;
 	const char *term = NULL;
-	char esc[FILTER_TERM_MAX * 4 + 8];
+	enum filter_verdict fv;
 
 	fv = filter_check(j->acct.filter, v->id, v->title, v->description,
 	    &term);
-	if (fv == FILTER_KEEP)
-		return 1;
-	j->list.hidden++;
-	if (j->e->o.dry_run) {
-		j->res.nchanges++;
-		if (term != NULL)
-			log_escape(term, strlen(term), esc, sizeof(esc));
-		if (buf_printf(&j->changes, "hidden %s (%s%s%s%s)\n", v->id,
-			filter_verdict_str(fv), term ? " by \"" : "",
-			term ? esc : "", term ? "\"" : "") == -1)
-			return 0; /* counted; the list says some are left out */
-	}
-	return 0;
+	if (fv != FILTER_KEEP)
+		filter_report(j, v->id, fv, term);
+	return fv == FILTER_KEEP;
 }
 
 /*
@@ -1162,7 +1170,8 @@ stage_page(struct job *j, const struct api_page *p, int *full, char *err,
 	for (i = 0; i < p->nvideos && !*full && rc == 0; i++) {
 		const struct video *v = &p->videos[i];
 		int64_t pos = STORE_NULL;
-		const char *term;
+		const char *term = NULL;
+		enum filter_verdict fv;
 		int keep;
 
 		/* Kept when created_at * 1000 < before (exclusive). */
@@ -1176,8 +1185,9 @@ stage_page(struct job *j, const struct api_page *p, int *full, char *err,
 		 * but neither counted nor kept, and its row, if any, loses
 		 * its position.
 		 */
-		keep = filter_check(j->acct.filter, v->id, v->title,
-			   v->description, &term) == FILTER_KEEP;
+		fv = filter_check(j->acct.filter, v->id, v->title,
+		    v->description, &term);
+		keep = fv == FILTER_KEEP;
 		/* Under rotation positions are ranked at apply: keep all. */
 		if (keep &&
 		    (j->list.rotating || j->list.listed + 1 >= j->acct.start))
@@ -1190,7 +1200,7 @@ stage_page(struct job *j, const struct api_page *p, int *full, char *err,
 		}
 		j->list.seq++;
 		if (!keep)
-			(void)filter_keeps(j, v); /* counts and reports it */
+			filter_report(j, v->id, fv, term);
 		else if (!j->list.rotating)
 			j->list.listed++;
 		if (pos != STORE_NULL)
@@ -1462,14 +1472,10 @@ on_oembed(struct job *j, const struct reply *a)
 static int
 curated_hidden(struct job *j, const struct cfg_video *cv)
 {
-	struct video v;
-
 	if (filter_check(j->acct.filter, cv->id, NULL, NULL, NULL) !=
 	    FILTER_HIDDEN)
 		return 0;
-	memset(&v, 0, sizeof(v));
-	memcpy(v.id, cv->id, sizeof(v.id));
-	(void)filter_keeps(j, &v);
+	filter_report(j, cv->id, FILTER_HIDDEN, NULL);
 	return 1;
 }
 

@@ -56,7 +56,9 @@ add(struct buf *b, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	if (n < 0 || buf_add(b, line, (size_t)n) == -1)
+	if (n < 0 || (size_t)n >= sizeof(line))
+		fatalx("internal error: metrics line too long");
+	if (buf_add(b, line, (size_t)n) == -1)
 		fatalx("metrics: output too large");
 }
 

@@ -123,7 +123,8 @@ struct http_xfer {
 	struct curl_slist *headers; /* owned; curl does not copy it */
 	int post;
 	int https;	  /* the request URL's scheme is https */
-	char *url;	  /* owned until the easy handle has copied it */
+	char *url;	  /* owned, for debug lines */
+	CURLU *u;	  /* the parsed URL curl uses (CURLOPT_CURLU) */
 	char *postbody;	  /* owned; curl reads it until xfer_free() */
 	size_t postlen;
 	long timeout_ms;  /* total, from admission */
@@ -141,7 +142,6 @@ struct http_xfer {
 	enum http_result res; /* XFER_FINISHED: the outcome ... */
 	long status;	      /* ... and the HTTP status, 0 when none */
 
-	char logurl[HTTP_LOGURL];	/* the URL without its query */
 	char errbuf[CURL_ERROR_SIZE];	/* CURLOPT_ERRORBUFFER */
 	char msg[CURL_ERROR_SIZE + 64]; /* http_response.error */
 };
@@ -632,6 +632,7 @@ static void
 deliver(struct http_xfer *x)
 {
 	struct http_response resp;
+	char safe[HTTP_LOGURL];
 
 	memset(&resp, 0, sizeof(resp));
 	resp.result = x->res;
@@ -644,9 +645,12 @@ deliver(struct http_xfer *x)
 	resp.head = x->head;
 	resp.retry_after = x->retry_after;
 	resp.error = x->msg;
-	log_debug("http: %s %s: %s, status %ld, %zu bytes%s%s",
-	    x->post ? "POST" : "GET", x->logurl, result_names[x->res],
-	    x->status, x->nbytes, x->res == HTTP_OK ? "" : ": ", x->msg);
+	if (log_verbosity() >= LOG_VERBOSE)
+		log_debug("http: %s %s: %s, status %ld, %zu bytes%s%s",
+		    x->post ? "POST" : "GET",
+		    log_url(x->url, safe, sizeof(safe)),
+		    result_names[x->res], x->status, x->nbytes,
+		    x->res == HTTP_OK ? "" : ": ", x->msg);
 	x->state = XFER_DONE;
 	x->done(&resp, x->arg);
 	xfer_free(x);
@@ -928,10 +932,11 @@ on_header(char *p, size_t size, size_t n, void *arg)
 }
 
 /*
- * Parse the URL as curl will and check its scheme: https, or http too when
- * allowed. Sets *https. Returns 0 or -1 with 'err'.
+ * Parse the URL and check its scheme: https, or http too when allowed.
+ * Sets *https. Returns the parsed URL, which the transfer hands to curl
+ * (CURLOPT_CURLU: curl does not parse it again), or NULL with 'err'.
  */
-static int
+static CURLU *
 check_url(const struct http *h, const char *url, int *https, char *err,
     size_t errlen)
 {
@@ -939,7 +944,6 @@ check_url(const struct http *h, const char *url, int *https, char *err,
 	char *scheme = NULL;
 	CURLUcode uc;
 	CURLU *u;
-	int rv = -1;
 
 	if ((u = curl_url()) == NULL)
 		fatalx("out of memory parsing a URL");
@@ -960,11 +964,12 @@ check_url(const struct http *h, const char *url, int *https, char *err,
 		    h->allow_http ? "http or https only" : "https only");
 		goto out;
 	}
-	rv = 0;
+	curl_free(scheme);
+	return u;
 out:
 	curl_free(scheme);
 	curl_url_cleanup(u);
-	return rv;
+	return NULL;
 }
 
 static struct curl_slist *
@@ -1020,7 +1025,7 @@ xfer_setup(struct http_xfer *x)
 	SET(CURLOPT_CLOSESOCKETDATA, h);
 	SET(CURLOPT_ERRORBUFFER, x->errbuf);
 	SET(CURLOPT_NOSIGNAL, 1L);
-	SET(CURLOPT_URL, x->url);
+	SET(CURLOPT_CURLU, x->u);
 	SET(CURLOPT_PROTOCOLS_STR, h->allow_http ? "http,https" : "https");
 	/* Never follow a redirect from https down to http. */
 	SET(CURLOPT_REDIR_PROTOCOLS_STR,
@@ -1075,6 +1080,7 @@ http_start(struct http *h, const struct http_request *req, http_done_cb done,
 {
 	struct http_xfer *x;
 	const char *const *hp;
+	CURLU *u;
 	int https = 1;
 
 	if (h->closing) {
@@ -1087,8 +1093,6 @@ http_start(struct http *h, const struct http_request *req, http_done_cb done,
 		errf(err, errlen, "http: invalid request");
 		return NULL;
 	}
-	if (check_url(h, req->url, &https, err, errlen) == -1)
-		return NULL;
 	if (req->headers != NULL)
 		for (hp = req->headers; *hp != NULL; hp++)
 			if (strpbrk(*hp, "\r\n") != NULL ||
@@ -1097,6 +1101,8 @@ http_start(struct http *h, const struct http_request *req, http_done_cb done,
 				    "http: malformed request header");
 				return NULL;
 			}
+	if ((u = check_url(h, req->url, &https, err, errlen)) == NULL)
+		return NULL;
 
 	x = xcalloc(1, sizeof(*x));
 	x->h = h;
@@ -1107,10 +1113,10 @@ http_start(struct http *h, const struct http_request *req, http_done_cb done,
 	x->max_body = req->max_body > 0 ? req->max_body : HTTP_BODY_MAX;
 	buf_init(&x->body, x->max_body);
 	x->retry_after = -1;
-	(void)log_url(req->url, x->logurl, sizeof(x->logurl));
 	/* Copies: the easy handle is made at admission (xfer_prepare()). */
 	x->https = https;
 	x->url = xstrdup(req->url);
+	x->u = u;
 	x->timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : HTTP_TIMEOUT_MS;
 	if (x->post) {
 		x->postlen = req->body != NULL ? req->bodylen : 0;
@@ -1148,9 +1154,6 @@ xfer_prepare(struct http_xfer *x)
 		    "curl_easy_setopt: %s", curl_easy_strerror(rc));
 		return -1;
 	}
-	/* curl copied the URL. */
-	free(x->url);
-	x->url = NULL;
 	return 0;
 }
 
@@ -1165,6 +1168,7 @@ xfer_free(struct http_xfer *x)
 		h->spare[h->nspare++] = x->easy;
 	} else if (x->easy != NULL)
 		curl_easy_cleanup(x->easy);
+	curl_url_cleanup(x->u);
 	curl_slist_free_all(x->headers);
 	buf_free(&x->body);
 	free(x->url);
@@ -1206,6 +1210,8 @@ xfer_unlink(struct http_xfer *x)
 void
 http_cancel(struct http_xfer *x)
 {
+	char safe[HTTP_LOGURL];
+
 	if (x == NULL)
 		return;
 	/* From inside its own 'done': freed when that returns. */
@@ -1214,7 +1220,8 @@ http_cancel(struct http_xfer *x)
 	xfer_unlink(x);
 	/* A running one leaves a slot free. */
 	schedule_admit(x->h);
-	log_debug("http: %s %s: cancelled", x->post ? "POST" : "GET",
-	    x->logurl);
+	if (log_verbosity() >= LOG_VERBOSE)
+		log_debug("http: %s %s: cancelled", x->post ? "POST" : "GET",
+		    log_url(x->url, safe, sizeof(safe)));
 	xfer_free(x);
 }

@@ -112,6 +112,41 @@ byte_name(unsigned char c, char *buf, size_t len)
 	return buf;
 }
 
+/* Printable ASCII other than '"' and '\\': string bytes as they are. */
+static int
+is_ascii_text(unsigned char c)
+{
+	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
+/*
+ * The length of the run of is_ascii_text() bytes at s[0..n), tested eight
+ * at a time: a byte >= 0x80 sets its top bit in x, a byte < 0x20 in
+ * (x - 0x20..) & ~x, and a '"' or '\\' in the zero-byte test of x XOR
+ * that byte. A borrow can only flag bytes above a flagged one, so no
+ * flag means no such byte; the byte that ends the run is found one at a
+ * time.
+ */
+static size_t
+ascii_run(const unsigned char *s, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101ULL, top = ones << 7;
+	uint64_t x, q, b;
+	size_t i = 0;
+
+	for (; n - i >= 8; i += 8) {
+		memcpy(&x, s + i, 8);
+		q = x ^ (ones * '"');
+		b = x ^ (ones * '\\');
+		if ((x | ((x - ones * 0x20) & ~x) | ((q - ones) & ~q) |
+			((b - ones) & ~b)) & top)
+			break;
+	}
+	while (i < n && is_ascii_text(s[i]))
+		i++;
+	return i;
+}
+
 /*
  * RFC 8259 §7: the string whose quote is at s[i]. Unescaped characters must
  * be >= 0x20; the only escapes are \" \\ \/ \b \f \n \r \t and \u with four
@@ -126,6 +161,8 @@ scan_string(const unsigned char *s, size_t len, size_t i, size_t *endp,
 	unsigned char c;
 
 	for (i++; i < len; i++) {
+		if ((i += ascii_run(s + i, len - i)) == len)
+			break;
 		c = s[i];
 		if (c == '"') {
 			*endp = i + 1;
@@ -832,9 +869,7 @@ json_string(const struct json *j, int tok, size_t maxlen, char **out,
 	cap = (n < maxlen ? n : maxlen) + 1;
 	d = xmalloc(cap);
 	for (i = 0; i < n; i += used) {
-		for (run = 0; i + run < n && is_plain(s[i + run]); run++)
-			;
-		if (run > 0) {
+		if ((run = ascii_run(s + i, n - i)) > 0) {
 			used = run;
 			ulen = run;
 		} else

@@ -999,6 +999,8 @@ static int
 rotate_positions(struct store *s, const char *account,
     const struct store_apply *a, char *err, size_t errlen)
 {
+	/* Without filters every row is kept: no row's text is read. */
+	int64_t keep_all = filter_empty(a->filter);
 	int rc = -1;
 
 	s->filter = a->filter;
@@ -1014,10 +1016,10 @@ rotate_positions(struct store *s, const char *account,
 		"   AND (?3 IS NULL OR created_at * 1000 < ?3)"
 		"   AND id NOT IN (SELECT id FROM stage WHERE account = ?1"
 		"    AND position IS NULL)"
-		"   AND tm_keep(id, title, description)))"
+		"   AND (?4 OR tm_keep(id, title, description))))"
 		" WHERE cur IS NOT pos) AS r"
 		" WHERE videos.rowid = r.rid",
-		"sii", account, a->quantity, a->before_ms) == -1)
+		"siii", account, a->quantity, a->before_ms, keep_all) == -1)
 		goto out;
 	/* Listed before 'start', filtered, or no longer live: not in the
 	 * slice. */
@@ -1026,8 +1028,8 @@ rotate_positions(struct store *s, const char *account,
 	    " AND position IS NOT NULL AND (deleted_at IS NOT NULL"
 	    " OR id IN (SELECT id FROM stage WHERE account = ?1"
 	    "  AND position IS NULL)"
-	    " OR NOT tm_keep(id, title, description))",
-	    "s", account);
+	    " OR NOT (?2 OR tm_keep(id, title, description)))",
+	    "si", account, keep_all);
 out:
 	s->filter = NULL;
 	return rc;

@@ -52,9 +52,14 @@ db_err(struct db *d, char *err, size_t errlen, const char *what)
 	    d->sql != NULL ? sqlite3_errmsg(d->sql) : "out of memory");
 }
 
+/*
+ * 'copy': text is copied (SQLITE_TRANSIENT) for a statement the caller
+ * steps later; db_exec() and db_get() release theirs before they return,
+ * while the caller's strings still exist, so SQLite reads them in place.
+ */
 static sqlite3_stmt *
 vprep(struct db *d, char *err, size_t errlen, const char *sql,
-    const char *types, va_list *ap)
+    const char *types, int copy, va_list *ap)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t v;
@@ -85,7 +90,7 @@ vprep(struct db *d, char *err, size_t errlen, const char *sql,
 		if (types[i] == 's') {
 			/* A NULL string binds NULL (SQLite's own rule). */
 			sqlite3_bind_text(st, i + 1, va_arg(*ap, const char *),
-			    -1, SQLITE_TRANSIENT);
+			    -1, copy ? SQLITE_TRANSIENT : SQLITE_STATIC);
 			continue;
 		}
 		v = va_arg(*ap, int64_t);
@@ -105,7 +110,7 @@ db_prep(struct db *d, char *err, size_t errlen, const char *sql,
 	va_list ap;
 
 	va_start(ap, types);
-	st = vprep(d, err, errlen, sql, types, &ap);
+	st = vprep(d, err, errlen, sql, types, 1, &ap);
 	va_end(ap);
 	return st;
 }
@@ -175,7 +180,7 @@ db_exec(struct db *d, char *err, size_t errlen, int64_t *changes,
 	int rc;
 
 	va_start(ap, types);
-	st = vprep(d, err, errlen, sql, types, &ap);
+	st = vprep(d, err, errlen, sql, types, 0, &ap);
 	va_end(ap);
 	if (st == NULL)
 		return -1;
@@ -198,7 +203,7 @@ db_get(struct db *d, char *err, size_t errlen, const char *sql,
 	int rc;
 
 	va_start(ap, types);
-	st = vprep(d, err, errlen, sql, types, &ap);
+	st = vprep(d, err, errlen, sql, types, 0, &ap);
 	if ((rc = db_step(d, st, err, errlen)) == 1)
 		vrow(st, va_arg(ap, const char *), &ap);
 	va_end(ap);

@@ -74,13 +74,15 @@ int db_step(struct db *, sqlite3_stmt *, char *err, size_t errlen);
  */
 void db_row(sqlite3_stmt *, const char *types, ...);
 /*
- * Prepare, bind (as db_prep()), step to completion and release. *changes
- * (may be NULL) gets the number of rows changed. Returns 0 or -1.
+ * Prepare, bind (as db_prep(), except that text is read in place: the
+ * statement is released before this returns), step to completion and
+ * release. *changes (may be NULL) gets the number of rows changed.
+ * Returns 0 or -1.
  */
 int db_exec(struct db *, char *err, size_t errlen, int64_t *changes,
     const char *sql, const char *types, ...);
 /*
- * The first row of 'sql', bound as db_prep() from the arguments 'types'
+ * The first row of 'sql', bound as db_exec() from the arguments 'types'
  * describes, then read as db_row() into the pointers after the string of
  * their types that follows them ('s' and 'i' only: the statement is
  * released). Returns 1 with the row, 0 when there is none (nothing

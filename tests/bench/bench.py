@@ -16,7 +16,10 @@ For each fixture size (default 10k, 50k and 100k videos over 100 accounts,
   floor          tests/bench/floor.c replays the same request list (user/info,
                  video/list pages by cursor, then every cover and avatar
                  URL) with the same concurrency (app.concurrency, 4) and
-                 keeps nothing; the ratio sync/floor. The list comes from
+                 keeps nothing; the ratio sync/floor of wall time, and of
+                 CPU (a reference: the floor runs between the syncs, on
+                 the host as fast or slow as it is in that run). The
+                 list comes from
                  walking every account's listing once before the runs, so
                  the floor's pages do not wait on each other's cursors.
   refresh        a second `sync` with nothing changed: requests, video rows
@@ -812,6 +815,7 @@ def spread(runs, key):
 
 def summarize(size, syncs, floors, refresh, videos):
     ratios = [s["wall_s"] / f["wall_s"] for s, f in zip(syncs, floors)]
+    cpu_ratios = [s["cpu_s"] / f["cpu_s"] for s, f in zip(syncs, floors)]
     cpu_us = [s["cpu_s"] / videos * 1e6 for s in syncs]
     return {
         "videos": videos,
@@ -829,6 +833,8 @@ def summarize(size, syncs, floors, refresh, videos):
         "floor_wall_s": med(floors, "wall_s"),
         "floor_wall_s_range": spread(floors, "wall_s"),
         "floor_cpu_s": med(floors, "cpu_s"),
+        "cpu_ratio": statistics.median(cpu_ratios),
+        "cpu_ratio_range": (min(cpu_ratios), max(cpu_ratios)),
         "ratio": statistics.median(ratios),
         "ratio_range": (min(ratios), max(ratios)),
         "emulator_util_sync": med(syncs, "emulator_util"),
@@ -885,6 +891,8 @@ def table(res):
     row("  wall s", lambda x: "%.2f (%.2f-%.2f)" % (
         (x["floor_wall_s"],) + tuple(x["floor_wall_s_range"])))
     row("  CPU s", lambda x: "%.2f" % x["floor_cpu_s"])
+    row("  sync CPU / floor CPU (same run)", lambda x: "%.2f (%.2f-%.2f)" % (
+        (x["cpu_ratio"],) + tuple(x["cpu_ratio_range"])))
     row("  emulator CPU / wall", lambda x: "%.2f" % x["emulator_util_floor"])
     row("  sync/floor (target <= 1.2)", lambda x: "%.2f (%.2f-%.2f)" % (
         (x["ratio"],) + tuple(x["ratio_range"])))

@@ -123,7 +123,6 @@ struct http_xfer {
 	struct curl_slist *headers; /* owned; curl does not copy it */
 	int post;
 	int https;	  /* the request URL's scheme is https */
-	char *url;	  /* owned, for debug lines */
 	CURLU *u;	  /* the parsed URL curl uses (CURLOPT_CURLU) */
 	char *postbody;	  /* owned; curl reads it until xfer_free() */
 	size_t postlen;
@@ -627,6 +626,19 @@ describe(struct http_xfer *x, enum http_result res, CURLcode rc)
 	}
 }
 
+/* The transfer's URL for a debug line (log_url()). */
+static const char *
+xfer_url(const struct http_xfer *x, char *out, size_t outlen)
+{
+	char *url = NULL;
+
+	if (curl_url_get(x->u, CURLUPART_URL, &url, 0) != CURLUE_OK)
+		return "(URL)";
+	(void)log_url(url, out, outlen);
+	curl_free(url);
+	return out;
+}
+
 /* Hand the outcome to the owner, then free the transfer. */
 static void
 deliver(struct http_xfer *x)
@@ -648,7 +660,7 @@ deliver(struct http_xfer *x)
 	if (log_verbosity() >= LOG_VERBOSE)
 		log_debug("http: %s %s: %s, status %ld, %zu bytes%s%s",
 		    x->post ? "POST" : "GET",
-		    log_url(x->url, safe, sizeof(safe)),
+		    xfer_url(x, safe, sizeof(safe)),
 		    result_names[x->res], x->status, x->nbytes,
 		    x->res == HTTP_OK ? "" : ": ", x->msg);
 	x->state = XFER_DONE;
@@ -1115,7 +1127,6 @@ http_start(struct http *h, const struct http_request *req, http_done_cb done,
 	x->retry_after = -1;
 	/* Copies: the easy handle is made at admission (xfer_prepare()). */
 	x->https = https;
-	x->url = xstrdup(req->url);
 	x->u = u;
 	x->timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : HTTP_TIMEOUT_MS;
 	if (x->post) {
@@ -1171,7 +1182,6 @@ xfer_free(struct http_xfer *x)
 	curl_url_cleanup(x->u);
 	curl_slist_free_all(x->headers);
 	buf_free(&x->body);
-	free(x->url);
 	free(x->postbody);
 	free(x);
 }
@@ -1222,6 +1232,6 @@ http_cancel(struct http_xfer *x)
 	schedule_admit(x->h);
 	if (log_verbosity() >= LOG_VERBOSE)
 		log_debug("http: %s %s: cancelled", x->post ? "POST" : "GET",
-		    log_url(x->url, safe, sizeof(safe)));
+		    xfer_url(x, safe, sizeof(safe)));
 	xfer_free(x);
 }

@@ -458,16 +458,11 @@ store_open_ex(const char *path, int flags, int *permanent, char *err,
 		goto fail;
 	if ((flags & STORE_QUICK_CHECK) && quick_check(s, err, errlen) == -1)
 		goto fail;
-	/*
-	 * The stage outgrows its 256 KiB cache in a large refresh and spills
-	 * to a temporary file: 8 KiB pages move it in half as many reads and
-	 * writes (measured: a sixth of the syscalls of a sync).
-	 */
 	if (db_script(s->db,
 		"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
 		" PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=67108864;"
 		" PRAGMA temp_store=FILE; PRAGMA temp.journal_mode=MEMORY;"
-		" PRAGMA temp.cache_size=-256; PRAGMA temp.page_size=8192;",
+		" PRAGMA temp.cache_size=-256;",
 		err, errlen) == -1)
 		goto fail;
 	(void)sqlite3_file_control(s->db->sql, "main", SQLITE_FCNTL_PERSIST_WAL,

@@ -284,11 +284,13 @@ covers_exists_at(int dfd, const char *account, const char *rel)
 {
 	struct stat st;
 	size_t n = strlen(account);
-	const char *name = rel + n + 1;
+	const char *name;
 
 	/* Only a file of this folder: "<account>/<name>", nothing deeper. */
-	if (strncmp(rel, account, n) != 0 || rel[n] != '/' ||
-	    strchr(name, '/') != NULL || strcmp(name, "..") == 0 ||
+	if (strncmp(rel, account, n) != 0 || rel[n] != '/')
+		return 0;
+	name = rel + n + 1;
+	if (strchr(name, '/') != NULL || strcmp(name, "..") == 0 ||
 	    strcmp(name, ".") == 0)
 		return 0;
 	return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&

@@ -800,9 +800,12 @@ on_poll(uv_poll_t *p, int status, int events)
 	int flags = 0;
 
 	if (status < 0) {
-		/* libuv saw POLLERR and stopped the handle: tell curl. */
-		log_debug("http: poll error on fd %d: %s", (int)sk->fd,
-		    uv_strerror(status));
+		/*
+		 * libuv saw POLLERR and stopped the handle: tell curl, which
+		 * finds the socket's own error. libuv reports every POLLERR as
+		 * UV_EBADF, so its text ("bad file descriptor") is not said.
+		 */
+		log_debug("http: socket error on fd %d (POLLERR)", (int)sk->fd);
 		flags = CURL_CSELECT_ERR;
 	} else {
 		if (events & UV_READABLE)

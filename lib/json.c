@@ -112,7 +112,11 @@ byte_name(unsigned char c, char *buf, size_t len)
 	return buf;
 }
 
-/* Printable ASCII other than '"' and '\\': string bytes as they are. */
+/*
+ * Printable ASCII other than '"' and '\\': string bytes as they are, which
+ * the decoders copy unchanged (in a validated string, every byte below
+ * 0x80 but '\\').
+ */
 static int
 is_ascii_text(unsigned char c)
 {
@@ -759,13 +763,6 @@ bad:
 	return 1;
 }
 
-/* Plain bytes: copied as they are by the decoders. */
-static int
-is_plain(unsigned char c)
-{
-	return c < 0x80 && c != '\\';
-}
-
 int
 json_streq(const struct json *j, int tok, const char *str)
 {
@@ -779,7 +776,7 @@ json_streq(const struct json *j, int tok, const char *str)
 	s = UTEXT(j) + k->start;
 	n = (size_t)(k->end - k->start);
 	for (i = 0; i < n;) {
-		if (is_plain(s[i])) {
+		if (is_ascii_text(s[i])) {
 			/* *q is NUL at the end of str, never equal to s[i]. */
 			if (*q != s[i])
 				return 0;

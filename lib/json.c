@@ -114,8 +114,8 @@ byte_name(unsigned char c, char *buf, size_t len)
 
 /*
  * Printable ASCII other than '"' and '\\': string bytes as they are, which
- * the decoders copy unchanged (in a validated string, every byte below
- * 0x80 but '\\').
+ * the decoders and json_quote() copy unchanged (in a validated string,
+ * every byte below 0x80 but '\\').
  */
 static int
 is_ascii_text(unsigned char c)
@@ -1017,9 +1017,7 @@ json_quote(struct buf *b, const char *str)
 	if (buf_add(b, "\"", 1) == -1)
 		goto fail;
 	while (*s != '\0') {
-		for (run = 0; s[run] >= 0x20 && s[run] < 0x80 &&
-		     s[run] != '"' && s[run] != '\\';
-		     run++)
+		for (run = 0; is_ascii_text(s[run]); run++)
 			;
 		if (run > 0) {
 			if (buf_add(b, s, run) == -1)
